@@ -1,0 +1,170 @@
+/**
+ * Line-by-line JSONL validation with errors that name the file, the line and the field. Parsing
+ * never stops at the first bad line: every error is collected (up to a limit) and good lines are kept,
+ * so one broken record does not lose an import.
+ */
+
+export interface RecordError {
+  file: string;
+  /** 1-based line number in the file. */
+  line: number;
+  /** Dotted path of the offending field, or "" for the line itself. */
+  field: string;
+  message: string;
+}
+
+export function formatRecordError(e: RecordError): string {
+  return `${e.file}:${e.line}${e.field ? ` field "${e.field}"` : ''}: ${e.message}`;
+}
+
+export class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Typed field readers that throw FieldError with the field path. */
+export const read = {
+  object(o: JsonObject, field: string): JsonObject {
+    const v = o[field];
+    if (!isObject(v)) throw new FieldError(field, `expected an object, got ${describe(v)}`);
+    return v;
+  },
+  string(o: JsonObject, field: string, opts: { optional?: boolean; nonEmpty?: boolean } = {}): string {
+    const v = o[field];
+    if (v === undefined || v === null) {
+      if (opts.optional) return '';
+      throw new FieldError(field, 'is missing');
+    }
+    if (typeof v !== 'string') throw new FieldError(field, `expected a string, got ${describe(v)}`);
+    if (opts.nonEmpty && v.trim() === '') throw new FieldError(field, 'must not be empty');
+    return v;
+  },
+  number(o: JsonObject, field: string, opts: { optional?: boolean; integer?: boolean; fallback?: number } = {}): number {
+    const v = o[field];
+    if (v === undefined || v === null) {
+      if (opts.optional) return opts.fallback ?? 0;
+      throw new FieldError(field, 'is missing');
+    }
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw new FieldError(field, `expected a number, got ${describe(v)}`);
+    if (opts.integer && !Number.isInteger(n)) throw new FieldError(field, `expected a whole number, got ${n}`);
+    return n;
+  },
+  stringArray(o: JsonObject, field: string, opts: { optional?: boolean } = {}): string[] {
+    const v = o[field];
+    if (v === undefined || v === null) {
+      if (opts.optional) return [];
+      throw new FieldError(field, 'is missing');
+    }
+    if (!Array.isArray(v)) throw new FieldError(field, `expected a list of strings, got ${describe(v)}`);
+    return v.map((item, i) => {
+      if (typeof item !== 'string') throw new FieldError(`${field}[${i}]`, `expected a string, got ${describe(item)}`);
+      return item;
+    });
+  },
+  oneOf<T extends string>(o: JsonObject, field: string, allowed: readonly T[]): T {
+    const v = read.string(o, field);
+    if (!(allowed as readonly string[]).includes(v)) {
+      throw new FieldError(field, `expected one of ${allowed.map((a) => `"${a}"`).join(', ')}, got "${v}"`);
+    }
+    return v as T;
+  },
+};
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 40) + '...' : v}"`;
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/** Nested readers prefix the parent field to the child's path. */
+export function within<T>(parent: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof FieldError) throw new FieldError(`${parent}.${e.field}`, e.message);
+    throw e;
+  }
+}
+
+export interface ParseResult<T> {
+  records: T[];
+  /** 1-based line number of each record, parallel to `records`. */
+  recordLines: number[];
+  errors: RecordError[];
+  /** Lines read, blank lines included. */
+  lines: number;
+}
+
+export interface ParseOptions {
+  file: string;
+  /** Stop collecting errors past this many (parsing goes on). */
+  maxErrors?: number;
+  /** Called every `progressEvery` lines with the number of lines read so far. */
+  onProgress?: (linesRead: number) => void;
+  progressEvery?: number;
+}
+
+/**
+ * Parses JSONL text line by line with `parseRecord` validating each object. Bad JSON, non-object
+ * lines and field errors become RecordErrors; the rest become records.
+ */
+export function parseJsonl<T>(text: string, parseRecord: (o: JsonObject) => T, opts: ParseOptions): ParseResult<T> {
+  const records: T[] = [];
+  const recordLines: number[] = [];
+  const errors: RecordError[] = [];
+  const maxErrors = opts.maxErrors ?? 100;
+  const every = opts.progressEvery ?? 1000;
+  let lineNo = 0;
+  let start = 0;
+  // A BOM at the start of a file is not part of the first record.
+  if (text.charCodeAt(0) === 0xfeff) start = 1;
+  const push = (e: RecordError) => {
+    if (errors.length < maxErrors) errors.push(e);
+  };
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    lineNo++;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
+    if (opts.onProgress && lineNo % every === 0) opts.onProgress(lineNo);
+    if (line === '') {
+      if (end === text.length) break;
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      push({ file: opts.file, line: lineNo, field: '', message: `not valid JSON (${(e as Error).message})` });
+      continue;
+    }
+    if (!isObject(value)) {
+      push({ file: opts.file, line: lineNo, field: '', message: `expected a JSON object, got ${describe(value)}` });
+      continue;
+    }
+    try {
+      records.push(parseRecord(value));
+      recordLines.push(lineNo);
+    } catch (e) {
+      if (e instanceof FieldError) push({ file: opts.file, line: lineNo, field: e.field, message: e.message });
+      else throw e;
+    }
+  }
+  opts.onProgress?.(lineNo);
+  return { records, recordLines, errors, lines: lineNo };
+}

@@ -1,0 +1,98 @@
+/**
+ * The engine interface behind the three stages. Each stage returns its output together with the
+ * evidence that explains it, so the UI (and educators) can show how the choice was made.
+ */
+import type { ChatInput, MergedRequest } from '../chat.ts';
+import type { GenerationArguments, PlannedModel } from '../plan.ts';
+
+export type StageName = 'prompt' | 'model' | 'arguments';
+
+export interface StageRequest {
+  input: ChatInput;
+  merged: MergedRequest;
+}
+
+/** A demonstration cited as evidence. */
+export interface DemonstrationRef {
+  model_id: number;
+  model_name: string;
+  image_id: number;
+  prompt: string;
+  /** Similarity to the request in [0, 1] as the engine measured it. */
+  similarity: number;
+}
+
+export interface PromptResult {
+  prompt: string;
+  negative_prompt: string;
+  evidence: {
+    /** Demonstrations whose vocabulary the prompt drew on. */
+    neighbours: DemonstrationRef[];
+    /** Words of the user's request the prompt keeps. */
+    kept_terms: string[];
+    /** Style, quality and trigger terms the engine added, with where each came from. */
+    added_terms: { term: string; from: string }[];
+    notes: string[];
+  };
+}
+
+export interface ModelCandidate {
+  model_id: number;
+  name: string;
+  type: PlannedModel['type'];
+  base_model: string;
+  /** Normalised score: the top-k scores sum to 1. */
+  score: number;
+  reasons: string[];
+}
+
+export interface ModelResult {
+  model: PlannedModel;
+  evidence: {
+    method: string;
+    /** The best candidates, best first (5 unless the catalog is smaller). */
+    candidates: ModelCandidate[];
+    /** Models allowed to compete (all, or those installed on the endpoint). */
+    competing: number;
+    notes: string[];
+  };
+}
+
+export type ArgumentName = 'sampler' | 'steps' | 'cfg_scale' | 'width' | 'height' | 'seed';
+
+export type ArgumentOrigin = 'nearest-demonstration' | 'model-habit' | 'base-model-prior' | 'default' | 'seed' | 'model-output';
+
+export interface ArgumentSource {
+  origin: ArgumentOrigin;
+  detail: string;
+}
+
+export interface ArgumentsResult {
+  arguments: GenerationArguments;
+  evidence: {
+    sources: Record<ArgumentName, ArgumentSource>;
+    demonstrations: DemonstrationRef[];
+    notes: string[];
+  };
+}
+
+export interface SelectOptions {
+  /** When set, only these catalog model ids compete (e.g. the models installed on the endpoint). */
+  allowedModelIds?: ReadonlySet<number>;
+}
+
+export interface Engine {
+  /** Stable name used in reports and cache keys. */
+  readonly name: string;
+  /** Changes whenever the engine's behaviour changes; part of the plan cache key. */
+  readonly version: string;
+  writePrompt(request: StageRequest, signal?: AbortSignal): Promise<PromptResult>;
+  selectModel(request: StageRequest, prompt: PromptResult, options: SelectOptions, signal?: AbortSignal): Promise<ModelResult>;
+  configureArguments(
+    request: StageRequest,
+    prompt: PromptResult,
+    model: ModelResult,
+    seed: number,
+    signal?: AbortSignal,
+  ): Promise<ArgumentsResult>;
+}

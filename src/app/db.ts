@@ -1,0 +1,126 @@
+/**
+ * The app's one IndexedDB database (idb). Every object store lives here so that versions and
+ * migrations are in one place; feature modules import `openAppDb` and their store's record type.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { ChatInput } from '../core/chat.ts';
+import type { PlanResult } from '../core/pipeline.ts';
+import type { GenerationPlan } from '../core/plan.ts';
+
+export const DB_NAME = 'chatgen-web';
+export const DB_VERSION = 1;
+
+export interface ChatRecord {
+  id: string;
+  created: number;
+  updated: number;
+  title: string;
+  input: ChatInput;
+  /** The plan shown for this chat, edits included; null while none was made. */
+  result: PlanResult | null;
+  /** The cache key under which `result` was computed. */
+  plan_key: string | null;
+}
+
+export interface PlanCacheRecord {
+  key: string;
+  created: number;
+  result: PlanResult;
+}
+
+export interface GeneratedImage {
+  blob: Blob;
+  width: number;
+  height: number;
+  seed: number;
+}
+
+export interface ResultRecord {
+  id: string;
+  created: number;
+  chat_id: string | null;
+  /** Hash of plan + endpoint + seed: the same job sent twice is served from here. */
+  job_key: string;
+  plan: GenerationPlan;
+  endpoint: { kind: string; url: string };
+  images: GeneratedImage[];
+  timings: Record<string, number>;
+  /** Scores by image index then scorer pack id. */
+  scores: Record<number, Record<string, number>>;
+}
+
+export interface CatalogRecord {
+  id: string;
+  source: string;
+  version: string;
+  imported: number;
+  model_count: number;
+  demonstration_count: number;
+  /** The JSONL texts as imported; parsed again on load (fast) rather than storing parsed objects twice. */
+  catalog_text: string;
+  demonstrations_text: string;
+}
+
+export interface HeadRecord {
+  id: string;
+  pack: string;
+  created: number;
+  model_ids: number[];
+  dim: number;
+  /** Row-major |M| x d. */
+  weights: Float32Array;
+}
+
+export interface SettingRecord {
+  key: string;
+  value: unknown;
+}
+
+export interface AppDbSchema extends DBSchema {
+  chats: { key: string; value: ChatRecord; indexes: { updated: number } };
+  plans: { key: string; value: PlanCacheRecord };
+  results: { key: string; value: ResultRecord; indexes: { created: number; job_key: string } };
+  catalogs: { key: string; value: CatalogRecord };
+  heads: { key: string; value: HeadRecord };
+  settings: { key: string; value: SettingRecord };
+}
+
+export type AppDb = IDBPDatabase<AppDbSchema>;
+
+let opening: Promise<AppDb> | null = null;
+
+export function openAppDb(): Promise<AppDb> {
+  opening ??= openDB<AppDbSchema>(DB_NAME, DB_VERSION, {
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('chats', { keyPath: 'id' }).createIndex('updated', 'updated');
+        db.createObjectStore('plans', { keyPath: 'key' });
+        const results = db.createObjectStore('results', { keyPath: 'id' });
+        results.createIndex('created', 'created');
+        results.createIndex('job_key', 'job_key');
+        db.createObjectStore('catalogs', { keyPath: 'id' });
+        db.createObjectStore('heads', { keyPath: 'id' });
+        db.createObjectStore('settings', { keyPath: 'key' });
+      }
+    },
+  });
+  return opening;
+}
+
+export class StorageFullError extends Error {
+  override name = 'StorageFullError';
+}
+
+/** Runs a write; a full quota becomes a StorageFullError that says what to do, and nothing else is lost. */
+export async function guardQuota<T>(what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'QuotaExceededError') {
+      throw new StorageFullError(
+        `The browser's storage is full, so ${what} was not saved. Delete old results in the gallery or imported catalogs in Settings, then try again.`,
+      );
+    }
+    throw e;
+  }
+}

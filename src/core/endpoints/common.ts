@@ -1,0 +1,89 @@
+/** Pieces every client shares: run tracking for cancel(), plan checks, and model resolution. */
+import { validateArguments, type GenerationPlan } from '../plan.ts';
+import { EndpointError } from './errors.ts';
+import { type RequestContext } from './http.ts';
+import { findInstalled, fileStem } from './installed.ts';
+import type { ClientDeps, EndpointConfig, InstalledModel } from './types.ts';
+
+export function makeContext(config: EndpointConfig, deps: ClientDeps): RequestContext {
+  const f = deps.fetch ?? (globalThis.fetch as typeof fetch | undefined);
+  if (!f) throw new EndpointError('config', 'No fetch available in this environment.', { kind: config.kind });
+  return { config, fetch: f.bind(globalThis) };
+}
+
+/** Every generate call gets its own AbortController so that cancel() stops them all. */
+export class RunTracker {
+  private readonly running = new Set<AbortController>();
+
+  /** A signal that fires when the caller's signal does or cancelAll() is called; call done() after. */
+  start(callerSignal?: AbortSignal): { signal: AbortSignal; done: () => void } {
+    const controller = new AbortController();
+    this.running.add(controller);
+    const onAbort = () => controller.abort();
+    if (callerSignal?.aborted) controller.abort();
+    callerSignal?.addEventListener('abort', onAbort, { once: true });
+    return {
+      signal: controller.signal,
+      done: () => {
+        callerSignal?.removeEventListener('abort', onAbort);
+        this.running.delete(controller);
+      },
+    };
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  cancelAll(): void {
+    for (const c of this.running) c.abort();
+  }
+}
+
+export function checkPlan(plan: GenerationPlan, config: EndpointConfig): void {
+  const problems = validateArguments(plan.arguments);
+  if (problems.length) {
+    throw new EndpointError('invalid-plan', `The plan cannot be sent: ${problems.map((p) => p.message).join('; ')}.`, { kind: config.kind });
+  }
+  if (!plan.prompt.trim()) throw new EndpointError('invalid-plan', 'The plan cannot be sent: the prompt is empty.', { kind: config.kind });
+}
+
+export function checkBatchSize(batchSize: number, config: EndpointConfig): number {
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 16) {
+    throw new EndpointError('invalid-plan', `Batch size must be a whole number from 1 to 16, got ${batchSize}.`, { kind: config.kind });
+  }
+  return batchSize;
+}
+
+function listSome(models: readonly InstalledModel[], kind: InstalledModel['kind']): string {
+  const names = models.filter((m) => m.kind === kind).map((m) => m.file);
+  if (!names.length) return `it has no ${kind === 'lora' ? 'LoRAs' : 'checkpoints'} at all`;
+  return `it has ${names.slice(0, 5).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`;
+}
+
+/** The installed model the plan names, or a 'missing-model' error saying what the server has instead. */
+export function requireInstalled(plan: GenerationPlan, installed: readonly InstalledModel[], config: EndpointConfig): InstalledModel {
+  const hit = findInstalled(plan.model, installed);
+  if (hit) return hit;
+  const kind = plan.model.type === 'LORA' ? 'lora' : 'checkpoint';
+  throw new EndpointError(
+    'missing-model',
+    `${config.baseUrl} does not have the ${kind === 'lora' ? 'LoRA' : 'checkpoint'} "${plan.model.name}" (${plan.model.file}${plan.model.hash ? `, hash ${plan.model.hash}` : ''}): ${listSome(installed, kind)}. Install it on the server, or turn on "Only models on my server".`,
+    { kind: config.kind },
+  );
+}
+
+/** The base checkpoint named in the settings for LoRA plans, if any, resolved against what is installed. */
+export function loraBaseCheckpoint(installed: readonly InstalledModel[], config: EndpointConfig): InstalledModel | null {
+  const wanted = config.loraBaseCheckpoint?.trim();
+  if (!wanted) return null;
+  const hit = installed.find((m) => m.kind === 'checkpoint' && (m.name === wanted || fileStem(m.file) === fileStem(wanted)));
+  if (!hit) {
+    throw new EndpointError('missing-model', `The base checkpoint for LoRAs set in the endpoint settings ("${wanted}") is not installed on ${config.baseUrl}: ${listSome(installed, 'checkpoint')}.`, {
+      kind: config.kind,
+    });
+  }
+  return hit;
+}
+
+export const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());

@@ -1,0 +1,147 @@
+/**
+ * Endpoint settings from outside the UI: a kiosk JSON object (served beside the app, e.g. /kiosk.json)
+ * or URL parameters. Everything is validated and every problem reported at once.
+ *
+ * JSON: { "endpoints": [{ "kind": "a1111", "url": "http://gpu-1:7860", "concurrency": 1 }, ...],
+ *         "dispatch": "least-busy", "onlyInstalledModels": true, "batchSize": 1 }
+ * URL:  ?endpoint=a1111:http://gpu-1:7860&endpoint=comfyui:http://gpu-2:8188&dispatch=round-robin
+ *       &only-installed=1&batch=2&timeout=300   (no API keys: a URL ends up in history and logs)
+ */
+import { DISPATCH_POLICIES, type DispatchPolicy } from './pool.ts';
+import { DEFAULT_TIMEOUT_MS, ENDPOINT_KINDS, type EndpointConfig, type EndpointKind, type SchedulerMode } from './types.ts';
+
+export interface KioskConfig {
+  endpoints: EndpointConfig[];
+  dispatch: DispatchPolicy;
+  onlyInstalledModels: boolean;
+  batchSize: number;
+}
+
+export class KioskConfigError extends Error {
+  override name = 'KioskConfigError';
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`The kiosk configuration (${source}) is not valid:\n- ${problems.join('\n- ')}`);
+    this.problems = problems;
+  }
+}
+
+const ENDPOINT_FIELDS = new Set(['kind', 'url', 'baseUrl', 'apiKey', 'authHeader', 'timeoutMs', 'concurrency', 'maxReplyMB', 'schedulerMode', 'loraBaseCheckpoint', 'openaiModel', 'pollMs']);
+const TOP_FIELDS = new Set(['endpoints', 'dispatch', 'onlyInstalledModels', 'batchSize']);
+const SCHEDULER_MODES: readonly SchedulerMode[] = ['auto', 'split', 'combined'];
+
+export function isEndpointKind(v: unknown): v is EndpointKind {
+  return typeof v === 'string' && (ENDPOINT_KINDS as readonly string[]).includes(v);
+}
+
+/** Problems with a base URL, or an empty list. */
+export function checkEndpointUrl(url: string): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [`"${url}" is not an absolute URL (expected e.g. http://127.0.0.1:7860)`];
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return [`"${url}" must start with http:// or https://`];
+  if (parsed.username || parsed.password) return [`"${url}" carries credentials; use apiKey or authHeader instead`];
+  return [];
+}
+
+const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+
+/** Validates one endpoint entry; `at` names it in messages. Returns the config and the problems. */
+export function validateEndpointConfig(raw: unknown, at = 'endpoint'): { config: EndpointConfig | null; problems: string[] } {
+  const problems: string[] = [];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { config: null, problems: [`${at} must be an object`] };
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!ENDPOINT_FIELDS.has(k)) problems.push(`${at}: unknown field "${k}" (known: ${[...ENDPOINT_FIELDS].join(', ')})`);
+  if (!isEndpointKind(o.kind)) problems.push(`${at}.kind must be one of ${ENDPOINT_KINDS.join(', ')}, got ${JSON.stringify(o.kind)}`);
+  const url = o.url ?? o.baseUrl;
+  if (typeof url !== 'string' || !url.trim()) problems.push(`${at}.url is required`);
+  else problems.push(...checkEndpointUrl(url.trim()).map((p) => `${at}.url: ${p}`));
+  const optionalString = (k: string) => {
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || !(o[k] as string).trim())) problems.push(`${at}.${k} must be a non-empty string`);
+  };
+  for (const k of ['apiKey', 'authHeader', 'loraBaseCheckpoint', 'openaiModel']) optionalString(k);
+  if (o.timeoutMs !== undefined && !isInt(o.timeoutMs, 1000, 3_600_000)) problems.push(`${at}.timeoutMs must be a whole number of milliseconds from 1000 to 3600000`);
+  if (o.concurrency !== undefined && !isInt(o.concurrency, 1, 64)) problems.push(`${at}.concurrency must be a whole number from 1 to 64`);
+  if (o.maxReplyMB !== undefined && !isInt(o.maxReplyMB, 1, 1024)) problems.push(`${at}.maxReplyMB must be a whole number from 1 to 1024`);
+  if (o.pollMs !== undefined && !isInt(o.pollMs, 50, 10_000)) problems.push(`${at}.pollMs must be a whole number from 50 to 10000`);
+  if (o.schedulerMode !== undefined && !SCHEDULER_MODES.includes(o.schedulerMode as SchedulerMode)) problems.push(`${at}.schedulerMode must be one of ${SCHEDULER_MODES.join(', ')}`);
+  if (problems.length) return { config: null, problems };
+  const config: EndpointConfig = {
+    kind: o.kind as EndpointKind,
+    baseUrl: (url as string).trim().replace(/\/+$/, ''),
+    timeoutMs: (o.timeoutMs as number | undefined) ?? DEFAULT_TIMEOUT_MS,
+    concurrency: (o.concurrency as number | undefined) ?? 1,
+  };
+  for (const k of ['apiKey', 'authHeader', 'loraBaseCheckpoint', 'openaiModel'] as const) if (typeof o[k] === 'string') config[k] = (o[k] as string).trim();
+  if (o.maxReplyMB !== undefined) config.maxReplyMB = o.maxReplyMB as number;
+  if (o.pollMs !== undefined) config.pollMs = o.pollMs as number;
+  if (o.schedulerMode !== undefined) config.schedulerMode = o.schedulerMode as SchedulerMode;
+  return { config, problems };
+}
+
+export function parseKioskConfig(raw: unknown, source = 'kiosk.json'): KioskConfig {
+  const problems: string[] = [];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new KioskConfigError(source, ['the top level must be a JSON object']);
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!TOP_FIELDS.has(k)) problems.push(`unknown field "${k}" (known: ${[...TOP_FIELDS].join(', ')})`);
+  const endpoints: EndpointConfig[] = [];
+  if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) problems.push('"endpoints" must be a non-empty list');
+  else {
+    o.endpoints.forEach((e, i) => {
+      const r = validateEndpointConfig(e, `endpoints[${i}]`);
+      problems.push(...r.problems);
+      if (r.config) endpoints.push(r.config);
+    });
+  }
+  if (o.dispatch !== undefined && !DISPATCH_POLICIES.includes(o.dispatch as DispatchPolicy)) problems.push(`"dispatch" must be one of ${DISPATCH_POLICIES.join(', ')}`);
+  if (o.onlyInstalledModels !== undefined && typeof o.onlyInstalledModels !== 'boolean') problems.push('"onlyInstalledModels" must be true or false');
+  if (o.batchSize !== undefined && !isInt(o.batchSize, 1, 16)) problems.push('"batchSize" must be a whole number from 1 to 16');
+  if (problems.length) throw new KioskConfigError(source, problems);
+  return {
+    endpoints,
+    dispatch: (o.dispatch as DispatchPolicy | undefined) ?? 'least-busy',
+    onlyInstalledModels: (o.onlyInstalledModels as boolean | undefined) ?? false,
+    batchSize: (o.batchSize as number | undefined) ?? 1,
+  };
+}
+
+const SECRET_PARAMS = ['apikey', 'api-key', 'api_key', 'key', 'token', 'auth', 'authorization'];
+
+/** Kiosk settings from URL parameters; null when the URL names no endpoint. */
+export function kioskConfigFromUrl(params: URLSearchParams): KioskConfig | null {
+  const specs = params.getAll('endpoint');
+  if (specs.length === 0) return null;
+  const problems: string[] = [];
+  for (const k of params.keys()) {
+    if (SECRET_PARAMS.includes(k.toLowerCase())) problems.push(`"${k}": API keys are not accepted in the URL (it is kept in history and server logs); put them in kiosk.json`);
+  }
+  const timeoutS = params.get('timeout');
+  const concurrency = params.get('concurrency');
+  const endpoints = specs.map((spec) => {
+    const colon = spec.indexOf(':');
+    const entry: Record<string, unknown> = { kind: colon > 0 ? spec.slice(0, colon) : spec, url: colon > 0 ? spec.slice(colon + 1) : '' };
+    if (timeoutS !== null) entry.timeoutMs = Number(timeoutS) * 1000;
+    if (concurrency !== null) entry.concurrency = Number(concurrency);
+    return entry;
+  });
+  const raw: Record<string, unknown> = { endpoints };
+  if (params.has('dispatch')) raw.dispatch = params.get('dispatch');
+  const only = params.get('only-installed');
+  if (only !== null) {
+    if (!['0', '1', 'true', 'false'].includes(only)) problems.push('"only-installed" must be 1, 0, true or false');
+    raw.onlyInstalledModels = only === '1' || only === 'true';
+  }
+  if (params.has('batch')) raw.batchSize = Number(params.get('batch'));
+  let config: KioskConfig | null = null;
+  try {
+    config = parseKioskConfig(raw, 'URL parameters');
+  } catch (e) {
+    if (!(e instanceof KioskConfigError)) throw e;
+    problems.push(...e.problems.map((p) => p.replace(/^endpoints\[(\d+)\]/, (_, i: string) => `endpoint #${Number(i) + 1}`)));
+  }
+  if (problems.length || !config) throw new KioskConfigError('URL parameters', problems);
+  return config;
+}

@@ -288,7 +288,7 @@ export async function trainHead(head: ModelTokenHead, examples: readonly Trainin
         seen++;
         for (const r of trainableRows) {
           const coefficient = (Math.exp(z[r]! - total) - (r === target ? 1 : 0)) / members.length;
-          for (let k = 0; k < dim; k++) grad[r * dim + k] += coefficient * ex.h[k]!;
+          for (let k = 0; k < dim; k++) grad[r * dim + k] = grad[r * dim + k]! + coefficient * ex.h[k]!;
         }
       }
       state.step++;

@@ -83,40 +83,37 @@ export function bertScore(candidate: TokenEmbeddings, reference: TokenEmbeddings
 }
 
 /**
- * Scores many candidates against references, embedding each distinct text once (the gold prompt of an
- * item is shared by every engine). With `idf`, weights come from the references given here.
+ * Scores candidates against references. References (the gold prompts, shared by every engine) are
+ * embedded once and kept; candidates are embedded on each call. With `idf`, weights come from the
+ * references given here.
  */
 export class BertScorer {
-  private readonly cache = new Map<string, Promise<TokenEmbeddings>>();
+  private readonly references = new Map<string, Promise<TokenEmbeddings>>();
   private idf: IdfWeight = UNIFORM_WEIGHT;
 
-  private constructor(readonly embedder: TokenEmbedder) {}
+  private constructor(
+    readonly embedder: TokenEmbedder,
+    readonly idfWeighted: boolean,
+  ) {}
 
   static async create(embedder: TokenEmbedder, references: readonly string[], options: { idf?: boolean } = {}): Promise<BertScorer> {
-    const scorer = new BertScorer(embedder);
-    if (options.idf) {
-      const embedded = await Promise.all([...new Set(references)].map((t) => scorer.embed(t)));
-      scorer.idf = idfFromReferences(embedded.map((e) => e.ids));
-    }
+    const scorer = new BertScorer(embedder, options.idf === true);
+    const embedded = await Promise.all([...new Set(references)].map((t) => scorer.reference(t)));
+    if (scorer.idfWeighted) scorer.idf = idfFromReferences(embedded.map((e) => e.ids));
     return scorer;
   }
 
-  private embed(text: string): Promise<TokenEmbeddings> {
-    let e = this.cache.get(text);
+  private reference(text: string): Promise<TokenEmbeddings> {
+    let e = this.references.get(text);
     if (!e) {
       e = this.embedder.embed(text);
-      this.cache.set(text, e);
+      this.references.set(text, e);
     }
     return e;
   }
 
   async score(candidate: string, reference: string): Promise<PrecisionRecallF1> {
-    const [c, r] = await Promise.all([this.embed(candidate), this.embed(reference)]);
+    const [c, r] = await Promise.all([this.embedder.embed(candidate), this.reference(reference)]);
     return bertScore(c, r, this.idf);
-  }
-
-  /** Drops cached candidate embeddings that will not be asked for again. */
-  forget(text: string): void {
-    this.cache.delete(text);
   }
 }

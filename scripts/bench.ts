@@ -1,0 +1,154 @@
+/**
+ * The benchmark CLI: a thin shell over src/core/bench (the app's Bench page runs the same core).
+ *
+ *   npm run bench -- [--data DIR] [--items FILE] [--engines baseline,default] [--out FILE]
+ *                    [--predictions FILE] [--limit N] [--bert DIR [--bert-idf]]
+ *
+ * Reads the catalog and demonstrations from --data (catalog.jsonl, demonstrations.jsonl) and test items
+ * from --items (default DIR/dev.jsonl); writes the JSON report and one JSONL line per item and engine;
+ * prints the Markdown tables. Progress goes to stderr.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildBenchEngines, parseEngineList } from '../src/core/bench/engines.ts';
+import { loadBenchItems } from '../src/core/bench/items.ts';
+import { metricsTable, perArgumentTable } from '../src/core/bench/report.ts';
+import { runBench, type BenchProgress } from '../src/core/bench/run.ts';
+import { loadCatalog } from '../src/core/catalog/load.ts';
+import { formatRecordError } from '../src/core/catalog/jsonl.ts';
+import { loadBertEmbedder } from '../src/core/metrics/bert-embedder.ts';
+import { BertScorer } from '../src/core/metrics/bertscore.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '..');
+const DEFAULT_DATA = path.resolve(repoRoot, '../shared/data/civitai-2023');
+
+class UsageError extends Error {}
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(code);
+}
+
+function readText(file: string, what: string): string {
+  if (!existsSync(file)) throw new UsageError(`${what} not found: ${file}`);
+  return readFileSync(file, 'utf8');
+}
+
+function progressBar(): (p: BenchProgress) => void {
+  const width = 30;
+  const started = performance.now();
+  let lastPrinted = -1;
+  return (p) => {
+    const share = p.total === 0 ? 1 : p.done / p.total;
+    const percent = Math.floor(share * 100);
+    const elapsed = (performance.now() - started) / 1000;
+    const filled = Math.round(share * width);
+    const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} ${elapsed.toFixed(1)}s ${p.engine} ${p.itemId}`;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r${text.padEnd(100)}${p.done === p.total ? '\n' : ''}`);
+    } else if (percent >= lastPrinted + 10 || p.done === p.total) {
+      // Not a terminal (CI, a log file): a line every 10% instead of redrawing one line.
+      lastPrinted = percent;
+      process.stderr.write(text + '\n');
+    }
+  };
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        data: { type: 'string', default: DEFAULT_DATA },
+        catalog: { type: 'string' },
+        demonstrations: { type: 'string' },
+        items: { type: 'string' },
+        engines: { type: 'string', default: 'baseline,default' },
+        out: { type: 'string', default: path.join(repoRoot, 'reports/bench-report.json') },
+        predictions: { type: 'string', default: path.join(repoRoot, 'reports/bench-predictions.jsonl') },
+        limit: { type: 'string' },
+        bert: { type: 'string' },
+        'bert-idf': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(readFileSync(import.meta.filename, 'utf8').split('*/')[0]!.replace(/^\/\*\*\n/, '').replace(/^ \* ?/gm, '') + '\n');
+    return;
+  }
+  const dataDir = path.resolve(values.data);
+  if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
+    throw new UsageError(
+      `data folder not found: ${dataDir}\n` +
+        (values.data === DEFAULT_DATA ? 'The default is ../shared/data/civitai-2023 beside the repository; pass --data DIR to use another.' : ''),
+    );
+  }
+  const catalogFile = path.resolve(values.catalog ?? path.join(dataDir, 'catalog.jsonl'));
+  const demosFile = path.resolve(values.demonstrations ?? path.join(dataDir, 'demonstrations.jsonl'));
+  const itemsFile = path.resolve(values.items ?? path.join(dataDir, 'dev.jsonl'));
+  let limit: number | undefined;
+  if (values.limit !== undefined) {
+    limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got "${values.limit}"`);
+  }
+  const engineNames = parseEngineList(values.engines);
+
+  const t0 = performance.now();
+  const { catalog, errors } = loadCatalog(
+    {
+      catalog: { file: catalogFile, text: readText(catalogFile, 'catalog') },
+      demonstrations: { file: demosFile, text: readText(demosFile, 'demonstrations') },
+    },
+    path.basename(dataDir),
+  );
+  for (const e of errors.slice(0, 5)) process.stderr.write(`bench: skipped ${formatRecordError(e)}\n`);
+  if (errors.length > 5) process.stderr.write(`bench: ... and ${errors.length - 5} more skipped catalog lines\n`);
+  const allItems = loadBenchItems(readText(itemsFile, 'test items'), itemsFile);
+  const items = limit === undefined ? allItems : allItems.slice(0, limit);
+  process.stderr.write(
+    `bench: ${catalog.models.length} models, ${catalog.demonstrations.length} demonstrations, ${items.length} of ${allItems.length} items (${((performance.now() - t0) / 1000).toFixed(1)}s to load)\n`,
+  );
+
+  const engines = await buildBenchEngines(engineNames, catalog);
+  for (const e of engines) process.stderr.write(`bench: engine ${e.engine.name} ready in ${(e.setupMs / 1000).toFixed(2)}s\n`);
+
+  let bert: BertScorer | undefined;
+  if (values.bert !== undefined) {
+    const dir = path.resolve(values.bert);
+    const embedder = await loadBertEmbedder({ localModelPath: path.dirname(dir), modelId: path.basename(dir), device: 'cpu' });
+    bert = await BertScorer.create(embedder, items.map((i) => i.gold.prompt), { idf: values['bert-idf'] });
+    process.stderr.write(`bench: BERTScore with ${embedder.name}${values['bert-idf'] ? ' (idf-weighted)' : ''}\n`);
+  }
+
+  const started = performance.now();
+  const result = await runBench({
+    items,
+    itemsFile: path.relative(repoRoot, itemsFile) || itemsFile,
+    catalog,
+    engines,
+    ...(bert ? { bert } : {}),
+    onProgress: progressBar(),
+  });
+  const seconds = (performance.now() - started) / 1000;
+
+  for (const file of [values.out, values.predictions]) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  writeFileSync(values.out, JSON.stringify(result.report, null, 2) + '\n');
+  writeFileSync(values.predictions, result.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n');
+
+  const failed = result.scores.filter((s) => s.failed).length;
+  process.stdout.write(`\n${metricsTable(result.report)}\n\nPer-argument exact match:\n\n${perArgumentTable(result.report)}\n\n`);
+  process.stdout.write(
+    `${result.predictions.length} predictions in ${seconds.toFixed(1)}s${failed > 0 ? `, ${failed} failed (see "error" in the predictions file)` : ''}; ` +
+      `report: ${path.relative(process.cwd(), path.resolve(values.out))}, predictions: ${path.relative(process.cwd(), path.resolve(values.predictions))}\n`,
+  );
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof UsageError) fail(e.message, 2);
+  fail(e instanceof Error ? e.message : String(e));
+});

@@ -1,0 +1,127 @@
+/**
+ * The indexes the default engine builds once per catalog: BM25 over whole model documents (name,
+ * tags, trigger words, description, demonstration prompts) and BM25 over single demonstrations.
+ */
+import type { Catalog, CatalogModel, Demonstration } from '../../catalog/types.ts';
+import { Bm25Index } from '../../retrieval/bm25.ts';
+import { retrievalTerms } from '../../retrieval/terms.ts';
+
+/** How much each field of a model counts in its document (a field repeated n times counts n times). */
+export interface FieldWeights {
+  name: number;
+  tags: number;
+  trained_words: number;
+  description: number;
+  demonstrations: number;
+  /** BM25 saturation and length normalisation of the model documents and of the demonstrations. */
+  modelK1: number;
+  modelB: number;
+  demoK1: number;
+  demoB: number;
+}
+
+export const DEFAULT_FIELD_WEIGHTS: FieldWeights = {
+  name: 3,
+  tags: 1,
+  trained_words: 2,
+  description: 1,
+  demonstrations: 1,
+  modelK1: 1.2,
+  modelB: 0.75,
+  demoK1: 1.2,
+  demoB: 0.75,
+};
+
+/** Words in model names that say what kind of file it is, not what it depicts. */
+const GENERIC_NAME_WORDS = new Set(['lora', 'locon', 'lycoris', 'loha', 'model', 'checkpoint', 'mix', 'merge', 'version', 'ver', 'fp16', 'pruned', 'safetensors', 'ckpt', 'final', 'beta', 'alpha', 'test', 'sd', 'xl', 'sdxl', 'vae', 'inpainting']);
+
+/** Only the opening of a description: the rest is mostly changelogs and links. */
+const DESCRIPTION_WORDS = 120;
+
+export interface CatalogIndex {
+  catalog: Catalog;
+  models: CatalogModel[];
+  modelRow: Map<number, number>;
+  /** Demonstration indices of each model row. */
+  demosOfModel: number[][];
+  demonstrations: Demonstration[];
+  /** The model row of each demonstration. */
+  demoModelRow: Int32Array;
+  modelIndex: Bm25Index;
+  demoIndex: Bm25Index;
+  /** Model rows by the distinctive terms of their name and trigger words ("lora", "v2" and the like left out). */
+  nameRows: Map<string, number[]>;
+  /** The idf mass of each model's distinctive name terms. */
+  nameIdfTotal: Float32Array;
+  /** log(1 + downloads) scaled to [0, 1]. */
+  popularity: Float32Array;
+}
+
+function repeat<T>(items: readonly T[], times: number): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < times; i++) out.push(...items);
+  return out;
+}
+
+/** A model's document; `demoTerms` are its demonstrations' prompts, already tokenised. */
+export function modelDocumentTerms(
+  model: CatalogModel,
+  demoTerms: readonly (readonly string[])[],
+  weights: FieldWeights = DEFAULT_FIELD_WEIGHTS,
+): string[] {
+  const description = retrievalTerms(model.description).slice(0, DESCRIPTION_WORDS);
+  return [
+    ...repeat(retrievalTerms(model.name), weights.name),
+    ...repeat(retrievalTerms(model.tags.join(', ')), weights.tags),
+    ...repeat(retrievalTerms(model.trained_words.join(', ')), weights.trained_words),
+    ...repeat(description, weights.description),
+    ...repeat(demoTerms.flat(), weights.demonstrations),
+  ];
+}
+
+export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFAULT_FIELD_WEIGHTS): CatalogIndex {
+  const models = catalog.models;
+  const modelRow = new Map<number, number>();
+  models.forEach((m, i) => modelRow.set(m.id, i));
+  const demosOfModel: number[][] = models.map(() => []);
+  const demoModelRow = new Int32Array(catalog.demonstrations.length);
+  catalog.demonstrations.forEach((d, i) => {
+    const row = modelRow.get(d.model_id) ?? -1;
+    demoModelRow[i] = row;
+    if (row >= 0) demosOfModel[row]!.push(i);
+  });
+  const demoTerms = catalog.demonstrations.map((d) => retrievalTerms(d.prompt));
+  const modelIndex = new Bm25Index(
+    models.map((m, row) => modelDocumentTerms(m, demosOfModel[row]!.map((i) => demoTerms[i]!), weights)),
+    { k1: weights.modelK1, b: weights.modelB },
+  );
+  const demoIndex = new Bm25Index(demoTerms, { k1: weights.demoK1, b: weights.demoB });
+  const maxLog = Math.max(1, ...models.map((m) => Math.log1p(Math.max(0, m.downloads))));
+  const popularity = Float32Array.from(models, (m) => Math.log1p(Math.max(0, m.downloads)) / maxLog);
+  const nameTerms = models.map((m) => [
+    ...new Set(retrievalTerms(`${m.name} ${m.trained_words.join(' ')}`).filter((t) => !GENERIC_NAME_WORDS.has(t) && !/^(v?\d+|\d+d)$/.test(t))),
+  ]);
+  const nameRows = new Map<string, number[]>();
+  const nameIdfTotal = new Float32Array(models.length);
+  nameTerms.forEach((terms, row) => {
+    for (const t of terms) {
+      const rows = nameRows.get(t);
+      if (rows) rows.push(row);
+      else nameRows.set(t, [row]);
+      nameIdfTotal[row]! += modelIndex.idf(t);
+    }
+  });
+  return {
+    catalog,
+    models,
+    modelRow,
+    demosOfModel,
+    demonstrations: catalog.demonstrations,
+    demoModelRow,
+    modelIndex,
+    demoIndex,
+    popularity,
+    nameRows,
+    nameIdfTotal,
+  };
+}

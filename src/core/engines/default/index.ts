@@ -1,0 +1,101 @@
+/**
+ * The embedded default engine: no weights, instant, offline. Retrieval over the catalog and its
+ * demonstrations drives all three stages; every choice carries the evidence behind it.
+ */
+import type { Catalog } from '../../catalog/types.ts';
+import { termCounts } from '../../retrieval/bm25.ts';
+import { retrievalTerms } from '../../retrieval/terms.ts';
+import type { Engine, ModelResult, PromptResult, SelectOptions, StageRequest } from '../engine.ts';
+import { buildBasePriors, chooseArguments, DEFAULT_ARGUMENT_OPTIONS, type ArgumentOptions } from './args.ts';
+import { buildCatalogIndex, DEFAULT_FIELD_WEIGHTS, type FieldWeights } from './index-build.ts';
+import { DEFAULT_PROMPT_OPTIONS, writePrompt, type PromptOptions } from './prompt.ts';
+import { candidatesOf, DEFAULT_SELECT_WEIGHTS, plannedModel, rankModels, type SelectWeights } from './select.ts';
+
+export interface DefaultEngineOptions {
+  fields: FieldWeights;
+  prompt: PromptOptions;
+  select: SelectWeights;
+  arguments: ArgumentOptions;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: DefaultEngineOptions = {
+  fields: DEFAULT_FIELD_WEIGHTS,
+  prompt: DEFAULT_PROMPT_OPTIONS,
+  select: DEFAULT_SELECT_WEIGHTS,
+  arguments: DEFAULT_ARGUMENT_OPTIONS,
+};
+
+export const DEFAULT_ENGINE_VERSION = '1';
+
+/** The weighted query of stage 2 and 3: the user's words, plus the terms stage 1 added at a lower weight. */
+function stageQuery(request: StageRequest, prompt: PromptResult, addedWeight: number): Map<string, number> {
+  const query = termCounts(retrievalTerms(request.merged.text));
+  for (const { term } of prompt.evidence.added_terms) {
+    for (const t of retrievalTerms(term)) query.set(t, (query.get(t) ?? 0) + addedWeight);
+  }
+  return query;
+}
+
+export function createDefaultEngine(catalog: Catalog, overrides: Partial<DefaultEngineOptions> = {}): Engine {
+  const options: DefaultEngineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...overrides };
+  const index = buildCatalogIndex(catalog, options.fields);
+  const priors = buildBasePriors(index);
+
+  return {
+    name: 'default',
+    version: `${DEFAULT_ENGINE_VERSION}:${JSON.stringify(options)}`,
+
+    async writePrompt(request) {
+      const written = writePrompt(index, request.merged, options.prompt);
+      if (request.input.images.length > 0) {
+        written.result.evidence.notes.push('The default engine reads text only: the reference image was not used.');
+      }
+      return written.result;
+    },
+
+    async selectModel(request, prompt, selectOptions: SelectOptions) {
+      const query = stageQuery(request, prompt, options.select.addedTerms);
+      const allowed = selectOptions.allowedModelIds;
+      const ranked = rankModels(index, query, options.select, 5, allowed);
+      const best = ranked[0];
+      if (!best) {
+        throw new Error(
+          allowed ? 'None of the catalog models installed on the endpoint can be chosen.' : 'The catalog has no models.',
+        );
+      }
+      const notes: string[] = [];
+      if (best.parts.model === 0 && best.parts.demoMax === 0) {
+        notes.push('Nothing in the catalog matched the request; the most popular model was chosen.');
+      }
+      const result: ModelResult = {
+        model: plannedModel(index, best.row),
+        evidence: {
+          method: 'BM25 over catalog entries and demonstrations (name, tags, trigger words, description, prompts)',
+          candidates: candidatesOf(index, ranked, options.select.temperature),
+          competing: allowed ? allowed.size : index.models.length,
+          notes,
+        },
+      };
+      return result;
+    },
+
+    async configureArguments(request, prompt, model, seed) {
+      const row = index.modelRow.get(model.model.id);
+      if (row === undefined) throw new Error(`Model ${model.model.id} is not in the catalog.`);
+      const query = stageQuery(request, prompt, options.select.addedTerms);
+      const demos = index.demosOfModel[row] ?? [];
+      const scores = new Map<number, number>();
+      if (demos.length > 0) {
+        const all = new Float32Array(index.demoIndex.size);
+        index.demoIndex.accumulate(query, all);
+        const top = Math.max(1e-9, ...demos.map((i) => all[i]!));
+        for (const i of demos) scores.set(i, all[i]! / top);
+      }
+      const chosen = chooseArguments(index, priors, row, (i) => scores.get(i) ?? 0, seed, options.arguments);
+      return {
+        arguments: chosen.arguments,
+        evidence: { sources: chosen.sources, demonstrations: chosen.demonstrations, notes: chosen.notes },
+      };
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Retrieval terms and prompt tags. Retrieval matches a casual request against community prompts, so
+ * it compares content words with a light plural stem ("freckles" ~ "freckle"); prompt tags are the
+ * comma-separated chunks of an A1111 prompt with weights and LoRA syntax removed.
+ */
+import { contentWords } from '../text.ts';
+
+/** Strips a plural / third-person "s" so that singular and plural forms meet. */
+export function stem(word: string): string {
+  if (word.length > 4 && word.endsWith('ies')) return word.slice(0, -3) + 'y';
+  if (word.length > 3 && word.endsWith('s') && !word.endsWith('ss') && !word.endsWith('us') && !word.endsWith('is')) {
+    return word.slice(0, -1);
+  }
+  return word;
+}
+
+/** Content words of a text, stemmed: what the indexes store and queries look up. */
+export function retrievalTerms(text: string): string[] {
+  return contentWords(stripPromptSyntax(text)).map(stem);
+}
+
+/** Removes `<lora:...>` / `<hypernet:...>` tags, `(x:1.2)` weights, `[a:b:0.5]` schedules and brackets. */
+export function stripPromptSyntax(prompt: string): string {
+  return prompt
+    .replace(/<[^<>]*>/g, ' ')
+    .replace(/:\s*-?\d+(\.\d+)?\s*(?=[)\]])/g, '')
+    .replace(/[()[\]{}]/g, ' ')
+    .replace(/\\/g, '')
+    .replace(/[ \t]+/g, ' ');
+}
+
+/** A prompt's tags: comma / newline / "|" separated chunks, syntax removed, lower-cased, non-empty. */
+export function promptTags(prompt: string): string[] {
+  return stripPromptSyntax(prompt)
+    .split(/[,\n|]+/)
+    .map((t) => t.trim().toLowerCase().replace(/\s+/g, ' ').replace(/^[.\-:;]+|[.\-:;]+$/g, '').trim())
+    .filter((t) => t.length > 0 && t.length <= 60);
+}

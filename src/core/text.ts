@@ -39,7 +39,7 @@ export const STOP_WORDS: ReadonlySet<string> = new Set([
   'thing', 'things', 'stuff', 'like', 'instead', 'rather', 'ok', 'okay', 'yeah', 'yes', 'oh', 'hey', 'hi',
   'hello', 'thanks', 'thank', 'lol', 'pls', 'plz', 'please',
   // request verbs: how the user asks, not what for
-  'make', 'makes', 'making', 'made', 'create', 'generate', 'want', 'wanna', 'wanted', 'need', 'needs', 'get', 'got',
+  'make', 'makes', 'making', 'made', 'create', 'generate', 'draw', 'render', 'want', 'wanna', 'wanted', 'need', 'needs', 'get', 'got',
   'gonna', 'gotta', 'let', 'lets', 'give', 'show', 'see', 'think', 'guess', 'try', 'keep', 'put', 'add', 'go',
   'pic', 'pics', 'picture', 'image', 'one',
   // contraction pieces ("don't" -> "don", "t"; "I'm" -> "i", "m") and apostrophe-less spellings

@@ -73,8 +73,8 @@ export function parseBenchItem(o: JsonObject): BenchItem {
       `says "${inputType}" but the item has ${messages.length} message(s) and ${input.images.length} image(s), which is "${actualType}"`,
     );
   }
+  const g = read.object(o, 'gold');
   const gold = within('gold', () => {
-    const g = read.object(o, 'gold');
     const modelType = read.string(g, 'model_type', { optional: true });
     if (modelType !== '' && modelType !== 'Checkpoint' && modelType !== 'LORA') {
       throw new FieldError('model_type', `expected "Checkpoint" or "LORA", got "${modelType}"`);

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const dataDir = path.resolve(repoRoot, '../shared/data/civitai-2023');
+const hasData = existsSync(path.join(dataDir, 'dev.jsonl'));
+if (!hasData) console.warn(`bench CLI end-to-end test skipped: no test data at ${dataDir} (see the data README)`);
+
+const tsx = path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs');
+const bench = (args: string[]) => run(process.execPath, [tsx, 'scripts/bench.ts', ...args], { cwd: repoRoot, maxBuffer: 16 << 20 });
+const out = mkdtempSync(path.join(tmpdir(), 'bench-cli-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const GROUP_KEYS = ['config_acc', 'failed', 'input_coverage', 'latency_ms', 'n', 'per_argument', 'prompt_f1', 'selection_acc'];
+
+describe.skipIf(!hasData)('npm run bench on a slice of dev', () => {
+  it('runs baseline and default on 20 items with BERTScore, writing the report, the predictions and the tables', async () => {
+    const report = path.join(out, 'report.json');
+    const predictions = path.join(out, 'preds.jsonl');
+    const { stdout, stderr } = await bench([
+      '--data', dataDir, '--items', path.join(dataDir, 'dev.jsonl'), '--engines', 'baseline,default', '--limit', '20',
+      '--out', report, '--predictions', predictions, '--bert', 'test/fixtures/bert-tiny',
+    ]);
+    expect(stderr).toContain('20 of 400 items');
+    expect(stderr).toMatch(/\[#+\] 40\/40 /);
+    expect(stdout).toContain('| Engine | Items | n | Selection Acc | Config Acc | Prompt F1 | Input coverage | BERTScore F1 | p50 ms | p95 ms |');
+    expect(stdout).toMatch(/\| default \| history \| \d+ \| [01]\.\d{3} \|/);
+    expect(stdout).toContain('| Engine | Items | n | sampler | steps | cfg_scale | width | height | Config Acc |');
+
+    const lines = readFileSync(predictions, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(40);
+    for (const p of lines) {
+      expect(Object.keys(p).sort()).toEqual(['arguments', 'engine', 'id', 'latency_ms', 'model_id', 'negative_prompt', 'prompt', 'top5']);
+      expect(Object.keys(p['arguments'] as object).sort()).toEqual(['cfg_scale', 'height', 'sampler', 'steps', 'width']);
+      expect(typeof p['model_id']).toBe('number');
+      const top5 = p['top5'] as { model_id: number; score: number }[];
+      expect(top5.length).toBeGreaterThan(0);
+      expect(top5.length).toBeLessThanOrEqual(5);
+      expect(top5[0]!.model_id).toBe(p['model_id']);
+    }
+    expect(new Set(lines.map((p) => p['engine']))).toEqual(new Set(['baseline', 'default']));
+
+    const r = JSON.parse(readFileSync(report, 'utf8')) as {
+      items: { n: number };
+      metrics: { bertscore: { model: string; idf: boolean } };
+      engines: Record<string, { overall: Record<string, unknown>; by_setting: Record<string, Record<string, unknown>>; by_input_type: Record<string, Record<string, unknown>>; per_argument: Record<string, number> }>;
+    };
+    expect(r.items.n).toBe(20);
+    expect(r.metrics.bertscore).toEqual({ model: 'bert-tiny', idf: false });
+    expect(Object.keys(r.engines)).toEqual(['baseline', 'default']);
+    for (const engine of Object.values(r.engines)) {
+      expect(Object.keys(engine.overall).sort()).toEqual([...GROUP_KEYS, 'bertscore_f1'].sort());
+      expect(engine.overall['n']).toBe(20);
+      expect(Object.keys(engine.by_setting)).toEqual(['supervised', 'few-shot']);
+      expect(Object.keys(engine.by_input_type)).toEqual(['single', 'multimodal', 'history']);
+      expect((engine.by_setting['supervised']!['n'] as number) + (engine.by_setting['few-shot']!['n'] as number)).toBe(20);
+      expect(Object.keys(engine.per_argument)).toEqual(['sampler', 'steps', 'cfg_scale', 'width', 'height']);
+      const latency = engine.overall['latency_ms'] as { p50: number; p95: number };
+      expect(latency.p95).toBeGreaterThanOrEqual(latency.p50);
+      for (const key of ['selection_acc', 'config_acc', 'prompt_f1', 'input_coverage', 'bertscore_f1']) {
+        const v = engine.overall[key] as number;
+        expect(v).toBeGreaterThanOrEqual(0);
+        expect(v).toBeLessThanOrEqual(1);
+      }
+    }
+    // The baseline never reads the request to choose a model: one model for every item.
+    expect(new Set(lines.filter((p) => p['engine'] === 'baseline').map((p) => p['model_id'])).size).toBe(1);
+  });
+
+  it('says clearly what is wrong with bad options and missing data', async () => {
+    await expect(bench(['--data', path.join(out, 'nowhere')])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('data folder not found') });
+    await expect(bench(['--engines', 'baseline,magic'])).rejects.toMatchObject({ stderr: expect.stringContaining('unknown engine "magic"') });
+    await expect(bench(['--limit', '0'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--limit must be a whole number') });
+    await expect(bench(['--items', path.join(out, 'missing.jsonl')])).rejects.toMatchObject({ stderr: expect.stringContaining('test items not found') });
+  });
+});

@@ -221,6 +221,8 @@ export class A1111Client implements EndpointClient {
         await this.interrupt();
         throw e instanceof EndpointError && e.reason === 'cancelled' ? e : new EndpointError('cancelled', 'Cancelled.', { kind: this.kind, cause: e });
       }
+      // A timed-out job would otherwise keep the server's single queue busy.
+      if (e instanceof EndpointError && e.reason === 'timeout') await this.interrupt();
       throw e;
     } finally {
       run.done();

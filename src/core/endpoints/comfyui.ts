@@ -378,7 +378,8 @@ export class ComfyUIClient implements EndpointClient {
         }
         if (status?.completed === true || asRecord(entry.outputs)?.[OUTPUT_NODE]) return entry;
       }
-      if (!polling) throw badReply(this.ctx, `the run finished but /history has no entry for ${promptId}.`);
+      // Some ComfyUI versions announce the end just before writing history: poll until it appears.
+      polling = true;
       if (timeout.aborted) throw new EndpointError('timeout', 'Timed out.', { kind: this.kind });
       await sleep(pollMs, signal);
     }

@@ -20,6 +20,8 @@ export interface ChatRecord {
   result: PlanResult | null;
   /** The cache key under which `result` was computed. */
   plan_key: string | null;
+  /** The plan as the user edited it before generating, when they did. */
+  plan_edit?: GenerationPlan | null;
 }
 
 export interface PlanCacheRecord {

@@ -1,5 +1,5 @@
 /** Catalog records in the JSONL format of ChatGenBench-style data (see README: "Catalog format"). */
-import type { ModelType } from '../plan.ts';
+import type { ModelType, PlannedModel } from '../plan.ts';
 
 export interface CatalogModel {
   id: number;
@@ -45,4 +45,9 @@ export interface Catalog {
   version: string;
   models: CatalogModel[];
   demonstrations: Demonstration[];
+}
+
+/** The part of a catalog model a generation plan carries. */
+export function plannedModelOf(m: CatalogModel): PlannedModel {
+  return { id: m.id, name: m.name, type: m.type, file: m.file, base_model: m.base_model, trained_words: m.trained_words, hash: m.hash };
 }

@@ -1,0 +1,224 @@
+/**
+ * Chat state: the past chats (IndexedDB, restored on reload), the current chat's turns and reference
+ * images, the stage results as they arrive from the engine worker, and the plan the user may edit.
+ */
+import type { ChatInput, ReferenceImage } from '../../core/chat.ts';
+import { MAX_REFERENCE_IMAGE_BYTES } from '../../core/chat.ts';
+import type { ArgumentsResult, ModelResult, PromptResult } from '../../core/engines/engine.ts';
+import type { PipelineEvent, PlanResult } from '../../core/pipeline.ts';
+import type { GenerationPlan } from '../../core/plan.ts';
+import { guardQuota, openAppDb, type ChatRecord } from '../db.ts';
+import { Comlink, engineWorker } from '../engine-client.ts';
+import { engineStatus } from './engine.svelte.ts';
+
+export interface StageView<T> {
+  result: T;
+  ms: number;
+}
+
+function newId(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function titleOf(messages: readonly string[]): string {
+  const first = messages[0] ?? '';
+  return first.length > 60 ? `${first.slice(0, 57)}...` : first;
+}
+
+/** Reads a picked file as a data: URL, refusing what is not an image or is too large. */
+export async function readReferenceImage(file: File): Promise<ReferenceImage> {
+  if (!file.type.startsWith('image/')) throw new Error(`${file.name} is not an image (${file.type || 'unknown type'}).`);
+  if (file.size > MAX_REFERENCE_IMAGE_BYTES) {
+    throw new Error(`${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${MAX_REFERENCE_IMAGE_BYTES / 1048576} MB.`);
+  }
+  const source = await new Promise<string>((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error ?? new Error(`Could not read ${file.name}.`));
+    reader.readAsDataURL(file);
+  });
+  return { source, mime: file.type };
+}
+
+class ChatStore {
+  chats = $state<ChatRecord[]>([]);
+  current = $state<ChatRecord | null>(null);
+  pendingImages = $state<ReferenceImage[]>([]);
+  prompt = $state<StageView<PromptResult> | null>(null);
+  model = $state<StageView<ModelResult> | null>(null);
+  arguments = $state<StageView<ArgumentsResult> | null>(null);
+  /** The plan as the user edited it; generation uses this. */
+  plan = $state<GenerationPlan | null>(null);
+  edited = $state(false);
+  running = $state(false);
+  cached = $state(false);
+  error = $state<string | null>(null);
+  loaded = $state(false);
+  private requestId: string | null = null;
+
+  async load(): Promise<void> {
+    const db = await openAppDb();
+    const chats = await db.getAllFromIndex('chats', 'updated');
+    this.chats = chats.reverse();
+    const latest = this.chats[0];
+    if (latest) this.show(latest);
+    this.loaded = true;
+  }
+
+  newChat(): void {
+    this.cancel();
+    this.current = null;
+    this.pendingImages = [];
+    this.clearStages();
+    this.error = null;
+  }
+
+  select(id: string): void {
+    const chat = this.chats.find((c) => c.id === id);
+    if (chat) {
+      this.cancel();
+      this.show(chat);
+    }
+  }
+
+  private show(chat: ChatRecord): void {
+    this.current = chat;
+    this.error = null;
+    this.clearStages();
+    if (chat.result) this.showResult(chat.result, chat.plan_edit ?? null);
+  }
+
+  private clearStages(): void {
+    this.prompt = null;
+    this.model = null;
+    this.arguments = null;
+    this.plan = null;
+    this.edited = false;
+    this.cached = false;
+  }
+
+  private showResult(result: PlanResult, edit: GenerationPlan | null): void {
+    const ms = (i: number) => result.timings[i]?.ms ?? 0;
+    this.prompt = { result: result.prompt, ms: ms(0) };
+    this.model = { result: result.model, ms: ms(1) };
+    this.arguments = { result: result.arguments, ms: ms(2) };
+    this.plan = structuredClone($state.snapshot(edit ?? result.plan)) as GenerationPlan;
+    this.edited = edit !== null;
+  }
+
+  private onEvent(event: PipelineEvent): void {
+    if (event.type === 'prompt') this.prompt = { result: event.result, ms: event.ms };
+    else if (event.type === 'model') this.model = { result: event.result, ms: event.ms };
+    else if (event.type === 'arguments') this.arguments = { result: event.result, ms: event.ms };
+  }
+
+  async addImage(file: File): Promise<void> {
+    try {
+      this.pendingImages = [...this.pendingImages, await readReferenceImage(file)];
+      this.error = null;
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  removeImage(index: number): void {
+    this.pendingImages = this.pendingImages.filter((_, i) => i !== index);
+  }
+
+  /** Adds a turn to the current chat (or starts one) and plans the whole chat again. */
+  async send(text: string): Promise<void> {
+    const message = text.trim();
+    if (message === '' || this.running) return;
+    const now = Date.now();
+    const base = this.current ? $state.snapshot(this.current) : null;
+    const input: ChatInput = {
+      messages: [...(base?.input.messages ?? []), message],
+      images: [...(base?.input.images ?? []), ...$state.snapshot(this.pendingImages)],
+    };
+    const chat: ChatRecord = {
+      id: base?.id ?? newId(),
+      created: base?.created ?? now,
+      updated: now,
+      title: titleOf(input.messages),
+      input,
+      result: null,
+      plan_key: null,
+    };
+    this.current = chat;
+    this.pendingImages = [];
+    this.clearStages();
+    this.error = null;
+    await this.save(chat);
+    await this.run(chat);
+  }
+
+  private async run(chat: ChatRecord): Promise<void> {
+    const requestId = newId();
+    this.requestId = requestId;
+    this.running = true;
+    try {
+      const outcome = await engineWorker().plan(
+        requestId,
+        chat.input,
+        {},
+        Comlink.proxy((event: PipelineEvent) => {
+          if (this.requestId === requestId) this.onEvent(event);
+        }),
+      );
+      if (this.requestId !== requestId) return;
+      this.cached = outcome.cached;
+      const done: ChatRecord = { ...chat, result: outcome.result, plan_key: outcome.cacheKey, updated: Date.now() };
+      this.current = done;
+      this.showResult(outcome.result, null);
+      await this.save(done);
+    } catch (e) {
+      if (this.requestId !== requestId) return;
+      const err = e as Error;
+      this.error = err.name === 'AbortError' ? 'Cancelled. Your messages are kept; send again to plan them.' : err.message;
+    } finally {
+      if (this.requestId === requestId) {
+        this.running = false;
+        this.requestId = null;
+      }
+      void engineStatus.refresh();
+    }
+  }
+
+  cancel(): void {
+    if (this.requestId) {
+      void engineWorker().cancel(this.requestId);
+      this.requestId = null;
+      this.running = false;
+    }
+  }
+
+  /** Stores the user's edits of the plan with the chat. */
+  async saveEdit(plan: GenerationPlan): Promise<void> {
+    if (!this.current) return;
+    this.plan = plan;
+    this.edited = true;
+    const updated: ChatRecord = { ...$state.snapshot(this.current), plan_edit: $state.snapshot(plan) as GenerationPlan, updated: Date.now() };
+    this.current = updated;
+    await this.save(updated);
+  }
+
+  async deleteChat(id: string): Promise<void> {
+    const db = await openAppDb();
+    await db.delete('chats', id);
+    this.chats = this.chats.filter((c) => c.id !== id);
+    if (this.current?.id === id) this.newChat();
+  }
+
+  private async save(chat: ChatRecord): Promise<void> {
+    const plain = $state.snapshot(chat) as ChatRecord;
+    try {
+      const db = await openAppDb();
+      await guardQuota('this chat', () => db.put('chats', plain));
+      this.chats = [plain, ...this.chats.filter((c) => c.id !== plain.id)];
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+}
+
+export const chatStore = new ChatStore();

@@ -95,8 +95,13 @@ function groupsOf(engine: EngineReport): [string, GroupMetrics][] {
   ];
 }
 
+export interface TableCells {
+  header: string[];
+  rows: string[][];
+}
+
 /** The paper's Table 4 layout: a row per engine and group (overall, settings, input types). */
-export function metricsTable(report: BenchReport): string {
+export function metricsTableCells(report: BenchReport): TableCells {
   const bert = report.metrics.bertscore !== null;
   const header = ['Engine', 'Items', 'n', 'Selection Acc', 'Config Acc', 'Prompt F1', 'Input coverage', ...(bert ? ['BERTScore F1'] : []), 'p50 ms', 'p95 ms'];
   const rows = Object.entries(report.engines).flatMap(([name, engine]) =>
@@ -113,19 +118,23 @@ export function metricsTable(report: BenchReport): string {
       millis(g.latency_ms.p95),
     ]),
   );
-  return markdown(header, rows);
+  return { header, rows };
 }
 
+export const metricsTable = (report: BenchReport): string => markdown(metricsTableCells(report));
+
 /** Exact-match accuracy of each argument, a row per engine and group. */
-export function perArgumentTable(report: BenchReport): string {
+export function perArgumentTableCells(report: BenchReport): TableCells {
   const header = ['Engine', 'Items', 'n', ...SCORED_ARGUMENTS, 'Config Acc'];
   const rows = Object.entries(report.engines).flatMap(([name, engine]) =>
     groupsOf(engine).map(([group, g]) => [name, group, String(g.n), ...SCORED_ARGUMENTS.map((a) => fraction(g.per_argument[a])), fraction(g.config_acc)]),
   );
-  return markdown(header, rows);
+  return { header, rows };
 }
 
-function markdown(header: string[], rows: string[][]): string {
+export const perArgumentTable = (report: BenchReport): string => markdown(perArgumentTableCells(report));
+
+function markdown({ header, rows }: TableCells): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const align = header.map((_, i) => (i < 2 ? '---' : '---:'));
   return [line(header), line(align), ...rows.map(line)].join('\n');

@@ -37,7 +37,7 @@ export const STOP_WORDS: ReadonlySet<string> = new Set([
   'maybe', 'perhaps', 'somehow', 'probably', 'actually', 'basically', 'literally', 'even', 'still', 'yet', 'now',
   'more', 'most', 'less', 'much', 'many', 'few', 'lot', 'lots', 'bit', 'something', 'anything', 'everything',
   'thing', 'things', 'stuff', 'like', 'instead', 'rather', 'ok', 'okay', 'yeah', 'yes', 'oh', 'hey', 'hi',
-  'hello', 'thanks', 'thank', 'lol', 'pls', 'plz', 'please',
+  'hello', 'yo', 'thanks', 'thank', 'lol', 'pls', 'plz', 'please',
   // request verbs: how the user asks, not what for
   'make', 'makes', 'making', 'made', 'create', 'generate', 'draw', 'render', 'want', 'wanna', 'wanted', 'need', 'needs', 'get', 'got',
   'gonna', 'gotta', 'let', 'lets', 'give', 'show', 'see', 'think', 'guess', 'try', 'keep', 'put', 'add', 'go',

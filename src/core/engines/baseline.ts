@@ -17,7 +17,8 @@ export const BASELINE_ARGUMENTS = { sampler: 'Euler a', steps: 20, cfg_scale: 7,
 const POLITE_LEAD =
   /^(?:(?:hey|hi|hello|ok(?:ay)?|so|yo)[,!.]?\s+)?(?:(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+)?|please\s+|pls\s+|i(?:\s+want|\s+need|\s+wanna|\s+would\s+like|'d\s+like)\s+(?:you\s+to\s+)?|i'm\s+looking\s+for\s+)/i;
 const REQUEST_VERB = /^(?:make|draw|create|generate|render|give|show|do)\s+(?<me>me\s+)?/i;
-const PICTURE_OF = /^(?:an?\s+)?(?:pic|picture|image|photo|drawing|illustration|art(?:work)?)\s+of\s+/i;
+// Only the words that name "a picture" in general: "photo", "illustration", "drawing" are styles and stay.
+const PICTURE_OF = /^(?:an?\s+)?(?:pic|picture|image)\s+of\s+/i;
 const TRAILING_POLITENESS = /[\s,.!]*(?:please|pls|plz|thanks|thank you|thx|lol)?[\s.!?]*$/i;
 
 /**

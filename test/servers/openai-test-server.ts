@@ -55,7 +55,13 @@ export class OpenAITestServer extends TestServerBase {
     this.imageScale = imageScale ?? 16;
   }
 
+  private closed = false;
+
   protected override resetState(): void {}
+
+  protected override onClose(): void {
+    this.closed = true;
+  }
 
   private openaiError(req: http.IncomingMessage, res: http.ServerResponse, status: number, message: string, param: string | null = null): void {
     this.reject(req, res, status, req.url ?? '', { error: { message, type: 'invalid_request_error', param, code: null } });
@@ -80,7 +86,7 @@ export class OpenAITestServer extends TestServerBase {
 
   private async wait(): Promise<boolean> {
     if (this.mode.stall) {
-      await delay(3_600_000);
+      while (this.mode.stall && !this.closed) await delay(20);
       return false;
     }
     if (this.mode.delayMs > 0) await delay(this.mode.delayMs);

@@ -3,17 +3,19 @@
  * "DPM++ 2M Karras MOD" included); A1111 v1.9+ wants sampler and scheduler apart, ComfyUI wants its
  * own sampler and scheduler identifiers. Custom variants run their base sampler.
  */
-import { parseSampler, type KnownSampler } from '../plan.ts';
+import { KNOWN_SAMPLERS, parseSampler, type KnownSampler } from '../plan.ts';
 
 export class UnknownSamplerError extends Error {
   override name = 'UnknownSamplerError';
 }
 
-function baseOf(name: string): KnownSampler {
-  const parsed = parseSampler(name);
-  if (!parsed) throw new UnknownSamplerError(`unknown sampler "${name}"`);
-  return parsed.base;
+function parsed(name: string): { base: KnownSampler; variantWords: string[] } {
+  const p = parseSampler(name);
+  if (!p) throw new UnknownSamplerError(`unknown sampler "${name}"`);
+  return { base: p.base, variantWords: p.variant ? p.variant.split(/\s+/) : [] };
 }
+
+const baseOf = (name: string): KnownSampler => parsed(name).base;
 
 const SCHEDULER_SUFFIXES = [
   [' Karras', 'karras'],
@@ -28,16 +30,24 @@ export interface A1111Sampler {
 
 /** "DPM++ 2M Karras" -> { sampler_name: "DPM++ 2M", scheduler: "karras" } (A1111 v1.9+ naming). */
 export function splitA1111Sampler(name: string): A1111Sampler {
-  const base = baseOf(name);
+  const { base, variantWords } = parsed(name);
   for (const [suffix, scheduler] of SCHEDULER_SUFFIXES) {
     if (base.endsWith(suffix)) return { sampler_name: base.slice(0, -suffix.length), scheduler };
+  }
+  // "DPM++ 2M alt Karras": the variant words still name the schedule its author used.
+  for (const [suffix, scheduler] of SCHEDULER_SUFFIXES) {
+    if (variantWords.includes(suffix.trim())) return { sampler_name: base, scheduler };
   }
   return { sampler_name: base, scheduler: 'automatic' };
 }
 
 /** The A1111 (pre-v1.9) combined name a plan's sampler runs as: the base, variant dropped. */
 export function combinedA1111Sampler(name: string): string {
-  return baseOf(name);
+  const base = baseOf(name);
+  const { sampler_name, scheduler } = splitA1111Sampler(name);
+  const suffix = SCHEDULER_SUFFIXES.find(([, id]) => id === scheduler)?.[0];
+  const combined = suffix ? sampler_name + suffix : sampler_name;
+  return (KNOWN_SAMPLERS as readonly string[]).includes(combined) ? combined : base;
 }
 
 export interface ComfySampler {

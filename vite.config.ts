@@ -13,5 +13,6 @@ export default defineConfig({
   preview: { headers: isolationHeaders },
   worker: { format: 'es' },
   build: { target: 'es2022' },
-  optimizeDeps: { exclude: ['@huggingface/transformers', 'onnxruntime-web'] },
+  // Pre-bundle up front: a dependency discovered late makes the dev server reload the page mid-test.
+  optimizeDeps: { include: ['comlink', 'idb'], exclude: ['@huggingface/transformers', 'onnxruntime-web'] },
 });

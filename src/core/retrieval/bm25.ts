@@ -77,6 +77,19 @@ export class Bm25Index {
     }
   }
 
+  /**
+   * Adds, for every document containing a query term, that term's idf x query weight into `out`: how
+   * much of the query's (idf-weighted) vocabulary the document covers, regardless of term frequency.
+   */
+  accumulateMatchedIdf(query: ReadonlyMap<string, number>, out: Float32Array): void {
+    for (const [term, qw] of query) {
+      const list = this.postings.get(term);
+      if (!list) continue;
+      const idf = this.idf(term) * qw;
+      for (const doc of list.docs) out[doc]! += idf;
+    }
+  }
+
   /** The top `k` documents for a query, best first. */
   search(query: ReadonlyMap<string, number>, k: number): ScoredDoc[] {
     const scores = new Float32Array(this.size);

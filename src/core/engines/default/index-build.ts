@@ -38,6 +38,8 @@ const GENERIC_NAME_WORDS = new Set(['lora', 'locon', 'lycoris', 'loha', 'model',
 /** Only the opening of a description: the rest is mostly changelogs and links. */
 const DESCRIPTION_WORDS = 120;
 
+export type CatalogField = 'name' | 'tags' | 'trained_words' | 'description';
+
 export interface CatalogIndex {
   catalog: Catalog;
   models: CatalogModel[];
@@ -49,6 +51,8 @@ export interface CatalogIndex {
   demoModelRow: Int32Array;
   modelIndex: Bm25Index;
   demoIndex: Bm25Index;
+  /** One small BM25 index per catalog field, so the reranker can tell a name match from a description match. */
+  fieldIndex: Record<CatalogField, Bm25Index>;
   /** Model rows by the distinctive terms of their name and trigger words ("lora", "v2" and the like left out). */
   nameRows: Map<string, number[]>;
   /** The idf mass of each model's distinctive name terms. */
@@ -96,6 +100,12 @@ export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFA
     { k1: weights.modelK1, b: weights.modelB },
   );
   const demoIndex = new Bm25Index(demoTerms, { k1: weights.demoK1, b: weights.demoB });
+  const fieldIndex: Record<CatalogField, Bm25Index> = {
+    name: new Bm25Index(models.map((m) => retrievalTerms(m.name))),
+    tags: new Bm25Index(models.map((m) => retrievalTerms(m.tags.join(', ')))),
+    trained_words: new Bm25Index(models.map((m) => retrievalTerms(m.trained_words.join(', ')))),
+    description: new Bm25Index(models.map((m) => retrievalTerms(m.description).slice(0, DESCRIPTION_WORDS))),
+  };
   const maxLog = Math.max(1, ...models.map((m) => Math.log1p(Math.max(0, m.downloads))));
   const popularity = Float32Array.from(models, (m) => Math.log1p(Math.max(0, m.downloads)) / maxLog);
   const nameTerms = models.map((m) => [
@@ -120,6 +130,7 @@ export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFA
     demoModelRow,
     modelIndex,
     demoIndex,
+    fieldIndex,
     popularity,
     nameRows,
     nameIdfTotal,

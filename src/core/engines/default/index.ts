@@ -9,13 +9,16 @@ import type { Engine, ModelResult, PromptResult, SelectOptions, StageRequest } f
 import { buildBasePriors, chooseArguments, DEFAULT_ARGUMENT_OPTIONS, type ArgumentOptions } from './args.ts';
 import { buildCatalogIndex, DEFAULT_FIELD_WEIGHTS, type FieldWeights } from './index-build.ts';
 import { DEFAULT_PROMPT_OPTIONS, writePrompt, type PromptOptions } from './prompt.ts';
-import { candidatesOf, DEFAULT_SELECT_WEIGHTS, plannedModel, rankModels, type SelectWeights } from './select.ts';
+import { TRAINED_RERANKER } from './reranker-weights.ts';
+import { candidatesOf, DEFAULT_SELECT_WEIGHTS, plannedModel, rankModels, type Reranker, type SelectWeights } from './select.ts';
 
 export interface DefaultEngineOptions {
   fields: FieldWeights;
   prompt: PromptOptions;
   select: SelectWeights;
   arguments: ArgumentOptions;
+  /** The learned reranker of stage 2 (used when select.rerank is on). */
+  reranker: Reranker;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: DefaultEngineOptions = {
@@ -23,13 +26,19 @@ export const DEFAULT_ENGINE_OPTIONS: DefaultEngineOptions = {
   prompt: DEFAULT_PROMPT_OPTIONS,
   select: DEFAULT_SELECT_WEIGHTS,
   arguments: DEFAULT_ARGUMENT_OPTIONS,
+  reranker: TRAINED_RERANKER,
 };
 
 export const DEFAULT_ENGINE_VERSION = '1';
 
+/** The query of a request's own words, as the indexes store them. */
+export function requestQuery(text: string): Map<string, number> {
+  return termCounts(retrievalTerms(text));
+}
+
 /** The weighted query of stage 2 and 3: the user's words, plus the terms stage 1 added at a lower weight. */
 function stageQuery(request: StageRequest, prompt: PromptResult, addedWeight: number): Map<string, number> {
-  const query = termCounts(retrievalTerms(request.merged.text));
+  const query = requestQuery(request.merged.text);
   for (const { term } of prompt.evidence.added_terms) {
     for (const t of retrievalTerms(term)) query.set(t, (query.get(t) ?? 0) + addedWeight);
   }
@@ -56,7 +65,8 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
     async selectModel(request, prompt, selectOptions: SelectOptions) {
       const query = stageQuery(request, prompt, options.select.addedTerms);
       const allowed = selectOptions.allowedModelIds;
-      const ranked = rankModels(index, query, options.select, 5, allowed);
+      const reranker = options.select.rerank ? options.reranker : undefined;
+      const ranked = rankModels(index, query, options.select, 5, allowed, reranker);
       const best = ranked[0];
       if (!best) {
         throw new Error(
@@ -64,14 +74,16 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
         );
       }
       const notes: string[] = [];
-      if (best.parts.model === 0 && best.parts.demoMax === 0) {
+      if (best.features.model === 0 && best.features.demoMax === 0) {
         notes.push('Nothing in the catalog matched the request; the most popular model was chosen.');
       }
       const result: ModelResult = {
         model: plannedModel(index, best.row),
         evidence: {
-          method: 'BM25 over catalog entries and demonstrations (name, tags, trigger words, description, prompts)',
-          candidates: candidatesOf(index, ranked, options.select.temperature),
+          method: reranker
+            ? `BM25 over catalog entries and demonstrations, the best ${options.select.shortlist} reranked by a linear model trained on held-out train demonstrations`
+            : 'BM25 over catalog entries and demonstrations (name, tags, trigger words, description, prompts)',
+          candidates: candidatesOf(index, ranked, reranker ? 1 : options.select.temperature),
           competing: allowed ? allowed.size : index.models.length,
           notes,
         },

@@ -1,0 +1,117 @@
+/**
+ * Trains the default engine's stage-2 reranker on the TRAIN part only and writes
+ * src/core/engines/default/reranker-weights.ts.
+ *
+ * For several fixed seeds, pseudo items are drawn (scripts/lib/pseudo-queries.ts: one demonstration
+ * per sampled model held out, casualised into a chat) and the index is built without them. Each
+ * item's first-stage shortlist gives one feature vector per candidate; the weights minimise the
+ * softmax cross-entropy of the true model over its shortlist (the ModelToken objective over a lexical
+ * h), with a small L2 penalty, by full-batch Adam. Items whose true model misses the shortlist teach
+ * nothing and are skipped. Demonstrations held out by the tuning harness's default seed are never used,
+ * so `npx tsx scripts/tune-default-engine.ts` measures on items the reranker never saw.
+ *
+ *   npx tsx scripts/train-default-reranker.ts [--data DIR] [--rounds 3] [--n 1500]
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { mergeTurns } from '../src/core/chat.ts';
+import { requestQuery } from '../src/core/engines/default/index.ts';
+import { buildCatalogIndex } from '../src/core/engines/default/index-build.ts';
+import { TRAINED_RERANKER } from '../src/core/engines/default/reranker-weights.ts';
+import { DEFAULT_SELECT_WEIGHTS, RERANK_FEATURES, rankModels, type RerankFeature } from '../src/core/engines/default/select.ts';
+import { DEFAULT_DATA_DIR, loadTrainCatalog, pseudoItems } from './lib/pseudo-queries.ts';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: DEFAULT_DATA_DIR },
+    rounds: { type: 'string', default: '3' },
+    n: { type: 'string', default: '1500' },
+    l2: { type: 'string', default: '0.001' },
+    'tune-seed': { type: 'string', default: '20231128' },
+  },
+});
+const rounds = Number(values.rounds);
+const perRound = Number(values.n);
+const l2 = Number(values.l2);
+
+const catalog = loadTrainCatalog(values.data);
+const tuneHeldOut = new Set(pseudoItems(catalog, 400, Number(values['tune-seed'])).items.map((i) => i.gold.image_id));
+
+/** Each training item: the candidates' feature rows and which one is the true model. */
+const lists: { rows: Float64Array[]; gold: number }[] = [];
+let skipped = 0;
+let total = 0;
+for (let round = 0; round < rounds; round++) {
+  const seed = 1000 + round;
+  const { items, train } = pseudoItems(catalog, perRound, seed);
+  const index = buildCatalogIndex(train);
+  for (const item of items) {
+    if (tuneHeldOut.has(item.gold.image_id)) continue;
+    total++;
+    const query = requestQuery(mergeTurns(item.messages).text);
+    const ranked = rankModels(index, query, DEFAULT_SELECT_WEIGHTS, DEFAULT_SELECT_WEIGHTS.shortlist, undefined, TRAINED_RERANKER);
+    const gold = ranked.findIndex((r) => index.models[r.row]!.id === item.gold.model_id);
+    if (gold < 0 || ranked.length < 2) {
+      skipped++;
+      continue;
+    }
+    lists.push({ rows: ranked.map((r) => Float64Array.from(RERANK_FEATURES, (f) => r.features[f])), gold });
+  }
+  process.stderr.write(`round ${round + 1}/${rounds}: ${lists.length} lists\n`);
+}
+
+const d = RERANK_FEATURES.length;
+const w = new Float64Array(d);
+const m = new Float64Array(d);
+const v = new Float64Array(d);
+const lr = 0.05;
+let loss = 0;
+let top1 = 0;
+for (let step = 1; step <= 600; step++) {
+  const grad = new Float64Array(d);
+  loss = 0;
+  top1 = 0;
+  for (const { rows, gold } of lists) {
+    const logits = rows.map((x) => x.reduce((s, xi, j) => s + xi * w[j]!, 0));
+    const top = Math.max(...logits);
+    const exps = logits.map((z) => Math.exp(z - top));
+    const sum = exps.reduce((a, b) => a + b, 0);
+    loss -= Math.log(exps[gold]! / sum);
+    if (logits[gold] === top) top1++;
+    rows.forEach((x, i) => {
+      const p = exps[i]! / sum - (i === gold ? 1 : 0);
+      for (let j = 0; j < d; j++) grad[j]! += p * x[j]!;
+    });
+  }
+  loss /= lists.length;
+  for (let j = 0; j < d; j++) {
+    const g = grad[j]! / lists.length + l2 * w[j]!;
+    m[j] = 0.9 * m[j]! + 0.1 * g;
+    v[j] = 0.999 * v[j]! + 0.001 * g * g;
+    w[j]! -= (lr * (m[j]! / (1 - 0.9 ** step))) / (Math.sqrt(v[j]! / (1 - 0.999 ** step)) + 1e-8);
+  }
+}
+process.stderr.write(
+  `trained on ${lists.length} items (${skipped} of ${total} skipped: true model outside the shortlist); ` +
+    `loss ${loss.toFixed(3)}, top-1 within shortlist ${(top1 / lists.length).toFixed(3)}\n`,
+);
+
+const weights = Object.fromEntries(RERANK_FEATURES.map((f, j) => [f, Number(w[j]!.toFixed(4))])) as Record<RerankFeature, number>;
+const out = path.resolve(import.meta.dirname, '../src/core/engines/default/reranker-weights.ts');
+writeFileSync(
+  out,
+  `/**
+ * The stage-2 reranker's weights, written by scripts/train-default-reranker.ts (do not edit by hand):
+ *   npx tsx scripts/train-default-reranker.ts --rounds ${rounds} --n ${perRound} --l2 ${l2}
+ * Trained on ${lists.length} pseudo items from the train part only (held-out demonstrations, casualised);
+ * final loss ${loss.toFixed(3)}, top-1 within the shortlist ${(top1 / lists.length).toFixed(3)}.
+ */
+import type { Reranker } from './select.ts';
+
+export const TRAINED_RERANKER: Reranker = {
+  weights: ${JSON.stringify(weights, null, 2).replace(/"(\w+)":/g, '$1:').replace(/\n/g, '\n  ')},
+};
+`,
+);
+console.log(JSON.stringify(weights));

@@ -72,17 +72,19 @@ export function parseSampler(name: string): ParsedSampler | null {
   for (const known of SAMPLERS_LONGEST_FIRST) {
     if (trimmed === known) return { base: known, variant: null };
   }
-  // "DPM++ 2M alt Karras" style: the known name with words inserted or appended.
-  for (const known of SAMPLERS_LONGEST_FIRST) {
-    if (trimmed.startsWith(known + ' ')) return { base: known, variant: trimmed.slice(known.length + 1) };
-  }
+  // Community variants keep the known name's words in order and add their own: "DPM++ 2M Karras MOD",
+  // "DPM++ 2M alt Karras". The longest known name whose words appear in order (same first word) wins.
   const words = trimmed.split(/\s+/);
   for (const known of SAMPLERS_LONGEST_FIRST) {
     const knownWords = known.split(' ');
-    if (knownWords.length < 2 || words.length <= knownWords.length) continue;
-    const rest = words.filter((w) => !knownWords.includes(w));
-    const kept = words.filter((w) => knownWords.includes(w));
-    if (kept.join(' ') === known) return { base: known, variant: rest.join(' ') };
+    if (words[0] !== knownWords[0] || words.length <= knownWords.length) continue;
+    const extra: string[] = [];
+    let k = 0;
+    for (const w of words) {
+      if (k < knownWords.length && w === knownWords[k]) k++;
+      else extra.push(w);
+    }
+    if (k === knownWords.length) return { base: known, variant: extra.join(' ') };
   }
   return null;
 }

@@ -99,16 +99,17 @@ async function main(): Promise<void> {
   const engineNames = parseEngineList(values.engines);
 
   const t0 = performance.now();
+  // Every file is read before any is parsed, so a missing one is reported at once.
+  const itemsText = readText(itemsFile, 'test items');
+  const catalogText = readText(catalogFile, 'catalog');
+  const demosText = readText(demosFile, 'demonstrations');
   const { catalog, errors } = loadCatalog(
-    {
-      catalog: { file: catalogFile, text: readText(catalogFile, 'catalog') },
-      demonstrations: { file: demosFile, text: readText(demosFile, 'demonstrations') },
-    },
+    { catalog: { file: catalogFile, text: catalogText }, demonstrations: { file: demosFile, text: demosText } },
     path.basename(dataDir),
   );
   for (const e of errors.slice(0, 5)) process.stderr.write(`bench: skipped ${formatRecordError(e)}\n`);
   if (errors.length > 5) process.stderr.write(`bench: ... and ${errors.length - 5} more skipped catalog lines\n`);
-  const allItems = loadBenchItems(readText(itemsFile, 'test items'), itemsFile);
+  const allItems = loadBenchItems(itemsText, itemsFile);
   const items = limit === undefined ? allItems : allItems.slice(0, limit);
   process.stderr.write(
     `bench: ${catalog.models.length} models, ${catalog.demonstrations.length} demonstrations, ${items.length} of ${allItems.length} items (${((performance.now() - t0) / 1000).toFixed(1)}s to load)\n`,

@@ -1,0 +1,58 @@
+/**
+ * The LLM worker's typed protocol: the one API workers/llm.worker.ts exposes through comlink.
+ * Callbacks (progress, streamed text, pipeline events) travel as comlink proxies.
+ */
+import type { CatalogTexts } from '../src/core/catalog/load.ts';
+import type { ChatInput } from '../src/core/chat.ts';
+import type { PackDtype } from '../src/core/engines/neural/manifest.ts';
+import type { PipelineEvent, PlanResult } from '../src/core/pipeline.ts';
+
+export type LlmBackend = 'webgpu' | 'wasm';
+
+export interface LlmWorkerConfig {
+  /** URLs of onnxruntime-web's asyncify build, served by the app itself (never a CDN). */
+  wasmPaths: { mjs: string; wasm: string };
+  /** 'webgpu' tries WebGPU first and falls back to WASM; 'wasm' never tries WebGPU. */
+  prefer: LlmBackend;
+  /** WASM threads (more than 1 needs cross-origin isolation). */
+  numThreads?: number;
+}
+
+export interface LlmLoadProgress {
+  file: string;
+  loaded: number;
+  total: number | null;
+}
+
+export interface LlmStatus {
+  pack: string;
+  backend: LlmBackend;
+  dtype: PackDtype;
+  /** Set when WebGPU was wanted but WASM runs, saying why (shown to the user). */
+  notice: string | null;
+  /** Whether the GPU adapter offers shader-f16 (fp16 variants run only then). */
+  shaderF16: boolean;
+}
+
+export interface LlmGenerateResult {
+  ids: number[];
+  text: string;
+  backend: LlmBackend;
+}
+
+export interface LlmWorkerApi {
+  configure(config: LlmWorkerConfig): Promise<void>;
+  /** Loads a pack (a URL folder with manifest.json); a second call with the same pack reuses it. */
+  load(packUrl: string, onProgress?: (p: LlmLoadProgress) => void): Promise<LlmStatus>;
+  status(): Promise<LlmStatus | null>;
+  /** Greedy decoding from token ids (tests and the benchmark). */
+  generate(inputIds: number[], maxNewTokens: number, onText?: (text: string) => void): Promise<LlmGenerateResult>;
+  /** Runs the three stages with the loaded pack over a catalog. */
+  plan(input: ChatInput, catalog: CatalogTexts, options: { seed?: number; allowedModelIds?: number[] }, onEvent?: (e: PipelineEvent) => void, onPromptText?: (text: string) => void): Promise<PlanResult>;
+  /** Cancels the running generate / plan. */
+  cancel(): Promise<void>;
+  /** Releases the model (and the GPU device's buffers). */
+  unload(): Promise<void>;
+  /** Destroys the WebGPU device as a driver crash would (for the fallback test and for users' bug reports). */
+  loseGpuDevice(): Promise<boolean>;
+}

@@ -1,0 +1,249 @@
+/// <reference lib="webworker" />
+/**
+ * The LLM worker: one lazily loaded decoder (a model pack) through @huggingface/transformers, on
+ * WebGPU when the browser gives an adapter (fp16 variants only with `shader-f16`), else WASM. When
+ * WebGPU fails to load the model, or the device is lost mid-run, it reloads on WASM and says so in
+ * `notice`. Packs whose export lacks the hidden state get it by the ONNX graph edit as the file is
+ * fetched. A thin adapter: the stages live in src/core/engines/neural.
+ */
+import * as Comlink from 'comlink';
+import { env, type ProgressInfo } from '@huggingface/transformers';
+import { loadCatalog, type CatalogTexts } from '../src/core/catalog/load.ts';
+import type { ChatInput } from '../src/core/chat.ts';
+import { createNeuralEngine } from '../src/core/engines/neural/index.ts';
+import { onnxFileForDtype, type PackDtype } from '../src/core/engines/neural/manifest.ts';
+import { loadPack, type LoadedPack, type PackFiles } from '../src/core/engines/neural/pack.ts';
+import { generateGreedy } from '../src/core/engines/neural/session.ts';
+import { TransformersLlmSession, type LlmDtype } from '../src/core/engines/neural/transformers-session.ts';
+import { exposeHiddenState } from '../src/core/onnx/hidden.ts';
+import { runPipeline, type PipelineEvent, type PlanResult } from '../src/core/pipeline.ts';
+import type { LlmBackend, LlmGenerateResult, LlmLoadProgress, LlmStatus, LlmWorkerApi, LlmWorkerConfig } from './llm-api.ts';
+
+interface Loaded {
+  url: string;
+  pack: LoadedPack;
+  session: TransformersLlmSession;
+  status: LlmStatus;
+}
+
+let config: LlmWorkerConfig | null = null;
+let loaded: Loaded | null = null;
+let loading: Promise<Loaded> | null = null;
+let gpuDevice: GPUDevice | null = null;
+let deviceLost: string | null = null;
+let running: AbortController | null = null;
+const nativeFetch = self.fetch.bind(self);
+
+function packUrlFiles(url: string): PackFiles {
+  const base = new URL(url.endsWith('/') ? url : `${url}/`, self.location.href);
+  const get = async (p: string) => {
+    const response = await nativeFetch(new URL(p, base));
+    if (!response.ok) throw new Error(`HTTP ${response.status} for ${new URL(p, base).pathname}`);
+    return response;
+  };
+  return {
+    location: base.pathname.replace(/\/$/, ''),
+    readText: async (p) => (await get(p)).text(),
+    readBytes: async (p) => new Uint8Array(await (await get(p)).arrayBuffer()),
+  };
+}
+
+/** Reads a response body, reporting progress, into one buffer. */
+async function readWithProgress(response: Response, file: string, onProgress?: (p: LlmLoadProgress) => void): Promise<Uint8Array> {
+  const total = Number(response.headers.get('content-length')) || null;
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    onProgress?.({ file, loaded: size, total });
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Picks the WebGPU device ourselves so that its loss can be watched (and caused, for tests). */
+async function webGpuDevice(): Promise<{ device: GPUDevice; shaderF16: boolean } | { error: string }> {
+  if (!('gpu' in navigator) || !navigator.gpu) return { error: 'this browser has no WebGPU' };
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) return { error: 'no WebGPU adapter is available' };
+  const shaderF16 = adapter.features.has('shader-f16');
+  const device = await adapter.requestDevice({ requiredFeatures: shaderF16 ? ['shader-f16'] : [] });
+  deviceLost = null;
+  void device.lost.then((info) => {
+    deviceLost = `the WebGPU device was lost (${info.reason || 'unknown'}: ${info.message || 'no message'})`;
+  });
+  return { device, shaderF16 };
+}
+
+function chooseDtype(available: readonly PackDtype[], backend: LlmBackend, shaderF16: boolean): PackDtype {
+  const usable = available.filter((d) => backend === 'webgpu' ? shaderF16 || (d !== 'fp16' && d !== 'q4f16') : d !== 'fp16' && d !== 'q4f16');
+  const chosen = usable[0];
+  if (!chosen) throw new Error(`the pack offers only ${available.join(', ')}, none of which runs on ${backend}${backend === 'webgpu' ? ' without shader-f16' : ''}`);
+  return chosen;
+}
+
+async function openOn(url: string, pack: LoadedPack, backend: LlmBackend, shaderF16: boolean, onProgress?: (p: LlmLoadProgress) => void): Promise<TransformersLlmSession> {
+  const { manifest } = pack;
+  const dtype = chooseDtype(manifest.dtypes, backend, shaderF16);
+  const base = new URL(url.endsWith('/') ? url : `${url}/`, self.location.href);
+  let model: string;
+  if ('hub_id' in manifest.base_model) {
+    env.allowRemoteModels = true;
+    env.allowLocalModels = false;
+    model = manifest.base_model.hub_id;
+  } else {
+    const modelUrl = new URL(manifest.base_model.path.endsWith('/') ? manifest.base_model.path : `${manifest.base_model.path}/`, base);
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = new URL('./', new URL('..', modelUrl)).href;
+    model = modelUrl.pathname.split('/').filter(Boolean).at(-1)!;
+  }
+  const onnxFile = `/onnx/${onnxFileForDtype(dtype)}`;
+  // Adds the hidden-state output to the decoder as it is fetched (one copy of the weights), and
+  // reports byte progress for it, since transformers.js then receives the edited buffer at once.
+  env.fetch = async (input: string | URL, init?: RequestInit) => {
+    const href = typeof input === 'string' ? input : input.href;
+    const response = await nativeFetch(input, init);
+    if (manifest.hidden_state_output !== null || !response.ok || !new URL(href, self.location.href).pathname.endsWith(onnxFile)) return response;
+    const bytes = await readWithProgress(response, onnxFile.slice(1), onProgress);
+    const edited = exposeHiddenState(bytes).bytes;
+    return new Response(edited as BlobPart, { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-length': String(edited.length) } });
+  };
+  return TransformersLlmSession.load({
+    model,
+    device: backend,
+    dtype: dtype as LlmDtype,
+    hiddenOutput: manifest.hidden_state_output ?? 'last_hidden_state',
+    chatTemplate: manifest.chat_template,
+    onProgress: (info: ProgressInfo) => {
+      if (info.status === 'progress') onProgress?.({ file: info.file, loaded: info.loaded, total: info.total });
+      else if (info.status === 'done') onProgress?.({ file: info.file, loaded: 1, total: 1 });
+    },
+  });
+}
+
+async function loadPackOnce(url: string, onProgress?: (p: LlmLoadProgress) => void): Promise<Loaded> {
+  if (!config) throw new Error('configure() the LLM worker before loading a pack');
+  const pack = await loadPack(packUrlFiles(url));
+  env.backends.onnx.wasm!.wasmPaths = config.wasmPaths;
+  env.backends.onnx.wasm!.numThreads = config.numThreads ?? 1;
+  env.useBrowserCache = 'caches' in self;
+  let notice: string | null = null;
+  let shaderF16 = false;
+  if (config.prefer === 'webgpu') {
+    const gpu = await webGpuDevice();
+    if ('error' in gpu) notice = `WebGPU is not available (${gpu.error}): running on WASM`;
+    else {
+      gpuDevice = gpu.device;
+      shaderF16 = gpu.shaderF16;
+      env.backends.onnx.webgpu!.device = gpu.device;
+      try {
+        const session = await openOn(url, pack, 'webgpu', shaderF16, onProgress);
+        const status: LlmStatus = { pack: pack.manifest.name, backend: 'webgpu', dtype: session.dtype, notice: null, shaderF16 };
+        return { url, pack, session, status };
+      } catch (err) {
+        notice = `WebGPU failed to load the model (${err instanceof Error ? err.message : String(err)}): running on WASM`;
+      }
+    }
+  }
+  const session = await openOn(url, pack, 'wasm', false, onProgress);
+  return { url, pack, session, status: { pack: pack.manifest.name, backend: 'wasm', dtype: session.dtype, notice, shaderF16 } };
+}
+
+/** Runs `work` on the loaded session; a WebGPU failure (or a lost device) reloads on WASM and retries once. */
+async function withSession<T>(work: (l: Loaded, signal: AbortSignal) => Promise<T>): Promise<T> {
+  if (!loaded) throw new Error('no pack is loaded: call load() first');
+  running?.abort();
+  const controller = (running = new AbortController());
+  try {
+    if (loaded.status.backend === 'webgpu' && deviceLost) await fallBackToWasm(deviceLost);
+    try {
+      return await work(loaded, controller.signal);
+    } catch (err) {
+      if (loaded.status.backend !== 'webgpu' || controller.signal.aborted) throw err;
+      await fallBackToWasm(deviceLost ?? `WebGPU failed during the run (${err instanceof Error ? err.message : String(err)})`);
+      return await work(loaded, controller.signal);
+    }
+  } finally {
+    if (running === controller) running = null;
+  }
+}
+
+async function fallBackToWasm(reason: string): Promise<void> {
+  const previous = loaded!;
+  await previous.session.dispose().catch(() => undefined);
+  const session = await openOn(previous.url, previous.pack, 'wasm', false);
+  loaded = { ...previous, session, status: { ...previous.status, backend: 'wasm', dtype: session.dtype, notice: `${reason}: switched to WASM` } };
+}
+
+const api: LlmWorkerApi = {
+  async configure(next) {
+    config = next;
+  },
+
+  async load(url, onProgress) {
+    if (loaded?.url === url) return loaded.status;
+    if (loaded) await api.unload();
+    loading ??= loadPackOnce(url, onProgress);
+    try {
+      loaded = await loading;
+    } finally {
+      loading = null;
+    }
+    return loaded.status;
+  },
+
+  async status() {
+    return loaded?.status ?? null;
+  },
+
+  async generate(inputIds, maxNewTokens, onText): Promise<LlmGenerateResult> {
+    return withSession(async (l, signal) => {
+      const out = await generateGreedy(l.session, inputIds, { maxNewTokens, signal, ...(onText ? { onText } : {}) });
+      return { ids: out.ids, text: out.text, backend: l.status.backend };
+    });
+  },
+
+  async plan(input: ChatInput, catalogTexts: CatalogTexts, options, onEvent?: (e: PipelineEvent) => void, onPromptText?: (t: string) => void): Promise<PlanResult> {
+    const { catalog } = loadCatalog(catalogTexts, 'worker');
+    return withSession((l, signal) => {
+      const engine = createNeuralEngine({ session: l.session, catalog, head: l.pack.head, pack: l.pack.manifest, ...(onPromptText ? { onPromptText } : {}) });
+      return runPipeline(engine, input, {
+        signal,
+        ...(onEvent ? { onEvent } : {}),
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        ...(options.allowedModelIds ? { allowedModelIds: new Set(options.allowedModelIds) } : {}),
+      });
+    });
+  },
+
+  async cancel() {
+    running?.abort();
+  },
+
+  async unload() {
+    running?.abort();
+    if (loaded) await loaded.session.dispose();
+    loaded = null;
+    gpuDevice?.destroy();
+    gpuDevice = null;
+  },
+
+  async loseGpuDevice() {
+    if (!gpuDevice) return false;
+    gpuDevice.destroy();
+    return true;
+  },
+};
+
+Comlink.expose(api);

@@ -70,12 +70,12 @@ describe.skipIf(!hasData)('npm run bench on a slice of dev', () => {
     }
     // The baseline never reads the request to choose a model: one model for every item.
     expect(new Set(lines.filter((p) => p['engine'] === 'baseline').map((p) => p['model_id'])).size).toBe(1);
-  });
+  }, 180_000); // two child processes load the 44 MB catalog; the machine's 2 cores are shared
 
   it('says clearly what is wrong with bad options and missing data', async () => {
     await expect(bench(['--data', path.join(out, 'nowhere')])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('data folder not found') });
     await expect(bench(['--engines', 'baseline,magic'])).rejects.toMatchObject({ stderr: expect.stringContaining('unknown engine "magic"') });
     await expect(bench(['--limit', '0'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--limit must be a whole number') });
     await expect(bench(['--items', path.join(out, 'missing.jsonl')])).rejects.toMatchObject({ stderr: expect.stringContaining('test items not found') });
-  });
+  }, 120_000);
 });

@@ -1,0 +1,241 @@
+/**
+ * Image generation state for the page: the endpoint settings (saved in IndexedDB, or a kiosk's
+ * configuration from URL parameters or /kiosk.json, which then wins), running jobs with progress,
+ * and the results store. Every finished job is written to IndexedDB at once, its PNGs carrying
+ * the A1111 parameters chunk, so a later failure or a reload loses nothing; the same plan sent
+ * again to the same endpoint with the same seed is answered from there.
+ */
+import type { CatalogModel } from '../../core/catalog/types.ts';
+import { EndpointError } from '../../core/endpoints/errors.ts';
+import { createEndpointClient } from '../../core/endpoints/index.ts';
+import { matchInstalledModels, type InstalledMatch } from '../../core/endpoints/installed.ts';
+import { jobKey } from '../../core/endpoints/job-key.ts';
+import { KioskConfigError, kioskConfigFromUrl, parseKioskConfig, validateEndpointConfig } from '../../core/endpoints/kiosk.ts';
+import { planLosses } from '../../core/endpoints/losses.ts';
+import { embedParameters, formatParameters } from '../../core/endpoints/png.ts';
+import { EndpointPool, type DispatchPolicy } from '../../core/endpoints/pool.ts';
+import { DEFAULT_TIMEOUT_MS, type ConnectionReport, type EndpointConfig, type GenerationProgress, type InstalledModel } from '../../core/endpoints/types.ts';
+import type { GenerationPlan } from '../../core/plan.ts';
+import { guardQuota, openAppDb, type ResultRecord } from '../db.ts';
+
+export interface GenerationSettings {
+  endpoints: EndpointConfig[];
+  dispatch: DispatchPolicy;
+  batchSize: number;
+  onlyInstalledModels: boolean;
+}
+
+const SETTINGS_KEY = 'generation-endpoints';
+
+export const DEFAULT_SETTINGS: GenerationSettings = {
+  endpoints: [{ kind: 'a1111', baseUrl: 'http://127.0.0.1:7860', timeoutMs: DEFAULT_TIMEOUT_MS, concurrency: 1 }],
+  dispatch: 'least-busy',
+  batchSize: 1,
+  onlyInstalledModels: false,
+};
+
+export interface RunningJob {
+  id: number;
+  plan: GenerationPlan;
+  progress: GenerationProgress | null;
+  controller: AbortController;
+}
+
+export interface GenerateOutcome {
+  result: ResultRecord;
+  fromCache: boolean;
+}
+
+function newId(): string {
+  return `r-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Where a kiosk's configuration comes from: URL parameters first, then /kiosk.json beside the app. */
+async function loadKioskConfig(): Promise<GenerationSettings | null> {
+  const fromUrl = kioskConfigFromUrl(new URLSearchParams(location.search));
+  if (fromUrl) return fromUrl;
+  let response: Response;
+  try {
+    response = await fetch(new URL('kiosk.json', document.baseURI), { cache: 'no-store' });
+  } catch {
+    return null;
+  }
+  // A dev server answers a missing file with index.html: only JSON counts as a kiosk file.
+  if (!response.ok || !(response.headers.get('content-type') ?? '').includes('json')) return null;
+  return parseKioskConfig(await response.json(), 'kiosk.json');
+}
+
+class GenerationStore {
+  settings = $state<GenerationSettings>(structuredClone(DEFAULT_SETTINGS));
+  /** True when the settings come from a kiosk configuration (the settings form is then read-only). */
+  kiosk = $state(false);
+  results = $state<ResultRecord[]>([]);
+  running = $state<RunningJob[]>([]);
+  error = $state<string | null>(null);
+  /** The reason of the last error (EndpointError.reason, 'storage' or 'config'), for tests and styling. */
+  errorReason = $state<string | null>(null);
+  notice = $state<string | null>(null);
+  loaded = $state(false);
+  private pool: EndpointPool | null = null;
+  private nextJob = 1;
+
+  async load(): Promise<void> {
+    try {
+      const kiosk = await loadKioskConfig();
+      if (kiosk) {
+        this.settings = kiosk;
+        this.kiosk = true;
+      } else {
+        const db = await openAppDb();
+        const saved = (await db.get('settings', SETTINGS_KEY))?.value as GenerationSettings | undefined;
+        if (saved) this.settings = saved;
+      }
+    } catch (e) {
+      this.fail(e instanceof KioskConfigError ? 'config' : 'storage', (e as Error).message);
+    }
+    await this.refreshResults();
+    this.loaded = true;
+  }
+
+  async refreshResults(): Promise<void> {
+    const db = await openAppDb();
+    this.results = (await db.getAllFromIndex('results', 'created')).reverse();
+  }
+
+  /** Validates and saves settings; returns the problems (empty when saved). */
+  async saveSettings(next: GenerationSettings): Promise<string[]> {
+    const problems: string[] = [];
+    const endpoints: EndpointConfig[] = [];
+    next.endpoints.forEach((e, i) => {
+      const r = validateEndpointConfig(e, `Endpoint ${i + 1}`);
+      problems.push(...r.problems);
+      if (r.config) endpoints.push(r.config);
+    });
+    if (!endpoints.length && !problems.length) problems.push('Add at least one endpoint.');
+    if (!Number.isInteger(next.batchSize) || next.batchSize < 1 || next.batchSize > 16) problems.push('Images per run must be from 1 to 16.');
+    if (problems.length) return problems;
+    const settings: GenerationSettings = { ...next, endpoints };
+    const db = await openAppDb();
+    await guardQuota('the endpoint settings', () => db.put('settings', { key: SETTINGS_KEY, value: $state.snapshot(settings) }));
+    this.settings = settings;
+    this.pool = null;
+    return [];
+  }
+
+  private poolNow(): EndpointPool {
+    this.pool ??= new EndpointPool(
+      this.settings.endpoints.map((c) => createEndpointClient($state.snapshot(c) as EndpointConfig)),
+      this.settings.dispatch,
+    );
+    return this.pool;
+  }
+
+  /** What the plan loses on each configured endpoint kind, for the notice beside Generate. */
+  losses(plan: GenerationPlan): string[] {
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const e of this.settings.endpoints) {
+      for (const line of planLosses(plan, e)) {
+        const text = this.settings.endpoints.length > 1 ? `${e.baseUrl}: ${line}` : line;
+        if (!seen.has(text)) out.push(text);
+        seen.add(text);
+      }
+    }
+    return out;
+  }
+
+  private fail(reason: string, message: string): void {
+    this.error = message;
+    this.errorReason = reason;
+  }
+
+  /** A stored result for this plan on any configured endpoint, or null. */
+  private async cached(plan: GenerationPlan): Promise<ResultRecord | null> {
+    const db = await openAppDb();
+    for (const e of this.settings.endpoints) {
+      const hit = await db.getFromIndex('results', 'job_key', jobKey(plan, e, plan.arguments.seed, this.settings.batchSize));
+      if (hit) return hit;
+    }
+    return null;
+  }
+
+  async generate(plan: GenerationPlan, chatId: string | null = null): Promise<GenerateOutcome | null> {
+    this.error = null;
+    this.errorReason = null;
+    this.notice = null;
+    const snapshot = structuredClone($state.snapshot(plan)) as GenerationPlan;
+    const hit = await this.cached(snapshot);
+    if (hit) {
+      this.notice = 'Served from the cache: this plan was already generated on this endpoint with this seed.';
+      return { result: hit, fromCache: true };
+    }
+    const job: RunningJob = { id: this.nextJob++, plan: snapshot, progress: null, controller: new AbortController() };
+    this.running = [...this.running, job];
+    const started = performance.now();
+    try {
+      const out = await this.poolNow().generate(snapshot, {
+        batchSize: this.settings.batchSize,
+        signal: job.controller.signal,
+        onProgress: (p) => {
+          this.running = this.running.map((r) => (r.id === job.id ? { ...r, progress: p } : r));
+        },
+      });
+      const t = performance.now();
+      const endpoint = this.settings.endpoints.find((e) => e.baseUrl === out.endpoint.url) ?? { kind: out.endpoint.kind, baseUrl: out.endpoint.url };
+      const record: ResultRecord = {
+        id: newId(),
+        created: Date.now(),
+        chat_id: chatId,
+        job_key: jobKey(snapshot, endpoint, snapshot.arguments.seed, this.settings.batchSize),
+        plan: snapshot,
+        endpoint: { kind: out.endpoint.kind, url: out.endpoint.url },
+        images: out.images.map((img) => ({
+          blob: new Blob([embedParameters(img.png, formatParameters(snapshot, img.seed)) as Uint8Array<ArrayBuffer>], { type: 'image/png' }),
+          width: img.width,
+          height: img.height,
+          seed: img.seed,
+        })),
+        timings: { ...out.timings, client_total: performance.now() - started, store_prepare: performance.now() - t },
+        scores: {},
+      };
+      const db = await openAppDb();
+      await guardQuota('the generated images', () => db.put('results', record));
+      this.results = [record, ...this.results];
+      return { result: record, fromCache: false };
+    } catch (e) {
+      if (e instanceof EndpointError) this.fail(e.reason, e.message);
+      else this.fail(e instanceof Error && e.name === 'StorageFullError' ? 'storage' : 'error', (e as Error).message);
+      return null;
+    } finally {
+      this.running = this.running.filter((r) => r.id !== job.id);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    for (const r of this.running) r.controller.abort();
+    await this.pool?.cancel();
+  }
+
+  async deleteResult(id: string): Promise<void> {
+    const db = await openAppDb();
+    await db.delete('results', id);
+    this.results = this.results.filter((r) => r.id !== id);
+  }
+
+  async testConnection(config: EndpointConfig): Promise<ConnectionReport> {
+    return createEndpointClient($state.snapshot(config) as EndpointConfig).testConnection();
+  }
+
+  /** Installed models across every configured endpoint (a model counts if any endpoint has it). */
+  async installedModels(): Promise<InstalledModel[]> {
+    const lists = await Promise.all(this.settings.endpoints.map((c) => createEndpointClient($state.snapshot(c) as EndpointConfig).listInstalledModels()));
+    return lists.flat();
+  }
+
+  /** "Only models on my server": the catalog ids to pass as the pipeline's allowedModelIds, with the unmatched installed models. */
+  async matchCatalog(catalog: readonly CatalogModel[]): Promise<InstalledMatch> {
+    return matchInstalledModels(catalog, await this.installedModels());
+  }
+}
+
+export const generation = new GenerationStore();

@@ -17,9 +17,20 @@ export interface ArgumentOptions {
   demoSimilarity: number;
   /** Total vote of the base-model prior. */
   prior: number;
+  /**
+   * How much the runners-up of stage 2 vote, relative to their probability against the chosen model's:
+   * when the choice is uncertain, what the likely alternatives use is evidence about the arguments too.
+   */
+  runnersUp: number;
 }
 
-export const DEFAULT_ARGUMENT_OPTIONS: ArgumentOptions = { demoBase: 1, demoSimilarity: 1, prior: 0.3 };
+export const DEFAULT_ARGUMENT_OPTIONS: ArgumentOptions = { demoBase: 1, demoSimilarity: 1, prior: 0.3, runnersUp: 1 };
+
+/** Another model that votes on the arguments: its row, and its probability relative to the chosen model's. */
+export interface RunnerUp {
+  row: number;
+  relativeWeight: number;
+}
 
 type VotedName = Exclude<ArgumentName, 'seed'>;
 const VOTED: readonly VotedName[] = ['sampler', 'steps', 'cfg_scale', 'width', 'height'];
@@ -71,6 +82,7 @@ export function chooseArguments(
   similarity: (demo: number) => number,
   seed: number,
   options: ArgumentOptions = DEFAULT_ARGUMENT_OPTIONS,
+  runnersUp: readonly RunnerUp[] = [],
 ): ChosenArguments {
   const model = index.models[modelRow]!;
   const demos = index.demosOfModel[modelRow] ?? [];
@@ -81,23 +93,43 @@ export function chooseArguments(
   const notes: string[] = [];
   if (demos.length === 0) notes.push(`${model.name} has no demonstrations: its arguments come from the ${model.base_model} prior.`);
 
+  // Each runner-up's demonstrations share a total vote of (its relative weight) x (the chosen model's total).
+  const voteOf = (sim: number) => options.demoBase + options.demoSimilarity * sim;
+  const chosenTotal = weighted.reduce((sum, { sim }) => sum + voteOf(sim), 0) || 1;
+  const others = runnersUp
+    .filter((r) => r.row !== modelRow && options.runnersUp > 0 && r.relativeWeight > 0)
+    .map((r) => {
+      const ds = (index.demosOfModel[r.row] ?? []).map((i) => ({ i, vote: voteOf(similarity(i)) }));
+      const total = ds.reduce((sum, d) => sum + d.vote, 0) || 1;
+      return ds.map(({ i, vote }) => ({ i, vote: (options.runnersUp * r.relativeWeight * chosenTotal * vote) / total }));
+    })
+    .flat();
+  const runnerUpNames = [...new Set(runnersUp.filter((r) => r.row !== modelRow).map((r) => index.models[r.row]!.name))];
+
   const chosen: Partial<Record<VotedName, string>> = {};
   const sources: Partial<Record<ArgumentName, ArgumentSource>> = {};
   for (const name of VOTED) {
-    const votes = new Map<string, { weight: number; nearest: number; demos: number }>();
+    const votes = new Map<string, { weight: number; nearest: number; demos: number; others: number }>();
     for (const { i, sim } of weighted) {
       const v = valueKey(name, index.demonstrations[i]!.arguments);
-      const entry = votes.get(v) ?? { weight: 0, nearest: 0, demos: 0 };
-      entry.weight += options.demoBase + options.demoSimilarity * sim;
+      const entry = votes.get(v) ?? { weight: 0, nearest: 0, demos: 0, others: 0 };
+      entry.weight += voteOf(sim);
       entry.nearest = Math.max(entry.nearest, sim);
       entry.demos++;
+      votes.set(v, entry);
+    }
+    for (const { i, vote } of others) {
+      const v = valueKey(name, index.demonstrations[i]!.arguments);
+      const entry = votes.get(v) ?? { weight: 0, nearest: 0, demos: 0, others: 0 };
+      entry.weight += vote;
+      entry.others += vote;
       votes.set(v, entry);
     }
     if (prior) {
       const counts = prior[name];
       const total = [...counts.values()].reduce((a, b) => a + b, 0);
       for (const [v, c] of counts) {
-        const entry = votes.get(v) ?? { weight: 0, nearest: 0, demos: 0 };
+        const entry = votes.get(v) ?? { weight: 0, nearest: 0, demos: 0, others: 0 };
         entry.weight += (options.prior * c) / total;
         votes.set(v, entry);
       }
@@ -111,7 +143,7 @@ export function chooseArguments(
     }
     const [value, vote] = top;
     chosen[name] = value;
-    sources[name] = describeSource(vote, weighted.length, model.base_model, model.type);
+    sources[name] = describeSource(vote, weighted.length, model.base_model, model.type, runnerUpNames);
   }
   const raw = {
     sampler: chosen.sampler ?? FIXED_DEFAULTS.sampler,
@@ -140,10 +172,19 @@ export function chooseArguments(
   };
 }
 
-function describeSource(vote: { weight: number; nearest: number; demos: number }, demoCount: number, base: string, type: string): ArgumentSource {
+function describeSource(
+  vote: { weight: number; nearest: number; demos: number; others: number },
+  demoCount: number,
+  base: string,
+  type: string,
+  runnerUpNames: readonly string[],
+): ArgumentSource {
   let origin: ArgumentOrigin;
   let detail: string;
-  if (vote.demos === 0) {
+  if (vote.demos === 0 && vote.others > 0) {
+    origin = 'nearest-demonstration';
+    detail = `not used by the chosen model's demonstrations; voted for by the demonstrations of the runners-up (${runnerUpNames.slice(0, 3).join(', ')})`;
+  } else if (vote.demos === 0) {
     origin = 'base-model-prior';
     detail = `most common for ${base} ${type} models across the catalog`;
   } else if (vote.demos === 1 && demoCount > 1) {
@@ -153,5 +194,6 @@ function describeSource(vote: { weight: number; nearest: number; demos: number }
     origin = vote.nearest >= 0.999 && vote.demos < demoCount / 2 ? 'nearest-demonstration' : 'model-habit';
     detail = `used in ${vote.demos} of the model's ${demoCount} demonstrations`;
   }
+  if (vote.demos > 0 && vote.others > 0) detail += '; the runners-up agree';
   return { origin, detail };
 }

@@ -96,14 +96,28 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
       if (row === undefined) throw new Error(`Model ${model.model.id} is not in the catalog.`);
       const query = stageQuery(request, prompt, options.select.addedTerms);
       const demos = index.demosOfModel[row] ?? [];
-      const scores = new Map<number, number>();
-      if (demos.length > 0) {
-        const all = new Float32Array(index.demoIndex.size);
-        index.demoIndex.accumulate(query, all);
-        const top = Math.max(1e-9, ...demos.map((i) => all[i]!));
-        for (const i of demos) scores.set(i, all[i]! / top);
+      // Runners-up vote in proportion to their probability against the chosen model's; a model the
+      // user picked by hand (not among the candidates) votes alone.
+      const candidates = model.evidence.candidates;
+      const chosenProbability = candidates.find((c) => c.model_id === model.model.id)?.score ?? 0;
+      const runnersUp =
+        chosenProbability > 0
+          ? candidates.flatMap((c) => {
+              const r = index.modelRow.get(c.model_id);
+              return r === undefined || r === row ? [] : [{ row: r, relativeWeight: c.score / chosenProbability }];
+            })
+          : [];
+      const all = new Float32Array(index.demoIndex.size);
+      if (runnersUp.length > 0 || demos.length > 0) index.demoIndex.accumulate(query, all);
+      const similarity = (i: number) => {
+        const top = topOfModel.get(index.demoModelRow[i]!) ?? 1e-9;
+        return all[i]! / top;
+      };
+      const topOfModel = new Map<number, number>();
+      for (const r of [row, ...runnersUp.map((u) => u.row)]) {
+        topOfModel.set(r, Math.max(1e-9, ...(index.demosOfModel[r] ?? []).map((i) => all[i]!)));
       }
-      const chosen = chooseArguments(index, priors, row, (i) => scores.get(i) ?? 0, seed, options.arguments);
+      const chosen = chooseArguments(index, priors, row, similarity, seed, options.arguments, runnersUp);
       return {
         arguments: chosen.arguments,
         evidence: { sources: chosen.sources, demonstrations: chosen.demonstrations, notes: chosen.notes },

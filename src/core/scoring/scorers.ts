@@ -47,6 +47,8 @@ export const PROMPT_KINDS: ReadonlySet<ScorerKind> = new Set(['clip', 'hpsv2', '
 export class ScorerPack {
   private readonly sessions = new Map<string, Promise<ModelSession>>();
   private tokenizerPromise: Promise<PromptTokenizer> | null = null;
+  /** Sessions are created one at a time: onnxruntime-web's WebGPU EP refuses to create two at once. */
+  private creating: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly manifest: ScorerManifest,
@@ -68,7 +70,7 @@ export class ScorerPack {
   /** Downloads and creates every session now rather than on first use. */
   async load(): Promise<void> {
     const roles = Object.keys(this.manifest.files).filter((role) => role !== 'tokenizer');
-    await Promise.all(roles.map((role) => this.session(role)));
+    for (const role of roles) await this.session(role);
     if (this.manifest.tokenizer) await this.tokenizer();
   }
 
@@ -93,7 +95,9 @@ export class ScorerPack {
   private session(role: string): Promise<ModelSession> {
     let session = this.sessions.get(role);
     if (!session) {
-      session = this.read(role).then((bytes) => this.runtime.createSession(bytes, `${this.manifest.id}/${this.file(role)}`));
+      const bytes = this.read(role);
+      session = this.creating.then(async () => this.runtime.createSession(await bytes, `${this.manifest.id}/${this.file(role)}`));
+      this.creating = session.catch(() => {});
       // A failed load is not cached, so a later call can retry.
       session.catch(() => this.sessions.delete(role));
       this.sessions.set(role, session);
@@ -182,7 +186,9 @@ export class ScorerPack {
       case 'clip':
       case 'hpsv2': {
         const prompts = [...new Set(items.map((item) => item.prompt!))];
-        const [imageRows, textRows] = await Promise.all([this.imageEmbeddings(images), this.textEmbeddings(prompts)]);
+        // One after the other: sessions on one WebGPU device are not run concurrently.
+        const imageRows = await this.imageEmbeddings(images);
+        const textRows = await this.textEmbeddings(prompts);
         const byPrompt = new Map(prompts.map((p, i) => [p, textRows[i]!]));
         const { scale, clampMin } = this.manifest.score!;
         return items.map((item, i) => {
@@ -207,11 +213,9 @@ export class ScorerPack {
 
   private async imageReward(items: ScoreItem[]): Promise<number[]> {
     const tokenizer = await this.tokenizer();
-    const [imageSession, textSession, headSession] = await Promise.all([
-      this.session('image_encoder'),
-      this.session('text_encoder'),
-      this.session('reward_head'),
-    ]);
+    const imageSession = await this.session('image_encoder');
+    const textSession = await this.session('text_encoder');
+    const headSession = await this.session('reward_head');
     const { maxLength } = this.manifest.tokenizer!;
     const { mean, std } = this.manifest.reward!;
     const label = `${this.manifest.id}/${this.file('image_encoder')}`;

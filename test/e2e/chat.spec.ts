@@ -51,3 +51,20 @@ test('a single message and a three-turn chat are planned step by step, cached, a
   await expect(page.getByRole('list', { name: 'Messages' }).getByRole('listitem')).toHaveCount(3);
   await expect(stage(page, 'prompt')).toContainText('dragon');
 });
+
+test('a message with a reference image is planned, and the text-only engine says the image was not used', async ({ page }) => {
+  await page.goto('/');
+  // A real 2x2 PNG.
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+  await page.getByLabel('Attach image file').setInputFiles({ name: 'cat.png', mimeType: 'image/png', buffer: png });
+  await expect(page.getByRole('img', { name: 'Attached image 1' })).toBeVisible();
+  await send(page, 'make my cat look like a ghibli hero, cozy evening light');
+  await expect(page.getByRole('img', { name: 'Reference image 1' })).toBeVisible();
+  await page.getByText(/Evidence: \d+ of your words kept/).click();
+  await expect(page.getByText('The default engine reads text only: the reference image was not used.')).toBeVisible();
+
+  // Something that is not an image is refused with a specific message, and nothing is lost.
+  await page.getByLabel('Attach image file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  await expect(page.getByRole('alert')).toContainText('notes.txt is not an image (text/plain).');
+  await expect(page.locator('[data-stage="prompt"]')).toContainText('ghibli');
+});

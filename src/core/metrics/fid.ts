@@ -108,12 +108,17 @@ export function symmetricEigen(matrix: Float64Array, d: number, wantVectors = tr
   const diag = new Float64Array(d);
   const off = new Float64Array(d);
   householderTridiagonalise(z, d, diag, off, wantVectors);
-  tridiagonalQl(diag, off, wantVectors ? z : null, d);
+  // The QL rotations combine two eigenvector columns at a time; transposed, those are contiguous rows.
+  const zT = wantVectors ? transpose(z, d) : null;
+  tridiagonalQl(diag, off, zT, d);
   const order = Array.from({ length: d }, (_, i) => i).sort((a, b) => diag[a]! - diag[b]!);
   const values = Float64Array.from(order, (k) => diag[k]!);
-  if (!wantVectors) return { values, vectors: null };
+  if (!zT) return { values, vectors: null };
   const vectors = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) vectors[i * d + k] = z[i * d + order[k]!]!;
+  for (let k = 0; k < d; k++) {
+    const row = order[k]! * d;
+    for (let i = 0; i < d; i++) vectors[i * d + k] = zT[row + i]!;
+  }
   return { values, vectors };
 }
 
@@ -167,11 +172,18 @@ function householderTridiagonalise(a: Float64Array, n: number, diag: Float64Arra
   for (let i = 0; i < n; i++) {
     if (accumulate) {
       const l = i - 1;
-      if (diag[i] !== 0) {
-        for (let j = 0; j <= l; j++) {
-          let g = 0;
-          for (let k = 0; k <= l; k++) g += a[i * n + k]! * a[k * n + j]!;
-          for (let k = 0; k <= l; k++) a[k * n + j]! -= g * a[k * n + i]!;
+      if (diag[i] !== 0 && l >= 0) {
+        // g = a[i, 0..l] · A[0..l, 0..l], then A[k, j] -= g[j] · a[k, i]; loops ordered for row-contiguous access.
+        const g = new Float64Array(l + 1);
+        for (let k = 0; k <= l; k++) {
+          const aik = a[i * n + k]!;
+          if (aik === 0) continue;
+          for (let j = 0; j <= l; j++) g[j]! += aik * a[k * n + j]!;
+        }
+        for (let k = 0; k <= l; k++) {
+          const aki = a[k * n + i]!;
+          if (aki === 0) continue;
+          for (let j = 0; j <= l; j++) a[k * n + j]! -= g[j]! * aki;
         }
       }
       diag[i] = a[i * n + i]!;
@@ -186,11 +198,17 @@ function householderTridiagonalise(a: Float64Array, n: number, diag: Float64Arra
   }
 }
 
+function transpose(m: Float64Array, d: number): Float64Array {
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) out[j * d + i] = m[i * d + j]!;
+  return out;
+}
+
 /**
- * Eigenvalues (into `diag`) and optionally eigenvectors (applied to `z`) of a symmetric tridiagonal matrix
- * by the implicit QL algorithm.
+ * Eigenvalues (into `diag`) and optionally eigenvectors (rotations applied to the rows of `zT`, the transposed
+ * transform) of a symmetric tridiagonal matrix by the implicit QL algorithm.
  */
-function tridiagonalQl(diag: Float64Array, off: Float64Array, z: Float64Array | null, n: number): void {
+function tridiagonalQl(diag: Float64Array, off: Float64Array, zT: Float64Array | null, n: number): void {
   for (let i = 1; i < n; i++) off[i - 1] = off[i]!;
   if (n > 0) off[n - 1] = 0;
   for (let l = 0; l < n; l++) {
@@ -227,11 +245,13 @@ function tridiagonalQl(diag: Float64Array, off: Float64Array, z: Float64Array | 
         p = s * r;
         diag[i + 1] = g + p;
         g = c * r - b;
-        if (z) {
+        if (zT) {
+          const upper = (i + 1) * n;
+          const lower = i * n;
           for (let k = 0; k < n; k++) {
-            f = z[k * n + i + 1]!;
-            z[k * n + i + 1] = s * z[k * n + i]! + c * f;
-            z[k * n + i] = c * z[k * n + i]! - s * f;
+            f = zT[upper + k]!;
+            zT[upper + k] = s * zT[lower + k]! + c * f;
+            zT[lower + k] = c * zT[lower + k]! - s * f;
           }
         }
       }

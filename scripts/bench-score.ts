@@ -4,7 +4,7 @@
  *   npm run bench:score -- [--pack DIR ...] [--images DIR] [--count N] [--browser] [--fid-dim D]
  *
  * onnxruntime-node (CPU) always; with --browser also the scoring worker in headless Chromium on WASM (1 thread)
- * and WebGPU (SwiftShader here: a correctness path, not a speed figure). Defaults to the fixture packs and images.
+ * and WebGPU (SwiftShader here: a correctness path, not a speed figure; 2 images, as FID needs at least 2). Defaults to the fixture packs and images.
  * --fid-dim times the TypeScript Fréchet distance (two symmetric eigendecompositions) for D-dimensional features.
  */
 import { spawn } from 'node:child_process';
@@ -90,7 +90,7 @@ async function browserBench(): Promise<void> {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/test/browser/pages/score.html`);
     await page.waitForSelector('body[data-ready="true"]');
-    for (const [prefer, repeats, names] of [['wasm', 3, files], ['webgpu', 1, files.slice(0, 1)]] as const) {
+    for (const [prefer, repeats, names] of [['wasm', 3, files], ['webgpu', 1, files.slice(0, 2)]] as const) {
       const result = await page.evaluate(
         ([p, n, prompts, r]) => (window as unknown as { runScoring: (...a: unknown[]) => Promise<{ packs: Record<string, { backend: string; msPerRepeat: number }> }> }).runScoring(p, n, prompts, r),
         [prefer, names, [prompt], repeats] as const,

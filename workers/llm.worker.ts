@@ -71,18 +71,22 @@ async function readWithProgress(response: Response, file: string, onProgress?: (
   return out;
 }
 
-/** Picks the WebGPU device ourselves so that its loss can be watched (and caused, for tests). */
-async function webGpuDevice(): Promise<{ device: GPUDevice; shaderF16: boolean } | { error: string }> {
+/** The WebGPU adapter, and whether it offers shader-f16 (fp16 variants run only then). */
+async function webGpuAdapter(): Promise<{ adapter: GPUAdapter; shaderF16: boolean } | { error: string }> {
   if (!('gpu' in navigator) || !navigator.gpu) return { error: 'this browser has no WebGPU' };
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) return { error: 'no WebGPU adapter is available' };
-  const shaderF16 = adapter.features.has('shader-f16');
-  const device = await adapter.requestDevice({ requiredFeatures: shaderF16 ? ['shader-f16'] : [] });
+  return { adapter, shaderF16: adapter.features.has('shader-f16') };
+}
+
+/** Watches the device onnxruntime created, so that its loss switches the next run to WASM. */
+async function watchDevice(): Promise<void> {
+  const device = await env.backends.onnx.webgpu!.device;
+  gpuDevice = device;
   deviceLost = null;
   void device.lost.then((info) => {
-    deviceLost = `the WebGPU device was lost (${info.reason || 'unknown'}: ${info.message || 'no message'})`;
+    if (gpuDevice === device) deviceLost = `the WebGPU device was lost (${info.reason || 'unknown'}: ${info.message || 'no message'})`;
   });
-  return { device, shaderF16 };
 }
 
 function chooseDtype(available: readonly PackDtype[], backend: LlmBackend, shaderF16: boolean): PackDtype {
@@ -105,7 +109,9 @@ async function openOn(url: string, pack: LoadedPack, backend: LlmBackend, shader
     const modelUrl = new URL(manifest.base_model.path.endsWith('/') ? manifest.base_model.path : `${manifest.base_model.path}/`, base);
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
-    env.localModelPath = new URL('./', new URL('..', modelUrl)).href;
+    if (modelUrl.origin !== self.location.origin) throw new Error(`the pack's base model must be served by this app (${modelUrl.origin} is another origin)`);
+    // A path, not a URL: transformers.js 4.3 checks that local files exist only for paths.
+    env.localModelPath = new URL('..', modelUrl).pathname;
     model = modelUrl.pathname.split('/').filter(Boolean).at(-1)!;
   }
   const onnxFile = `/onnx/${onnxFileForDtype(dtype)}`;
@@ -141,14 +147,14 @@ async function loadPackOnce(url: string, onProgress?: (p: LlmLoadProgress) => vo
   let notice: string | null = null;
   let shaderF16 = false;
   if (config.prefer === 'webgpu') {
-    const gpu = await webGpuDevice();
+    const gpu = await webGpuAdapter();
     if ('error' in gpu) notice = `WebGPU is not available (${gpu.error}): running on WASM`;
     else {
-      gpuDevice = gpu.device;
       shaderF16 = gpu.shaderF16;
-      env.backends.onnx.webgpu!.device = gpu.device;
+      env.backends.onnx.webgpu!.adapter = gpu.adapter;
       try {
         const session = await openOn(url, pack, 'webgpu', shaderF16, onProgress);
+        await watchDevice();
         const status: LlmStatus = { pack: pack.manifest.name, backend: 'webgpu', dtype: session.dtype, notice: null, shaderF16 };
         return { url, pack, session, status };
       } catch (err) {
@@ -235,13 +241,14 @@ const api: LlmWorkerApi = {
     running?.abort();
     if (loaded) await loaded.session.dispose();
     loaded = null;
-    gpuDevice?.destroy();
     gpuDevice = null;
   },
 
   async loseGpuDevice() {
     if (!gpuDevice) return false;
-    gpuDevice.destroy();
+    const device = gpuDevice;
+    device.destroy();
+    await device.lost;
     return true;
   },
 };

@@ -23,12 +23,18 @@ export interface BenchRunRequest {
   engines: string[];
   /** Run only the first N items. */
   limit?: number;
+  /**
+   * BERTScore against the gold prompts with a BERT-family ONNX model served by the app: the URL of its
+   * folder (config.json, tokenizer.json, onnx/model.onnx), e.g. "/models/bert-base-uncased".
+   */
+  bert?: { modelUrl: string; idf: boolean };
 }
 
 export type BenchRunProgress =
   | { phase: 'reading'; file: string }
   | CatalogLoadProgress
   | { phase: 'building'; engine: string }
+  | { phase: 'bert'; model: string }
   | ({ phase: 'running' } & BenchProgress);
 
 export interface BenchRunOutcome {

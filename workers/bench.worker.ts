@@ -3,15 +3,32 @@
  * The bench worker: a thin comlink adapter over src/core/bench, running the same benchmark as
  * `npm run bench` over files the user picked, off the page's thread.
  */
+import { env } from '@huggingface/transformers';
 import * as Comlink from 'comlink';
+// onnxruntime-web's WASM build, served by the app itself: transformers.js would otherwise fetch it from a CDN.
+import ortWasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { BENCH_ENGINE_FACTORIES, buildBenchEngines, parseEngineList } from '../src/core/bench/engines.ts';
 import { loadBenchItems } from '../src/core/bench/items.ts';
 import { metricsTable, perArgumentTable } from '../src/core/bench/report.ts';
 import { runBench } from '../src/core/bench/run.ts';
 import { loadCatalog } from '../src/core/catalog/load.ts';
+import { loadBertEmbedder } from '../src/core/metrics/bert-embedder.ts';
+import { BertScorer } from '../src/core/metrics/bertscore.ts';
 import type { BenchRunOutcome, BenchRunProgress, BenchRunRequest, BenchWorkerApi } from './bench-api.ts';
 
 let running: AbortController | null = null;
+
+/** Loads the BERT model at a folder URL ("/models/bert-base" -> base "/models/", id "bert-base") on WASM. */
+async function bertScorer(modelUrl: string, idf: boolean, references: string[]): Promise<BertScorer> {
+  const trimmed = modelUrl.trim().replace(/\/+$/, '');
+  const cut = trimmed.lastIndexOf('/');
+  if (trimmed === '' || cut === trimmed.length - 1) throw new Error(`not a model folder URL: "${modelUrl}"`);
+  env.backends.onnx.wasm!.wasmPaths = { mjs: ortWasmMjs, wasm: ortWasm };
+  env.backends.onnx.wasm!.numThreads = 1;
+  const embedder = await loadBertEmbedder({ localModelPath: trimmed.slice(0, cut + 1) || '/', modelId: trimmed.slice(cut + 1), device: 'wasm' });
+  return BertScorer.create(embedder, references, { idf });
+}
 
 const api: BenchWorkerApi = {
   engines: () => Object.keys(BENCH_ENGINE_FACTORIES),
@@ -43,11 +60,17 @@ const api: BenchWorkerApi = {
         onProgress({ phase: 'building', engine: name });
         engines.push(...(await buildBenchEngines([name], catalog)));
       }
+      let bert: BertScorer | undefined;
+      if (request.bert) {
+        onProgress({ phase: 'bert', model: request.bert.modelUrl });
+        bert = await bertScorer(request.bert.modelUrl, request.bert.idf, items.map((i) => i.gold.prompt));
+      }
       const result = await runBench({
         items,
         itemsFile: request.items.name,
         catalog,
         engines,
+        ...(bert ? { bert } : {}),
         signal: controller.signal,
         onProgress: (p) => onProgress({ phase: 'running', ...p }),
       });

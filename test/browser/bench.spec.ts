@@ -49,3 +49,19 @@ test('the Bench page shows the loader errors with file, line and field', async (
   await page.getByTestId('bench-run').click();
   await expect(page.getByTestId('bench-error')).toContainText('items.jsonl:2 field "setting": expected one of "supervised", "few-shot", got "zero-shot"');
 });
+
+test('the Bench page adds BERTScore with a BERT model the app serves (the tiny fixture, on WASM)', async ({ page }) => {
+  await page.goto('/test/browser/pages/bench.html');
+  await page.getByTestId('bench-catalog').setInputFiles({ name: 'catalog.jsonl', mimeType: 'application/x-ndjson', buffer: catalog });
+  await page.getByTestId('bench-items').setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: items });
+  await page.getByRole('checkbox', { name: 'default' }).uncheck();
+  await page.getByTestId('bench-bert').fill('/test/fixtures/bert-tiny/');
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-status')).toHaveText(/^3 of 3 items in [\d.]+ s$/, { timeout: 60_000 });
+  const metrics = page.getByTestId('bench-table').nth(0);
+  await expect(metrics.locator('thead th').nth(7)).toHaveText('BERTScore F1');
+  await expect(metrics.locator('tbody tr')).toHaveCount(6);
+  const overall = Number(await metrics.locator('tbody tr').nth(0).locator('td').nth(7).textContent());
+  expect(overall).toBeGreaterThan(0);
+  expect(overall).toBeLessThanOrEqual(1);
+});

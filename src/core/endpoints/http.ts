@@ -47,7 +47,7 @@ const isBrowser = () => typeof (globalThis as { document?: unknown }).document !
 
 /**
  * A browser reports a CORS refusal and a dead server the same way (TypeError). A `no-cors` request
- * to the same URL tells them apart: it succeeds (opaque) when the server answered at all.
+ * to the same URL tells them apart when it succeeds (opaque): the server answered at all.
  */
 async function diagnoseNetworkFailure(ctx: RequestContext, url: string, cause: unknown): Promise<EndpointError> {
   const { kind } = ctx.config;
@@ -68,10 +68,12 @@ async function diagnoseNetworkFailure(ctx: RequestContext, url: string, cause: u
       );
     }
   }
+  // Chromium's opaque-response blocking (and COEP) make the no-cors probe fail for JSON/HTML servers
+  // too, so a failed probe leaves both causes open; the message names both.
+  const browserHint = ` Or it runs but refuses this page's origin (CORS): the browser does not say which. ${corsAdvice(kind, origin)}`;
   return new EndpointError(
     'unreachable',
-    `Cannot reach ${ctx.config.baseUrl}: is the server running and is the URL right?` +
-      (isBrowser() ? ` If it runs, it may also be refusing this origin: ${corsAdvice(kind, origin)}` : ''),
+    `Cannot reach ${ctx.config.baseUrl}: is the server running and is the URL right?` + (isBrowser() ? browserHint : ''),
     { kind, url, cause },
   );
 }

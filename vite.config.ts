@@ -14,5 +14,9 @@ export default defineConfig({
   worker: { format: 'es' },
   build: { target: 'es2022' },
   // Pre-bundle up front: a dependency discovered late makes the dev server reload the page mid-test.
-  optimizeDeps: { include: ['comlink', 'idb'], exclude: ['@huggingface/transformers', 'onnxruntime-web'] },
+  optimizeDeps: {
+    entries: ['index.html', 'workers/*.worker.ts', 'test/browser/pages/*.html'],
+    include: ['comlink', 'idb', '@huggingface/transformers > @huggingface/tokenizers'],
+    exclude: ['@huggingface/transformers', 'onnxruntime-web'],
+  },
 });

@@ -7,6 +7,8 @@ import type { CatalogLoadProgress } from '../src/core/catalog/load.ts';
 import type { RecordError } from '../src/core/catalog/jsonl.ts';
 import type { PipelineEvent } from '../src/core/pipeline.ts';
 import type { PlannedModel } from '../src/core/plan.ts';
+import type { InstalledMatch } from '../src/core/endpoints/installed.ts';
+import type { InstalledModel } from '../src/core/endpoints/types.ts';
 import type { CatalogSummary, PlanOutcome, PlanRequestOptions } from '../src/core/planner.ts';
 
 export type { CatalogSummary, PlanOutcome, PlanRequestOptions };
@@ -64,6 +66,8 @@ export interface EngineWorkerApi {
   listCatalogs(): Promise<StoredCatalog[]>;
   useCatalog(id: string): Promise<EngineStatus>;
   deleteCatalog(id: string): Promise<void>;
+  /** "Only models on my server": which catalog models the endpoint's installed models are. */
+  matchInstalled(installed: InstalledModel[]): Promise<InstalledMatch>;
   /** The plan form of a catalog model, for the plan editor's model choice. */
   describeModel(id: number): Promise<PlannedModel | null>;
 }

@@ -13,6 +13,8 @@ import { hashString } from '../src/core/hash.ts';
 import type { ChatInput } from '../src/core/chat.ts';
 import { PipelineAbortedError, type PipelineEvent } from '../src/core/pipeline.ts';
 import type { PlannedModel } from '../src/core/plan.ts';
+import { matchInstalledModels, type InstalledMatch } from '../src/core/endpoints/installed.ts';
+import type { InstalledModel } from '../src/core/endpoints/types.ts';
 import { Planner, summariseCatalog, type PlanCache, type PlanOutcome, type PlanRequestOptions } from '../src/core/planner.ts';
 import {
   STARTER_CATALOG_ID,
@@ -207,6 +209,11 @@ class EngineWorker implements EngineWorkerApi {
     const db = await openAppDb();
     await db.put('settings', { key: ACTIVE_CATALOG_KEY, value: id });
     return this.status();
+  }
+
+  async matchInstalled(installed: InstalledModel[]): Promise<InstalledMatch> {
+    await this.init();
+    return matchInstalledModels(this.planner!.catalog.models, installed);
   }
 
   async describeModel(id: number): Promise<PlannedModel | null> {

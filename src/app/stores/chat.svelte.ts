@@ -10,6 +10,7 @@ import type { GenerationPlan } from '../../core/plan.ts';
 import { guardQuota, openAppDb, type ChatRecord } from '../db.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
 import { engineStatus } from './engine.svelte.ts';
+import { generation } from './generation.svelte.ts';
 
 export interface StageView<T> {
   result: T;
@@ -54,6 +55,8 @@ class ChatStore {
   cached = $state(false);
   error = $state<string | null>(null);
   loaded = $state(false);
+  /** Said when the choice was restricted to the endpoint's installed models, or could not be. */
+  installedNote = $state<string | null>(null);
   private requestId: string | null = null;
 
   async load(): Promise<void> {
@@ -152,15 +155,42 @@ class ChatStore {
     await this.run(chat);
   }
 
+  /**
+   * "Only models on my server": the catalog ids installed on the configured endpoints. When the
+   * endpoints cannot be asked, or none of their models is in the catalog, every model competes and
+   * the note says why.
+   */
+  private async allowedModels(): Promise<number[] | undefined> {
+    this.installedNote = null;
+    if (!generation.settings.onlyInstalledModels) return undefined;
+    try {
+      const match = await engineWorker().matchInstalled(await generation.installedModels());
+      const unmatched = match.unmatched.map((m) => m.name);
+      if (match.allowedModelIds.size === 0) {
+        this.installedNote = `None of the endpoint's models is in the catalog (${unmatched.join(', ') || 'it lists none'}); every catalog model competes.`;
+        return undefined;
+      }
+      this.installedNote =
+        `Only the ${match.allowedModelIds.size} catalog models installed on the endpoint compete.` +
+        (unmatched.length ? ` Installed but not in the catalog: ${unmatched.join(', ')}.` : '');
+      return [...match.allowedModelIds];
+    } catch (e) {
+      this.installedNote = `Could not list the endpoint's models (${(e as Error).message}); every catalog model competes.`;
+      return undefined;
+    }
+  }
+
   private async run(chat: ChatRecord): Promise<void> {
     const requestId = newId();
     this.requestId = requestId;
     this.running = true;
     try {
+      if (!generation.loaded) await generation.load();
+      const allowedModelIds = await this.allowedModels();
       const outcome = await engineWorker().plan(
         requestId,
         chat.input,
-        {},
+        allowedModelIds ? { allowedModelIds } : {},
         Comlink.proxy((event: PipelineEvent) => {
           if (this.requestId === requestId) this.onEvent(event);
         }),

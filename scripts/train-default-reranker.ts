@@ -49,8 +49,8 @@ for (let round = 0; round < rounds; round++) {
   for (const item of items) {
     if (tuneHeldOut.has(item.gold.image_id)) continue;
     total++;
-    const query = requestQuery(mergeTurns(item.messages).text);
-    const ranked = rankModels(index, query, DEFAULT_SELECT_WEIGHTS, DEFAULT_SELECT_WEIGHTS.shortlist, undefined, TRAINED_RERANKER);
+    const text = mergeTurns(item.messages).text;
+    const ranked = rankModels(index, requestQuery(text), DEFAULT_SELECT_WEIGHTS, DEFAULT_SELECT_WEIGHTS.shortlist, undefined, TRAINED_RERANKER);
     const gold = ranked.findIndex((r) => index.models[r.row]!.id === item.gold.model_id);
     if (gold < 0 || ranked.length < 2) {
       skipped++;
@@ -73,16 +73,24 @@ for (let step = 1; step <= 600; step++) {
   loss = 0;
   top1 = 0;
   for (const { rows, gold } of lists) {
-    const logits = rows.map((x) => x.reduce((s, xi, j) => s + xi * w[j]!, 0));
-    const top = Math.max(...logits);
-    const exps = logits.map((z) => Math.exp(z - top));
-    const sum = exps.reduce((a, b) => a + b, 0);
-    loss -= Math.log(exps[gold]! / sum);
-    if (logits[gold] === top) top1++;
-    rows.forEach((x, i) => {
-      const p = exps[i]! / sum - (i === gold ? 1 : 0);
+    const logits = new Float64Array(rows.length);
+    let top = -Infinity;
+    for (let i = 0; i < rows.length; i++) {
+      const x = rows[i]!;
+      let z = 0;
+      for (let j = 0; j < d; j++) z += x[j]! * w[j]!;
+      logits[i] = z;
+      if (z > top) top = z;
+    }
+    let sum = 0;
+    for (let i = 0; i < rows.length; i++) sum += (logits[i] = Math.exp(logits[i]! - top));
+    loss -= Math.log(logits[gold]! / sum);
+    if (logits[gold] === 1) top1++;
+    for (let i = 0; i < rows.length; i++) {
+      const p = logits[i]! / sum - (i === gold ? 1 : 0);
+      const x = rows[i]!;
       for (let j = 0; j < d; j++) grad[j]! += p * x[j]!;
-    });
+    }
   }
   loss /= lists.length;
   for (let j = 0; j < d; j++) {

@@ -194,6 +194,6 @@ function describeSource(
     origin = vote.nearest >= 0.999 && vote.demos < demoCount / 2 ? 'nearest-demonstration' : 'model-habit';
     detail = `used in ${vote.demos} of the model's ${demoCount} demonstrations`;
   }
-  if (vote.demos > 0 && vote.others > 0) detail += '; the runners-up agree';
+  if (vote.demos > 0 && vote.others >= 0.1 * vote.weight) detail += '; the runners-up agree';
   return { origin, detail };
 }

@@ -10,7 +10,7 @@ import { buildBasePriors, chooseArguments, DEFAULT_ARGUMENT_OPTIONS, type Argume
 import { buildCatalogIndex, DEFAULT_FIELD_WEIGHTS, type FieldWeights } from './index-build.ts';
 import { DEFAULT_PROMPT_OPTIONS, writePrompt, type PromptOptions } from './prompt.ts';
 import { TRAINED_RERANKER } from './reranker-weights.ts';
-import { candidatesOf, DEFAULT_SELECT_WEIGHTS, plannedModel, rankModels, type Reranker, type SelectWeights } from './select.ts';
+import { candidatesOf, DEFAULT_SELECT_WEIGHTS, normaliseScores, plannedModel, rankModels, type Reranker, type SelectWeights } from './select.ts';
 
 export interface DefaultEngineOptions {
   fields: FieldWeights;
@@ -39,6 +39,7 @@ export function requestQuery(text: string): Map<string, number> {
 /** The weighted query of stage 2 and 3: the user's words, plus the terms stage 1 added at a lower weight. */
 function stageQuery(request: StageRequest, prompt: PromptResult, addedWeight: number): Map<string, number> {
   const query = requestQuery(request.merged.text);
+  if (addedWeight <= 0) return query;
   for (const { term } of prompt.evidence.added_terms) {
     for (const t of retrievalTerms(term)) query.set(t, (query.get(t) ?? 0) + addedWeight);
   }
@@ -55,7 +56,19 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
     version: `${DEFAULT_ENGINE_VERSION}:${JSON.stringify(options)}`,
 
     async writePrompt(request) {
-      const written = writePrompt(index, request.merged, options.prompt);
+      // Stage 2's belief over models from the user's words alone (it ranks on exactly these), so the
+      // prompt can lean on the vocabulary of the model that is likely to be chosen.
+      const belief = new Map<number, number>();
+      if (options.prompt.modelBoost > 0) {
+        const reranker = options.select.rerank ? options.reranker : undefined;
+        const ranked = rankModels(index, requestQuery(request.merged.text), options.select, 5, undefined, reranker);
+        const probabilities = normaliseScores(
+          ranked.map((r) => r.score),
+          reranker ? 1 : options.select.temperature,
+        );
+        ranked.forEach((r, i) => belief.set(r.row, probabilities[i]!));
+      }
+      const written = writePrompt(index, request.merged, options.prompt, belief);
       if (request.input.images.length > 0) {
         written.result.evidence.notes.push('The default engine reads text only: the reference image was not used.');
       }

@@ -19,9 +19,29 @@ export interface PromptOptions {
   maxAddedTags: number;
   /** Most tags in the negative prompt. */
   maxNegativeTags: number;
+  /**
+   * How much more a demonstration of a likely model counts as a neighbour: its weight is multiplied
+   * by 1 + modelBoost x P(its model), so the prompt speaks the vocabulary of the model stage 2 will pick.
+   */
+  modelBoost: number;
+  /**
+   * Drop function words inside the user's clauses ("a fox reading in a library" -> "fox reading
+   * library"): prompts are tag lists, and every content word stays.
+   */
+  compact: boolean;
 }
 
-export const DEFAULT_PROMPT_OPTIONS: PromptOptions = { neighbours: 12, minSupport: 0.3, maxAddedTags: 14, maxNegativeTags: 24 };
+export const DEFAULT_PROMPT_OPTIONS: PromptOptions = {
+  neighbours: 12,
+  minSupport: 0.3,
+  maxAddedTags: 20,
+  maxNegativeTags: 24,
+  modelBoost: 5,
+  compact: true,
+};
+
+/** What stage 1 may know of stage 2's ranking: each likely model row with its probability. */
+export type ModelBelief = ReadonlyMap<number, number>;
 
 /** Used when nothing in the catalog resembles the request. */
 const FALLBACK_QUALITY = ['masterpiece', 'best quality', 'highly detailed'];
@@ -57,6 +77,17 @@ export function contentClauses(merged: MergedRequest): string[] {
   return [...new Set(clauses)];
 }
 
+/** Function words that change what is asked for ("no hat", "without glasses"): compacting keeps them. */
+const NEGATIONS = new Set(['no', 'not', 'without', 'nor', 'never']);
+
+/** A clause without its function words, punctuation inside words kept ("sci-fi"), negations kept. */
+function compactClause(clause: string): string {
+  return clause
+    .split(/\s+/)
+    .filter((token) => words(token).some((w) => !STOP_WORDS.has(w) || NEGATIONS.has(w)))
+    .join(' ');
+}
+
 export interface WrittenPrompt {
   result: PromptResult;
   /** Neighbouring demonstrations with their BM25 scores; stage 2 and 3 reuse them. */
@@ -72,10 +103,19 @@ export function neighbourRefs(index: CatalogIndex, docs: readonly ScoredDoc[], l
   });
 }
 
-export function writePrompt(index: CatalogIndex, merged: MergedRequest, options: PromptOptions = DEFAULT_PROMPT_OPTIONS): WrittenPrompt {
-  const clauses = contentClauses(merged);
+export function writePrompt(
+  index: CatalogIndex,
+  merged: MergedRequest,
+  options: PromptOptions = DEFAULT_PROMPT_OPTIONS,
+  belief: ModelBelief = new Map(),
+): WrittenPrompt {
+  const clauses = options.compact ? contentClauses(merged).map(compactClause).filter((c) => c.length > 0) : contentClauses(merged);
   const queryTerms = retrievalTerms(merged.text);
-  const neighbours = index.demoIndex.search(termCounts(queryTerms), options.neighbours);
+  const pool = index.demoIndex.search(termCounts(queryTerms), options.modelBoost > 0 ? options.neighbours * 4 : options.neighbours);
+  const neighbours = pool
+    .map(({ doc, score }) => ({ doc, score: score * (1 + options.modelBoost * (belief.get(index.demoModelRow[doc]!) ?? 0)) }))
+    .sort((a, b) => b.score - a.score || a.doc - b.doc)
+    .slice(0, options.neighbours);
   const contentStems = new Set(queryTerms);
   const kept = [...new Set(words(clauses.join(' ')).filter((w) => !STOP_WORDS.has(w)))];
 

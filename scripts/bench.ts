@@ -3,10 +3,16 @@
  *
  *   npm run bench -- [--data DIR] [--items FILE] [--engines baseline,default] [--out FILE]
  *                    [--predictions FILE] [--limit N] [--bert DIR [--bert-idf]]
+ *                    [--images DIR --scorers DIR [--reference DIR]]
  *
  * Reads the catalog and demonstrations from --data (catalog.jsonl, demonstrations.jsonl) and test items
  * from --items (default DIR/dev.jsonl); writes the JSON report and one JSONL line per item and engine;
  * prints the Markdown tables. Progress goes to stderr.
+ *
+ * Image-level evaluation: --images holds the images made from each item's plan, named <item id>.png, flat when one
+ * engine runs or in one sub-folder per engine; --scorers is a scorer pack or a folder of packs (clip, hpsv2,
+ * imagereward, aesthetic, fid-features); --reference is a folder of reference images for FID. The report gains
+ * engines.<name>.images and image_evaluation, and an extra table is printed.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,10 +21,12 @@ import { buildBenchEngines, parseEngineList } from '../src/core/bench/engines.ts
 import { loadBenchItems } from '../src/core/bench/items.ts';
 import { metricsTable, perArgumentTable } from '../src/core/bench/report.ts';
 import { runBench, type BenchProgress } from '../src/core/bench/run.ts';
+import { attachImageEvaluation, evaluateImages, imageTable, type ImageEvaluation } from '../src/core/bench/images.ts';
 import { loadCatalog } from '../src/core/catalog/load.ts';
 import { formatRecordError } from '../src/core/catalog/jsonl.ts';
 import { loadBertEmbedder } from '../src/core/metrics/bert-embedder.ts';
 import { BertScorer } from '../src/core/metrics/bertscore.ts';
+import { openScorerPacks, readEngineImages, readReferenceImages } from './lib/bench-images.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const DEFAULT_DATA = path.resolve(repoRoot, '../shared/data/civitai-2023');
@@ -70,6 +78,9 @@ async function main(): Promise<void> {
         limit: { type: 'string' },
         bert: { type: 'string' },
         'bert-idf': { type: 'boolean', default: false },
+        images: { type: 'string' },
+        scorers: { type: 'string' },
+        reference: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -97,6 +108,8 @@ async function main(): Promise<void> {
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got "${values.limit}"`);
   }
   const engineNames = parseEngineList(values.engines);
+  if ((values.images === undefined) !== (values.scorers === undefined)) throw new UsageError('--images and --scorers go together');
+  if (values.reference !== undefined && values.images === undefined) throw new UsageError('--reference needs --images and --scorers');
 
   const t0 = performance.now();
   // Every file is read before any is parsed, so a missing one is reported at once.
@@ -137,12 +150,34 @@ async function main(): Promise<void> {
   });
   const seconds = (performance.now() - started) / 1000;
 
+  let images: ImageEvaluation | null = null;
+  if (values.images !== undefined && values.scorers !== undefined) {
+    const imagesStarted = performance.now();
+    const { sets, skipped } = await readEngineImages(path.resolve(values.images), engineNames, new Set(items.map((i) => i.id)));
+    for (const [engine, count] of Object.entries(skipped)) {
+      if (count > 0) process.stderr.write(`bench: ${engine}: ${count} image(s) not named by an item id of this run; not scored\n`);
+    }
+    const packs = await openScorerPacks(path.resolve(values.scorers));
+    const reference = values.reference === undefined ? null : await readReferenceImages(path.resolve(values.reference));
+    images = await evaluateImages({ items, sets, packs, reference });
+    await Promise.all(packs.map((p) => p.unload()));
+    attachImageEvaluation(result.report, images);
+    process.stderr.write(`bench: images scored in ${((performance.now() - imagesStarted) / 1000).toFixed(1)}s\n`);
+  }
+
   for (const file of [values.out, values.predictions]) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   writeFileSync(values.out, JSON.stringify(result.report, null, 2) + '\n');
   writeFileSync(values.predictions, result.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n');
 
   const failed = result.scores.filter((s) => s.failed).length;
   process.stdout.write(`\n${metricsTable(result.report)}\n\nPer-argument exact match:\n\n${perArgumentTable(result.report)}\n\n`);
+  if (images) {
+    process.stdout.write(`Image-level evaluation:\n\n${imageTable(images)}\n\n${images.unified.explanation}\n`);
+    for (const [engine, m] of Object.entries(images.engines)) {
+      for (const note of m.fid_notes) process.stdout.write(`FID note (${engine}): ${note}\n`);
+    }
+    process.stdout.write('\n');
+  }
   process.stdout.write(
     `${result.predictions.length} predictions in ${seconds.toFixed(1)}s${failed > 0 ? `, ${failed} failed (see "error" in the predictions file)` : ''}; ` +
       `report: ${path.relative(process.cwd(), path.resolve(values.out))}, predictions: ${path.relative(process.cwd(), path.resolve(values.predictions))}\n`,

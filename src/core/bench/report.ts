@@ -7,6 +7,7 @@ import { INPUT_TYPES, SETTINGS } from './items.ts';
 import { SCORED_ARGUMENTS, type ScoredArgument } from '../metrics/config.ts';
 import { summariseLatency, type LatencySummary } from '../metrics/latency.ts';
 import type { ItemScore } from './score.ts';
+import type { EngineImageMetrics, ImageEvaluation } from './images.ts';
 
 export interface GroupMetrics {
   n: number;
@@ -31,6 +32,8 @@ export interface EngineReport {
   per_argument: Record<ScoredArgument, number | null>;
   /** Time to build the engine (indexes, models) before the first item, in ms. */
   setup_ms: number;
+  /** Image-level metrics, present when the run was given the engines' generated images (bench --images). */
+  images?: EngineImageMetrics;
 }
 
 export interface BenchReport {
@@ -43,6 +46,8 @@ export interface BenchReport {
     bertscore: { model: string; idf: boolean } | null;
   };
   engines: Record<string, EngineReport>;
+  /** The scorer packs, reference set and Unified normalisation behind `engines.<name>.images`. */
+  image_evaluation?: Omit<ImageEvaluation, 'engines'>;
 }
 
 export const METRIC_DEFINITIONS: BenchReport['metrics'] = {
@@ -134,7 +139,7 @@ export function perArgumentTableCells(report: BenchReport): TableCells {
 
 export const perArgumentTable = (report: BenchReport): string => markdown(perArgumentTableCells(report));
 
-function markdown({ header, rows }: TableCells): string {
+export function markdown({ header, rows }: TableCells): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const align = header.map((_, i) => (i < 2 ? '---' : '---:'));
   return [line(header), line(align), ...rows.map(line)].join('\n');

@@ -14,9 +14,30 @@ export function stem(word: string): string {
   return word;
 }
 
+/**
+ * Prompt shorthand and spelling variants mapped to the word people use, so that a casual "a girl
+ * with grey hair" meets a community "1girl, gray hair".
+ */
+const CANONICAL = new Map<string, string>([
+  ['1girl', 'girl'],
+  ['2girl', 'girl'],
+  ['3girl', 'girl'],
+  ['1boy', 'boy'],
+  ['2boy', 'boy'],
+  ['3boy', 'boy'],
+  ['guy', 'boy'],
+  ['dude', 'boy'],
+  ['grey', 'gray'],
+  ['colour', 'color'],
+  ['colourful', 'colorful'],
+]);
+
 /** Content words of a text, stemmed: what the indexes store and queries look up. */
 export function retrievalTerms(text: string): string[] {
-  return contentWords(stripPromptSyntax(text)).map(stem);
+  return contentWords(stripPromptSyntax(text)).map((w) => {
+    const s = stem(w);
+    return CANONICAL.get(s) ?? s;
+  });
 }
 
 /** Removes `<lora:...>` / `<hypernet:...>` tags, `(x:1.2)` weights, `[a:b:0.5]` schedules and brackets. */

@@ -22,9 +22,11 @@ export interface ArgumentOptions {
    * when the choice is uncertain, what the likely alternatives use is evidence about the arguments too.
    */
   runnersUp: number;
+  /** Total vote, relative to the chosen model's, of the catalog's demonstrations nearest to the request. */
+  nearest: number;
 }
 
-export const DEFAULT_ARGUMENT_OPTIONS: ArgumentOptions = { demoBase: 1, demoSimilarity: 1, prior: 0.3, runnersUp: 1 };
+export const DEFAULT_ARGUMENT_OPTIONS: ArgumentOptions = { demoBase: 1, demoSimilarity: 1, prior: 0.3, runnersUp: 1, nearest: 1 };
 
 /** Another model that votes on the arguments: its row, and its probability relative to the chosen model's. */
 export interface RunnerUp {
@@ -83,6 +85,8 @@ export function chooseArguments(
   seed: number,
   options: ArgumentOptions = DEFAULT_ARGUMENT_OPTIONS,
   runnersUp: readonly RunnerUp[] = [],
+  /** The catalog's demonstrations most like the request, with their similarity in 0..1. */
+  nearest: readonly { demo: number; similarity: number }[] = [],
 ): ChosenArguments {
   const model = index.models[modelRow]!;
   const demos = index.demosOfModel[modelRow] ?? [];
@@ -104,6 +108,10 @@ export function chooseArguments(
       return ds.map(({ i, vote }) => ({ i, vote: (options.runnersUp * r.relativeWeight * chosenTotal * vote) / total }));
     })
     .flat();
+  const nearestTotal = nearest.reduce((sum, n) => sum + n.similarity, 0);
+  if (options.nearest > 0 && nearestTotal > 0) {
+    for (const n of nearest) others.push({ i: n.demo, vote: (options.nearest * chosenTotal * n.similarity) / nearestTotal });
+  }
   const runnerUpNames = [...new Set(runnersUp.filter((r) => r.row !== modelRow).map((r) => index.models[r.row]!.name))];
 
   const chosen: Partial<Record<VotedName, string>> = {};
@@ -183,7 +191,7 @@ function describeSource(
   let detail: string;
   if (vote.demos === 0 && vote.others > 0) {
     origin = 'nearest-demonstration';
-    detail = `not used by the chosen model's demonstrations; voted for by the demonstrations of the runners-up (${runnerUpNames.slice(0, 3).join(', ')})`;
+    detail = `not used by the chosen model's demonstrations; voted for by similar demonstrations of other models (the runners-up ${runnerUpNames.slice(0, 3).join(', ')}, and the catalog's nearest)`;
   } else if (vote.demos === 0) {
     origin = 'base-model-prior';
     detail = `most common for ${base} ${type} models across the catalog`;
@@ -194,6 +202,6 @@ function describeSource(
     origin = vote.nearest >= 0.999 && vote.demos < demoCount / 2 ? 'nearest-demonstration' : 'model-habit';
     detail = `used in ${vote.demos} of the model's ${demoCount} demonstrations`;
   }
-  if (vote.demos > 0 && vote.others >= 0.1 * vote.weight) detail += '; the runners-up agree';
+  if (vote.demos > 0 && vote.others >= 0.1 * vote.weight) detail += '; similar demonstrations of other models agree';
   return { origin, detail };
 }

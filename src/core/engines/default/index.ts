@@ -3,14 +3,14 @@
  * demonstrations drives all three stages; every choice carries the evidence behind it.
  */
 import type { Catalog } from '../../catalog/types.ts';
-import { termCounts } from '../../retrieval/bm25.ts';
+import { termCounts, topK } from '../../retrieval/bm25.ts';
 import { retrievalTerms } from '../../retrieval/terms.ts';
 import type { Engine, ModelResult, PromptResult, SelectOptions, StageRequest } from '../engine.ts';
 import { buildBasePriors, chooseArguments, DEFAULT_ARGUMENT_OPTIONS, type ArgumentOptions } from './args.ts';
 import { buildCatalogIndex, DEFAULT_FIELD_WEIGHTS, type FieldWeights } from './index-build.ts';
 import { DEFAULT_PROMPT_OPTIONS, writePrompt, type PromptOptions } from './prompt.ts';
 import { TRAINED_RERANKER } from './reranker-weights.ts';
-import { candidatesOf, DEFAULT_SELECT_WEIGHTS, normaliseScores, plannedModel, rankModels, type Reranker, type SelectWeights } from './select.ts';
+import { candidatesOf, DEFAULT_SELECT_WEIGHTS, normaliseScores, plannedModel, rankModels, type RankedModel, type Reranker, type SelectWeights } from './select.ts';
 
 export interface DefaultEngineOptions {
   fields: FieldWeights;
@@ -50,6 +50,17 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
   const options: DefaultEngineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...overrides };
   const index = buildCatalogIndex(catalog, options.fields);
   const priors = buildBasePriors(index);
+  const reranker = options.select.rerank ? options.reranker : undefined;
+
+  // Stage 1 and stage 2 rank models for the same words; the last ranking is kept so the second is free.
+  let lastRanking: { key: string; allowed: ReadonlySet<number> | undefined; ranked: RankedModel[] } | null = null;
+  const rank = (query: ReadonlyMap<string, number>, allowed?: ReadonlySet<number>): RankedModel[] => {
+    const key = JSON.stringify([...query]);
+    if (lastRanking && lastRanking.key === key && lastRanking.allowed === allowed) return lastRanking.ranked;
+    const ranked = rankModels(index, query, options.select, 5, allowed, reranker);
+    lastRanking = { key, allowed, ranked };
+    return ranked;
+  };
 
   return {
     name: 'default',
@@ -60,8 +71,7 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
       // prompt can lean on the vocabulary of the model that is likely to be chosen.
       const belief = new Map<number, number>();
       if (options.prompt.modelBoost > 0) {
-        const reranker = options.select.rerank ? options.reranker : undefined;
-        const ranked = rankModels(index, requestQuery(request.merged.text), options.select, 5, undefined, reranker);
+        const ranked = rank(requestQuery(request.merged.text));
         const probabilities = normaliseScores(
           ranked.map((r) => r.score),
           reranker ? 1 : options.select.temperature,
@@ -78,8 +88,7 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
     async selectModel(request, prompt, selectOptions: SelectOptions) {
       const query = stageQuery(request, prompt, options.select.addedTerms);
       const allowed = selectOptions.allowedModelIds;
-      const reranker = options.select.rerank ? options.reranker : undefined;
-      const ranked = rankModels(index, query, options.select, 5, allowed, reranker);
+      const ranked = rank(query, allowed);
       const best = ranked[0];
       if (!best) {
         throw new Error(
@@ -121,7 +130,7 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
             })
           : [];
       const all = new Float32Array(index.demoIndex.size);
-      if (runnersUp.length > 0 || demos.length > 0) index.demoIndex.accumulate(query, all);
+      index.demoIndex.accumulate(query, all);
       const similarity = (i: number) => {
         const top = topOfModel.get(index.demoModelRow[i]!) ?? 1e-9;
         return all[i]! / top;
@@ -130,7 +139,10 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
       for (const r of [row, ...runnersUp.map((u) => u.row)]) {
         topOfModel.set(r, Math.max(1e-9, ...(index.demosOfModel[r] ?? []).map((i) => all[i]!)));
       }
-      const chosen = chooseArguments(index, priors, row, similarity, seed, options.arguments, runnersUp);
+      const nearestDemos = topK(all, 20);
+      const nearestTop = nearestDemos[0]?.score ?? 1;
+      const nearest = nearestDemos.map(({ doc, score }) => ({ demo: doc, similarity: score / nearestTop }));
+      const chosen = chooseArguments(index, priors, row, similarity, seed, options.arguments, runnersUp, nearest);
       return {
         arguments: chosen.arguments,
         evidence: { sources: chosen.sources, demonstrations: chosen.demonstrations, notes: chosen.notes },

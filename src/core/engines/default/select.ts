@@ -63,6 +63,9 @@ export const RERANK_FEATURES = [
   'descriptionField',
   'knnVote',
   'sd15',
+  'loraNameMatch',
+  'loraTagsField',
+  'checkpointModel',
 ] as const;
 export type RerankFeature = (typeof RERANK_FEATURES)[number];
 export type RerankFeatures = Record<RerankFeature, number>;
@@ -82,6 +85,9 @@ const FEATURE_LABELS: Record<RerankFeature, string> = {
   descriptionField: 'description match',
   knnVote: 'share of the nearest demonstrations',
   sd15: 'SD 1.5 base',
+  loraNameMatch: 'a LoRA whose name / trigger words are mentioned',
+  loraTagsField: 'a LoRA whose tags match',
+  checkpointModel: 'a checkpoint whose entry matches',
 };
 
 export interface Reranker {
@@ -204,7 +210,14 @@ export function rankModels(
       descriptionField: fields.descriptionField[row]! / fieldMax.descriptionField,
       knnVote: knn[row]!,
       sd15: m.base_model === 'SD 1.5' ? 1 : 0,
+      loraNameMatch: 0,
+      loraTagsField: 0,
+      checkpointModel: 0,
     };
+    // A named character or style points to a LoRA more than to a checkpoint; a general match to a checkpoint.
+    features.loraNameMatch = features.lora * features.nameMatch;
+    features.loraTagsField = features.lora * features.tagsField;
+    features.checkpointModel = (1 - features.lora) * features.model;
     if (!reranker) {
       return {
         row,

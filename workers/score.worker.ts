@@ -18,8 +18,8 @@ import type { ScorerManifest } from '../src/core/scoring/manifest.ts';
 export type ScoreBackendPreference = 'webgpu' | 'wasm';
 
 export interface ScoreWorkerConfig {
-  /** URL prefix of onnxruntime-web's dist files (ort-wasm-*.mjs/.wasm), served by the app itself. */
-  wasmPaths: string;
+  /** onnxruntime-web's WASM files served by the app itself: a URL prefix of its dist folder, or each file's URL (a build hashes their names). */
+  wasmPaths: string | { mjs: string; wasm: string };
   /** 'webgpu' tries WebGPU first and falls back to WASM; 'wasm' never tries WebGPU. */
   prefer: ScoreBackendPreference;
   /** WASM threads; 1 avoids needing cross-origin isolation. */

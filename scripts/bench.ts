@@ -1,13 +1,16 @@
 /**
  * The benchmark CLI: a thin shell over src/core/bench (the app's Bench page runs the same core).
  *
- *   npm run bench -- [--data DIR] [--items FILE] [--engines baseline,default] [--out FILE]
- *                    [--predictions FILE] [--limit N] [--bert DIR [--bert-idf]]
+ *   npm run bench -- [--data DIR] [--items FILE] [--engines baseline,default[,neural]] [--pack DIR]
+ *                    [--out FILE] [--predictions FILE] [--limit N] [--bert DIR [--bert-idf]]
  *                    [--images DIR --scorers DIR [--reference DIR]]
  *
  * Reads the catalog and demonstrations from --data (catalog.jsonl, demonstrations.jsonl) and test items
  * from --items (default DIR/dev.jsonl); writes the JSON report and one JSONL line per item and engine;
  * prints the Markdown tables. Progress goes to stderr.
+ *
+ * The neural engine needs a model pack: --pack is a chatgen-pack/1 folder (manifest.json, head file, base
+ * decoder), e.g. test/fixtures/pack-tiny; it runs on onnxruntime-node (--pack-dtype picks one of its dtypes).
  *
  * Image-level evaluation: --images holds the images made from each item's plan, named <item id>.png, flat when one
  * engine runs or in one sub-folder per engine; --scorers is a scorer pack or a folder of packs (clip, hpsv2,
@@ -17,7 +20,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildBenchEngines, parseEngineList } from '../src/core/bench/engines.ts';
+import { buildBenchEngines, parseEngineList, type BenchEngineInputs } from '../src/core/bench/engines.ts';
 import { loadBenchItems } from '../src/core/bench/items.ts';
 import { metricsTable, perArgumentTable } from '../src/core/bench/report.ts';
 import { runBench, type BenchProgress } from '../src/core/bench/run.ts';
@@ -26,6 +29,8 @@ import { loadCatalog } from '../src/core/catalog/load.ts';
 import { formatRecordError } from '../src/core/catalog/jsonl.ts';
 import { loadBertEmbedder } from '../src/core/metrics/bert-embedder.ts';
 import { BertScorer } from '../src/core/metrics/bertscore.ts';
+import { PACK_DTYPES, type PackDtype } from '../src/core/engines/neural/manifest.ts';
+import { loadNodePack } from '../src/node/neural.ts';
 import { openScorerPacks, readEngineImages, readReferenceImages } from './lib/bench-images.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -81,6 +86,8 @@ async function main(): Promise<void> {
         images: { type: 'string' },
         scorers: { type: 'string' },
         reference: { type: 'string' },
+        pack: { type: 'string' },
+        'pack-dtype': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -110,6 +117,33 @@ async function main(): Promise<void> {
   const engineNames = parseEngineList(values.engines);
   if ((values.images === undefined) !== (values.scorers === undefined)) throw new UsageError('--images and --scorers go together');
   if (values.reference !== undefined && values.images === undefined) throw new UsageError('--reference needs --images and --scorers');
+  const wantsNeural = engineNames.includes('neural');
+  if (wantsNeural && values.pack === undefined) {
+    throw new UsageError('--engines neural needs --pack DIR: a model pack folder with manifest.json (e.g. test/fixtures/pack-tiny)');
+  }
+  if (!wantsNeural && (values.pack !== undefined || values['pack-dtype'] !== undefined)) {
+    throw new UsageError('--pack and --pack-dtype are only used by the neural engine: add neural to --engines');
+  }
+  const packDtype = values['pack-dtype'];
+  if (packDtype !== undefined && !(PACK_DTYPES as readonly string[]).includes(packDtype)) {
+    throw new UsageError(`--pack-dtype must be one of ${PACK_DTYPES.join(', ')}, got "${packDtype}"`);
+  }
+
+  // The pack is opened before the catalog is read, so a bad pack fails in a second, not after the catalog load.
+  const inputs: BenchEngineInputs = {};
+  if (wantsNeural && values.pack !== undefined) {
+    const packDir = path.resolve(values.pack);
+    const packStarted = performance.now();
+    try {
+      const pack = await loadNodePack(packDir, packDtype === undefined ? {} : { dtype: packDtype as PackDtype });
+      inputs.neuralPack = { session: pack.session, head: pack.head, manifest: pack.manifest };
+    } catch (e) {
+      throw new Error(`cannot load the model pack ${packDir}:\n${e instanceof Error ? e.message : String(e)}`);
+    }
+    process.stderr.write(
+      `bench: pack "${inputs.neuralPack.manifest.name}" loaded on onnxruntime-node (${inputs.neuralPack.session.dtype}, ${inputs.neuralPack.head.modelIds.length} model rows) in ${((performance.now() - packStarted) / 1000).toFixed(2)}s\n`,
+    );
+  }
 
   const t0 = performance.now();
   // Every file is read before any is parsed, so a missing one is reported at once.
@@ -128,7 +162,7 @@ async function main(): Promise<void> {
     `bench: ${catalog.models.length} models, ${catalog.demonstrations.length} demonstrations, ${items.length} of ${allItems.length} items (${((performance.now() - t0) / 1000).toFixed(1)}s to load)\n`,
   );
 
-  const engines = await buildBenchEngines(engineNames, catalog);
+  const engines = await buildBenchEngines(engineNames, catalog, inputs);
   for (const e of engines) process.stderr.write(`bench: engine ${e.engine.name} ready in ${(e.setupMs / 1000).toFixed(2)}s\n`);
 
   let bert: BertScorer | undefined;

@@ -8,7 +8,7 @@ import * as Comlink from 'comlink';
 // onnxruntime-web's WASM build, served by the app itself: transformers.js would otherwise fetch it from a CDN.
 import ortWasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { BENCH_ENGINE_FACTORIES, buildBenchEngines, parseEngineList } from '../src/core/bench/engines.ts';
+import { buildBenchEngines, catalogOnlyEngineNames, parseEngineList } from '../src/core/bench/engines.ts';
 import { loadBenchItems } from '../src/core/bench/items.ts';
 import { metricsTable, perArgumentTable } from '../src/core/bench/report.ts';
 import { runBench } from '../src/core/bench/run.ts';
@@ -31,7 +31,8 @@ async function bertScorer(modelUrl: string, idf: boolean, references: string[]):
 }
 
 const api: BenchWorkerApi = {
-  engines: () => Object.keys(BENCH_ENGINE_FACTORIES),
+  // The page has no way to hand in a model pack, so it offers only engines built from the catalog alone.
+  engines: () => catalogOnlyEngineNames(),
 
   async run(request: BenchRunRequest, onProgress: (progress: BenchRunProgress) => void): Promise<BenchRunOutcome> {
     if (running) throw new Error('a benchmark is already running');

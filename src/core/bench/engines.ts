@@ -1,20 +1,59 @@
 /**
  * The engines a benchmark can name, built from a catalog. The CLI and the app's Bench page share this
- * list so that "baseline,default" means the same engines in both.
+ * list so that "baseline,default" means the same engines in both. Some engines need more than the
+ * catalog (the neural engine needs a loaded model pack); the caller loads those inputs where it runs
+ * (Node: src/node/neural.ts) and hands them in.
  */
 import type { Catalog } from '../catalog/types.ts';
 import { createBaselineEngine } from '../engines/baseline.ts';
 import { createDefaultEngine } from '../engines/default/index.ts';
 import type { Engine } from '../engines/engine.ts';
+import { createNeuralEngine, type NeuralPackSettings } from '../engines/neural/index.ts';
+import type { LlmSession } from '../engines/neural/session.ts';
+import type { ModelTokenHead } from '../modeltoken.ts';
 import type { BenchEngine } from './run.ts';
 
-export const BENCH_ENGINE_FACTORIES: Readonly<Record<string, (catalog: Catalog) => Engine | Promise<Engine>>> = {
-  baseline: createBaselineEngine,
-  default: (catalog) => createDefaultEngine(catalog),
-};
+/** A model pack already opened on some runtime: its LLM session, ModelToken head and settings. */
+export interface OpenedNeuralPack {
+  session: LlmSession;
+  head: ModelTokenHead;
+  manifest: NeuralPackSettings;
+}
+
+/** What an engine may need beyond the catalog. */
+export interface BenchEngineInputs {
+  neuralPack?: OpenedNeuralPack;
+}
+
+interface BenchEngineEntry {
+  /** The input the engine cannot be built without, if any. */
+  needs: keyof BenchEngineInputs | null;
+  build(catalog: Catalog, inputs: BenchEngineInputs): Engine | Promise<Engine>;
+}
 
 export class UnknownEngineError extends Error {
   override name = 'UnknownEngineError';
+}
+
+export class MissingEngineInputError extends Error {
+  override name = 'MissingEngineInputError';
+}
+
+export const BENCH_ENGINES: Readonly<Record<string, BenchEngineEntry>> = {
+  baseline: { needs: null, build: createBaselineEngine },
+  default: { needs: null, build: (catalog) => createDefaultEngine(catalog) },
+  neural: {
+    needs: 'neuralPack',
+    build(catalog, { neuralPack }) {
+      if (!neuralPack) throw new MissingEngineInputError('the neural engine needs a model pack (a chatgen-pack/1 folder), and none was given');
+      return createNeuralEngine({ session: neuralPack.session, catalog, head: neuralPack.head, pack: neuralPack.manifest });
+    },
+  },
+};
+
+/** Engines that need nothing but a catalog (what a runner without model packs can offer). */
+export function catalogOnlyEngineNames(): string[] {
+  return Object.keys(BENCH_ENGINES).filter((name) => BENCH_ENGINES[name]!.needs === null);
 }
 
 /** Parses "baseline,default" into engine names, checking each is known. */
@@ -22,8 +61,8 @@ export function parseEngineList(list: string): string[] {
   const names = list.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
   if (names.length === 0) throw new UnknownEngineError('no engine named: give e.g. --engines baseline,default');
   for (const n of names) {
-    if (!Object.hasOwn(BENCH_ENGINE_FACTORIES, n)) {
-      throw new UnknownEngineError(`unknown engine "${n}"; known engines: ${Object.keys(BENCH_ENGINE_FACTORIES).join(', ')}`);
+    if (!Object.hasOwn(BENCH_ENGINES, n)) {
+      throw new UnknownEngineError(`unknown engine "${n}"; known engines: ${Object.keys(BENCH_ENGINES).join(', ')}`);
     }
   }
   return [...new Set(names)];
@@ -32,13 +71,13 @@ export function parseEngineList(list: string): string[] {
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** Builds the named engines in order, timing each build. */
-export async function buildBenchEngines(names: readonly string[], catalog: Catalog): Promise<BenchEngine[]> {
+export async function buildBenchEngines(names: readonly string[], catalog: Catalog, inputs: BenchEngineInputs = {}): Promise<BenchEngine[]> {
   const built: BenchEngine[] = [];
   for (const name of names) {
-    const factory = BENCH_ENGINE_FACTORIES[name];
-    if (!factory) throw new UnknownEngineError(`unknown engine "${name}"`);
+    const entry = BENCH_ENGINES[name];
+    if (!entry) throw new UnknownEngineError(`unknown engine "${name}"`);
     const started = now();
-    const engine = await factory(catalog);
+    const engine = await entry.build(catalog, inputs);
     built.push({ engine, setupMs: now() - started });
   }
   return built;

@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const dataDir = path.resolve(repoRoot, '../shared/data/civitai-2023');
+const hasData = existsSync(path.join(dataDir, 'dev.jsonl'));
+if (!hasData) console.warn(`bench CLI neural-engine test skipped: no test data at ${dataDir} (see the data README)`);
+
+const tsx = path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs');
+const bench = (args: string[]) => run(process.execPath, [tsx, 'scripts/bench.ts', ...args], { cwd: repoRoot, maxBuffer: 16 << 20, timeout: 110_000 });
+const out = mkdtempSync(path.join(tmpdir(), 'bench-neural-cli-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe.skipIf(!hasData)('npm run bench with the neural engine and the tiny pack', () => {
+  it('runs the neural engine on 5 dev items and reports engines.neural', async () => {
+    const report = path.join(out, 'report.json');
+    const predictions = path.join(out, 'preds.jsonl');
+    const { stdout, stderr } = await bench([
+      '--data', dataDir, '--engines', 'neural', '--pack', 'test/fixtures/pack-tiny', '--limit', '5',
+      '--out', report, '--predictions', predictions,
+    ]);
+    expect(stderr).toMatch(/pack "tiny-test" loaded on onnxruntime-node \(fp32, 59 model rows\)/);
+    expect(stderr).toMatch(/\[#+\] 5\/5 /);
+    expect(stdout).toMatch(/\| neural \| overall \| 5 \| [01]\.\d{3} \|/);
+
+    const r = JSON.parse(readFileSync(report, 'utf8')) as { engines: Record<string, { overall: Record<string, unknown> }> };
+    expect(Object.keys(r.engines)).toEqual(['neural']);
+    const neural = r.engines['neural']!.overall;
+    expect(neural['n']).toBe(5);
+    expect(neural['failed']).toBe(0);
+    for (const key of ['selection_acc', 'config_acc', 'prompt_f1']) {
+      expect(neural[key]).toBeGreaterThanOrEqual(0);
+      expect(neural[key]).toBeLessThanOrEqual(1);
+    }
+    const lines = readFileSync(predictions, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { engine: string; model_id: number; top5: { model_id: number }[] });
+    const neuralLines = lines.filter((p) => p.engine === 'neural');
+    expect(neuralLines).toHaveLength(5);
+    // The ModelToken head only has rows for its own models: every choice is one of them.
+    const head = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/pack-tiny/manifest.json'), 'utf8')) as { head: { model_ids: number[] } };
+    for (const p of neuralLines) {
+      expect(head.head.model_ids).toContain(p.model_id);
+      expect(p.top5[0]!.model_id).toBe(p.model_id);
+    }
+  }, 120_000);
+
+  it('refuses neural without --pack, a pack without neural, and an invalid pack, saying why', async () => {
+    await expect(bench(['--data', dataDir, '--engines', 'baseline,neural'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--engines neural needs --pack DIR'),
+    });
+    await expect(bench(['--data', dataDir, '--engines', 'default', '--pack', 'test/fixtures/pack-tiny'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('only used by the neural engine'),
+    });
+    const bad = mkdtempSync(path.join(out, 'bad-pack-'));
+    writeFileSync(path.join(bad, 'manifest.json'), JSON.stringify({ format: 'chatgen-pack/0', name: 'bad' }));
+    const invalid = bench(['--data', dataDir, '--engines', 'neural', '--pack', bad]);
+    await expect(invalid).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining(`cannot load the model pack ${bad}`) });
+    await expect(invalid).rejects.toMatchObject({ stderr: expect.stringContaining('"format" must be "chatgen-pack/1"') });
+    await expect(bench(['--data', dataDir, '--engines', 'neural', '--pack', path.join(out, 'nowhere')])).rejects.toMatchObject({
+      stderr: expect.stringContaining('cannot read the manifest'),
+    });
+  }, 60_000);
+});

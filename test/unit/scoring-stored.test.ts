@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseScorerManifest } from '../../src/core/scoring/manifest.ts';
-import { bestScore, mergeScores, missingScores, scoredPackIds, sortByScore, unifiedOverResults, type KnownPack } from '../../src/core/scoring/stored.ts';
+import { bestScore, mergeScores, missingScores, scoredPackIds, sortByScore, unifiedOverResults, type KnownPack, type StoredScores } from '../../src/core/scoring/stored.ts';
 import { PromptTokenizer } from '../../src/core/scoring/tokens.ts';
 
 const scorers = path.resolve(import.meta.dirname, '../fixtures/scorers');
@@ -24,7 +24,7 @@ describe('stored scores', () => {
   });
 
   it('sorts results by their best image for a pack, unscored ones last in their order', () => {
-    const results = [{ id: 'a', scores: { 0: { clip: 10 } } }, { id: 'b', scores: {} }, { id: 'c', scores: { 0: { clip: 5 }, 1: { clip: 40 } } }, { id: 'd', scores: { 0: { aes: 1 } } }];
+    const results: { id: string; scores: StoredScores }[] = [{ id: 'a', scores: { 0: { clip: 10 } } }, { id: 'b', scores: {} }, { id: 'c', scores: { 0: { clip: 5 }, 1: { clip: 40 } } }, { id: 'd', scores: { 0: { aes: 1 } } }];
     expect(bestScore(results[2]!.scores, 'clip')).toBe(40);
     expect(sortByScore(results, 'clip').map((r) => r.id)).toEqual(['c', 'a', 'b', 'd']);
     expect(scoredPackIds(results)).toEqual(['clip', 'aes']);

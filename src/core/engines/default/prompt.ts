@@ -33,7 +33,7 @@ export interface PromptOptions {
 
 export const DEFAULT_PROMPT_OPTIONS: PromptOptions = {
   neighbours: 12,
-  minSupport: 0.3,
+  minSupport: 0.35,
   maxAddedTags: 20,
   maxNegativeTags: 24,
   modelBoost: 5,

@@ -10,8 +10,21 @@ import type { PlannedModel } from '../src/core/plan.ts';
 import type { InstalledMatch } from '../src/core/endpoints/installed.ts';
 import type { InstalledModel } from '../src/core/endpoints/types.ts';
 import type { CatalogSummary, PlanOutcome, PlanRequestOptions } from '../src/core/planner.ts';
+import type { LlmBackend, LlmLoadProgress, LlmStatus } from './llm-api.ts';
 
-export type { CatalogSummary, PlanOutcome, PlanRequestOptions };
+export type { CatalogSummary, LlmBackend, LlmLoadProgress, LlmStatus, PlanOutcome, PlanRequestOptions };
+
+/**
+ * Which engine plans: the embedded default engine (no weights), or the neural engine over a model pack
+ * (a folder URL with manifest.json) run by the LLM worker, on WebGPU when available ('webgpu') or WASM only.
+ */
+export type EngineChoice = { kind: 'embedded' } | { kind: 'neural'; packUrl: string; backend: LlmBackend };
+
+/** Stage 1's reply as the neural engine writes it, split into the two prompts. */
+export interface PromptDraft {
+  prompt: string;
+  negative_prompt: string;
+}
 
 /** A JSONL file as the user handed it: picked from disk or fetched from a URL. */
 export type CatalogFileSource = { kind: 'file'; file: Blob; name: string } | { kind: 'url'; url: string };
@@ -54,12 +67,30 @@ export interface EngineStatus {
   catalogId: string;
   /** Said when something failed and a fallback was used. */
   notice: string | null;
+  /** The engine the user chose (the running one differs when a pack could not be loaded). */
+  choice: EngineChoice;
+  /** The neural pack's runtime (backend, dtype, a WebGPU-to-WASM notice) while the neural engine plans. */
+  llm: LlmStatus | null;
+  /** Said when the neural engine was chosen but the embedded engine plans instead, and why. */
+  engineNotice: string | null;
 }
 
 export interface EngineWorkerApi {
-  /** Loads the active catalog (an import, else the built-in starter) and builds the engine. */
-  init(): Promise<EngineStatus>;
-  plan(requestId: string, input: ChatInput, options: PlanRequestOptions, onEvent: (event: PipelineEvent) => void): Promise<PlanOutcome>;
+  /**
+   * Loads the active catalog (an import, else the built-in starter) and builds the chosen engine;
+   * a neural pack's download progress goes to `onProgress`.
+   */
+  init(onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus>;
+  /** Chooses the engine (saved in IndexedDB settings); a pack that cannot be loaded leaves the embedded engine planning. */
+  setEngine(choice: EngineChoice, onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus>;
+  /** `onPromptDraft` receives stage 1's text while the neural engine writes it. */
+  plan(
+    requestId: string,
+    input: ChatInput,
+    options: PlanRequestOptions,
+    onEvent: (event: PipelineEvent) => void,
+    onPromptDraft?: (draft: PromptDraft) => void,
+  ): Promise<PlanOutcome>;
   /** Cancels a running plan; its promise rejects with an AbortError. */
   cancel(requestId: string): void;
   importCatalog(request: CatalogImportRequest, onProgress: (progress: ImportProgress) => void): Promise<CatalogImportReport>;

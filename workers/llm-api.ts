@@ -3,7 +3,9 @@
  * Callbacks (progress, streamed text, pipeline events) travel as comlink proxies.
  */
 import type { CatalogTexts } from '../src/core/catalog/load.ts';
+import type { Catalog } from '../src/core/catalog/types.ts';
 import type { ChatInput } from '../src/core/chat.ts';
+import type { ArgumentsResult, ModelResult, PromptResult, StageRequest } from '../src/core/engines/engine.ts';
 import type { PackDtype } from '../src/core/engines/neural/manifest.ts';
 import type { PipelineEvent, PlanResult } from '../src/core/pipeline.ts';
 
@@ -40,6 +42,12 @@ export interface LlmGenerateResult {
   backend: LlmBackend;
 }
 
+/** The neural engine the worker built over its pack and a catalog: what plan cache keys are made of. */
+export interface LlmEngineInfo {
+  name: string;
+  version: string;
+}
+
 export interface LlmWorkerApi {
   configure(config: LlmWorkerConfig): Promise<void>;
   /** Loads a pack (a URL folder with manifest.json); a second call with the same pack reuses it. */
@@ -49,7 +57,18 @@ export interface LlmWorkerApi {
   generate(inputIds: number[], maxNewTokens: number, onText?: (text: string) => void): Promise<LlmGenerateResult>;
   /** Runs the three stages with the loaded pack over a catalog. */
   plan(input: ChatInput, catalog: CatalogTexts, options: { seed?: number; allowedModelIds?: number[] }, onEvent?: (e: PipelineEvent) => void, onPromptText?: (text: string) => void): Promise<PlanResult>;
-  /** Cancels the running generate / plan. */
+  /**
+   * Builds the neural engine over the loaded pack and this catalog, kept for the stage calls below
+   * (the engine worker's Planner drives them, so its plan cache and options apply to both engines).
+   */
+  useCatalog(catalog: Catalog): Promise<LlmEngineInfo>;
+  /** Stage 1; `onText` receives the model's reply so far as it is written. */
+  writePrompt(request: StageRequest, onText?: (text: string) => void): Promise<PromptResult>;
+  /** Stage 2; only `allowedModelIds` compete when given. */
+  selectModel(request: StageRequest, prompt: PromptResult, allowedModelIds?: number[]): Promise<ModelResult>;
+  /** Stage 3. */
+  configureArguments(request: StageRequest, prompt: PromptResult, model: ModelResult, seed: number): Promise<ArgumentsResult>;
+  /** Cancels the running generate / plan / stage. */
   cancel(): Promise<void>;
   /** Releases the model (and the GPU device's buffers). */
   unload(): Promise<void>;

@@ -9,8 +9,9 @@
 import * as Comlink from 'comlink';
 import { env, type ProgressInfo } from '@huggingface/transformers';
 import { loadCatalog, type CatalogTexts } from '../src/core/catalog/load.ts';
+import type { Catalog } from '../src/core/catalog/types.ts';
 import type { ChatInput } from '../src/core/chat.ts';
-import { createNeuralEngine } from '../src/core/engines/neural/index.ts';
+import { createNeuralEngine, type NeuralEngine } from '../src/core/engines/neural/index.ts';
 import { onnxFileForDtype, type PackDtype } from '../src/core/engines/neural/manifest.ts';
 import { loadPack, type LoadedPack, type PackFiles } from '../src/core/engines/neural/pack.ts';
 import { generateGreedy } from '../src/core/engines/neural/session.ts';
@@ -32,6 +33,11 @@ let loading: Promise<Loaded> | null = null;
 let gpuDevice: GPUDevice | null = null;
 let deviceLost: string | null = null;
 let running: AbortController | null = null;
+/** The catalog of useCatalog(), and the engine built over it for the current session (rebuilt after a WASM fallback). */
+let engineCatalog: Catalog | null = null;
+let builtEngine: { session: TransformersLlmSession; engine: NeuralEngine } | null = null;
+/** Where stage 1's text goes during the writePrompt call that set it. */
+let promptListener: ((text: string) => void) | null = null;
 const nativeFetch = self.fetch.bind(self);
 
 function packUrlFiles(url: string): PackFiles {
@@ -39,6 +45,10 @@ function packUrlFiles(url: string): PackFiles {
   const get = async (p: string) => {
     const response = await nativeFetch(new URL(p, base));
     if (!response.ok) throw new Error(`HTTP ${response.status} for ${new URL(p, base).pathname}`);
+    // Dev servers and SPA hosts answer a missing file with the app's page: say that, not a JSON parse error.
+    if (response.headers.get('content-type')?.includes('text/html')) {
+      throw new Error(`${new URL(p, base).pathname} is not there (the server answered with an HTML page): is the URL a pack folder?`);
+    }
     return response;
   };
   return {
@@ -185,6 +195,15 @@ async function withSession<T>(work: (l: Loaded, signal: AbortSignal) => Promise<
   }
 }
 
+function neuralEngine(l: Loaded): NeuralEngine {
+  if (!engineCatalog) throw new Error('call useCatalog() before running the stages');
+  if (builtEngine?.session !== l.session) {
+    const engine = createNeuralEngine({ session: l.session, catalog: engineCatalog, head: l.pack.head, pack: l.pack.manifest, onPromptText: (text) => promptListener?.(text) });
+    builtEngine = { session: l.session, engine };
+  }
+  return builtEngine.engine;
+}
+
 async function fallBackToWasm(reason: string): Promise<void> {
   const previous = loaded!;
   await previous.session.dispose().catch(() => undefined);
@@ -233,6 +252,33 @@ const api: LlmWorkerApi = {
     });
   },
 
+  async useCatalog(catalog) {
+    if (!loaded) throw new Error('no pack is loaded: call load() first');
+    engineCatalog = catalog;
+    builtEngine = null;
+    const engine = neuralEngine(loaded);
+    return { name: engine.name, version: engine.version };
+  },
+
+  async writePrompt(request, onText) {
+    return withSession(async (l, signal) => {
+      promptListener = onText ?? null;
+      try {
+        return await neuralEngine(l).writePrompt(request, signal);
+      } finally {
+        promptListener = null;
+      }
+    });
+  },
+
+  async selectModel(request, prompt, allowedModelIds) {
+    return withSession((l, signal) => neuralEngine(l).selectModel(request, prompt, allowedModelIds ? { allowedModelIds: new Set(allowedModelIds) } : {}, signal));
+  },
+
+  async configureArguments(request, prompt, model, seed) {
+    return withSession((l, signal) => neuralEngine(l).configureArguments(request, prompt, model, seed, signal));
+  },
+
   async cancel() {
     running?.abort();
   },
@@ -241,6 +287,7 @@ const api: LlmWorkerApi = {
     running?.abort();
     if (loaded) await loaded.session.dispose();
     loaded = null;
+    builtEngine = null;
     gpuDevice = null;
   },
 

@@ -7,6 +7,7 @@ import { MAX_REFERENCE_IMAGE_BYTES } from '../../core/chat.ts';
 import type { ArgumentsResult, ModelResult, PromptResult } from '../../core/engines/engine.ts';
 import type { PipelineEvent, PlanResult } from '../../core/pipeline.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
+import type { PromptDraft } from '../../../workers/engine-api.ts';
 import { guardQuota, openAppDb, type ChatRecord } from '../db.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
 import { engineStatus } from './engine.svelte.ts';
@@ -48,6 +49,10 @@ class ChatStore {
   prompt = $state<StageView<PromptResult> | null>(null);
   model = $state<StageView<ModelResult> | null>(null);
   arguments = $state<StageView<ArgumentsResult> | null>(null);
+  /** Stage 1's text while the neural engine writes it (null once the prompt stage is done). */
+  promptDraft = $state<PromptDraft | null>(null);
+  /** The engine that made the plan shown (or is making it). */
+  engine = $state<{ name: string; version: string } | null>(null);
   /** The plan as the user edited it; generation uses this. */
   plan = $state<GenerationPlan | null>(null);
   edited = $state(false);
@@ -98,6 +103,8 @@ class ChatStore {
     this.plan = null;
     this.edited = false;
     this.cached = false;
+    this.promptDraft = null;
+    this.engine = null;
   }
 
   private showResult(result: PlanResult, edit: GenerationPlan | null): void {
@@ -107,10 +114,14 @@ class ChatStore {
     this.arguments = { result: result.arguments, ms: ms(2) };
     this.plan = structuredClone($state.snapshot(edit ?? result.plan)) as GenerationPlan;
     this.edited = edit !== null;
+    this.engine = result.engine;
   }
 
   private onEvent(event: PipelineEvent): void {
-    if (event.type === 'prompt') this.prompt = { result: event.result, ms: event.ms };
+    if (event.type === 'prompt') {
+      this.prompt = { result: event.result, ms: event.ms };
+      this.promptDraft = null;
+    }
     else if (event.type === 'model') this.model = { result: event.result, ms: event.ms };
     else if (event.type === 'arguments') this.arguments = { result: event.result, ms: event.ms };
   }
@@ -184,6 +195,7 @@ class ChatStore {
     const requestId = newId();
     this.requestId = requestId;
     this.running = true;
+    this.engine = engineStatus.status?.engine ?? null;
     try {
       if (!generation.loaded) await generation.load();
       const allowedModelIds = await this.allowedModels();
@@ -193,6 +205,9 @@ class ChatStore {
         allowedModelIds ? { allowedModelIds } : {},
         Comlink.proxy((event: PipelineEvent) => {
           if (this.requestId === requestId) this.onEvent(event);
+        }),
+        Comlink.proxy((draft: PromptDraft) => {
+          if (this.requestId === requestId && !this.prompt) this.promptDraft = draft;
         }),
       );
       if (this.requestId !== requestId) return;
@@ -219,6 +234,7 @@ class ChatStore {
       void engineWorker().cancel(this.requestId);
       this.requestId = null;
       this.running = false;
+      this.promptDraft = null;
     }
   }
 

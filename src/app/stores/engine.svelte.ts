@@ -1,8 +1,17 @@
 /**
- * Engine and catalog state for the page: which engine and catalog are active, stored catalogs, and
- * catalog imports with progress (the work itself happens in the engine worker).
+ * Engine and catalog state for the page: which engine and catalog are active, stored catalogs,
+ * catalog imports with progress, and the engine choice with a neural pack's download progress (the
+ * work itself happens in the engine worker).
  */
-import type { CatalogImportReport, CatalogImportRequest, EngineStatus, ImportProgress, StoredCatalog } from '../../../workers/engine-api.ts';
+import type {
+  CatalogImportReport,
+  CatalogImportRequest,
+  EngineChoice,
+  EngineStatus,
+  ImportProgress,
+  LlmLoadProgress,
+  StoredCatalog,
+} from '../../../workers/engine-api.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
 
 class EngineStore {
@@ -12,10 +21,18 @@ class EngineStore {
   progress = $state<ImportProgress | null>(null);
   lastImport = $state<CatalogImportReport | null>(null);
   error = $state<string | null>(null);
+  /** Per file, while a neural pack downloads. */
+  packProgress = $state<Record<string, LlmLoadProgress>>({});
+  switching = $state(false);
+
+  private readonly onPackProgress = Comlink.proxy((p: LlmLoadProgress) => {
+    this.packProgress = { ...this.packProgress, [p.file]: p };
+  });
 
   async refresh(): Promise<void> {
     try {
-      this.status = await engineWorker().init();
+      this.status = await engineWorker().init(this.onPackProgress);
+      this.packProgress = {};
       this.catalogs = await engineWorker().listCatalogs();
     } catch (e) {
       this.error = (e as Error).message;
@@ -39,6 +56,23 @@ class EngineStore {
     } finally {
       this.importing = false;
       this.progress = null;
+    }
+  }
+
+  /** Chooses the engine; a pack URL is resolved against the page, so "/models/x/" and "models/x/" both work. */
+  async setEngine(choice: EngineChoice): Promise<void> {
+    this.switching = true;
+    this.error = null;
+    this.packProgress = {};
+    try {
+      if (choice.kind === 'neural' && choice.packUrl.trim() === '') throw new Error('Give the URL of a model pack folder (it holds manifest.json).');
+      const resolved: EngineChoice = choice.kind === 'neural' ? { ...choice, packUrl: new URL(choice.packUrl.trim(), document.baseURI).href } : choice;
+      this.status = await engineWorker().setEngine(resolved, this.onPackProgress);
+    } catch (e) {
+      this.error = (e as Error).message;
+    } finally {
+      this.switching = false;
+      this.packProgress = {};
     }
   }
 

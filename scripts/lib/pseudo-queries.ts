@@ -91,17 +91,38 @@ function spokenModelName(model: CatalogModel): string {
 }
 
 /** One casual request (1-3 messages) standing in for the professional prompt of `demo`. */
-export function casualise(demo: Demonstration, model: CatalogModel | undefined, random: () => number): string[] {
+export interface CasualiseOptions {
+  /** Chance that a content tag after the first two is left out. */
+  tagDrop: number;
+  /** Chance that a word of a kept tag is lost in the paraphrase. */
+  wordDrop: number;
+  /** The same for odd tokens: digits, vowel-less or very long words (trigger words, codes). */
+  oddWordDrop: number;
+}
+
+export const DEFAULT_CASUALISE: CasualiseOptions = { tagDrop: 0.2, wordDrop: 0.35, oddWordDrop: 0.55 };
+
+export function casualise(
+  demo: Demonstration,
+  model: CatalogModel | undefined,
+  random: () => number,
+  options: CasualiseOptions = DEFAULT_CASUALISE,
+): string[] {
   let tags = promptTags(demo.prompt).filter((t) => !BOILERPLATE.test(t) && /[a-z]/i.test(t));
   tags = tags.map((t) => SPOKEN.reduce((s, [re, to]) => s.replace(re, to), t).trim()).filter((t) => t.length > 0);
   // People keep the subject (the first tags) and a few details, not the whole list.
-  const keep = 2 + Math.floor(random() * 6);
-  tags = tags.filter((_, i) => i < 2 || random() > 0.4).slice(0, keep);
-  // Paraphrase loses words: a long tag often shrinks to its head ("dark purple metallic" -> "purple").
-  tags = tags.map((t) => {
-    const w = t.split(' ');
-    return w.length >= 2 && random() < 0.3 ? w.at(-1)! : t;
-  });
+  // The persona keeps most of the content (the README: only "a few golds carry details their message
+  // leaves out") but says it in its own words: each word survives a paraphrase with some chance, and
+  // odd tokens (trigger words, codes) are often dropped as clutter.
+  tags = tags.filter((_, i) => i < 2 || random() > options.tagDrop).slice(0, 12);
+  tags = tags
+    .map((t) =>
+      t
+        .split(' ')
+        .filter((w) => random() > (/\d|^[^aeiou]{5,}$|[a-z]{14,}/i.test(w) ? options.oddWordDrop : options.wordDrop))
+        .join(' '),
+    )
+    .filter((t) => /[a-z]/i.test(t));
   if (model) {
     const hint = random();
     if (hint < 0.3) {

@@ -29,7 +29,7 @@ export const DEFAULT_ENGINE_OPTIONS: DefaultEngineOptions = {
   reranker: TRAINED_RERANKER,
 };
 
-export const DEFAULT_ENGINE_VERSION = '1';
+export const DEFAULT_ENGINE_VERSION = '2';
 
 /** The query of a request's own words, as the indexes store them. */
 export function requestQuery(text: string): Map<string, number> {

@@ -21,7 +21,13 @@ async function chooseEngine(page: Page, choice: { packUrl: string } | 'embedded'
 async function send(page: Page, text: string) {
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.getByRole('button', { name: 'Send' }).click();
-  await expect(stage(page, 'arguments')).toContainText(/Sampler: .+ · Steps: \d+ · CFG scale: [\d.]+ · Size: \d+×\d+ · Seed: \d+/, { timeout: 30_000 });
+  try {
+    await expect(stage(page, 'arguments')).toContainText(/Sampler: .+ · Steps: \d+ · CFG scale: [\d.]+ · Size: \d+×\d+ · Seed: \d+/, { timeout: 30_000 });
+  } catch (e) {
+    // Say where the plan stopped: the header (engine, backend), any error shown, and the stage headings.
+    const seen = await page.locator('header.top, [role="alert"], article.stage h3').allInnerTexts();
+    throw new Error(`no plan for "${text}"; the page shows: ${JSON.stringify(seen)}`, { cause: e });
+  }
 }
 
 test('the neural pack plans in the app on WASM, streams stage 1, caches apart from the embedded engine, and a bad pack falls back visibly', async ({ page }) => {
@@ -74,6 +80,7 @@ test('the neural pack plans in the app on WASM, streams stage 1, caches apart fr
   expect(await stage(page, 'prompt').innerText()).toBe(prompt);
   expect(await stage(page, 'arguments').innerText()).toBe(neuralPlan.args);
   lap('cached plan');
+
 
   // A pack that cannot be loaded: the header says so and the embedded engine plans, never from the neural cache.
   await chooseEngine(page, { packUrl: '/test/fixtures/no-such-pack/' });

@@ -13,10 +13,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalog } from '../src/core/catalog/load.ts';
-import { llmHiddenStateEncoder, modelTokenContext } from '../src/core/engines/neural/index.ts';
+import { PackHeadTrainer } from '../src/core/engines/neural/head-training.ts';
 import { encodeHeadFile } from '../src/core/engines/neural/manifest.ts';
-import { createHead, encodeExamples, trainHead } from '../src/core/modeltoken.ts';
-import { contentWords } from '../src/core/text.ts';
 import { loadNodePack } from '../src/node/neural.ts';
 
 const { values } = parseArgs({
@@ -30,25 +28,26 @@ const read = (f: string) => ({ file: f, text: readFileSync(path.join(values.cata
 const { catalog } = loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, values.catalog);
 const pack = await loadNodePack(values.pack);
 const { session, manifest } = pack;
-const modelIds = catalog.models.map((m) => m.id);
-const pairs = catalog.demonstrations.map((d) => ({
-  text: modelTokenContext(session, manifest, contentWords(d.prompt).slice(0, 12).join(' '), d.prompt, d.negative_prompt),
-  modelId: d.model_id,
-}));
-let t = performance.now();
-const examples = await encodeExamples(llmHiddenStateEncoder(session), pairs);
-console.log(`h for ${examples.length} demonstrations in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-t = performance.now();
-const { state, history } = await trainHead(createHead(modelIds, session.hiddenSize), examples, {
-  epochs: Number(values.epochs),
-  learningRate: Number(values.lr),
-  onProgress: (p) => p.epoch % 10 === 0 && console.log(`epoch ${p.epoch}: loss ${p.loss.toFixed(3)}, train accuracy ${(p.accuracy * 100).toFixed(1)}%`),
-});
-console.log(`trained in ${((performance.now() - t) / 1000).toFixed(1)} s; final train accuracy ${(history.at(-1)!.accuracy * 100).toFixed(1)}%`);
-writeFileSync(path.join(values.pack, manifest.head.file), encodeHeadFile(state.head));
+const started = performance.now();
+let trainingFrom = 0;
+const result = await new PackHeadTrainer(session, manifest, catalog).train(
+  { epochs: Number(values.epochs), learningRate: Number(values.lr) },
+  {
+    onProgress: (p) => {
+      if (p.phase === 'encoding' && p.done === p.total) {
+        trainingFrom = performance.now();
+        console.log(`h for ${p.total} demonstrations in ${((trainingFrom - started) / 1000).toFixed(1)} s`);
+      } else if (p.phase === 'training' && p.epoch % 10 === 0) {
+        console.log(`epoch ${p.epoch}: loss ${p.loss.toFixed(3)}, train accuracy ${(p.accuracy * 100).toFixed(1)}%`);
+      }
+    },
+  },
+);
+console.log(`trained in ${((performance.now() - trainingFrom) / 1000).toFixed(1)} s; final train accuracy ${(result.accuracy * 100).toFixed(1)}%`);
+writeFileSync(path.join(values.pack, manifest.head.file), encodeHeadFile(result.head));
 const manifestPath = path.join(values.pack, 'manifest.json');
 const raw = JSON.parse(readFileSync(manifestPath, 'utf8')) as { head: { model_ids: number[]; dim: number } };
-raw.head.model_ids = state.head.modelIds;
-raw.head.dim = state.head.dim;
+raw.head.model_ids = result.head.modelIds;
+raw.head.dim = result.head.dim;
 writeFileSync(manifestPath, JSON.stringify(raw, null, 2) + '\n');
 await session.dispose();

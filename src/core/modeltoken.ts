@@ -52,6 +52,24 @@ export function addModelRow(head: ModelTokenHead, modelId: number): ModelTokenHe
   return { dim: head.dim, modelIds: [...head.modelIds, modelId], weights };
 }
 
+/**
+ * A fingerprint of the head's model ids and exact weights (cyrb53 over their 32-bit words): engine
+ * versions include it, so a retrained or grown head gets new plan cache keys.
+ */
+export function headFingerprint(head: ModelTokenHead): string {
+  let h1 = 0xdeadbeef ^ head.dim;
+  let h2 = 0x41c6ce57;
+  const mix = (word: number) => {
+    h1 = Math.imul(h1 ^ word, 2654435761);
+    h2 = Math.imul(h2 ^ word, 1597334677);
+  };
+  for (const id of head.modelIds) mix(id);
+  for (const word of new Uint32Array(head.weights.buffer, head.weights.byteOffset, head.weights.length)) mix(word);
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
+}
+
 /** W_m·h for every row. */
 export function modelLogits(head: ModelTokenHead, h: ArrayLike<number>): Float32Array {
   if (h.length !== head.dim) throw new ModelTokenError(`hidden state has ${h.length} values; the head expects ${head.dim}`);
@@ -126,14 +144,21 @@ export class TrainingAbortedError extends Error {
 export async function encodeExamples(
   encoder: HiddenStateEncoder,
   pairs: readonly { text: string; modelId: number }[],
-  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+    /** Receives each example as soon as it is encoded, so a cancelled run loses none of them. */
+    onExample?: (example: TrainingExample, index: number) => void;
+  } = {},
 ): Promise<TrainingExample[]> {
   const out: TrainingExample[] = [];
   for (const pair of pairs) {
     if (options.signal?.aborted) throw new DOMException('Encoding was cancelled.', 'AbortError');
     const { h, vocabLogSumExp } = await encoder.encode(pair.text, options.signal);
     if (h.length !== encoder.dim) throw new ModelTokenError(`encoder returned ${h.length} values, declared ${encoder.dim}`);
-    out.push({ h, vocabLogSumExp, modelId: pair.modelId });
+    const example = { h, vocabLogSumExp, modelId: pair.modelId };
+    out.push(example);
+    options.onExample?.(example, out.length - 1);
     options.onProgress?.(out.length, pairs.length);
   }
   return out;

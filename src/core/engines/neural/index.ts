@@ -9,8 +9,7 @@
  * The LLM session is handed in: Node passes one on onnxruntime-node, the browser worker one on WebGPU/WASM.
  */
 import type { Catalog, CatalogModel, Demonstration } from '../../catalog/types.ts';
-import { hashString } from '../../hash.ts';
-import { logSumExp, scoreModels, type HiddenStateEncoder, type ModelTokenHead } from '../../modeltoken.ts';
+import { headFingerprint, logSumExp, scoreModels, type HiddenStateEncoder, type ModelTokenHead } from '../../modeltoken.ts';
 import type { PlannedModel } from '../../plan.ts';
 import { Bm25Index, termCounts, type ScoredDoc } from '../../retrieval/bm25.ts';
 import { retrievalTerms } from '../../retrieval/terms.ts';
@@ -154,7 +153,7 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
 
   const engine: NeuralEngine = {
     name: 'neural',
-    version: `1/${pack.name}/${session.dtype}/${hashString(Array.from(head.weights.subarray(0, 64)).join())}`,
+    version: `2/${pack.name}/${session.dtype}/${headFingerprint(head)}`,
     session,
     head,
 

@@ -10,9 +10,20 @@ import type { PlannedModel } from '../src/core/plan.ts';
 import type { InstalledMatch } from '../src/core/endpoints/installed.ts';
 import type { InstalledModel } from '../src/core/endpoints/types.ts';
 import type { CatalogSummary, PlanOutcome, PlanRequestOptions } from '../src/core/planner.ts';
-import type { LlmBackend, LlmLoadProgress, LlmStatus } from './llm-api.ts';
+import type { HeadTrainingProgress, LlmBackend, LlmHeadExport, LlmHeadTrainingOptions, LlmLoadProgress, LlmStatus } from './llm-api.ts';
 
-export type { CatalogSummary, LlmBackend, LlmLoadProgress, LlmStatus, PlanOutcome, PlanRequestOptions };
+export type { CatalogSummary, HeadTrainingProgress, LlmBackend, LlmHeadExport, LlmHeadTrainingOptions, LlmLoadProgress, LlmStatus, PlanOutcome, PlanRequestOptions };
+
+/** What a head training run reached, and the engine status with the new head in use. */
+export interface HeadTrainingOutcome {
+  pairs: number;
+  encoded: number;
+  loss: number;
+  accuracy: number;
+  status: EngineStatus;
+  /** Set when the head is in use but could not be saved in IndexedDB. */
+  saveError: string | null;
+}
 
 /**
  * Which engine plans: the embedded default engine (no weights), or the neural engine over a model pack
@@ -99,6 +110,17 @@ export interface EngineWorkerApi {
   deleteCatalog(id: string): Promise<void>;
   /** "Only models on my server": which catalog models the endpoint's installed models are. */
   matchInstalled(installed: InstalledModel[]): Promise<InstalledMatch>;
+  /**
+   * Trains the neural pack's ModelToken head on the active catalog's demonstrations (resuming a
+   * cancelled run unless `restart`); the new head plans from then on and is saved for the pack.
+   */
+  trainHead(options: LlmHeadTrainingOptions, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome>;
+  /** Trains only one model's row (added when missing) from its demonstrations. */
+  addModelRow(modelId: number, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome>;
+  /** Stops a head training run; its state is kept and the next trainHead resumes it. */
+  cancelTraining(): Promise<void>;
+  /** The neural pack's head in use, as a head file and its manifest entry. */
+  exportHead(): Promise<LlmHeadExport>;
   /** The plan form of a catalog model, for the plan editor's model choice. */
   describeModel(id: number): Promise<PlannedModel | null>;
 }

@@ -32,11 +32,12 @@ import {
   type EngineChoice,
   type EngineStatus,
   type EngineWorkerApi,
+  type HeadTrainingOutcome,
   type ImportProgress,
   type PromptDraft,
   type StoredCatalog,
 } from './engine-api.ts';
-import type { LlmEngineInfo, LlmLoadProgress, LlmStatus, LlmWorkerApi } from './llm-api.ts';
+import type { HeadTrainingProgress, LlmEngineInfo, LlmHeadExport, LlmHeadTrainingOptions, LlmHeadTrainingReport, LlmLoadProgress, LlmStatus, LlmWorkerApi } from './llm-api.ts';
 
 const ACTIVE_CATALOG_KEY = 'active-catalog';
 const ENGINE_CHOICE_KEY = 'engine-choice';
@@ -373,6 +374,36 @@ class EngineWorker implements EngineWorkerApi {
     await this.init();
     const m = this.planner!.catalog.models.find((model) => model.id === id);
     return m ? plannedModelOf(m) : null;
+  }
+
+  private neuralLlm(): Comlink.Remote<LlmWorkerApi> {
+    if (!this.neural) throw new Error('The ModelToken head belongs to a neural pack: choose and load one in Settings first.');
+    return this.llm();
+  }
+
+  /** The new head's engine plans from now on (a new version, so new plan cache keys). */
+  private headTrained(report: LlmHeadTrainingReport): HeadTrainingOutcome {
+    this.neural = { info: report.engine, llm: report.status };
+    return { pairs: report.pairs, encoded: report.encoded, loss: report.loss, accuracy: report.accuracy, status: this.status(), saveError: report.saveError };
+  }
+
+  async trainHead(options: LlmHeadTrainingOptions, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome> {
+    await this.init();
+    return this.headTrained(await this.neuralLlm().trainHead(options, onProgress ? Comlink.proxy(onProgress) : undefined));
+  }
+
+  async addModelRow(modelId: number, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome> {
+    await this.init();
+    return this.headTrained(await this.neuralLlm().addModelRow(modelId, {}, onProgress ? Comlink.proxy(onProgress) : undefined));
+  }
+
+  async cancelTraining(): Promise<void> {
+    if (this.llmWorker) await this.llmWorker.cancel();
+  }
+
+  async exportHead(): Promise<LlmHeadExport> {
+    await this.init();
+    return this.neuralLlm().exportHead();
   }
 
   async deleteCatalog(id: string): Promise<void> {

@@ -6,7 +6,8 @@ import type { CatalogTexts } from '../src/core/catalog/load.ts';
 import type { Catalog } from '../src/core/catalog/types.ts';
 import type { ChatInput } from '../src/core/chat.ts';
 import type { ArgumentsResult, ModelResult, PromptResult, StageRequest } from '../src/core/engines/engine.ts';
-import type { PackDtype } from '../src/core/engines/neural/manifest.ts';
+import type { HeadTrainingOptions, HeadTrainingProgress } from '../src/core/engines/neural/head-training.ts';
+import type { PackDtype, PackManifest } from '../src/core/engines/neural/manifest.ts';
 import type { PipelineEvent, PlanResult } from '../src/core/pipeline.ts';
 
 export type LlmBackend = 'webgpu' | 'wasm';
@@ -34,6 +35,44 @@ export interface LlmStatus {
   notice: string | null;
   /** Whether the GPU adapter offers shader-f16 (fp16 variants run only then). */
   shaderF16: boolean;
+  /** The ModelToken head in use. */
+  head: LlmHeadInfo;
+}
+
+export interface LlmHeadInfo {
+  /** 'pack': the pack's head file; 'trained': trained in this browser (saved in IndexedDB, restored when the pack loads again). */
+  source: 'pack' | 'trained';
+  rows: number;
+  dim: number;
+  /** Train accuracy the head reached (trained heads only). */
+  accuracy: number | null;
+  /** When the trained head was saved. */
+  saved: number | null;
+}
+
+/** Options of a head training run; `restart` drops the kept trainer state instead of resuming it. */
+export type LlmHeadTrainingOptions = HeadTrainingOptions & { restart?: boolean };
+
+export type { HeadTrainingProgress };
+
+export interface LlmHeadTrainingReport {
+  /** Training pairs (the active catalog's demonstrations), and how many had to be encoded (the rest were cached). */
+  pairs: number;
+  encoded: number;
+  loss: number;
+  accuracy: number;
+  /** The engine over the new head: its version changes with the head, and so do plan cache keys. */
+  engine: LlmEngineInfo;
+  status: LlmStatus;
+  /** Set when the head is in use but could not be saved (e.g. the storage is full). */
+  saveError: string | null;
+}
+
+/** The head as a pack holds it: the bytes of `entry.file` and the manifest's "head" entry. */
+export interface LlmHeadExport {
+  pack: string;
+  bytes: Uint8Array;
+  entry: PackManifest['head'];
 }
 
 export interface LlmGenerateResult {
@@ -68,7 +107,17 @@ export interface LlmWorkerApi {
   selectModel(request: StageRequest, prompt: PromptResult, allowedModelIds?: number[]): Promise<ModelResult>;
   /** Stage 3. */
   configureArguments(request: StageRequest, prompt: PromptResult, model: ModelResult, seed: number): Promise<ArgumentsResult>;
-  /** Cancels the running generate / plan / stage. */
+  /**
+   * Trains the ModelToken head on the active catalog's demonstrations (h computed once per pair with the
+   * frozen model and kept, then W_m with AdamW); `cancel()` stops it with its state kept, and a second
+   * call resumes. The new head replaces the pack's head and is saved in IndexedDB.
+   */
+  trainHead(options: LlmHeadTrainingOptions, onProgress?: (p: HeadTrainingProgress) => void): Promise<LlmHeadTrainingReport>;
+  /** Trains only this model's row (added when missing) from its demonstrations; the other rows stay bit-identical. */
+  addModelRow(modelId: number, options: HeadTrainingOptions, onProgress?: (p: HeadTrainingProgress) => void): Promise<LlmHeadTrainingReport>;
+  /** The head in use, as the pack's head file and manifest entry. */
+  exportHead(): Promise<LlmHeadExport>;
+  /** Cancels the running generate / plan / stage / head training. */
   cancel(): Promise<void>;
   /** Releases the model (and the GPU device's buffers). */
   unload(): Promise<void>;

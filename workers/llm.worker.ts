@@ -8,17 +8,29 @@
  */
 import * as Comlink from 'comlink';
 import { env, type ProgressInfo } from '@huggingface/transformers';
+import { guardQuota, openAppDb } from '../src/app/db.ts';
 import { loadCatalog, type CatalogTexts } from '../src/core/catalog/load.ts';
 import type { Catalog } from '../src/core/catalog/types.ts';
 import type { ChatInput } from '../src/core/chat.ts';
 import { createNeuralEngine, type NeuralEngine } from '../src/core/engines/neural/index.ts';
-import { onnxFileForDtype, type PackDtype } from '../src/core/engines/neural/manifest.ts';
+import { PackHeadTrainer, type ExampleCache, type HeadTrainingResult } from '../src/core/engines/neural/head-training.ts';
+import { encodeHeadFile, onnxFileForDtype, type PackDtype } from '../src/core/engines/neural/manifest.ts';
 import { loadPack, type LoadedPack, type PackFiles } from '../src/core/engines/neural/pack.ts';
 import { generateGreedy } from '../src/core/engines/neural/session.ts';
 import { TransformersLlmSession, type LlmDtype } from '../src/core/engines/neural/transformers-session.ts';
+import { validateHead, type ModelTokenHead } from '../src/core/modeltoken.ts';
 import { exposeHiddenState } from '../src/core/onnx/hidden.ts';
 import { runPipeline, type PipelineEvent, type PlanResult } from '../src/core/pipeline.ts';
-import type { LlmBackend, LlmGenerateResult, LlmLoadProgress, LlmStatus, LlmWorkerApi, LlmWorkerConfig } from './llm-api.ts';
+import type {
+  LlmBackend,
+  LlmGenerateResult,
+  LlmHeadInfo,
+  LlmHeadTrainingReport,
+  LlmLoadProgress,
+  LlmStatus,
+  LlmWorkerApi,
+  LlmWorkerConfig,
+} from './llm-api.ts';
 
 interface Loaded {
   url: string;
@@ -36,6 +48,12 @@ let running: AbortController | null = null;
 /** The catalog of useCatalog(), and the engine built over it for the current session (rebuilt after a WASM fallback). */
 let engineCatalog: Catalog | null = null;
 let builtEngine: { session: TransformersLlmSession; engine: NeuralEngine } | null = null;
+/**
+ * The head trainer over the current session and catalog (its trainer state is what a cancelled run
+ * resumes from), and h per training text for the current session, kept across catalogs and runs.
+ */
+let headTrainer: PackHeadTrainer | null = null;
+let exampleCache: { session: TransformersLlmSession; cache: ExampleCache } | null = null;
 /** Where stage 1's text goes during the writePrompt call that set it. */
 let promptListener: ((text: string) => void) | null = null;
 const nativeFetch = self.fetch.bind(self);
@@ -148,6 +166,61 @@ async function openOn(url: string, pack: LoadedPack, backend: LlmBackend, shader
   });
 }
 
+const packHeadInfo = (head: ModelTokenHead): LlmHeadInfo => ({ source: 'pack', rows: head.modelIds.length, dim: head.dim, accuracy: null, saved: null });
+
+/** The IndexedDB key of a pack's trained head: the pack's URL, so the same pack finds it when it loads again. */
+const headRecordId = (url: string) => `head:${url}`;
+
+/** Puts a head trained earlier for this pack (saved in IndexedDB) in place of the pack's head file. */
+async function restoreTrainedHead(l: Loaded): Promise<Loaded> {
+  // Storage that cannot be read (e.g. blocked by the browser) leaves the pack's own head in use.
+  const record = await openAppDb()
+    .then((db) => db.get('heads', headRecordId(l.url)))
+    .catch(() => undefined);
+  if (!record || record.dim !== l.session.hiddenSize) return l;
+  const head = validateHead({ dim: record.dim, modelIds: record.model_ids, weights: record.weights });
+  const info: LlmHeadInfo = { source: 'trained', rows: head.modelIds.length, dim: head.dim, accuracy: record.train_accuracy ?? null, saved: record.created };
+  return { ...l, pack: { ...l.pack, head }, status: { ...l.status, head: info } };
+}
+
+/** Makes a trained head the pack's head (a new engine, hence a new engine version) and saves it. */
+async function adoptTrainedHead(l: Loaded, result: HeadTrainingResult): Promise<LlmHeadTrainingReport> {
+  const created = Date.now();
+  const head: LlmHeadInfo = { source: 'trained', rows: result.head.modelIds.length, dim: result.head.dim, accuracy: result.accuracy, saved: null };
+  let saveError: string | null = null;
+  try {
+    const db = await openAppDb();
+    await guardQuota('the trained head', () =>
+      db.put('heads', {
+        id: headRecordId(l.url),
+        pack: l.pack.manifest.name,
+        created,
+        model_ids: result.head.modelIds,
+        dim: result.head.dim,
+        weights: result.head.weights,
+        train_accuracy: result.accuracy,
+      }),
+    );
+    head.saved = created;
+  } catch (err) {
+    saveError = err instanceof Error ? err.message : String(err);
+  }
+  loaded = { ...l, pack: { ...l.pack, head: result.head }, status: { ...l.status, head } };
+  builtEngine = null;
+  const engine = neuralEngine(loaded);
+  return { pairs: result.pairs, encoded: result.encoded, loss: result.loss, accuracy: result.accuracy, engine: { name: engine.name, version: engine.version }, status: loaded.status, saveError };
+}
+
+/** The trainer for the loaded session and the catalog of useCatalog(), reusing h computed before on this session. */
+function trainerFor(l: Loaded): PackHeadTrainer {
+  if (!engineCatalog) throw new Error('call useCatalog() before training the head: its demonstrations are the training pairs');
+  if (exampleCache?.session !== l.session) exampleCache = { session: l.session, cache: new Map() };
+  if (headTrainer?.session !== l.session || headTrainer.catalog !== engineCatalog) {
+    headTrainer = new PackHeadTrainer(l.session, l.pack.manifest, engineCatalog, exampleCache.cache);
+  }
+  return headTrainer;
+}
+
 async function loadPackOnce(url: string, onProgress?: (p: LlmLoadProgress) => void): Promise<Loaded> {
   if (!config) throw new Error('configure() the LLM worker before loading a pack');
   const pack = await loadPack(packUrlFiles(url));
@@ -165,7 +238,7 @@ async function loadPackOnce(url: string, onProgress?: (p: LlmLoadProgress) => vo
       try {
         const session = await openOn(url, pack, 'webgpu', shaderF16, onProgress);
         await watchDevice();
-        const status: LlmStatus = { pack: pack.manifest.name, backend: 'webgpu', dtype: session.dtype, notice: null, shaderF16 };
+        const status: LlmStatus = { pack: pack.manifest.name, backend: 'webgpu', dtype: session.dtype, notice: null, shaderF16, head: packHeadInfo(pack.head) };
         return { url, pack, session, status };
       } catch (err) {
         notice = `WebGPU failed to load the model (${err instanceof Error ? err.message : String(err)}): running on WASM`;
@@ -173,7 +246,7 @@ async function loadPackOnce(url: string, onProgress?: (p: LlmLoadProgress) => vo
     }
   }
   const session = await openOn(url, pack, 'wasm', false, onProgress);
-  return { url, pack, session, status: { pack: pack.manifest.name, backend: 'wasm', dtype: session.dtype, notice, shaderF16 } };
+  return { url, pack, session, status: { pack: pack.manifest.name, backend: 'wasm', dtype: session.dtype, notice, shaderF16, head: packHeadInfo(pack.head) } };
 }
 
 /** Runs `work` on the loaded session; a WebGPU failure (or a lost device) reloads on WASM and retries once. */
@@ -221,7 +294,7 @@ const api: LlmWorkerApi = {
     if (loaded) await api.unload();
     loading ??= loadPackOnce(url, onProgress);
     try {
-      loaded = await loading;
+      loaded = await restoreTrainedHead(await loading);
     } finally {
       loading = null;
     }
@@ -279,6 +352,27 @@ const api: LlmWorkerApi = {
     return withSession((l, signal) => neuralEngine(l).configureArguments(request, prompt, model, seed, signal));
   },
 
+  async trainHead(options, onProgress) {
+    const { restart, ...settings } = options;
+    return withSession(async (l, signal) => {
+      const result = await trainerFor(l).train(settings, { signal, ...(onProgress ? { onProgress } : {}), ...(restart ? { restart } : {}) });
+      return adoptTrainedHead(l, result);
+    });
+  },
+
+  async addModelRow(modelId, options, onProgress) {
+    return withSession(async (l, signal) => {
+      const result = await trainerFor(l).addModel(l.pack.head, modelId, options, { signal, ...(onProgress ? { onProgress } : {}) });
+      return adoptTrainedHead(l, result);
+    });
+  },
+
+  async exportHead() {
+    if (!loaded) throw new Error('no pack is loaded: call load() first');
+    const { head, manifest } = loaded.pack;
+    return { pack: manifest.name, bytes: encodeHeadFile(head), entry: { file: manifest.head.file, dim: head.dim, model_ids: [...head.modelIds] } };
+  },
+
   async cancel() {
     running?.abort();
   },
@@ -288,6 +382,8 @@ const api: LlmWorkerApi = {
     if (loaded) await loaded.session.dispose();
     loaded = null;
     builtEngine = null;
+    headTrainer = null;
+    exampleCache = null;
     gpuDevice = null;
   },
 

@@ -71,6 +71,8 @@ export interface HeadRecord {
   dim: number;
   /** Row-major |M| x d. */
   weights: Float32Array;
+  /** Train accuracy the head reached, for heads trained in the app. */
+  train_accuracy?: number;
 }
 
 export interface SettingRecord {

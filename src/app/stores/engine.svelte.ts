@@ -8,7 +8,10 @@ import type {
   CatalogImportRequest,
   EngineChoice,
   EngineStatus,
+  HeadTrainingOutcome,
+  HeadTrainingProgress,
   ImportProgress,
+  LlmHeadExport,
   LlmLoadProgress,
   StoredCatalog,
 } from '../../../workers/engine-api.ts';
@@ -24,6 +27,15 @@ class EngineStore {
   /** Per file, while a neural pack downloads. */
   packProgress = $state<Record<string, LlmLoadProgress>>({});
   switching = $state(false);
+  /** ModelToken head training of the neural pack: the run's progress, its outcome, or why it stopped. */
+  headTraining = $state(false);
+  headProgress = $state<HeadTrainingProgress | null>(null);
+  headOutcome = $state<HeadTrainingOutcome | null>(null);
+  headMessage = $state<string | null>(null);
+
+  private readonly onHeadProgress = Comlink.proxy((p: HeadTrainingProgress) => {
+    this.headProgress = p;
+  });
 
   private readonly onPackProgress = Comlink.proxy((p: LlmLoadProgress) => {
     this.packProgress = { ...this.packProgress, [p.file]: p };
@@ -73,6 +85,39 @@ class EngineStore {
     } finally {
       this.switching = false;
       this.packProgress = {};
+    }
+  }
+
+  /** Trains the pack's head on the active catalog; a cancelled run is resumed by the next call. */
+  async trainHead(epochs: number): Promise<void> {
+    this.headTraining = true;
+    this.headMessage = null;
+    this.headOutcome = null;
+    this.headProgress = null;
+    try {
+      const outcome = await engineWorker().trainHead({ epochs }, this.onHeadProgress);
+      this.headOutcome = outcome;
+      this.status = outcome.status;
+      if (outcome.saveError) this.headMessage = `The trained head is in use but was not saved: ${outcome.saveError}`;
+    } catch (e) {
+      const err = e as Error;
+      const cancelled = err.name === 'AbortError' || /cancel/i.test(err.message);
+      this.headMessage = cancelled ? 'Training was cancelled; Train head resumes it where it stopped.' : err.message;
+    } finally {
+      this.headTraining = false;
+    }
+  }
+
+  async cancelTraining(): Promise<void> {
+    await engineWorker().cancelTraining();
+  }
+
+  async exportHead(): Promise<LlmHeadExport | null> {
+    try {
+      return await engineWorker().exportHead();
+    } catch (e) {
+      this.headMessage = (e as Error).message;
+      return null;
     }
   }
 

@@ -35,7 +35,7 @@ function floats(tensor: Tensor): Float32Array {
   return t.data as Float32Array;
 }
 
-function lastRow(tensor: Tensor): Float32Array {
+export function lastRow(tensor: Tensor): Float32Array {
   const dims = tensor.dims;
   const width = dims[dims.length - 1]!;
   const rows = dims[dims.length - 2]!;

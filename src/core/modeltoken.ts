@@ -140,6 +140,8 @@ export class TrainingAbortedError extends Error {
   }
 }
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 /** Computes h once per (text, model) pair with the frozen encoder. */
 export async function encodeExamples(
   encoder: HiddenStateEncoder,
@@ -152,7 +154,14 @@ export async function encodeExamples(
   } = {},
 ): Promise<TrainingExample[]> {
   const out: TrainingExample[] = [];
+  let yielded = performance.now();
   for (const pair of pairs) {
+    // A single-threaded WASM runtime resolves each forward pass without a task boundary: yield now and
+    // then so a worker still receives the message that cancels it.
+    if (performance.now() - yielded > 50) {
+      await yieldToEventLoop();
+      yielded = performance.now();
+    }
     if (options.signal?.aborted) throw new DOMException('Encoding was cancelled.', 'AbortError');
     const { h, vocabLogSumExp } = await encoder.encode(pair.text, options.signal);
     if (h.length !== encoder.dim) throw new ModelTokenError(`encoder returned ${h.length} values, declared ${encoder.dim}`);
@@ -246,8 +255,6 @@ export function evaluateHead(head: ModelTokenHead, examples: readonly TrainingEx
   }
   return { loss: loss / Math.max(1, examples.length), accuracy: correct / Math.max(1, examples.length) };
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
  * Trains W_m with AdamW on -log softmax([W_m·h; W_d·h])_m. Yields to the event loop between epochs

@@ -13,6 +13,8 @@ import { exposeHiddenState } from '../core/onnx/hidden.ts';
 import { onnxFileForDtype, PackManifestError, type PackDtype, type PackManifest } from '../core/engines/neural/manifest.ts';
 import { loadPack, type LoadedPack, type PackFiles } from '../core/engines/neural/pack.ts';
 import { TransformersLlmSession, type LlmDtype } from '../core/engines/neural/transformers-session.ts';
+import type { TransformersVisionSession } from '../core/engines/neural/transformers-vision-session.ts';
+import { openVisionSession } from './neural-vision.ts';
 
 export function packFilesFromDirectory(dir: string): PackFiles {
   return {
@@ -46,7 +48,7 @@ export function prepareModelDirectory(modelDir: string, dtype: PackDtype, hidden
 }
 
 export interface NodePack extends LoadedPack {
-  session: TransformersLlmSession;
+  session: TransformersLlmSession | TransformersVisionSession;
   dtype: PackDtype;
 }
 
@@ -56,7 +58,7 @@ export async function loadNodePack(packDir: string, options: { dtype?: PackDtype
   const { manifest } = pack;
   const dtype = options.dtype ?? manifest.dtypes[0]!;
   if (!manifest.dtypes.includes(dtype)) throw new PackManifestError(packDir, [`dtype ${dtype} is not in the pack (it has ${manifest.dtypes.join(', ')})`]);
-  const session = await openSession(packDir, manifest, dtype);
+  const session = manifest.architecture === 'vision-language' ? await openVisionSession(packDir, manifest, dtype) : await openSession(packDir, manifest, dtype);
   return { ...pack, session, dtype };
 }
 

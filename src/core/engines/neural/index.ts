@@ -28,6 +28,7 @@ import type {
 import { createArgumentDecoder, decodeArguments, type ArgumentDecoder } from './constrained.ts';
 import type { PackManifest } from './manifest.ts';
 import { generateGreedy, throwIfAborted, type ChatMessage, type LlmSession, type StepOutput } from './session.ts';
+import { readsImages } from './vision-session.ts';
 
 export type NeuralPackSettings = Pick<PackManifest, 'name' | 'instructions' | 'model_token_prefix' | 'demonstrations' | 'max_new_tokens' | 'architecture'>;
 
@@ -131,8 +132,8 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
    * Adds lines while the rendered context stays within the budget. Lines are counted one by one (plus
    * a separator token each) instead of re-encoding the whole context per line.
    */
-  const fitLines = (lines: string[], render: (chosen: string[]) => string): string[] => {
-    let used = session.encode(render([])).length;
+  const fitLines = (lines: string[], render: (chosen: string[]) => string, encode = (text: string) => session.encode(text)): string[] => {
+    let used = encode(render([])).length;
     const chosen: string[] = [];
     for (const line of lines) {
       const cost = session.encode(line).length + 2;
@@ -145,8 +146,12 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
 
   const systemNote = (request: StageRequest): string[] => {
     const notes = [`ran on ${session.device} (${session.dtype}), pack "${pack.name}"`];
-    if (request.input.images.length > 0 && pack.architecture === 'text') {
-      notes.push('the reference image was not used: this pack\'s model reads text only');
+    if (request.input.images.length > 0 && !readsImages(session)) {
+      notes.push(
+        pack.architecture === 'text'
+          ? 'the reference image was not used: this pack\'s model reads text only'
+          : 'the reference image was not used: the model was loaded without its vision encoder',
+      );
     }
     return notes;
   };
@@ -167,16 +172,22 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
         const d = demonstrations[h.doc]!;
         return `Prompt: ${d.prompt}\nNegative prompt: ${d.negative_prompt}`;
       });
+      // A vision-language pack reads the first reference image: the vision encoder runs here and its
+      // features take the place of the image token written into the user's message.
+      const image = request.input.images[0];
+      const withImage = image && readsImages(session) ? await session.withImage(image, signal) : null;
+      const stage1 = withImage ?? session;
+      const imageMark = withImage ? `${withImage.imageToken}\n` : '';
       const render = (chosen: string[]) =>
-        session.applyChatTemplate(
+        stage1.applyChatTemplate(
           [
             { role: 'system', content: [pack.instructions.prompt, ...chosen].join('\n\n') },
-            { role: 'user', content: request_text },
+            { role: 'user', content: imageMark + request_text },
           ],
           true,
         ) + 'Prompt:';
-      const context = render(fitLines(examples, render));
-      const reply = await generateGreedy(session, session.encode(context), {
+      const context = render(fitLines(examples, render, (text) => stage1.encode(text)));
+      const reply = await generateGreedy(stage1, stage1.encode(context), {
         maxNewTokens: pack.max_new_tokens,
         stopStrings: ['\nArguments:'],
         onText: (text) => options.onPromptText?.('Prompt:' + text),
@@ -184,6 +195,9 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
       });
       const parsed = parsePromptReply('Prompt:' + reply.text);
       const notes = systemNote(request);
+      if (imageMark !== '') {
+        notes.push(`the reference image went through the vision encoder${request.input.images.length > 1 ? ' (the first of the reference images only)' : ''}`);
+      }
       let prompt = parsed.prompt;
       if (prompt === '') {
         prompt = request.merged.text.replace(/\s+/g, ' ').trim();

@@ -121,6 +121,8 @@ export class TransformersLlmSession implements LlmSession {
   }
 
   decode(ids: readonly number[]): string {
+    // The tokenizer refuses an empty list; a reply that ends at its first token is empty text.
+    if (ids.length === 0) return '';
     return this.tokenizer.decode([...ids], { skip_special_tokens: false });
   }
 

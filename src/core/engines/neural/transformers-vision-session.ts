@@ -155,6 +155,8 @@ export class TransformersVisionSession implements VisionLlmSession {
   }
 
   decode(ids: readonly number[]): string {
+    // The tokenizer refuses an empty list; a reply that ends at its first token is empty text.
+    if (ids.length === 0) return '';
     return this.tokenizer.decode([...ids], { skip_special_tokens: false });
   }
 
@@ -190,6 +192,7 @@ export class TransformersVisionSession implements VisionLlmSession {
       maxContextTokens: base.maxContextTokens,
       device: base.device,
       dtype: base.dtype,
+      imageToken: base.imageToken,
       imageTokenCount: features.count,
       // The image token stands for all of the image's positions, as LlavaProcessor expands it.
       encode: (text) => base.encode(text).flatMap((id) => (id === base.imageTokenId ? imageIds : [id])),

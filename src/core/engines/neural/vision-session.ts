@@ -8,6 +8,8 @@ import type { ReferenceImage } from '../../chat.ts';
 import type { LlmSession } from './session.ts';
 
 export interface ImageConditionedSession extends LlmSession {
+  /** The text that marks where the image goes in a message. */
+  readonly imageToken: string;
   /** How many positions the image takes in the sequence (the image token is expanded to this many). */
   readonly imageTokenCount: number;
 }

@@ -4,7 +4,8 @@
  * WebGPU when the browser gives an adapter (fp16 variants only with `shader-f16`), else WASM. When
  * WebGPU fails to load the model, or the device is lost mid-run, it reloads on WASM and says so in
  * `notice`. Packs whose export lacks the hidden state get it by the ONNX graph edit as the file is
- * fetched. A thin adapter: the stages live in src/core/engines/neural.
+ * fetched. Vision-language packs (LLaVA layout) read the chat's reference image in stage 1. A thin
+ * adapter: the stages live in src/core/engines/neural.
  */
 import * as Comlink from 'comlink';
 import { env, type ProgressInfo } from '@huggingface/transformers';
@@ -18,6 +19,7 @@ import { encodeHeadFile, onnxFileForDtype, type PackDtype } from '../src/core/en
 import { loadPack, type LoadedPack, type PackFiles } from '../src/core/engines/neural/pack.ts';
 import { generateGreedy } from '../src/core/engines/neural/session.ts';
 import { TransformersLlmSession, type LlmDtype } from '../src/core/engines/neural/transformers-session.ts';
+import { TransformersVisionSession } from '../src/core/engines/neural/transformers-vision-session.ts';
 import { validateHead, type ModelTokenHead } from '../src/core/modeltoken.ts';
 import { exposeHiddenState } from '../src/core/onnx/hidden.ts';
 import { runPipeline, type PipelineEvent, type PlanResult } from '../src/core/pipeline.ts';
@@ -32,10 +34,13 @@ import type {
   LlmWorkerConfig,
 } from './llm-api.ts';
 
+/** A text pack's decoder, or a vision-language pack's (vision encoder, embeddings and decoder). */
+type PackSession = TransformersLlmSession | TransformersVisionSession;
+
 interface Loaded {
   url: string;
   pack: LoadedPack;
-  session: TransformersLlmSession;
+  session: PackSession;
   status: LlmStatus;
 }
 
@@ -47,13 +52,13 @@ let deviceLost: string | null = null;
 let running: AbortController | null = null;
 /** The catalog of useCatalog(), and the engine built over it for the current session (rebuilt after a WASM fallback). */
 let engineCatalog: Catalog | null = null;
-let builtEngine: { session: TransformersLlmSession; engine: NeuralEngine } | null = null;
+let builtEngine: { session: PackSession; engine: NeuralEngine } | null = null;
 /**
  * The head trainer over the current session and catalog (its trainer state is what a cancelled run
  * resumes from), and h per training text for the current session, kept across catalogs and runs.
  */
 let headTrainer: PackHeadTrainer | null = null;
-let exampleCache: { session: TransformersLlmSession; cache: ExampleCache } | null = null;
+let exampleCache: { session: PackSession; cache: ExampleCache } | null = null;
 /** Where stage 1's text goes during the writePrompt call that set it. */
 let promptListener: ((text: string) => void) | null = null;
 const nativeFetch = self.fetch.bind(self);
@@ -124,7 +129,7 @@ function chooseDtype(available: readonly PackDtype[], backend: LlmBackend, shade
   return chosen;
 }
 
-async function openOn(url: string, pack: LoadedPack, backend: LlmBackend, shaderF16: boolean, onProgress?: (p: LlmLoadProgress) => void): Promise<TransformersLlmSession> {
+async function openOn(url: string, pack: LoadedPack, backend: LlmBackend, shaderF16: boolean, onProgress?: (p: LlmLoadProgress) => void): Promise<PackSession> {
   const { manifest } = pack;
   const dtype = chooseDtype(manifest.dtypes, backend, shaderF16);
   const base = new URL(url.endsWith('/') ? url : `${url}/`, self.location.href);
@@ -153,7 +158,8 @@ async function openOn(url: string, pack: LoadedPack, backend: LlmBackend, shader
     const edited = exposeHiddenState(bytes).bytes;
     return new Response(edited as BlobPart, { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-length': String(edited.length) } });
   };
-  return TransformersLlmSession.load({
+  const sessionClass = manifest.architecture === 'vision-language' ? TransformersVisionSession : TransformersLlmSession;
+  return sessionClass.load({
     model,
     device: backend,
     dtype: dtype as LlmDtype,

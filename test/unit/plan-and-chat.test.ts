@@ -57,3 +57,11 @@ describe('chat input', () => {
     expect(validateChatInput({ messages: [' a fox '], images: [] }).messages).toEqual(['a fox']);
   });
 });
+
+describe('topK', () => {
+  it('returns the best positive scores in order, and nothing for k = 0', async () => {
+    const { topK } = await import('../../src/core/retrieval/bm25.ts');
+    expect(topK([0.5, 0, 2, 1, -1], 2)).toEqual([{ doc: 2, score: 2 }, { doc: 3, score: 1 }]);
+    expect(topK([0.5, 2], 0)).toEqual([]);
+  });
+});

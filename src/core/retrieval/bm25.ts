@@ -101,6 +101,7 @@ export class Bm25Index {
 /** Indices of the k largest positive values, best first. */
 export function topK(scores: ArrayLike<number>, k: number): ScoredDoc[] {
   const best: ScoredDoc[] = [];
+  if (k <= 0) return best;
   for (let doc = 0; doc < scores.length; doc++) {
     const score = scores[doc]!;
     if (score <= 0) continue;

@@ -23,14 +23,34 @@ export interface TransformersSessionOptions {
   onProgress?: (info: ProgressInfo) => void;
 }
 
-interface ModelConfig {
+/** The text decoder's sizes, as config.json gives them (a vision-language model nests them in text_config). */
+export interface TextModelConfig {
   vocab_size?: number;
   hidden_size?: number;
   max_position_embeddings?: number;
   eos_token_id?: number | number[];
 }
 
-function floats(tensor: Tensor): Float32Array {
+export interface TextModelDimensions {
+  vocabSize: number;
+  hiddenSize: number;
+  eosTokenIds: readonly number[];
+  maxContextTokens: number;
+}
+
+/** Reads the decoder's sizes; `missingMessage` names where the config should have given them. */
+export function textModelDimensions(config: TextModelConfig | undefined, missingMessage: string): TextModelDimensions {
+  if (!config?.vocab_size || !config.hidden_size) throw new Error(missingMessage);
+  const eos = config.eos_token_id ?? [];
+  return {
+    vocabSize: config.vocab_size,
+    hiddenSize: config.hidden_size,
+    eosTokenIds: Array.isArray(eos) ? eos : [eos],
+    maxContextTokens: config.max_position_embeddings ?? 2048,
+  };
+}
+
+export function floats(tensor: Tensor): Float32Array {
   const t = tensor.type === 'float32' ? tensor : tensor.to('float32');
   return t.data as Float32Array;
 }
@@ -42,14 +62,25 @@ export function lastRow(tensor: Tensor): Float32Array {
   return floats(tensor).slice((rows - 1) * width, rows * width);
 }
 
-class TransformersDecodingState implements DecodingState {
+export function tokenIdTensor(ids: readonly number[]): Tensor {
+  return new Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
+}
+
+/**
+ * Runs the decoder over fed tokens, carrying its key/value cache from one feed to the next. Subclasses
+ * say how the tokens enter the model (token ids, or embeddings made from them).
+ */
+export abstract class KeyValueCacheDecodingState implements DecodingState {
   length = 0;
   private past: Record<string, Tensor> = {};
 
   constructor(
-    private readonly model: PreTrainedModel,
+    protected readonly model: PreTrainedModel,
     private readonly hiddenOutput: string,
   ) {}
+
+  /** The model inputs carrying `ids` (e.g. input_ids or inputs_embeds). */
+  protected abstract tokenInputs(ids: readonly number[]): Promise<Record<string, Tensor>>;
 
   async feed(ids: readonly number[], signal?: AbortSignal): Promise<StepOutput> {
     throwIfAborted(signal);
@@ -57,7 +88,7 @@ class TransformersDecodingState implements DecodingState {
     const n = ids.length;
     const total = this.length + n;
     const outputs = (await this.model.forward({
-      input_ids: new Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, n]),
+      ...(await this.tokenInputs(ids)),
       attention_mask: new Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
       position_ids: new Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(this.length + i)), [1, n]),
       past_key_values: this.length === 0 ? null : this.past,
@@ -81,40 +112,19 @@ class TransformersDecodingState implements DecodingState {
   }
 }
 
-export class TransformersLlmSession implements LlmSession {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly eosTokenIds: readonly number[];
-  readonly maxContextTokens: number;
+class TransformersDecodingState extends KeyValueCacheDecodingState {
+  protected tokenInputs(ids: readonly number[]): Promise<Record<string, Tensor>> {
+    return Promise.resolve({ input_ids: tokenIdTensor(ids) });
+  }
+}
 
-  private constructor(
-    readonly tokenizer: PreTrainedTokenizer,
-    readonly model: PreTrainedModel,
-    readonly device: LlmDevice,
-    readonly dtype: LlmDtype,
-    private readonly hiddenOutput: string,
+/** Text in and out of a pack's tokenizer, the same for text-only and vision-language packs. */
+export class TokenizerText {
+  constructor(
+    private readonly tokenizer: PreTrainedTokenizer,
+    /** Replaces the tokenizer's chat template when set. */
     private readonly chatTemplate: string | null,
-  ) {
-    const config = model.config as unknown as ModelConfig;
-    if (!config.vocab_size || !config.hidden_size) throw new Error('the model config lacks vocab_size or hidden_size');
-    this.vocabSize = config.vocab_size;
-    this.hiddenSize = config.hidden_size;
-    const eos = config.eos_token_id ?? [];
-    this.eosTokenIds = Array.isArray(eos) ? eos : [eos];
-    this.maxContextTokens = config.max_position_embeddings ?? 2048;
-  }
-
-  static async load(options: TransformersSessionOptions): Promise<TransformersLlmSession> {
-    const progress_callback = options.onProgress;
-    const tokenizer = await AutoTokenizer.from_pretrained(options.model, { progress_callback });
-    const model = await AutoModelForCausalLM.from_pretrained(options.model, {
-      device: options.device,
-      dtype: options.dtype,
-      progress_callback,
-      ...(options.modelFileName ? { model_file_name: options.modelFileName } : {}),
-    });
-    return new TransformersLlmSession(tokenizer, model, options.device, options.dtype, options.hiddenOutput ?? 'last_hidden_state', options.chatTemplate ?? null);
-  }
+  ) {}
 
   encode(text: string): number[] {
     return this.tokenizer.encode(text, { add_special_tokens: false });
@@ -133,6 +143,54 @@ export class TransformersLlmSession implements LlmSession {
     );
     if (typeof text !== 'string') throw new Error('the chat template did not render to text');
     return text;
+  }
+}
+
+export class TransformersLlmSession implements LlmSession {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly eosTokenIds: readonly number[];
+  readonly maxContextTokens: number;
+  private readonly text: TokenizerText;
+
+  private constructor(
+    readonly tokenizer: PreTrainedTokenizer,
+    readonly model: PreTrainedModel,
+    readonly device: LlmDevice,
+    readonly dtype: LlmDtype,
+    private readonly hiddenOutput: string,
+    chatTemplate: string | null,
+  ) {
+    const dims = textModelDimensions(model.config as unknown as TextModelConfig, 'the model config lacks vocab_size or hidden_size');
+    this.vocabSize = dims.vocabSize;
+    this.hiddenSize = dims.hiddenSize;
+    this.eosTokenIds = dims.eosTokenIds;
+    this.maxContextTokens = dims.maxContextTokens;
+    this.text = new TokenizerText(tokenizer, chatTemplate);
+  }
+
+  static async load(options: TransformersSessionOptions): Promise<TransformersLlmSession> {
+    const progress_callback = options.onProgress;
+    const tokenizer = await AutoTokenizer.from_pretrained(options.model, { progress_callback });
+    const model = await AutoModelForCausalLM.from_pretrained(options.model, {
+      device: options.device,
+      dtype: options.dtype,
+      progress_callback,
+      ...(options.modelFileName ? { model_file_name: options.modelFileName } : {}),
+    });
+    return new TransformersLlmSession(tokenizer, model, options.device, options.dtype, options.hiddenOutput ?? 'last_hidden_state', options.chatTemplate ?? null);
+  }
+
+  encode(text: string): number[] {
+    return this.text.encode(text);
+  }
+
+  decode(ids: readonly number[]): string {
+    return this.text.decode(ids);
+  }
+
+  applyChatTemplate(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
+    return this.text.applyChatTemplate(messages, addGenerationPrompt);
   }
 
   begin(): DecodingState {

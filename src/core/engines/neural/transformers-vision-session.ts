@@ -8,9 +8,18 @@
  */
 import { AutoModelForImageTextToText, AutoProcessor, RawImage, Tensor, type PreTrainedModel, type PreTrainedTokenizer, type Processor, type ProgressInfo } from '@huggingface/transformers';
 import type { ReferenceImage } from '../../chat.ts';
-import type { ChatMessage, DecodingState, StepOutput } from './session.ts';
+import type { ChatMessage, DecodingState } from './session.ts';
 import { throwIfAborted } from './session.ts';
-import { lastRow, type LlmDevice, type LlmDtype } from './transformers-session.ts';
+import {
+  floats,
+  KeyValueCacheDecodingState,
+  textModelDimensions,
+  tokenIdTensor,
+  TokenizerText,
+  type LlmDevice,
+  type LlmDtype,
+  type TextModelConfig,
+} from './transformers-session.ts';
 import { ImageInputError, type ImageConditionedSession, type VisionLlmSession } from './vision-session.ts';
 
 export interface TransformersVisionSessionOptions {
@@ -27,7 +36,7 @@ export interface TransformersVisionSessionOptions {
 interface VisionModelConfig {
   image_token_index?: number;
   image_token_id?: number;
-  text_config?: { vocab_size?: number; hidden_size?: number; max_position_embeddings?: number; eos_token_id?: number | number[] };
+  text_config?: TextModelConfig;
 }
 
 interface ImageFeatures {
@@ -46,60 +55,29 @@ async function readImage(image: ReferenceImage): Promise<RawImage> {
   }
 }
 
-class VisionDecodingState implements DecodingState {
-  length = 0;
-  private past: Record<string, Tensor> = {};
-
+class VisionDecodingState extends KeyValueCacheDecodingState {
   constructor(
-    private readonly model: PreTrainedModel,
-    private readonly hiddenOutput: string,
+    model: PreTrainedModel,
+    hiddenOutput: string,
     private readonly imageTokenId: number,
     private readonly features: ImageFeatures | null,
-  ) {}
+  ) {
+    super(model, hiddenOutput);
+  }
 
   /** Token embeddings with the image features written over the image token positions. */
-  private async embed(ids: readonly number[]): Promise<Tensor> {
-    const input_ids = new Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
-    const embeds = (await this.model.encode_text({ input_ids })) as Tensor;
+  protected async tokenInputs(ids: readonly number[]): Promise<Record<string, Tensor>> {
+    const embeds = (await this.model.encode_text({ input_ids: tokenIdTensor(ids) })) as Tensor;
     const positions = ids.flatMap((id, i) => (id === this.imageTokenId ? [i] : []));
-    if (positions.length === 0) return embeds;
+    if (positions.length === 0) return { inputs_embeds: embeds };
     if (!this.features) throw new ImageInputError('the text holds the image token but no image was given');
     if (positions.length !== this.features.count) {
       throw new ImageInputError(`the image takes ${this.features.count} positions but the text holds ${positions.length} image tokens`);
     }
     const width = embeds.dims[2]!;
-    const data = embeds.type === 'float32' ? (embeds.data as Float32Array) : (embeds.to('float32').data as Float32Array);
+    const data = floats(embeds);
     positions.forEach((p, row) => data.set(this.features!.rows.subarray(row * width, (row + 1) * width), p * width));
-    return new Tensor('float32', data, embeds.dims);
-  }
-
-  async feed(ids: readonly number[], signal?: AbortSignal): Promise<StepOutput> {
-    throwIfAborted(signal);
-    if (ids.length === 0) throw new Error('feed() needs at least one token');
-    const n = ids.length;
-    const total = this.length + n;
-    const outputs = (await this.model.forward({
-      inputs_embeds: await this.embed(ids),
-      attention_mask: new Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-      position_ids: new Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(this.length + i)), [1, n]),
-      past_key_values: this.length === 0 ? null : this.past,
-    })) as Record<string, Tensor>;
-    const previous = Object.values(this.past);
-    this.past = {};
-    for (const [name, tensor] of Object.entries(outputs)) {
-      if (name.startsWith('present')) this.past[name.replace('present', 'past_key_values')] = tensor;
-    }
-    for (const t of previous) t.dispose();
-    this.length = total;
-    const logits = outputs.logits;
-    if (!logits) throw new Error('the model returned no "logits" output');
-    const hidden = outputs[this.hiddenOutput];
-    return { logits: lastRow(logits), hidden: hidden ? lastRow(hidden) : null };
-  }
-
-  dispose(): void {
-    for (const t of Object.values(this.past)) t.dispose();
-    this.past = {};
+    return { inputs_embeds: new Tensor('float32', data, embeds.dims) };
   }
 }
 
@@ -110,6 +88,7 @@ export class TransformersVisionSession implements VisionLlmSession {
   readonly maxContextTokens: number;
   readonly imageToken: string;
   private readonly imageTokenId: number;
+  private readonly text: TokenizerText;
 
   private constructor(
     readonly processor: Processor,
@@ -118,16 +97,15 @@ export class TransformersVisionSession implements VisionLlmSession {
     readonly device: LlmDevice,
     readonly dtype: LlmDtype,
     private readonly hiddenOutput: string,
-    private readonly chatTemplate: string | null,
+    chatTemplate: string | null,
   ) {
     const config = model.config as unknown as VisionModelConfig;
-    const text = config.text_config;
-    if (!text?.vocab_size || !text.hidden_size) throw new Error('the vision-language model config lacks text_config.vocab_size or text_config.hidden_size');
-    this.vocabSize = text.vocab_size;
-    this.hiddenSize = text.hidden_size;
-    const eos = text.eos_token_id ?? [];
-    this.eosTokenIds = Array.isArray(eos) ? eos : [eos];
-    this.maxContextTokens = text.max_position_embeddings ?? 2048;
+    const dims = textModelDimensions(config.text_config, 'the vision-language model config lacks text_config.vocab_size or text_config.hidden_size');
+    this.vocabSize = dims.vocabSize;
+    this.hiddenSize = dims.hiddenSize;
+    this.eosTokenIds = dims.eosTokenIds;
+    this.maxContextTokens = dims.maxContextTokens;
+    this.text = new TokenizerText(tokenizer, chatTemplate);
     const imageTokenId = config.image_token_index ?? config.image_token_id;
     const imageToken = (processor.config as { image_token?: unknown } | null)?.image_token;
     if (imageTokenId === undefined || typeof imageToken !== 'string') {
@@ -151,22 +129,15 @@ export class TransformersVisionSession implements VisionLlmSession {
   }
 
   encode(text: string): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: false });
+    return this.text.encode(text);
   }
 
   decode(ids: readonly number[]): string {
-    // The tokenizer refuses an empty list; a reply that ends at its first token is empty text.
-    if (ids.length === 0) return '';
-    return this.tokenizer.decode([...ids], { skip_special_tokens: false });
+    return this.text.decode(ids);
   }
 
   applyChatTemplate(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
-    const text = this.tokenizer.apply_chat_template(
-      messages.map((m) => ({ role: m.role, content: m.content })),
-      { tokenize: false, add_generation_prompt: addGenerationPrompt, ...(this.chatTemplate ? { chat_template: this.chatTemplate } : {}) },
-    );
-    if (typeof text !== 'string') throw new Error('the chat template did not render to text');
-    return text;
+    return this.text.applyChatTemplate(messages, addGenerationPrompt);
   }
 
   begin(): DecodingState {
@@ -181,7 +152,7 @@ export class TransformersVisionSession implements VisionLlmSession {
     const output = (await this.model.encode_image({ pixel_values })) as Tensor;
     const width = output.dims.at(-1)!;
     if (width !== this.hiddenSize) throw new Error(`the vision encoder gives features of width ${width}; the decoder takes ${this.hiddenSize}`);
-    const rows = output.type === 'float32' ? (output.data as Float32Array) : (output.to('float32').data as Float32Array);
+    const rows = floats(output);
     const features: ImageFeatures = { rows, count: rows.length / width };
     const base = this;
     const imageIds = new Array<number>(features.count).fill(this.imageTokenId);

@@ -4,9 +4,9 @@
  * what is installed.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, checkBatchSize, checkPlan, loraBaseCheckpoint, makeContext, now, requireInstalled } from './common.ts';
+import { RunTracker, cancelledError, checkBatchSize, checkPlan, loraBaseCheckpoint, makeContext, now, resolveInstalled } from './common.ts';
 import { EndpointError } from './errors.ts';
-import { badReply, decodeBase64, parseJson, request, sleep, type RequestContext } from './http.ts';
+import { asRecord, badReply, decodeBase64, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { hashFromTitle, normaliseHash, promptWithLora } from './installed.ts';
 import { PngFormatError, pngSize } from './png.ts';
 import { combinedA1111Sampler, splitA1111Sampler } from './samplers.ts';
@@ -48,8 +48,6 @@ interface SchedulerInfo {
   label: string;
 }
 
-const asRecord = (v: unknown): Record<string, unknown> | null =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 export class A1111Client implements EndpointClient {
@@ -161,15 +159,7 @@ export class A1111Client implements EndpointClient {
   /** The exact request body for a plan (exported for tests and the closing note). */
   async buildRequest(plan: GenerationPlan, batchSize: number, signal: AbortSignal): Promise<A1111Txt2ImgRequest> {
     checkPlan(plan, this.config);
-    let installed = this.installed ?? (await this.listInstalledModels(signal));
-    let model: InstalledModel;
-    try {
-      model = requireInstalled(plan, installed, this.config);
-    } catch {
-      // The list may be stale (a model installed since): look once more before giving up.
-      installed = await this.listInstalledModels(signal);
-      model = requireInstalled(plan, installed, this.config);
-    }
+    const { model, installed } = await resolveInstalled(plan, this.installed, () => this.listInstalledModels(signal), this.config);
     const a = plan.arguments;
     let prompt = plan.prompt;
     let checkpoint: string | null = model.name;
@@ -219,7 +209,7 @@ export class A1111Client implements EndpointClient {
     } catch (e) {
       if (run.signal.aborted) {
         await this.interrupt();
-        throw e instanceof EndpointError && e.reason === 'cancelled' ? e : new EndpointError('cancelled', 'Cancelled.', { kind: this.kind, cause: e });
+        throw cancelledError(e, this.kind);
       }
       // A timed-out job would otherwise keep the server's single queue busy.
       if (e instanceof EndpointError && e.reason === 'timeout') await this.interrupt();

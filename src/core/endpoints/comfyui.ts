@@ -4,9 +4,9 @@
  * then fetches the images through /history/{id} and /view.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, checkBatchSize, checkPlan, loraBaseCheckpoint, makeContext, now, requireInstalled } from './common.ts';
+import { RunTracker, cancelledError, checkBatchSize, checkPlan, loraBaseCheckpoint, makeContext, now, resolveInstalled } from './common.ts';
 import { EndpointError, cleanServerText } from './errors.ts';
-import { badReply, parseJson, request, sleep, type RequestContext } from './http.ts';
+import { asRecord, badReply, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { promptWithTriggerWords } from './installed.ts';
 import { PngFormatError, pngSize } from './png.ts';
 import { toComfySampler } from './samplers.ts';
@@ -92,8 +92,6 @@ export function buildComfyGraph(plan: GenerationPlan, choice: GraphChoice, batch
   return graph;
 }
 
-const asRecord = (v: unknown): Record<string, unknown> | null =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 
 /** The choices of a combo input in /object_info: `[[...names], {...}]` (classic) or `["COMBO", {options}]` (newer). */
 export function comboOptions(objectInfo: unknown, nodeClass: string, input: string): string[] {
@@ -184,14 +182,7 @@ export class ComfyUIClient implements EndpointClient {
   /** The exact /prompt body for a plan (exported for tests and the closing note). */
   async buildRequest(plan: GenerationPlan, batchSize: number, clientId: string, signal: AbortSignal): Promise<ComfyPromptRequest> {
     checkPlan(plan, this.config);
-    let installed = this.installed ?? (await this.listInstalledModels(signal));
-    let model: InstalledModel;
-    try {
-      model = requireInstalled(plan, installed, this.config);
-    } catch {
-      installed = await this.listInstalledModels(signal);
-      model = requireInstalled(plan, installed, this.config);
-    }
+    const { model, installed } = await resolveInstalled(plan, this.installed, () => this.listInstalledModels(signal), this.config);
     let choice: GraphChoice = { checkpoint: model.name, lora: null };
     if (plan.model.type === 'LORA') {
       const base = loraBaseCheckpoint(installed, this.config) ?? installed.find((m) => m.kind === 'checkpoint') ?? null;
@@ -237,7 +228,7 @@ export class ComfyUIClient implements EndpointClient {
     } catch (e) {
       if (run.signal.aborted) {
         await this.interrupt(promptId ? [promptId] : []);
-        throw e instanceof EndpointError && e.reason === 'cancelled' ? e : new EndpointError('cancelled', 'Cancelled.', { kind: this.kind, cause: e });
+        throw cancelledError(e, this.kind);
       }
       if (timeout.aborted && !(e instanceof EndpointError && e.reason === 'timeout')) {
         await this.interrupt(promptId ? [promptId] : []);

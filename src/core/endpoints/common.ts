@@ -3,7 +3,7 @@ import { validateArguments, type GenerationPlan } from '../plan.ts';
 import { EndpointError } from './errors.ts';
 import { type RequestContext } from './http.ts';
 import { findInstalled, fileStem } from './installed.ts';
-import type { ClientDeps, EndpointConfig, InstalledModel } from './types.ts';
+import type { ClientDeps, EndpointConfig, EndpointKind, InstalledModel } from './types.ts';
 
 export function makeContext(config: EndpointConfig, deps: ClientDeps): RequestContext {
   const f = deps.fetch ?? (globalThis.fetch as typeof fetch | undefined);
@@ -73,6 +73,25 @@ export function requireInstalled(plan: GenerationPlan, installed: readonly Insta
   );
 }
 
+/**
+ * The installed model the plan names, from the cached list when there is one. The list may be stale (a
+ * model installed since), so a miss lists the server's models once more before giving up.
+ */
+export async function resolveInstalled(
+  plan: GenerationPlan,
+  cached: readonly InstalledModel[] | null,
+  listInstalled: () => Promise<readonly InstalledModel[]>,
+  config: EndpointConfig,
+): Promise<{ model: InstalledModel; installed: readonly InstalledModel[] }> {
+  const first = cached ?? (await listInstalled());
+  try {
+    return { model: requireInstalled(plan, first, config), installed: first };
+  } catch {
+    const fresh = await listInstalled();
+    return { model: requireInstalled(plan, fresh, config), installed: fresh };
+  }
+}
+
 /** The base checkpoint named in the settings for LoRA plans, if any, resolved against what is installed. */
 export function loraBaseCheckpoint(installed: readonly InstalledModel[], config: EndpointConfig): InstalledModel | null {
   const wanted = config.loraBaseCheckpoint?.trim();
@@ -84,6 +103,11 @@ export function loraBaseCheckpoint(installed: readonly InstalledModel[], config:
     });
   }
   return hit;
+}
+
+/** What a cancelled run throws: its own 'cancelled' error, or one wrapping whatever the abort caused. */
+export function cancelledError(e: unknown, kind: EndpointKind): EndpointError {
+  return e instanceof EndpointError && e.reason === 'cancelled' ? e : new EndpointError('cancelled', 'Cancelled.', { kind, cause: e });
 }
 
 export const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());

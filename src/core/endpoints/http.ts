@@ -225,6 +225,10 @@ export function parseJson(reply: Reply, ctx: RequestContext, what: string): unkn
   }
 }
 
+/** `v` as an object's fields, or null when a reply put something else there. */
+export const asRecord = (v: unknown): Record<string, unknown> | null =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+
 export function badReply(ctx: RequestContext, message: string): EndpointError {
   return new EndpointError('bad-reply', `${ctx.config.baseUrl}: ${message}`, { kind: ctx.config.kind });
 }

@@ -5,9 +5,9 @@
  * `planLosses` states that for the UI.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, checkBatchSize, checkPlan, makeContext, now } from './common.ts';
-import { EndpointError, cleanServerText } from './errors.ts';
-import { badReply, decodeBase64, parseJson, request, type RequestContext } from './http.ts';
+import { RunTracker, cancelledError, checkBatchSize, checkPlan, makeContext, now } from './common.ts';
+import { cleanServerText } from './errors.ts';
+import { asRecord, badReply, decodeBase64, parseJson, request, type RequestContext } from './http.ts';
 import { PngFormatError, pngSize } from './png.ts';
 import type {
   ClientDeps,
@@ -58,8 +58,6 @@ export interface OpenAIImagesRequest {
   response_format: 'b64_json';
 }
 
-const asRecord = (v: unknown): Record<string, unknown> | null =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 
 function checkedPng(ctx: RequestContext, bytes: Uint8Array, what: string): { width: number; height: number } {
   try {
@@ -121,7 +119,7 @@ export class OpenAIImagesClient implements EndpointClient {
       if (revised[0]) server.revised_prompt = revised[0];
       return { images, endpoint: { kind: this.kind, url: this.config.baseUrl }, server, timings: { total: now() - started } };
     } catch (e) {
-      if (run.signal.aborted) throw e instanceof EndpointError && e.reason === 'cancelled' ? e : new EndpointError('cancelled', 'Cancelled.', { kind: this.kind, cause: e });
+      if (run.signal.aborted) throw cancelledError(e, this.kind);
       throw e;
     } finally {
       run.done();
@@ -196,7 +194,7 @@ export class HFInferenceClient implements EndpointClient {
       options.onProgress?.({ phase: 'downloading', fraction: 1 });
       return { images, endpoint: { kind: this.kind, url: this.config.baseUrl }, server: {}, timings: { total: now() - started } };
     } catch (e) {
-      if (run.signal.aborted) throw e instanceof EndpointError && e.reason === 'cancelled' ? e : new EndpointError('cancelled', 'Cancelled.', { kind: this.kind, cause: e });
+      if (run.signal.aborted) throw cancelledError(e, this.kind);
       throw e;
     } finally {
       run.done();

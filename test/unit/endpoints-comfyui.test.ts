@@ -1,35 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ComfyUIClient } from '../../src/core/endpoints/comfyui.ts';
-import { EndpointError } from '../../src/core/endpoints/errors.ts';
 import { pngSize } from '../../src/core/endpoints/png.ts';
 import type { GenerationProgress } from '../../src/core/endpoints/types.ts';
 import { ComfyTestServer } from '../servers/comfyui-test-server.ts';
-import { DEFAULT_MODE } from '../servers/test-server-common.ts';
-import { CHECKPOINT_PLAN, LORA_PLAN, config, nodeWebSocket } from './endpoints-fixtures.ts';
-
-async function failure(p: Promise<unknown>): Promise<EndpointError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(EndpointError);
-    return e as EndpointError;
-  }
-  throw new Error('expected the call to fail');
-}
+import { CHECKPOINT_PLAN, LORA_PLAN, config, failure, nodeWebSocket, resetBeforeEach, serveDuringSuite } from './endpoints-fixtures.ts';
 
 describe('ComfyUI client against the ComfyUI test server', () => {
   const server = new ComfyTestServer({ delayMs: 200 });
-  let url = '';
-  beforeAll(async () => {
-    url = await server.listen();
-  });
-  afterAll(() => server.close());
-  beforeEach(() => {
-    server.mode = { ...DEFAULT_MODE, delayMs: 200 };
-    server.requests.length = 0;
-    server.rejected.length = 0;
-  });
-  const client = (extra = {}) => new ComfyUIClient(config('comfyui', url, extra), { webSocket: nodeWebSocket });
+  const url = serveDuringSuite(server);
+  resetBeforeEach(server, 200);
+  const client = (extra = {}) => new ComfyUIClient(config('comfyui', url(), extra), { webSocket: nodeWebSocket });
   const promptBodies = () => server.requests.filter((r) => r.path === '/prompt').map((r) => r.body as Record<string, unknown>);
 
   it('posts the API-format graph with a client id, follows /ws progress and fetches PNGs via /history and /view', async () => {

@@ -1,6 +1,9 @@
 /** Plans and helpers shared by the endpoint unit tests. */
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import WebSocket from 'ws';
+import { EndpointError } from '../../src/core/endpoints/errors.ts';
 import type { GenerationPlan } from '../../src/core/plan.ts';
+import { DEFAULT_MODE, type TestServerBase } from '../servers/test-server-common.ts';
 import type { EndpointConfig, EndpointKind, WebSocketFactory, WebSocketLike } from '../../src/core/endpoints/types.ts';
 
 export const CHECKPOINT_PLAN: GenerationPlan = {
@@ -48,5 +51,35 @@ export async function deadPort(): Promise<number> {
       const port = (s.address() as { port: number }).port;
       s.close(() => resolve(port));
     });
+  });
+}
+
+/** The EndpointError a call fails with; the test fails when the call succeeds or fails otherwise. */
+export async function failure(p: Promise<unknown>): Promise<EndpointError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(EndpointError);
+    return e as EndpointError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** Runs `server` for the enclosing describe block; the returned function gives its base URL once it listens. */
+export function serveDuringSuite(server: TestServerBase): () => string {
+  let url = '';
+  beforeAll(async () => {
+    url = await server.listen();
+  });
+  afterAll(() => server.close());
+  return () => url;
+}
+
+/** Before each test: the default modes (with the given reply delay) and no recorded requests. */
+export function resetBeforeEach(server: TestServerBase, delayMs: number): void {
+  beforeEach(() => {
+    server.mode = { ...DEFAULT_MODE, delayMs };
+    server.requests.length = 0;
+    server.rejected.length = 0;
   });
 }

@@ -1,37 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EndpointError } from '../../src/core/endpoints/errors.ts';
+import { describe, expect, it } from 'vitest';
 import { planLosses } from '../../src/core/endpoints/losses.ts';
 import { HFInferenceClient, OpenAIImagesClient, nearestOpenAISize } from '../../src/core/endpoints/openai.ts';
 import { pngSize } from '../../src/core/endpoints/png.ts';
 import { OpenAITestServer } from '../servers/openai-test-server.ts';
-import { DEFAULT_MODE } from '../servers/test-server-common.ts';
-import { CHECKPOINT_PLAN, LORA_PLAN, config } from './endpoints-fixtures.ts';
-
-async function failure(p: Promise<unknown>): Promise<EndpointError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(EndpointError);
-    return e as EndpointError;
-  }
-  throw new Error('expected the call to fail');
-}
+import { CHECKPOINT_PLAN, LORA_PLAN, config, failure, resetBeforeEach, serveDuringSuite } from './endpoints-fixtures.ts';
 
 describe('OpenAI-compatible and HF Inference clients against the test server', () => {
   const server = new OpenAITestServer({ apiKey: 'sk-test-123', delayMs: 0 });
-  let url = '';
-  beforeAll(async () => {
-    url = await server.listen();
-  });
-  afterAll(() => server.close());
-  beforeEach(() => {
-    server.mode = { ...DEFAULT_MODE, delayMs: 0 };
-    server.requests.length = 0;
-    server.rejected.length = 0;
-  });
+  const url = serveDuringSuite(server);
+  resetBeforeEach(server, 0);
 
   it('sends model, prompt, n, the nearest accepted size and b64_json; one request per image for dall-e-3', async () => {
-    const client = new OpenAIImagesClient(config('openai', url, { apiKey: 'sk-test-123' }));
+    const client = new OpenAIImagesClient(config('openai', url(), { apiKey: 'sk-test-123' }));
     const out = await client.generate(CHECKPOINT_PLAN, { batchSize: 2 });
     expect(server.rejected).toEqual([]);
     const bodies = server.requests.filter((r) => r.path === '/v1/images/generations').map((r) => r.body);
@@ -44,25 +24,25 @@ describe('OpenAI-compatible and HF Inference clients against the test server', (
   });
 
   it('sends one request with n for models that batch', async () => {
-    await new OpenAIImagesClient(config('openai', url, { apiKey: 'sk-test-123', openaiModel: 'dall-e-2' })).generate(CHECKPOINT_PLAN, { batchSize: 3 });
+    await new OpenAIImagesClient(config('openai', url(), { apiKey: 'sk-test-123', openaiModel: 'dall-e-2' })).generate(CHECKPOINT_PLAN, { batchSize: 3 });
     const bodies = server.requests.filter((r) => r.path === '/v1/images/generations').map((r) => r.body);
     expect(bodies).toEqual([{ model: 'dall-e-2', prompt: CHECKPOINT_PLAN.prompt, n: 3, size: '512x512', response_format: 'b64_json' }]);
   });
 
   it('a wrong key is an auth error carrying OpenAI’s message', async () => {
-    const e = await failure(new OpenAIImagesClient(config('openai', url, { apiKey: 'wrong' })).generate(CHECKPOINT_PLAN));
+    const e = await failure(new OpenAIImagesClient(config('openai', url(), { apiKey: 'wrong' })).generate(CHECKPOINT_PLAN));
     expect(e.reason).toBe('auth');
     expect(e.serverMessage).toContain('Incorrect API key provided');
   });
 
   it('refuses base64 that is not a PNG', async () => {
     server.mode.reply = 'not-image';
-    const e = await failure(new OpenAIImagesClient(config('openai', url, { apiKey: 'sk-test-123' })).generate(CHECKPOINT_PLAN));
+    const e = await failure(new OpenAIImagesClient(config('openai', url(), { apiKey: 'sk-test-123' })).generate(CHECKPOINT_PLAN));
     expect(e.reason).toBe('bad-reply');
   });
 
   it('HF Inference: {inputs, parameters} with consecutive seeds, image bytes back', async () => {
-    const client = new HFInferenceClient(config('hf-inference', `${url}/hf/models/stabilityai/sd-turbo`, { apiKey: 'sk-test-123' }));
+    const client = new HFInferenceClient(config('hf-inference', `${url()}/hf/models/stabilityai/sd-turbo`, { apiKey: 'sk-test-123' }));
     const out = await client.generate(CHECKPOINT_PLAN, { batchSize: 2 });
     expect(server.rejected).toEqual([]);
     const bodies = server.requests.filter((r) => r.path.startsWith('/hf/models/')).map((r) => r.body);
@@ -76,7 +56,7 @@ describe('OpenAI-compatible and HF Inference clients against the test server', (
   });
 
   it('HF Inference: a JSON "model is loading" reply is refused as not an image; 503 carries the message', async () => {
-    const client = new HFInferenceClient(config('hf-inference', `${url}/hf/models/x`, { apiKey: 'sk-test-123' }));
+    const client = new HFInferenceClient(config('hf-inference', `${url()}/hf/models/x`, { apiKey: 'sk-test-123' }));
     server.mode.reply = 'not-image';
     const e = await failure(client.generate(CHECKPOINT_PLAN));
     expect(e.reason).toBe('bad-reply');
@@ -90,11 +70,11 @@ describe('OpenAI-compatible and HF Inference clients against the test server', (
 
   it('HF Inference: a stalled endpoint times out, a cancelled one is cancelled', async () => {
     server.mode.stall = true;
-    const client = new HFInferenceClient(config('hf-inference', `${url}/hf/models/x`, { apiKey: 'sk-test-123', timeoutMs: 300 }));
+    const client = new HFInferenceClient(config('hf-inference', `${url()}/hf/models/x`, { apiKey: 'sk-test-123', timeoutMs: 300 }));
     expect((await failure(client.generate(CHECKPOINT_PLAN))).reason).toBe('timeout');
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const slow = new HFInferenceClient(config('hf-inference', `${url}/hf/models/x`, { apiKey: 'sk-test-123' }));
+    const slow = new HFInferenceClient(config('hf-inference', `${url()}/hf/models/x`, { apiKey: 'sk-test-123' }));
     expect((await failure(slow.generate(CHECKPOINT_PLAN, { signal: controller.signal }))).reason).toBe('cancelled');
   });
 });

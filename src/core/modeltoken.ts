@@ -10,6 +10,7 @@
  * vocabLogSumExp = 0 (one fixed "none of the models" competitor with logit 0, which keeps model logits
  * from growing without bound) or -Infinity (models compete only with each other).
  */
+import { mulberry32 } from './random.ts';
 
 export interface ModelTokenHead {
   /** Width of h. */
@@ -217,20 +218,9 @@ export interface TrainResult {
   history: TrainProgress[];
 }
 
-/** mulberry32: a small seeded generator so a run's example order is reproducible (and resumable). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function epochOrder(n: number, seed: number, epoch: number): number[] {
-  const random = seededRandom(seed * 1_000_003 + epoch);
+  // Seeded so that a run's example order is reproducible (and resumable).
+  const random = mulberry32(seed * 1_000_003 + epoch);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -9,21 +9,10 @@ import {
   symmetricSqrt,
   type FeatureSet,
 } from '../../src/core/metrics/fid.ts';
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32), so the sets are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/core/random.ts';
 
 function randomSet(count: number, dim: number, seed: number): FeatureSet {
-  const next = random(seed);
+  const next = mulberry32(seed); // seeded: the same set on every run
   // Correlated features: x = z · L for a random L, so the covariance is not diagonal.
   const mix = Array.from({ length: dim * dim }, () => next() - 0.5);
   const data = new Float64Array(count * dim);
@@ -39,7 +28,7 @@ function randomSet(count: number, dim: number, seed: number): FeatureSet {
 }
 
 function symmetric(d: number, seed: number): Float64Array {
-  const next = random(seed);
+  const next = mulberry32(seed); // seeded: the same set on every run
   const m = new Float64Array(d * d);
   for (let i = 0; i < d; i++) {
     for (let j = i; j < d; j++) {

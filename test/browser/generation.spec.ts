@@ -4,26 +4,13 @@ import { readParameters } from '../../src/core/endpoints/png.ts';
 import { A1111TestServer } from '../servers/a1111-test-server.ts';
 import { ComfyTestServer } from '../servers/comfyui-test-server.ts';
 import { OpenAITestServer } from '../servers/openai-test-server.ts';
-import { DEFAULT_MODE } from '../servers/test-server-common.ts';
+import { serveDuringSpec } from '../servers/spec-servers.ts';
 
 // The test servers run in the spec's own process, so each test flips their modes directly.
 const a1111 = new A1111TestServer({ delayMs: 400 });
 const comfy = new ComfyTestServer({ delayMs: 400 });
 const openai = new OpenAITestServer({ delayMs: 50, apiKey: 'sk-test-key' });
-let urls: { a1111: string; comfyui: string; openai: string };
-
-test.beforeAll(async () => {
-  urls = { a1111: await a1111.listen(), comfyui: await comfy.listen(), openai: await openai.listen() };
-});
-test.afterAll(async () => {
-  await Promise.all([a1111.close(), comfy.close(), openai.close()]);
-});
-test.beforeEach(() => {
-  for (const s of [a1111, comfy, openai]) {
-    s.mode = { ...DEFAULT_MODE, delayMs: s.mode.delayMs };
-    s.requests.length = 0;
-  }
-});
+const urls = serveDuringSpec({ a1111, comfyui: comfy, openai });
 
 async function useEndpoint(page: Page, kind: string, url: string, apiKey = '') {
   await page.getByLabel('Endpoint type').selectOption(kind);

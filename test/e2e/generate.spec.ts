@@ -4,7 +4,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { A1111TestServer } from '../servers/a1111-test-server.ts';
 import { ComfyTestServer } from '../servers/comfyui-test-server.ts';
 import { OpenAITestServer } from '../servers/openai-test-server.ts';
-import { DEFAULT_MODE } from '../servers/test-server-common.ts';
+import { serveDuringSpec } from '../servers/spec-servers.ts';
 
 // The servers install part of the starter catalog, so "Only models on my server" has something to match.
 const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl'), 'utf8')
@@ -17,20 +17,7 @@ const loras = starter.filter((m) => m.type === 'LORA').map((m) => m.file);
 const a1111 = new A1111TestServer({ delayMs: 300, checkpoints: checkpoints.map((file) => ({ file, sha256: null })), loras });
 const comfy = new ComfyTestServer({ delayMs: 300, checkpoints, loras });
 const openai = new OpenAITestServer({ delayMs: 50, apiKey: 'sk-test-key' });
-let urls: { a1111: string; comfyui: string; openai: string };
-
-test.beforeAll(async () => {
-  urls = { a1111: await a1111.listen(), comfyui: await comfy.listen(), openai: await openai.listen() };
-});
-test.afterAll(async () => {
-  await Promise.all([a1111.close(), comfy.close(), openai.close()]);
-});
-test.beforeEach(() => {
-  for (const s of [a1111, comfy, openai]) {
-    s.mode = { ...DEFAULT_MODE, delayMs: s.mode.delayMs };
-    s.requests.length = 0;
-  }
-});
+const urls = serveDuringSpec({ a1111, comfyui: comfy, openai });
 
 async function useEndpoint(page: Page, kind: string, url: string, options: { apiKey?: string; onlyInstalled?: boolean } = {}) {
   await page.getByRole('button', { name: 'Settings' }).click();

@@ -278,6 +278,8 @@ class EngineWorker implements EngineWorkerApi {
   }
 
   async importCatalog(request: CatalogImportRequest, onProgress: (p: ImportProgress) => void): Promise<CatalogImportReport> {
+    // A start-up still loading the previous catalog must finish first, or it would replace the import.
+    await this.init();
     const started = performance.now();
     const heapBefore = heapUsed();
     const read = async (source: CatalogFileSource, file: string) => {

@@ -118,13 +118,31 @@ class TransformersDecodingState extends KeyValueCacheDecodingState {
   }
 }
 
-/** Text in and out of a pack's tokenizer, the same for text-only and vision-language packs. */
-export class TokenizerText {
-  constructor(
-    private readonly tokenizer: PreTrainedTokenizer,
+/**
+ * What text-only and vision-language sessions share: the decoder's sizes, text in and out of the
+ * pack's tokenizer (with its chat template, or the pack's replacement) and disposal.
+ */
+export abstract class TransformersSessionBase {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly eosTokenIds: readonly number[];
+  readonly maxContextTokens: number;
+
+  protected constructor(
+    readonly tokenizer: PreTrainedTokenizer,
+    readonly model: PreTrainedModel,
+    readonly device: LlmDevice,
+    readonly dtype: LlmDtype,
+    protected readonly hiddenOutput: string,
     /** Replaces the tokenizer's chat template when set. */
     private readonly chatTemplate: string | null,
-  ) {}
+    dimensions: TextModelDimensions,
+  ) {
+    this.vocabSize = dimensions.vocabSize;
+    this.hiddenSize = dimensions.hiddenSize;
+    this.eosTokenIds = dimensions.eosTokenIds;
+    this.maxContextTokens = dimensions.maxContextTokens;
+  }
 
   encode(text: string): number[] {
     return this.tokenizer.encode(text, { add_special_tokens: false });
@@ -144,29 +162,15 @@ export class TokenizerText {
     if (typeof text !== 'string') throw new Error('the chat template did not render to text');
     return text;
   }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
 }
 
-export class TransformersLlmSession implements LlmSession {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly eosTokenIds: readonly number[];
-  readonly maxContextTokens: number;
-  private readonly text: TokenizerText;
-
-  private constructor(
-    readonly tokenizer: PreTrainedTokenizer,
-    readonly model: PreTrainedModel,
-    readonly device: LlmDevice,
-    readonly dtype: LlmDtype,
-    private readonly hiddenOutput: string,
-    chatTemplate: string | null,
-  ) {
-    const dims = textModelDimensions(model.config as unknown as TextModelConfig, 'the model config lacks vocab_size or hidden_size');
-    this.vocabSize = dims.vocabSize;
-    this.hiddenSize = dims.hiddenSize;
-    this.eosTokenIds = dims.eosTokenIds;
-    this.maxContextTokens = dims.maxContextTokens;
-    this.text = new TokenizerText(tokenizer, chatTemplate);
+export class TransformersLlmSession extends TransformersSessionBase implements LlmSession {
+  private constructor(tokenizer: PreTrainedTokenizer, model: PreTrainedModel, device: LlmDevice, dtype: LlmDtype, hiddenOutput: string, chatTemplate: string | null) {
+    super(tokenizer, model, device, dtype, hiddenOutput, chatTemplate, textModelDimensions(model.config as unknown as TextModelConfig, 'the model config lacks vocab_size or hidden_size'));
   }
 
   static async load(options: TransformersSessionOptions): Promise<TransformersLlmSession> {
@@ -181,23 +185,7 @@ export class TransformersLlmSession implements LlmSession {
     return new TransformersLlmSession(tokenizer, model, options.device, options.dtype, options.hiddenOutput ?? 'last_hidden_state', options.chatTemplate ?? null);
   }
 
-  encode(text: string): number[] {
-    return this.text.encode(text);
-  }
-
-  decode(ids: readonly number[]): string {
-    return this.text.decode(ids);
-  }
-
-  applyChatTemplate(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
-    return this.text.applyChatTemplate(messages, addGenerationPrompt);
-  }
-
   begin(): DecodingState {
     return new TransformersDecodingState(this.model, this.hiddenOutput);
-  }
-
-  async dispose(): Promise<void> {
-    await this.model.dispose();
   }
 }

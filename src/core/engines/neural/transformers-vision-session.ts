@@ -8,14 +8,14 @@
  */
 import { AutoModelForImageTextToText, AutoProcessor, RawImage, Tensor, type PreTrainedModel, type PreTrainedTokenizer, type Processor, type ProgressInfo } from '@huggingface/transformers';
 import type { ReferenceImage } from '../../chat.ts';
-import type { ChatMessage, DecodingState } from './session.ts';
+import type { DecodingState } from './session.ts';
 import { throwIfAborted } from './session.ts';
 import {
   floats,
   KeyValueCacheDecodingState,
   textModelDimensions,
   tokenIdTensor,
-  TokenizerText,
+  TransformersSessionBase,
   type LlmDevice,
   type LlmDtype,
   type TextModelConfig,
@@ -81,31 +81,29 @@ class VisionDecodingState extends KeyValueCacheDecodingState {
   }
 }
 
-export class TransformersVisionSession implements VisionLlmSession {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly eosTokenIds: readonly number[];
-  readonly maxContextTokens: number;
+export class TransformersVisionSession extends TransformersSessionBase implements VisionLlmSession {
   readonly imageToken: string;
   private readonly imageTokenId: number;
-  private readonly text: TokenizerText;
 
   private constructor(
     readonly processor: Processor,
-    readonly tokenizer: PreTrainedTokenizer,
-    readonly model: PreTrainedModel,
-    readonly device: LlmDevice,
-    readonly dtype: LlmDtype,
-    private readonly hiddenOutput: string,
+    tokenizer: PreTrainedTokenizer,
+    model: PreTrainedModel,
+    device: LlmDevice,
+    dtype: LlmDtype,
+    hiddenOutput: string,
     chatTemplate: string | null,
   ) {
     const config = model.config as unknown as VisionModelConfig;
-    const dims = textModelDimensions(config.text_config, 'the vision-language model config lacks text_config.vocab_size or text_config.hidden_size');
-    this.vocabSize = dims.vocabSize;
-    this.hiddenSize = dims.hiddenSize;
-    this.eosTokenIds = dims.eosTokenIds;
-    this.maxContextTokens = dims.maxContextTokens;
-    this.text = new TokenizerText(tokenizer, chatTemplate);
+    super(
+      tokenizer,
+      model,
+      device,
+      dtype,
+      hiddenOutput,
+      chatTemplate,
+      textModelDimensions(config.text_config, 'the vision-language model config lacks text_config.vocab_size or text_config.hidden_size'),
+    );
     const imageTokenId = config.image_token_index ?? config.image_token_id;
     const imageToken = (processor.config as { image_token?: unknown } | null)?.image_token;
     if (imageTokenId === undefined || typeof imageToken !== 'string') {
@@ -126,18 +124,6 @@ export class TransformersVisionSession implements VisionLlmSession {
     const model = await AutoModelForImageTextToText.from_pretrained(options.model, { device: options.device, dtype: options.dtype, progress_callback });
     if (!('vision_encoder' in model.sessions)) throw new Error(`${options.model} loaded without a vision encoder (onnx/vision_encoder.onnx)`);
     return new TransformersVisionSession(processor, processor.tokenizer, model, options.device, options.dtype, options.hiddenOutput ?? 'last_hidden_state', options.chatTemplate ?? null);
-  }
-
-  encode(text: string): number[] {
-    return this.text.encode(text);
-  }
-
-  decode(ids: readonly number[]): string {
-    return this.text.decode(ids);
-  }
-
-  applyChatTemplate(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
-    return this.text.applyChatTemplate(messages, addGenerationPrompt);
   }
 
   begin(): DecodingState {
@@ -173,7 +159,4 @@ export class TransformersVisionSession implements VisionLlmSession {
     };
   }
 
-  async dispose(): Promise<void> {
-    await this.model.dispose();
-  }
 }

@@ -38,6 +38,19 @@ export class RunTracker {
   cancelAll(): void {
     for (const c of this.running) c.abort();
   }
+
+  /** Runs `work` under a signal from start(); once that signal has fired, a failure is a 'cancelled' error. */
+  async run<T>(callerSignal: AbortSignal | undefined, kind: EndpointKind, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const run = this.start(callerSignal);
+    try {
+      return await work(run.signal);
+    } catch (e) {
+      if (run.signal.aborted) throw cancelledError(e, kind);
+      throw e;
+    } finally {
+      run.done();
+    }
+  }
 }
 
 export function checkPlan(plan: GenerationPlan, config: EndpointConfig): void {

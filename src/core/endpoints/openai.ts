@@ -5,7 +5,7 @@
  * `planLosses` states that for the UI.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, cancelledError, checkBatchSize, checkPlan, makeContext, now } from './common.ts';
+import { RunTracker, checkBatchSize, checkPlan, makeContext, now } from './common.ts';
 import { cleanServerText } from './errors.ts';
 import { asRecord, badReply, decodeBase64, parseJson, request, type RequestContext } from './http.ts';
 import { PngFormatError, pngSize } from './png.ts';
@@ -93,15 +93,14 @@ export class OpenAIImagesClient implements EndpointClient {
 
   async generate(plan: GenerationPlan, options: GenerateOptions = {}): Promise<GenerationOutput> {
     const batchSize = checkBatchSize(options.batchSize ?? 1, this.config);
-    const run = this.runs.start(options.signal);
-    const started = now();
-    try {
+    return this.runs.run(options.signal, this.kind, async (signal) => {
+      const started = now();
       const bodies = this.buildRequests(plan, batchSize);
       const images: GeneratedPng[] = [];
       const revised: string[] = [];
       for (const [i, body] of bodies.entries()) {
         options.onProgress?.({ phase: 'sampling', fraction: i / bodies.length });
-        const reply = asRecord(parseJson(await request(this.ctx, '/v1/images/generations', { json: body, signal: run.signal }), this.ctx, 'The images reply'));
+        const reply = asRecord(parseJson(await request(this.ctx, '/v1/images/generations', { json: body, signal }), this.ctx, 'The images reply'));
         const data = reply?.data;
         if (!Array.isArray(data) || data.length === 0) throw badReply(this.ctx, 'the images reply has no data.');
         for (const item of data) {
@@ -118,12 +117,7 @@ export class OpenAIImagesClient implements EndpointClient {
       const server: Record<string, string> = { model: this.model };
       if (revised[0]) server.revised_prompt = revised[0];
       return { images, endpoint: { kind: this.kind, url: this.config.baseUrl }, server, timings: { total: now() - started } };
-    } catch (e) {
-      if (run.signal.aborted) throw cancelledError(e, this.kind);
-      throw e;
-    } finally {
-      run.done();
-    }
+    });
   }
 
   async cancel(): Promise<void> {
@@ -176,15 +170,14 @@ export class HFInferenceClient implements EndpointClient {
 
   async generate(plan: GenerationPlan, options: GenerateOptions = {}): Promise<GenerationOutput> {
     const batchSize = checkBatchSize(options.batchSize ?? 1, this.config);
-    const run = this.runs.start(options.signal);
-    const started = now();
-    try {
+    return this.runs.run(options.signal, this.kind, async (signal) => {
+      const started = now();
       const images: GeneratedPng[] = [];
       // One image per request; consecutive seeds, as A1111 numbers a batch.
       for (let i = 0; i < batchSize; i++) {
         options.onProgress?.({ phase: 'sampling', fraction: i / batchSize });
         const seed = (plan.arguments.seed + i) >>> 0;
-        const reply = await request(this.ctx, '', { json: this.buildRequest(plan, seed), signal: run.signal, accept: 'image/png' });
+        const reply = await request(this.ctx, '', { json: this.buildRequest(plan, seed), signal, accept: 'image/png' });
         if (!reply.contentType.startsWith('image/')) {
           throw badReply(this.ctx, `expected an image, got ${cleanServerText(reply.contentType || 'no content type', 60)}.`);
         }
@@ -193,12 +186,7 @@ export class HFInferenceClient implements EndpointClient {
       }
       options.onProgress?.({ phase: 'downloading', fraction: 1 });
       return { images, endpoint: { kind: this.kind, url: this.config.baseUrl }, server: {}, timings: { total: now() - started } };
-    } catch (e) {
-      if (run.signal.aborted) throw cancelledError(e, this.kind);
-      throw e;
-    } finally {
-      run.done();
-    }
+    });
   }
 
   async cancel(): Promise<void> {

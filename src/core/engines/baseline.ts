@@ -4,8 +4,7 @@
  * the request to choose a model or arguments, which is what makes it the floor the other engines are
  * measured against.
  */
-import type { Catalog, CatalogModel } from '../catalog/types.ts';
-import type { PlannedModel } from '../plan.ts';
+import { plannedModelOf, type Catalog, type CatalogModel } from '../catalog/types.ts';
 import { contentWords } from '../text.ts';
 import type { ArgumentName, ArgumentsResult, Engine, ModelCandidate, ModelResult, PromptResult, SelectOptions, StageRequest } from './engine.ts';
 
@@ -36,10 +35,6 @@ export function cleanTurn(turn: string): string {
   if (pictureOf && (verb || lead || text === afterVerb)) text = text.slice(pictureOf[0].length);
   const cleaned = text.replace(TRAILING_POLITENESS, '').trim();
   return cleaned.length > 0 ? cleaned : turn.trim();
-}
-
-function plannedModel(m: CatalogModel): PlannedModel {
-  return { id: m.id, name: m.name, type: m.type, file: m.file, base_model: m.base_model, trained_words: m.trained_words, hash: m.hash };
 }
 
 /** Most downloaded first; the id breaks ties so that the choice is stable. */
@@ -88,7 +83,7 @@ export function createBaselineEngine(catalog: Catalog): Engine {
         reasons: [`${m.downloads.toLocaleString('en-US')} downloads`],
       }));
       return {
-        model: plannedModel(chosen),
+        model: plannedModelOf(chosen),
         evidence: {
           method: 'fixed default: the most downloaded Checkpoint, whatever the request',
           candidates,

@@ -4,6 +4,7 @@
  * top 5 with scores normalised by a softmax.
  */
 import { topK } from '../../retrieval/bm25.ts';
+import { plannedModelOf } from '../../catalog/types.ts';
 import type { PlannedModel } from '../../plan.ts';
 import type { ModelCandidate } from '../engine.ts';
 import type { CatalogIndex } from './index-build.ts';
@@ -273,6 +274,5 @@ export function candidatesOf(index: CatalogIndex, ranked: readonly RankedModel[]
 }
 
 export function plannedModel(index: CatalogIndex, row: number): PlannedModel {
-  const m = index.models[row]!;
-  return { id: m.id, name: m.name, type: m.type, file: m.file, base_model: m.base_model, trained_words: m.trained_words, hash: m.hash };
+  return plannedModelOf(index.models[row]!);
 }

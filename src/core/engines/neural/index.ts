@@ -8,9 +8,8 @@
  *    under constraints so they are always a valid JSON object (see constrained.ts).
  * The LLM session is handed in: Node passes one on onnxruntime-node, the browser worker one on WebGPU/WASM.
  */
-import type { Catalog, CatalogModel, Demonstration } from '../../catalog/types.ts';
+import { plannedModelOf, type Catalog, type CatalogModel, type Demonstration } from '../../catalog/types.ts';
 import { headFingerprint, logSumExp, scoreModels, type HiddenStateEncoder, type ModelTokenHead } from '../../modeltoken.ts';
-import type { PlannedModel } from '../../plan.ts';
 import { Bm25Index, termCounts, type ScoredDoc } from '../../retrieval/bm25.ts';
 import { retrievalTerms } from '../../retrieval/terms.ts';
 import { contentWords } from '../../text.ts';
@@ -47,10 +46,6 @@ export class NeuralEngineError extends Error {
 
 /** Tokens kept free at the end of the context for what a stage decodes. */
 const DECODE_RESERVE = 48;
-
-function plannedModel(m: CatalogModel): PlannedModel {
-  return { id: m.id, name: m.name, type: m.type, file: m.file, base_model: m.base_model, trained_words: m.trained_words, hash: m.hash };
-}
 
 function chatText(request: StageRequest): string {
   return request.merged.turns.map((t) => t.text).join('\n');
@@ -261,7 +256,7 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
         notes.push(`a vocabulary token ("${session.decode([bestVocab])}") outscored every model token; the best model token is used`);
       }
       return {
-        model: plannedModel(winner),
+        model: plannedModelOf(winner),
         evidence: { method: 'ModelToken: W_m·h joined to the vocabulary logits in one softmax', candidates, competing: count, notes },
       };
     },

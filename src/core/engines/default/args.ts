@@ -1,70 +1,178 @@
 /**
- * Stage 3 of the default engine: each argument is a weighted vote. The chosen model's demonstrations
- * vote first, the ones most like the request loudest; when the model has few demonstrations,
- * demonstrations of models of the same base and type vote too, then a catalog-wide prior for that
- * base model, then fixed defaults. Values are repaired into range afterwards, so the result always
- * validates.
+ * Stage 3 of the default engine. For each argument, every value that some evidence proposes becomes
+ * a candidate with a few features: how often the chosen model's demonstrations use it, whether its
+ * demonstration most like the request does, what the other likely models of stage 2 use (weighted by
+ * their probability), what the catalog's demonstrations nearest to the request use, and how common it
+ * is for the model's base and type and across the catalog. A learned linear score over those features
+ * (argument-weights.ts, trained on held-out train demonstrations) picks the value, so the engine leans
+ * on the model's habits when stage 2 was sure and on similar requests when it was not. Values are
+ * repaired into range afterwards, so the result always validates.
  */
 import type { DemonstrationArguments } from '../../catalog/types.ts';
 import { canonicalSampler, repairArguments, type GenerationArguments } from '../../plan.ts';
+import { topK } from '../../retrieval/bm25.ts';
 import type { ArgumentName, ArgumentOrigin, ArgumentSource, DemonstrationRef } from '../engine.ts';
+import { TRAINED_ARGUMENT_WEIGHTS } from './argument-weights.ts';
 import type { CatalogIndex } from './index-build.ts';
 
+export type VotedName = Exclude<ArgumentName, 'seed'>;
+export const VOTED: readonly VotedName[] = ['sampler', 'steps', 'cfg_scale', 'width', 'height'];
+
+/** What the score of one candidate value is made of, each in 0..1. */
+export const ARGUMENT_FEATURES = ['habit', 'confidentHabit', 'topDemo', 'runnersUp', 'posterior', 'nearest', 'prior', 'global'] as const;
+export type ArgumentFeature = (typeof ARGUMENT_FEATURES)[number];
+export type ArgumentFeatures = Record<ArgumentFeature, number>;
+
 export interface ArgumentOptions {
-  /** Vote of every demonstration of the chosen model before similarity is added. */
-  demoBase: number;
-  /** Extra vote of a demonstration in proportion to its similarity to the request (0..1). */
-  demoSimilarity: number;
-  /** Total vote of the base-model prior. */
-  prior: number;
-  /**
-   * How much the runners-up of stage 2 vote, relative to their probability against the chosen model's:
-   * when the choice is uncertain, what the likely alternatives use is evidence about the arguments too.
-   */
-  runnersUp: number;
-  /** Total vote, relative to the chosen model's, of the catalog's demonstrations nearest to the request. */
+  /** One weight per feature, learned by scripts/train-default-arguments.ts. */
+  weights: Readonly<ArgumentFeatures>;
+  /** How many of the catalog's demonstrations nearest to the request vote. */
   nearest: number;
+  /** How many of the most common values of the base-model prior become candidates. */
+  priorValues: number;
 }
 
-export const DEFAULT_ARGUMENT_OPTIONS: ArgumentOptions = { demoBase: 1, demoSimilarity: 1, prior: 0.3, runnersUp: 1, nearest: 1 };
-
-/** Another model that votes on the arguments: its row, and its probability relative to the chosen model's. */
-export interface RunnerUp {
-  row: number;
-  relativeWeight: number;
-}
-
-type VotedName = Exclude<ArgumentName, 'seed'>;
-const VOTED: readonly VotedName[] = ['sampler', 'steps', 'cfg_scale', 'width', 'height'];
+export const DEFAULT_ARGUMENT_OPTIONS: ArgumentOptions = { weights: TRAINED_ARGUMENT_WEIGHTS, nearest: 20, priorValues: 8 };
 
 const FIXED_DEFAULTS: DemonstrationArguments = { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 };
 
-/** The most common value of each argument among demonstrations of one base model and type. */
-export type BasePriors = Map<string, Record<VotedName, Map<string, number>>>;
+type ValueCounts = Record<VotedName, Map<string, number>>;
+
+/** How often each value of each argument occurs, per base model and type and across the catalog. */
+export interface ArgumentPriors {
+  byBase: Map<string, ValueCounts>;
+  global: ValueCounts;
+}
 
 function priorKey(base: string, type: string): string {
   return `${base}\u0000${type}`;
 }
 
-export function buildBasePriors(index: CatalogIndex): BasePriors {
-  const priors: BasePriors = new Map();
+function emptyCounts(): ValueCounts {
+  return { sampler: new Map(), steps: new Map(), cfg_scale: new Map(), width: new Map(), height: new Map() };
+}
+
+export function buildArgumentPriors(index: CatalogIndex): ArgumentPriors {
+  const byBase = new Map<string, ValueCounts>();
+  const global = emptyCounts();
   index.demonstrations.forEach((d, i) => {
     const model = index.models[index.demoModelRow[i]!];
     if (!model) return;
     const key = priorKey(model.base_model, model.type);
-    let p = priors.get(key);
-    if (!p) priors.set(key, (p = { sampler: new Map(), steps: new Map(), cfg_scale: new Map(), width: new Map(), height: new Map() }));
+    let counts = byBase.get(key);
+    if (!counts) byBase.set(key, (counts = emptyCounts()));
     for (const name of VOTED) {
       const v = valueKey(name, d.arguments);
-      p[name].set(v, (p[name].get(v) ?? 0) + 1);
+      counts[name].set(v, (counts[name].get(v) ?? 0) + 1);
+      global[name].set(v, (global[name].get(v) ?? 0) + 1);
     }
   });
-  return priors;
+  return { byBase, global };
 }
 
-function valueKey(name: VotedName, args: DemonstrationArguments): string {
+export function valueKey(name: VotedName, args: DemonstrationArguments): string {
   if (name === 'sampler') return canonicalSampler(args.sampler) ?? args.sampler;
   return String(args[name]);
+}
+
+/** A model of stage 2's shortlist with its probability (the chosen one included). */
+export interface CandidateModel {
+  row: number;
+  probability: number;
+}
+
+export interface CandidateValue {
+  value: string;
+  features: ArgumentFeatures;
+  /** How many of the chosen model's demonstrations use this value. */
+  modelDemos: number;
+}
+
+export interface ArgumentEvidence {
+  candidates: Record<VotedName, CandidateValue[]>;
+  /** The chosen model's demonstrations, most like the request first, with similarity in 0..1. */
+  modelDemos: { demo: number; similarity: number }[];
+  /** The chosen model's probability in stage 2 (1 when the user picked a model outside its shortlist). */
+  confidence: number;
+}
+
+function total(counts: ReadonlyMap<string, number>): number {
+  let sum = 0;
+  for (const c of counts.values()) sum += c;
+  return sum || 1;
+}
+
+/**
+ * The candidate values of every argument with their features. `demoScores` holds each demonstration's
+ * BM25 score for the request; `shortlist` is stage 2's candidates with their probabilities.
+ */
+export function argumentEvidence(
+  index: CatalogIndex,
+  priors: ArgumentPriors,
+  modelRow: number,
+  demoScores: Float32Array,
+  shortlist: readonly CandidateModel[],
+  options: ArgumentOptions,
+): ArgumentEvidence {
+  const model = index.models[modelRow]!;
+  const demos = index.demosOfModel[modelRow] ?? [];
+  const top = Math.max(1e-9, ...demos.map((i) => demoScores[i]!));
+  const modelDemos = demos.map((demo) => ({ demo, similarity: demoScores[demo]! / top })).sort((a, b) => b.similarity - a.similarity);
+  const chosen = shortlist.find((c) => c.row === modelRow);
+  const confidence = chosen ? chosen.probability : 1;
+  const others = shortlist.filter((c) => c.row !== modelRow);
+  const othersMass = others.reduce((sum, c) => sum + c.probability, 0);
+  const nearest = topK(demoScores, options.nearest);
+  const nearestMass = nearest.reduce((sum, n) => sum + n.score, 0);
+  const base = priors.byBase.get(priorKey(model.base_model, model.type));
+
+  const candidates = {} as Record<VotedName, CandidateValue[]>;
+  for (const name of VOTED) {
+    const values = new Map<string, CandidateValue>();
+    const entry = (value: string): CandidateValue => {
+      let c = values.get(value);
+      if (!c) {
+        const features = Object.fromEntries(ARGUMENT_FEATURES.map((f) => [f, 0])) as ArgumentFeatures;
+        values.set(value, (c = { value, features, modelDemos: 0 }));
+      }
+      return c;
+    };
+    const valueOf = (demo: number) => valueKey(name, index.demonstrations[demo]!.arguments);
+    for (const { demo } of modelDemos) {
+      const c = entry(valueOf(demo));
+      c.features.habit += 1 / modelDemos.length;
+      c.modelDemos++;
+    }
+    const nearestOwn = modelDemos[0];
+    if (nearestOwn) entry(valueOf(nearestOwn.demo)).features.topDemo = 1;
+    for (const { row, probability } of [{ row: modelRow, probability: confidence }, ...others]) {
+      const ds = index.demosOfModel[row] ?? [];
+      for (const demo of ds) {
+        const c = entry(valueOf(demo));
+        c.features.posterior += probability / ds.length;
+        if (row !== modelRow && othersMass > 0) c.features.runnersUp += probability / othersMass / ds.length;
+      }
+    }
+    if (nearestMass > 0) for (const n of nearest) entry(valueOf(n.doc)).features.nearest += n.score / nearestMass;
+    if (base) {
+      const sum = total(base[name]);
+      const common = [...base[name]].sort((a, b) => b[1] - a[1]).slice(0, options.priorValues);
+      for (const [value, count] of common) entry(value).features.prior = count / sum;
+    }
+    const globalSum = total(priors.global[name]);
+    for (const c of values.values()) {
+      c.features.global = (priors.global[name].get(c.value) ?? 0) / globalSum;
+      c.features.confidentHabit = c.features.habit * confidence;
+    }
+    candidates[name] = [...values.values()];
+  }
+  return { candidates, modelDemos, confidence };
+}
+
+export function scoreValue(features: ArgumentFeatures, weights: Readonly<ArgumentFeatures>): number {
+  let score = 0;
+  for (const f of ARGUMENT_FEATURES) score += weights[f] * features[f];
+  return score;
 }
 
 export interface ChosenArguments {
@@ -74,84 +182,36 @@ export interface ChosenArguments {
   notes: string[];
 }
 
-/**
- * `similarity(demoIndex)` says how alike a demonstration is to the request, in 0..1.
- */
 export function chooseArguments(
   index: CatalogIndex,
-  priors: BasePriors,
+  priors: ArgumentPriors,
   modelRow: number,
-  similarity: (demo: number) => number,
+  demoScores: Float32Array,
+  shortlist: readonly CandidateModel[],
   seed: number,
-  options: ArgumentOptions = DEFAULT_ARGUMENT_OPTIONS,
-  runnersUp: readonly RunnerUp[] = [],
-  /** The catalog's demonstrations most like the request, with their similarity in 0..1. */
-  nearest: readonly { demo: number; similarity: number }[] = [],
+  options: ArgumentOptions,
 ): ChosenArguments {
   const model = index.models[modelRow]!;
-  const demos = index.demosOfModel[modelRow] ?? [];
-  const weighted = demos
-    .map((i) => ({ i, sim: similarity(i) }))
-    .sort((a, b) => b.sim - a.sim);
-  const prior = priors.get(priorKey(model.base_model, model.type));
+  const evidence = argumentEvidence(index, priors, modelRow, demoScores, shortlist, options);
+  const demoCount = evidence.modelDemos.length;
   const notes: string[] = [];
-  if (demos.length === 0) notes.push(`${model.name} has no demonstrations: its arguments come from the ${model.base_model} prior.`);
-
-  // Each runner-up's demonstrations share a total vote of (its relative weight) x (the chosen model's total).
-  const voteOf = (sim: number) => options.demoBase + options.demoSimilarity * sim;
-  const chosenTotal = weighted.reduce((sum, { sim }) => sum + voteOf(sim), 0) || 1;
-  const others = runnersUp
-    .filter((r) => r.row !== modelRow && options.runnersUp > 0 && r.relativeWeight > 0)
-    .map((r) => {
-      const ds = (index.demosOfModel[r.row] ?? []).map((i) => ({ i, vote: voteOf(similarity(i)) }));
-      const total = ds.reduce((sum, d) => sum + d.vote, 0) || 1;
-      return ds.map(({ i, vote }) => ({ i, vote: (options.runnersUp * r.relativeWeight * chosenTotal * vote) / total }));
-    })
-    .flat();
-  const nearestTotal = nearest.reduce((sum, n) => sum + n.similarity, 0);
-  if (options.nearest > 0 && nearestTotal > 0) {
-    for (const n of nearest) others.push({ i: n.demo, vote: (options.nearest * chosenTotal * n.similarity) / nearestTotal });
-  }
-  const runnerUpNames = [...new Set(runnersUp.filter((r) => r.row !== modelRow).map((r) => index.models[r.row]!.name))];
+  if (demoCount === 0) notes.push(`${model.name} has no demonstrations: its arguments come from the ${model.base_model} prior and similar requests.`);
+  const runnerUpNames = shortlist.filter((c) => c.row !== modelRow).map((c) => index.models[c.row]!.name);
 
   const chosen: Partial<Record<VotedName, string>> = {};
   const sources: Partial<Record<ArgumentName, ArgumentSource>> = {};
   for (const name of VOTED) {
-    const votes = new Map<string, { weight: number; nearest: number; demos: number; others: number }>();
-    for (const { i, sim } of weighted) {
-      const v = valueKey(name, index.demonstrations[i]!.arguments);
-      const entry = votes.get(v) ?? { weight: 0, nearest: 0, demos: 0, others: 0 };
-      entry.weight += voteOf(sim);
-      entry.nearest = Math.max(entry.nearest, sim);
-      entry.demos++;
-      votes.set(v, entry);
-    }
-    for (const { i, vote } of others) {
-      const v = valueKey(name, index.demonstrations[i]!.arguments);
-      const entry = votes.get(v) ?? { weight: 0, nearest: 0, demos: 0, others: 0 };
-      entry.weight += vote;
-      entry.others += vote;
-      votes.set(v, entry);
-    }
-    if (prior) {
-      const counts = prior[name];
-      const total = [...counts.values()].reduce((a, b) => a + b, 0);
-      for (const [v, c] of counts) {
-        const entry = votes.get(v) ?? { weight: 0, nearest: 0, demos: 0, others: 0 };
-        entry.weight += (options.prior * c) / total;
-        votes.set(v, entry);
-      }
-    }
-    const ranked = [...votes.entries()].sort((a, b) => b[1].weight - a[1].weight || b[1].nearest - a[1].nearest);
-    const top = ranked[0];
-    if (!top) {
+    const ranked = evidence.candidates[name]
+      .map((c) => ({ c, score: scoreValue(c.features, options.weights) }))
+      .sort((a, b) => b.score - a.score || b.c.features.global - a.c.features.global || a.c.value.localeCompare(b.c.value));
+    const best = ranked[0]?.c;
+    if (!best) {
       chosen[name] = String(FIXED_DEFAULTS[name]);
       sources[name] = { origin: 'default', detail: 'no demonstration and no prior: the fixed default' };
       continue;
     }
-    const [value, vote] = top;
-    chosen[name] = value;
-    sources[name] = describeSource(vote, weighted.length, model.base_model, model.type, runnerUpNames);
+    chosen[name] = best.value;
+    sources[name] = describeSource(best, demoCount, evidence.confidence, model.base_model, model.type, runnerUpNames);
   }
   const raw = {
     sampler: chosen.sampler ?? FIXED_DEFAULTS.sampler,
@@ -168,40 +228,44 @@ export function chooseArguments(
     }
   }
   sources.seed = { origin: 'seed', detail: 'derived from the chat text, so the same chat gives the same picture' };
-  const top = weighted[0]?.sim ?? 1;
   return {
     arguments: repaired,
     sources: sources as Record<ArgumentName, ArgumentSource>,
-    demonstrations: weighted.slice(0, 5).map(({ i, sim }) => {
-      const d = index.demonstrations[i]!;
-      return { model_id: d.model_id, model_name: model.name, image_id: d.image_id, prompt: d.prompt, similarity: top > 0 ? sim / top : 0 };
+    demonstrations: evidence.modelDemos.slice(0, 5).map(({ demo, similarity }) => {
+      const d = index.demonstrations[demo]!;
+      return { model_id: d.model_id, model_name: model.name, image_id: d.image_id, prompt: d.prompt, similarity };
     }),
     notes,
   };
 }
 
 function describeSource(
-  vote: { weight: number; nearest: number; demos: number; others: number },
+  candidate: CandidateValue,
   demoCount: number,
+  confidence: number,
   base: string,
   type: string,
   runnerUpNames: readonly string[],
 ): ArgumentSource {
+  const f = candidate.features;
+  const fromOthers = f.runnersUp > 0 || f.nearest > 0;
   let origin: ArgumentOrigin;
   let detail: string;
-  if (vote.demos === 0 && vote.others > 0) {
+  if (candidate.modelDemos === 0 && fromOthers) {
     origin = 'nearest-demonstration';
-    detail = `not used by the chosen model's demonstrations; voted for by similar demonstrations of other models (the runners-up ${runnerUpNames.slice(0, 3).join(', ')}, and the catalog's nearest)`;
-  } else if (vote.demos === 0) {
+    const who = runnerUpNames.length > 0 ? `the other likely models (${runnerUpNames.slice(0, 3).join(', ')}) and ` : '';
+    detail = `not used by the chosen model's demonstrations; used by ${who}the catalog's demonstrations most like this request (${Math.round(f.nearest * 100)}% of their vote)`;
+  } else if (candidate.modelDemos === 0) {
     origin = 'base-model-prior';
-    detail = `most common for ${base} ${type} models across the catalog`;
-  } else if (vote.demos === 1 && demoCount > 1) {
+    detail = `most common for ${base} ${type} models across the catalog (${Math.round(f.prior * 100)}% of their demonstrations)`;
+  } else if (candidate.modelDemos === 1 && demoCount > 1 && f.topDemo === 1) {
     origin = 'nearest-demonstration';
     detail = `from the demonstration most like this request (1 of ${demoCount})`;
   } else {
-    origin = vote.nearest >= 0.999 && vote.demos < demoCount / 2 ? 'nearest-demonstration' : 'model-habit';
-    detail = `used in ${vote.demos} of the model's ${demoCount} demonstrations`;
+    origin = 'model-habit';
+    detail = `used in ${candidate.modelDemos} of the model's ${demoCount} demonstrations`;
   }
-  if (vote.demos > 0 && vote.others >= 0.1 * vote.weight) detail += '; similar demonstrations of other models agree';
+  if (candidate.modelDemos > 0 && f.nearest >= 0.3) detail += `; ${Math.round(f.nearest * 100)}% of the most similar demonstrations across the catalog agree`;
+  if (candidate.modelDemos > 0 && confidence < 0.5) detail += ` (stage 2 gave this model ${Math.round(confidence * 100)}%, so similar requests weighed in)`;
   return { origin, detail };
 }

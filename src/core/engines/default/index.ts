@@ -3,10 +3,10 @@
  * demonstrations drives all three stages; every choice carries the evidence behind it.
  */
 import type { Catalog } from '../../catalog/types.ts';
-import { termCounts, topK } from '../../retrieval/bm25.ts';
+import { termCounts } from '../../retrieval/bm25.ts';
 import { retrievalTerms } from '../../retrieval/terms.ts';
 import type { Engine, ModelResult, PromptResult, SelectOptions, StageRequest } from '../engine.ts';
-import { buildBasePriors, chooseArguments, DEFAULT_ARGUMENT_OPTIONS, type ArgumentOptions } from './args.ts';
+import { buildArgumentPriors, chooseArguments, DEFAULT_ARGUMENT_OPTIONS, type ArgumentOptions } from './args.ts';
 import { buildCatalogIndex, DEFAULT_FIELD_WEIGHTS, type FieldWeights } from './index-build.ts';
 import { DEFAULT_PROMPT_OPTIONS, writePrompt, type PromptOptions } from './prompt.ts';
 import { TRAINED_RERANKER } from './reranker-weights.ts';
@@ -29,7 +29,7 @@ export const DEFAULT_ENGINE_OPTIONS: DefaultEngineOptions = {
   reranker: TRAINED_RERANKER,
 };
 
-export const DEFAULT_ENGINE_VERSION = '2';
+export const DEFAULT_ENGINE_VERSION = '3';
 
 /** The query of a request's own words, as the indexes store them. */
 export function requestQuery(text: string): Map<string, number> {
@@ -49,7 +49,7 @@ function stageQuery(request: StageRequest, prompt: PromptResult, addedWeight: nu
 export function createDefaultEngine(catalog: Catalog, overrides: Partial<DefaultEngineOptions> = {}): Engine {
   const options: DefaultEngineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...overrides };
   const index = buildCatalogIndex(catalog, options.fields);
-  const priors = buildBasePriors(index);
+  const priors = buildArgumentPriors(index);
   const reranker = options.select.rerank ? options.reranker : undefined;
 
   // Stage 1 and stage 2 rank models for the same words; the last ranking is kept so the second is free.
@@ -116,33 +116,15 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
     async configureArguments(request, prompt, model, seed) {
       const row = index.modelRow.get(model.model.id);
       if (row === undefined) throw new Error(`Model ${model.model.id} is not in the catalog.`);
-      const query = stageQuery(request, prompt, options.select.addedTerms);
-      const demos = index.demosOfModel[row] ?? [];
-      // Runners-up vote in proportion to their probability against the chosen model's; a model the
-      // user picked by hand (not among the candidates) votes alone.
-      const candidates = model.evidence.candidates;
-      const chosenProbability = candidates.find((c) => c.model_id === model.model.id)?.score ?? 0;
-      const runnersUp =
-        chosenProbability > 0
-          ? candidates.flatMap((c) => {
-              const r = index.modelRow.get(c.model_id);
-              return r === undefined || r === row ? [] : [{ row: r, relativeWeight: c.score / chosenProbability }];
-            })
-          : [];
-      const all = new Float32Array(index.demoIndex.size);
-      index.demoIndex.accumulate(query, all);
-      const similarity = (i: number) => {
-        const top = topOfModel.get(index.demoModelRow[i]!) ?? 1e-9;
-        return all[i]! / top;
-      };
-      const topOfModel = new Map<number, number>();
-      for (const r of [row, ...runnersUp.map((u) => u.row)]) {
-        topOfModel.set(r, Math.max(1e-9, ...(index.demosOfModel[r] ?? []).map((i) => all[i]!)));
-      }
-      const nearestDemos = topK(all, 20);
-      const nearestTop = nearestDemos[0]?.score ?? 1;
-      const nearest = nearestDemos.map(({ doc, score }) => ({ demo: doc, similarity: score / nearestTop }));
-      const chosen = chooseArguments(index, priors, row, similarity, seed, options.arguments, runnersUp, nearest);
+      const demoScores = new Float32Array(index.demoIndex.size);
+      index.demoIndex.accumulate(stageQuery(request, prompt, options.select.addedTerms), demoScores);
+      // Stage 2's shortlist with its probabilities: a model the user picked by hand (not among them)
+      // is taken as certain.
+      const shortlist = model.evidence.candidates.flatMap((c) => {
+        const r = index.modelRow.get(c.model_id);
+        return r === undefined ? [] : [{ row: r, probability: c.score }];
+      });
+      const chosen = chooseArguments(index, priors, row, demoScores, shortlist, seed, options.arguments);
       return {
         arguments: chosen.arguments,
         evidence: { sources: chosen.sources, demonstrations: chosen.demonstrations, notes: chosen.notes },

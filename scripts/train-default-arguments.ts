@@ -1,0 +1,125 @@
+/**
+ * Trains the default engine's stage-3 value scorer on the TRAIN part only and writes
+ * src/core/engines/default/argument-weights.ts.
+ *
+ * Pseudo items are drawn as for the reranker (scripts/lib/pseudo-queries.ts: one demonstration per
+ * sampled model held out, casualised into a chat; the index built without them). Stage 2 runs as the
+ * engine runs it; for each of the five arguments, the candidate values and their features
+ * (args.ts: argumentEvidence) form one list, and the weights minimise the softmax cross-entropy of
+ * the held-out demonstration's value over that list, with a small L2 penalty, by full-batch Adam.
+ * Lists that lack the true value teach nothing and are skipped. Demonstrations held out by the tuning
+ * harness's default seed are never used, so `npx tsx scripts/tune-default-engine.ts` measures on
+ * items these weights never saw.
+ *
+ *   npx tsx scripts/train-default-arguments.ts [--data DIR] [--rounds 3] [--n 1500]
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { mergeTurns } from '../src/core/chat.ts';
+import { ARGUMENT_FEATURES, argumentEvidence, buildArgumentPriors, DEFAULT_ARGUMENT_OPTIONS, valueKey, VOTED, type ArgumentFeature } from '../src/core/engines/default/args.ts';
+import { requestQuery } from '../src/core/engines/default/index.ts';
+import { buildCatalogIndex } from '../src/core/engines/default/index-build.ts';
+import { TRAINED_RERANKER } from '../src/core/engines/default/reranker-weights.ts';
+import { DEFAULT_SELECT_WEIGHTS, normaliseScores, rankModels } from '../src/core/engines/default/select.ts';
+import { DEFAULT_DATA_DIR, loadTrainCatalog, pseudoItems } from './lib/pseudo-queries.ts';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: DEFAULT_DATA_DIR },
+    rounds: { type: 'string', default: '3' },
+    n: { type: 'string', default: '1500' },
+    l2: { type: 'string', default: '0.001' },
+    'tune-seed': { type: 'string', default: '20231128' },
+  },
+});
+const rounds = Number(values.rounds);
+const perRound = Number(values.n);
+const l2 = Number(values.l2);
+
+const catalog = loadTrainCatalog(values.data);
+const tuneHeldOut = new Set(pseudoItems(catalog, 400, Number(values['tune-seed'])).items.map((i) => i.gold.image_id));
+
+/** One list per (item, argument): the candidate values' feature rows and which one is the true value. */
+const lists: { rows: Float64Array[]; gold: number }[] = [];
+let skipped = 0;
+for (let round = 0; round < rounds; round++) {
+  const { items, train } = pseudoItems(catalog, perRound, 1000 + round);
+  const index = buildCatalogIndex(train);
+  const priors = buildArgumentPriors(index);
+  for (const item of items) {
+    if (tuneHeldOut.has(item.gold.image_id)) continue;
+    const query = requestQuery(mergeTurns(item.messages).text);
+    const ranked = rankModels(index, query, DEFAULT_SELECT_WEIGHTS, 5, undefined, TRAINED_RERANKER);
+    const best = ranked[0];
+    if (!best) continue;
+    const probabilities = normaliseScores(
+      ranked.map((r) => r.score),
+      1,
+    );
+    const demoScores = new Float32Array(index.demoIndex.size);
+    index.demoIndex.accumulate(query, demoScores);
+    const shortlist = ranked.map((r, i) => ({ row: r.row, probability: probabilities[i]! }));
+    const evidence = argumentEvidence(index, priors, best.row, demoScores, shortlist, DEFAULT_ARGUMENT_OPTIONS);
+    for (const name of VOTED) {
+      const candidates = evidence.candidates[name];
+      const gold = candidates.findIndex((c) => c.value === valueKey(name, item.gold.arguments));
+      if (gold < 0) {
+        skipped++;
+        continue;
+      }
+      lists.push({ rows: candidates.map((c) => Float64Array.from(ARGUMENT_FEATURES, (f) => c.features[f])), gold });
+    }
+  }
+  process.stderr.write(`round ${round + 1}/${rounds}: ${lists.length} lists\n`);
+}
+
+const d = ARGUMENT_FEATURES.length;
+const w = new Float64Array(d);
+const m = new Float64Array(d);
+const v = new Float64Array(d);
+const lr = 0.05;
+let loss = 0;
+let top1 = 0;
+for (let step = 1; step <= 400; step++) {
+  const grad = new Float64Array(d);
+  loss = 0;
+  top1 = 0;
+  for (const { rows, gold } of lists) {
+    const logits = rows.map((x) => x.reduce((z, xj, j) => z + xj * w[j]!, 0));
+    const top = Math.max(...logits);
+    const exps = logits.map((z) => Math.exp(z - top));
+    const sum = exps.reduce((a, b) => a + b, 0);
+    loss -= Math.log(exps[gold]! / sum);
+    if (exps[gold] === 1) top1++;
+    rows.forEach((x, i) => {
+      const p = exps[i]! / sum - (i === gold ? 1 : 0);
+      for (let j = 0; j < d; j++) grad[j]! += p * x[j]!;
+    });
+  }
+  loss /= lists.length;
+  for (let j = 0; j < d; j++) {
+    const g = grad[j]! / lists.length + l2 * w[j]!;
+    m[j] = 0.9 * m[j]! + 0.1 * g;
+    v[j] = 0.999 * v[j]! + 0.001 * g * g;
+    w[j]! -= (lr * (m[j]! / (1 - 0.9 ** step))) / (Math.sqrt(v[j]! / (1 - 0.999 ** step)) + 1e-8);
+  }
+}
+process.stderr.write(`trained on ${lists.length} lists (${skipped} skipped: true value not among the candidates); loss ${loss.toFixed(3)}, top-1 ${(top1 / lists.length).toFixed(3)}\n`);
+
+const weights = Object.fromEntries(ARGUMENT_FEATURES.map((f, j) => [f, Number(w[j]!.toFixed(4))])) as Record<ArgumentFeature, number>;
+const out = path.resolve(import.meta.dirname, '../src/core/engines/default/argument-weights.ts');
+writeFileSync(
+  out,
+  `/**
+ * The stage-3 value scorer's weights, written by scripts/train-default-arguments.ts (do not edit by hand):
+ *   npx tsx scripts/train-default-arguments.ts --rounds ${rounds} --n ${perRound} --l2 ${l2}
+ * Trained on ${lists.length} (item, argument) lists of pseudo items from the train part only (held-out
+ * demonstrations, casualised); final loss ${loss.toFixed(3)}, top-1 ${(top1 / lists.length).toFixed(3)}.
+ */
+import type { ArgumentFeatures } from './args.ts';
+
+export const TRAINED_ARGUMENT_WEIGHTS: ArgumentFeatures = ${JSON.stringify(weights, null, 2).replace(/"(\w+)":/g, '$1:')};
+`,
+);
+console.log(JSON.stringify(weights));

@@ -9,6 +9,8 @@
  *
  *   npx tsx scripts/tune-default-engine.ts [--data DIR] [--n 400] [--seed 20231128] ['{"select":{"rerank":false}}' ...]
  *   npx tsx scripts/tune-default-engine.ts --items DIR/dev.jsonl   # report only: the real items, full train set
+ *   npx tsx scripts/tune-default-engine.ts --gold-prompt   # a ceiling: each pseudo item's professional prompt
+ *                                                          # itself as the chat, nothing lost in a casual rewrite
  */
 import { readFileSync } from 'node:fs';
 import { createDefaultEngine, DEFAULT_ENGINE_OPTIONS, type DefaultEngineOptions } from '../src/core/engines/default/index.ts';
@@ -26,6 +28,8 @@ const dataDir = flag('--data', DEFAULT_DATA_DIR);
 const sampleSize = Number(flag('--n', '400'));
 const seed = Number(flag('--seed', '20231128'));
 const itemsFile = flag('--items', '');
+const goldPromptIndex = argv.indexOf('--gold-prompt');
+if (goldPromptIndex !== -1) argv.splice(goldPromptIndex, 1);
 const variants = argv.length > 0 ? argv.map((a) => JSON.parse(a) as Partial<Record<keyof DefaultEngineOptions, object>>) : [{}];
 
 const catalog = loadTrainCatalog(dataDir);
@@ -38,6 +42,8 @@ if (itemsFile) {
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as PseudoItem);
 }
+
+if (goldPromptIndex !== -1) items = items.map((item) => ({ ...item, messages: [item.gold.prompt] }));
 
 for (const variant of variants) {
   const merged = Object.fromEntries(

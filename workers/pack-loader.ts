@@ -1,0 +1,178 @@
+/// <reference lib="webworker" />
+/**
+ * Opening a model pack inside a worker, shared by the LLM worker (which plans with it) and the bench
+ * worker (which benchmarks it): the pack's files from its URL, its decoder through
+ * @huggingface/transformers on WebGPU when the browser gives an adapter (fp16 variants only with
+ * `shader-f16`), else WASM, saying why in `notice`; packs whose export lacks the hidden state get it by
+ * the ONNX graph edit as the file is fetched; a head trained earlier in this browser is found in
+ * IndexedDB by the pack's URL.
+ */
+import { env, type ProgressInfo } from '@huggingface/transformers';
+import { openAppDb } from '../src/app/db.ts';
+import { onnxFileForDtype, type PackDtype } from '../src/core/engines/neural/manifest.ts';
+import { loadPack, type LoadedPack, type PackFiles } from '../src/core/engines/neural/pack.ts';
+import { TransformersLlmSession, type LlmDtype } from '../src/core/engines/neural/transformers-session.ts';
+import { TransformersVisionSession } from '../src/core/engines/neural/transformers-vision-session.ts';
+import { validateHead, type ModelTokenHead } from '../src/core/modeltoken.ts';
+import { exposeHiddenState } from '../src/core/onnx/hidden.ts';
+import type { LlmBackend, LlmHeadInfo, LlmLoadProgress } from './llm-api.ts';
+
+/** A text pack's decoder, or a vision-language pack's (vision encoder, embeddings and decoder). */
+export type PackSession = TransformersLlmSession | TransformersVisionSession;
+
+const nativeFetch = self.fetch.bind(self);
+
+export function packUrlFiles(url: string): PackFiles {
+  const base = new URL(url.endsWith('/') ? url : `${url}/`, self.location.href);
+  const get = async (p: string) => {
+    const response = await nativeFetch(new URL(p, base));
+    if (!response.ok) throw new Error(`HTTP ${response.status} for ${new URL(p, base).pathname}`);
+    // Dev servers and SPA hosts answer a missing file with the app's page: say that, not a JSON parse error.
+    if (response.headers.get('content-type')?.includes('text/html')) {
+      throw new Error(`${new URL(p, base).pathname} is not there (the server answered with an HTML page): is the URL a pack folder?`);
+    }
+    return response;
+  };
+  return {
+    location: base.pathname.replace(/\/$/, ''),
+    readText: async (p) => (await get(p)).text(),
+    readBytes: async (p) => new Uint8Array(await (await get(p)).arrayBuffer()),
+  };
+}
+
+/** Reads a response body, reporting progress, into one buffer. */
+async function readWithProgress(response: Response, file: string, onProgress?: (p: LlmLoadProgress) => void): Promise<Uint8Array> {
+  const total = Number(response.headers.get('content-length')) || null;
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    onProgress?.({ file, loaded: size, total });
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** The WebGPU adapter, and whether it offers shader-f16 (fp16 variants run only then). */
+export async function webGpuAdapter(): Promise<{ adapter: GPUAdapter; shaderF16: boolean } | { error: string }> {
+  if (!('gpu' in navigator) || !navigator.gpu) return { error: 'this browser has no WebGPU' };
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) return { error: 'no WebGPU adapter is available' };
+  return { adapter, shaderF16: adapter.features.has('shader-f16') };
+}
+
+function chooseDtype(available: readonly PackDtype[], backend: LlmBackend, shaderF16: boolean): PackDtype {
+  const usable = available.filter((d) => backend === 'webgpu' ? shaderF16 || (d !== 'fp16' && d !== 'q4f16') : d !== 'fp16' && d !== 'q4f16');
+  const chosen = usable[0];
+  if (!chosen) throw new Error(`the pack offers only ${available.join(', ')}, none of which runs on ${backend}${backend === 'webgpu' ? ' without shader-f16' : ''}`);
+  return chosen;
+}
+
+/** Opens the pack's decoder on one backend, in the best dtype that backend runs. */
+export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBackend, shaderF16: boolean, onProgress?: (p: LlmLoadProgress) => void): Promise<PackSession> {
+  const { manifest } = pack;
+  const dtype = chooseDtype(manifest.dtypes, backend, shaderF16);
+  const base = new URL(url.endsWith('/') ? url : `${url}/`, self.location.href);
+  let model: string;
+  if ('hub_id' in manifest.base_model) {
+    env.allowRemoteModels = true;
+    env.allowLocalModels = false;
+    model = manifest.base_model.hub_id;
+  } else {
+    const modelUrl = new URL(manifest.base_model.path.endsWith('/') ? manifest.base_model.path : `${manifest.base_model.path}/`, base);
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    if (modelUrl.origin !== self.location.origin) throw new Error(`the pack's base model must be served by this app (${modelUrl.origin} is another origin)`);
+    // A path, not a URL: transformers.js 4.3 checks that local files exist only for paths.
+    env.localModelPath = new URL('..', modelUrl).pathname;
+    model = modelUrl.pathname.split('/').filter(Boolean).at(-1)!;
+  }
+  const onnxFile = `/onnx/${onnxFileForDtype(dtype)}`;
+  // Adds the hidden-state output to the decoder as it is fetched (one copy of the weights), and
+  // reports byte progress for it, since transformers.js then receives the edited buffer at once.
+  env.fetch = async (input: string | URL, init?: RequestInit) => {
+    const href = typeof input === 'string' ? input : input.href;
+    const response = await nativeFetch(input, init);
+    if (manifest.hidden_state_output !== null || !response.ok || !new URL(href, self.location.href).pathname.endsWith(onnxFile)) return response;
+    const bytes = await readWithProgress(response, onnxFile.slice(1), onProgress);
+    const edited = exposeHiddenState(bytes).bytes;
+    return new Response(edited as BlobPart, { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-length': String(edited.length) } });
+  };
+  const sessionClass = manifest.architecture === 'vision-language' ? TransformersVisionSession : TransformersLlmSession;
+  return sessionClass.load({
+    model,
+    device: backend,
+    dtype: dtype as LlmDtype,
+    hiddenOutput: manifest.hidden_state_output ?? 'last_hidden_state',
+    chatTemplate: manifest.chat_template,
+    onProgress: (info: ProgressInfo) => {
+      if (info.status === 'progress') onProgress?.({ file: info.file, loaded: info.loaded, total: info.total });
+      else if (info.status === 'done') onProgress?.({ file: info.file, loaded: 1, total: 1 });
+    },
+  });
+}
+
+export interface PackRuntime {
+  /** onnxruntime-web's WASM build, served by the app itself (never a CDN). */
+  wasmPaths: { mjs: string; wasm: string };
+  /** 'webgpu' tries WebGPU first and falls back to WASM; 'wasm' never tries WebGPU. */
+  prefer: LlmBackend;
+  numThreads?: number;
+}
+
+export interface OpenedPack {
+  pack: LoadedPack;
+  session: PackSession;
+  backend: LlmBackend;
+  shaderF16: boolean;
+  /** Why WASM runs although WebGPU was wanted. */
+  notice: string | null;
+}
+
+/** Loads the pack at `url` and opens its decoder, WebGPU first when preferred, falling back to WASM. */
+export async function openPack(url: string, runtime: PackRuntime, onProgress?: (p: LlmLoadProgress) => void): Promise<OpenedPack> {
+  const pack = await loadPack(packUrlFiles(url));
+  env.backends.onnx.wasm!.wasmPaths = runtime.wasmPaths;
+  env.backends.onnx.wasm!.numThreads = runtime.numThreads ?? 1;
+  env.useBrowserCache = 'caches' in self;
+  let notice: string | null = null;
+  if (runtime.prefer === 'webgpu') {
+    const gpu = await webGpuAdapter();
+    if ('error' in gpu) notice = `WebGPU is not available (${gpu.error}): running on WASM`;
+    else {
+      env.backends.onnx.webgpu!.adapter = gpu.adapter;
+      try {
+        const session = await openPackOn(url, pack, 'webgpu', gpu.shaderF16, onProgress);
+        return { pack, session, backend: 'webgpu', shaderF16: gpu.shaderF16, notice: null };
+      } catch (err) {
+        notice = `WebGPU failed to load the model (${err instanceof Error ? err.message : String(err)}): running on WASM`;
+      }
+    }
+  }
+  const session = await openPackOn(url, pack, 'wasm', false, onProgress);
+  return { pack, session, backend: 'wasm', shaderF16: false, notice };
+}
+
+/** The IndexedDB key of a pack's trained head: the pack's URL, so the same pack finds it when it loads again. */
+export const headRecordId = (url: string) => `head:${url}`;
+
+/** A head trained earlier in this browser for the pack at `url` (saved in IndexedDB), if it fits the decoder. */
+export async function savedHead(url: string, hiddenSize: number): Promise<{ head: ModelTokenHead; info: LlmHeadInfo } | null> {
+  // Storage that cannot be read (e.g. blocked by the browser) leaves the pack's own head in use.
+  const record = await openAppDb()
+    .then((db) => db.get('heads', headRecordId(url)))
+    .catch(() => undefined);
+  if (!record || record.dim !== hiddenSize) return null;
+  const head = validateHead({ dim: record.dim, modelIds: record.model_ids, weights: record.weights });
+  return { head, info: { source: 'trained', rows: head.modelIds.length, dim: head.dim, accuracy: record.train_accuracy ?? null, saved: record.created } };
+}

@@ -6,6 +6,8 @@ import type { BenchReport } from '../src/core/bench/report.ts';
 import type { BenchProgress } from '../src/core/bench/run.ts';
 import type { CatalogLoadProgress } from '../src/core/catalog/load.ts';
 import type { RecordError } from '../src/core/catalog/jsonl.ts';
+import type { PackDtype } from '../src/core/engines/neural/manifest.ts';
+import type { LlmBackend, LlmHeadInfo, LlmLoadProgress } from './llm-api.ts';
 
 export type { BenchReport };
 
@@ -28,12 +30,28 @@ export interface BenchRunRequest {
    * folder (config.json, tokenizer.json, onnx/model.onnx), e.g. "/models/bert-base-uncased".
    */
   bert?: { modelUrl: string; idf: boolean };
+  /**
+   * The model pack the neural engine runs (the one chosen in Settings → Engine), needed when `engines`
+   * names "neural": its folder URL and the backend to try first.
+   */
+  neuralPack?: { url: string; prefer: LlmBackend };
+}
+
+/** How the neural engine ran in a benchmark: its pack, runtime and head. */
+export interface BenchNeuralRuntime {
+  pack: string;
+  backend: LlmBackend;
+  dtype: PackDtype;
+  /** Why WASM ran although WebGPU was wanted. */
+  notice: string | null;
+  head: LlmHeadInfo['source'];
 }
 
 export type BenchRunProgress =
   | { phase: 'reading'; file: string }
   | CatalogLoadProgress
   | { phase: 'building'; engine: string }
+  | ({ phase: 'pack' } & LlmLoadProgress)
   | { phase: 'bert'; model: string }
   | ({ phase: 'running' } & BenchProgress);
 
@@ -49,11 +67,11 @@ export interface BenchRunOutcome {
   itemsRun: number;
   itemsInFile: number;
   ms: number;
+  /** Set when the neural engine ran. */
+  neural: BenchNeuralRuntime | null;
 }
 
 export interface BenchWorkerApi {
-  /** Names of the engines a run may ask for. */
-  engines(): string[];
   run(request: BenchRunRequest, onProgress: (progress: BenchRunProgress) => void): Promise<BenchRunOutcome>;
   /** Stops the running benchmark; its promise rejects with an AbortError. */
   cancel(): void;

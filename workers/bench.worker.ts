@@ -1,21 +1,24 @@
 /// <reference lib="webworker" />
 /**
  * The bench worker: a thin comlink adapter over src/core/bench, running the same benchmark as
- * `npm run bench` over files the user picked, off the page's thread.
+ * `npm run bench` over files the user picked, off the page's thread. The neural engine runs the model
+ * pack chosen in Settings (opened here by ./pack-loader.ts, with the head trained in this browser
+ * when there is one), so the table compares the engines the user actually has.
  */
 import { env } from '@huggingface/transformers';
 import * as Comlink from 'comlink';
 // onnxruntime-web's WASM build, served by the app itself: transformers.js would otherwise fetch it from a CDN.
 import ortWasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { buildBenchEngines, catalogOnlyEngineNames, parseEngineList } from '../src/core/bench/engines.ts';
+import { buildBenchEngines, parseEngineList, type BenchEngineInputs } from '../src/core/bench/engines.ts';
 import { loadBenchItems } from '../src/core/bench/items.ts';
 import { metricsTable, perArgumentTable } from '../src/core/bench/report.ts';
 import { runBench } from '../src/core/bench/run.ts';
 import { loadCatalog } from '../src/core/catalog/load.ts';
 import { loadBertEmbedder } from '../src/core/metrics/bert-embedder.ts';
 import { BertScorer } from '../src/core/metrics/bertscore.ts';
-import type { BenchRunOutcome, BenchRunProgress, BenchRunRequest, BenchWorkerApi } from './bench-api.ts';
+import type { BenchNeuralRuntime, BenchRunOutcome, BenchRunProgress, BenchRunRequest, BenchWorkerApi } from './bench-api.ts';
+import { openPack, savedHead, type OpenedPack } from './pack-loader.ts';
 
 let running: AbortController | null = null;
 
@@ -30,14 +33,25 @@ async function bertScorer(modelUrl: string, idf: boolean, references: string[]):
   return BertScorer.create(embedder, references, { idf });
 }
 
-const api: BenchWorkerApi = {
-  // The page has no way to hand in a model pack, so it offers only engines built from the catalog alone.
-  engines: () => catalogOnlyEngineNames(),
+/** Opens the pack for the neural engine; a head trained for it in this browser replaces the pack's own. */
+async function openNeuralPack(pack: NonNullable<BenchRunRequest['neuralPack']>, onProgress: (p: BenchRunProgress) => void): Promise<{ opened: OpenedPack; inputs: BenchEngineInputs; runtime: BenchNeuralRuntime }> {
+  const url = new URL(pack.url, self.location.href).href;
+  const opened = await openPack(url, { wasmPaths: { mjs: ortWasmMjs, wasm: ortWasm }, prefer: pack.prefer, numThreads: 1 }, (p) => onProgress({ phase: 'pack', ...p }));
+  const trained = await savedHead(url, opened.session.hiddenSize);
+  const head = trained?.head ?? opened.pack.head;
+  return {
+    opened,
+    inputs: { neuralPack: { session: opened.session, head, manifest: opened.pack.manifest } },
+    runtime: { pack: opened.pack.manifest.name, backend: opened.backend, dtype: opened.session.dtype, notice: opened.notice, head: trained ? 'trained' : 'pack' },
+  };
+}
 
+const api: BenchWorkerApi = {
   async run(request: BenchRunRequest, onProgress: (progress: BenchRunProgress) => void): Promise<BenchRunOutcome> {
     if (running) throw new Error('a benchmark is already running');
     const controller = new AbortController();
     running = controller;
+    let neural: Awaited<ReturnType<typeof openNeuralPack>> | null = null;
     try {
       const started = performance.now();
       const engineNames = parseEngineList(request.engines.join(','));
@@ -56,10 +70,14 @@ const api: BenchWorkerApi = {
       const itemsText = await read(request.items);
       const allItems = loadBenchItems(itemsText.text, itemsText.file);
       const items = request.limit === undefined ? allItems : allItems.slice(0, request.limit);
+      if (engineNames.includes('neural')) {
+        if (!request.neuralPack) throw new Error('the neural engine needs a model pack: choose one in Settings → Engine');
+        neural = await openNeuralPack(request.neuralPack, onProgress);
+      }
       const engines = [];
       for (const name of engineNames) {
         onProgress({ phase: 'building', engine: name });
-        engines.push(...(await buildBenchEngines([name], catalog)));
+        engines.push(...(await buildBenchEngines([name], catalog, neural?.inputs)));
       }
       let bert: BertScorer | undefined;
       if (request.bert) {
@@ -83,9 +101,11 @@ const api: BenchWorkerApi = {
         itemsRun: items.length,
         itemsInFile: allItems.length,
         ms: performance.now() - started,
+        neural: neural?.runtime ?? null,
       };
     } finally {
       running = null;
+      await neural?.opened.session.dispose().catch(() => undefined);
     }
   },
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { expect, test } from '@playwright/test';
 
 // Hand-made files in the ChatGenBench format: three models, a few demonstrations, three items.
@@ -64,4 +65,40 @@ test('the Bench page adds BERTScore with a BERT model the app serves (the tiny f
   const overall = Number(await metrics.locator('tbody tr').nth(0).locator('td').nth(7).textContent());
   expect(overall).toBeGreaterThan(0);
   expect(overall).toBeLessThanOrEqual(1);
+});
+
+test('the Bench page runs the neural engine with the pack chosen in Settings, beside the default engine', async ({ page }) => {
+  test.setTimeout(120_000);
+  // The tiny pack's head has rows for the starter catalog, so the run uses the starter files.
+  const starter = (file: string) => path.resolve(import.meta.dirname, '../../public/models/starter', file);
+  const starterItems = jsonl([
+    { id: 's1', input_type: 'single', setting: 'supervised', messages: ['a red fox in the snow, watercolor'], gold: { prompt: 'fox, snow, watercolor', model_id: 4201, arguments: args() } },
+    { id: 's2', input_type: 'history', setting: 'few-shot', messages: ['a castle at night', 'make it pixel art'], gold: { prompt: 'castle, night, pixel art', model_id: 25694, arguments: args() } },
+  ]);
+  await page.goto('/test/browser/pages/bench.html?pack=/test/fixtures/pack-tiny/');
+  await page.getByTestId('bench-catalog').setInputFiles(starter('catalog.jsonl'));
+  await page.getByTestId('bench-demonstrations').setInputFiles(starter('demonstrations.jsonl'));
+  await page.getByTestId('bench-items').setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: starterItems });
+  await page.getByRole('checkbox', { name: 'baseline' }).uncheck();
+  await page.getByRole('checkbox', { name: 'neural' }).check();
+  await page.getByTestId('bench-run').click();
+
+  await expect(page.getByTestId('bench-status')).toHaveText(/^2 of 2 items in [\d.]+ s$/, { timeout: 110_000 });
+  await expect(page.getByTestId('bench-neural')).toHaveText("neural: pack tiny-test on wasm (fp32), the pack's own head");
+  const rows = page.getByTestId('bench-table').nth(0).locator('tbody tr');
+  await expect(rows).toHaveCount(12);
+  await expect(rows.nth(6).locator('td').nth(0)).toHaveText('neural');
+  await expect(rows.nth(6).locator('td').nth(1)).toHaveText('overall');
+  await expect(rows.nth(6).locator('td').nth(2)).toHaveText('2');
+  // Every metric of the neural row is a measured number (the tiny pack's values mean nothing).
+  for (const cell of [3, 4, 5, 6]) await expect(rows.nth(6).locator('td').nth(cell)).toHaveText(/^[01]\.\d{3}$/);
+});
+
+test('the Bench page says why a neural pack cannot be loaded', async ({ page }) => {
+  await page.goto('/test/browser/pages/bench.html?pack=/test/fixtures/no-such-pack/');
+  await page.getByTestId('bench-catalog').setInputFiles({ name: 'catalog.jsonl', mimeType: 'application/x-ndjson', buffer: catalog });
+  await page.getByTestId('bench-items').setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: items });
+  await page.getByRole('checkbox', { name: 'neural' }).check();
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-error')).toContainText('/test/fixtures/no-such-pack/manifest.json is not there');
 });

@@ -81,6 +81,11 @@ test('the neural pack plans in the app on WASM, streams stage 1, caches apart fr
   expect(await stage(page, 'arguments').innerText()).toBe(neuralPlan.args);
   lap('cached plan');
 
+  // The Bench page offers the chosen pack as the neural engine, beside the catalog-only engines.
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Bench' }).click();
+  await expect(page.getByRole('checkbox', { name: 'neural' })).not.toBeChecked();
+  await expect(page.getByText(/neural runs the pack chosen in Settings \(http:\/\/127\.0\.0\.1:\d+\/test\/fixtures\/pack-tiny\/\)/)).toBeVisible();
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Chat' }).click();
 
   // A pack that cannot be loaded: the header says so and the embedded engine plans, never from the neural cache.
   await chooseEngine(page, { packUrl: '/test/fixtures/no-such-pack/' });

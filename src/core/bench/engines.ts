@@ -26,8 +26,6 @@ export interface BenchEngineInputs {
 }
 
 interface BenchEngineEntry {
-  /** The input the engine cannot be built without, if any. */
-  needs: keyof BenchEngineInputs | null;
   build(catalog: Catalog, inputs: BenchEngineInputs): Engine | Promise<Engine>;
 }
 
@@ -40,21 +38,15 @@ export class MissingEngineInputError extends Error {
 }
 
 export const BENCH_ENGINES: Readonly<Record<string, BenchEngineEntry>> = {
-  baseline: { needs: null, build: createBaselineEngine },
-  default: { needs: null, build: (catalog) => createDefaultEngine(catalog) },
+  baseline: { build: createBaselineEngine },
+  default: { build: (catalog) => createDefaultEngine(catalog) },
   neural: {
-    needs: 'neuralPack',
     build(catalog, { neuralPack }) {
       if (!neuralPack) throw new MissingEngineInputError('the neural engine needs a model pack (a chatgen-pack/1 folder), and none was given');
       return createNeuralEngine({ session: neuralPack.session, catalog, head: neuralPack.head, pack: neuralPack.manifest });
     },
   },
 };
-
-/** Engines that need nothing but a catalog (what a runner without model packs can offer). */
-export function catalogOnlyEngineNames(): string[] {
-  return Object.keys(BENCH_ENGINES).filter((name) => BENCH_ENGINES[name]!.needs === null);
-}
 
 /** Parses "baseline,default" into engine names, checking each is known. */
 export function parseEngineList(list: string): string[] {

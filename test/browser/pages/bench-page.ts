@@ -1,5 +1,7 @@
-// Mounts the Bench page alone, with its real worker, for test/browser/bench.spec.ts.
+// Mounts the Bench page alone, with its real worker, for test/browser/bench.spec.ts. `?pack=URL`
+// stands in for a neural pack chosen in Settings (run on WASM).
 import { mount } from 'svelte';
 import BenchPage from '../../../src/app/components/BenchPage.svelte';
 
-mount(BenchPage, { target: document.getElementById('bench')! });
+const pack = new URLSearchParams(location.search).get('pack');
+mount(BenchPage, { target: document.getElementById('bench')!, props: { neuralPack: pack ? { url: pack, prefer: 'wasm' } : null } });

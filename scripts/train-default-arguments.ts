@@ -49,7 +49,7 @@ for (let round = 0; round < rounds; round++) {
   const priors = buildArgumentPriors(index);
   for (const item of items) {
     if (tuneHeldOut.has(item.gold.image_id)) continue;
-    const query = requestQuery(mergeTurns(item.messages).text);
+    const query = requestQuery(mergeTurns(item.messages).text, index);
     const ranked = rankModels(index, query, DEFAULT_SELECT_WEIGHTS, 5, undefined, TRAINED_RERANKER);
     const best = ranked[0];
     if (!best) continue;

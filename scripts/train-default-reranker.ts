@@ -50,7 +50,7 @@ for (let round = 0; round < rounds; round++) {
     if (tuneHeldOut.has(item.gold.image_id)) continue;
     total++;
     const text = mergeTurns(item.messages).text;
-    const ranked = rankModels(index, requestQuery(text), DEFAULT_SELECT_WEIGHTS, DEFAULT_SELECT_WEIGHTS.shortlist, undefined, TRAINED_RERANKER);
+    const ranked = rankModels(index, requestQuery(text, index), DEFAULT_SELECT_WEIGHTS, DEFAULT_SELECT_WEIGHTS.shortlist, undefined, TRAINED_RERANKER);
     const gold = ranked.findIndex((r) => index.models[r.row]!.id === item.gold.model_id);
     if (gold < 0 || ranked.length < 2) {
       skipped++;

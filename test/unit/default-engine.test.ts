@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/core/catalog/load.ts';
 import { mergeTurns, type ChatInput } from '../../src/core/chat.ts';
-import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
+import { createDefaultEngine, requestQuery } from '../../src/core/engines/default/index.ts';
+import { buildCatalogIndex } from '../../src/core/engines/default/index-build.ts';
 import type { StageRequest } from '../../src/core/engines/engine.ts';
 import { inputCoverage } from '../../src/core/metrics/prompt.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';
@@ -80,6 +81,37 @@ describe('default engine, stage 2: model', () => {
     for (let i = 1; i < candidates.length; i++) expect(candidates[i]!.score).toBeLessThanOrEqual(candidates[i - 1]!.score);
     for (const c of candidates) expect(c.reasons.length).toBeGreaterThan(0);
     expect(result.evidence.competing).toBe(catalog.models.length);
+  });
+
+  it('finds a one-word model name the request writes apart ("dream shaper" for DreamShaper)', async () => {
+    for (const [chat, id] of [
+      ['a castle on a hill with dream shaper', 4384],
+      ['an old sailor by the harbour, made with absolute reality', 81458],
+      ['a fox with ghost mix', 36520],
+    ] as const) {
+      const result = await runPipeline(engine, { messages: [chat], images: [] });
+      expect(result.plan.model.id, chat).toBe(id);
+      expect(result.model.evidence.candidates[0]!.reasons.join(' ')).toContain('name / trigger words mentioned');
+    }
+  });
+
+  it('does not join words that demonstrations use apart as an everyday phrase into a model name', () => {
+    const model = (id: number, name: string) =>
+      JSON.stringify({ id, name, type: 'LORA', tags: [], base_model: 'SD 1.5', trained_words: [], file: `m${id}.safetensors`, hash: 'ABCDEF0123', downloads: 1, rating: 5, description: '' });
+    const demo = (image: number, modelId: number, prompt: string) =>
+      JSON.stringify({ image_id: image, model_id: modelId, prompt, negative_prompt: '', arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 } });
+    const small = loadCatalog(
+      {
+        catalog: { file: 'c.jsonl', text: [model(1, 'FullBody Pose'), model(2, 'InkFox Style')].join('\n') },
+        demonstrations: { file: 'd.jsonl', text: [1, 2, 3].map((i) => demo(i, 2, 'a girl, full body, standing')).join('\n') },
+      },
+      'small',
+    ).catalog;
+    const index = buildCatalogIndex(small);
+    expect(index.joinableNames.has('inkfox')).toBe(true);
+    expect(index.joinableNames.has('fullbody')).toBe(false);
+    expect(requestQuery('an ink fox, full body', index).has('inkfox')).toBe(true);
+    expect(requestQuery('an ink fox, full body', index).has('fullbody')).toBe(false);
   });
 
   it('chooses only among the allowed models (those installed on the endpoint)', async () => {

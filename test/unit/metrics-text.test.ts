@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { joinedTerms, retrievalTerms } from '../../src/core/retrieval/terms.ts';
 import { contentWords, STOP_WORDS, words } from '../../src/core/text.ts';
 
 describe('words', () => {
@@ -23,5 +24,15 @@ describe('contentWords', () => {
   });
   it('keeps visual words that look like filler in other lists', () => {
     for (const w of ['photo', 'drawing', 'portrait', 'style', 'background']) expect(STOP_WORDS.has(w)).toBe(false);
+  });
+});
+
+describe('joinedTerms', () => {
+  const known = new Set(['dreamshaper', 'absolutereality', 'mea']);
+  it('joins 2-3 adjacent content words into the terms the caller knows', () => {
+    expect(joinedTerms(retrievalTerms('A castle, Dream Shaper please; absolute reality'), (t) => known.has(t))).toEqual(['dreamshaper', 'absolutereality']);
+  });
+  it('never joins function words ("me a" is not a name)', () => {
+    expect(joinedTerms(retrievalTerms('make me a cat'), (t) => known.has(t))).toEqual([]);
   });
 });

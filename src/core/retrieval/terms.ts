@@ -40,6 +40,23 @@ export function retrievalTerms(text: string): string[] {
   });
 }
 
+/**
+ * Terms made by joining 2-3 adjacent retrieval terms, kept when `isKnown` accepts them: a name
+ * written apart ("dream shaper", "absolute reality") meets the one word catalogs spell it as
+ * ("DreamShaper", "AbsoluteReality").
+ */
+export function joinedTerms(terms: readonly string[], isKnown: (term: string) => boolean): string[] {
+  const found = new Set<string>();
+  for (let i = 0; i + 1 < terms.length; i++) {
+    let joined = terms[i]!;
+    for (let n = 2; n <= 3 && i + n <= terms.length; n++) {
+      joined += terms[i + n - 1]!;
+      if (isKnown(joined)) found.add(joined);
+    }
+  }
+  return [...found];
+}
+
 /** Removes `<lora:...>` / `<hypernet:...>` tags, `(x:1.2)` weights, `[a:b:0.5]` schedules and brackets. */
 export function stripPromptSyntax(prompt: string): string {
   return prompt

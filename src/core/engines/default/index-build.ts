@@ -4,7 +4,7 @@
  */
 import type { Catalog, CatalogModel, Demonstration } from '../../catalog/types.ts';
 import { Bm25Index } from '../../retrieval/bm25.ts';
-import { retrievalTerms } from '../../retrieval/terms.ts';
+import { joinedTerms, retrievalTerms } from '../../retrieval/terms.ts';
 
 /** How much each field of a model counts in its document (a field repeated n times counts n times). */
 export interface FieldWeights {
@@ -55,10 +55,29 @@ export interface CatalogIndex {
   fieldIndex: Record<CatalogField, Bm25Index>;
   /** Model rows by the distinctive terms of their name and trigger words ("lora", "v2" and the like left out). */
   nameRows: Map<string, number[]>;
+  /**
+   * One-word model names ("dreamshaper") that a request written apart ("dream shaper") is joined back
+   * into: terms of model names alone, leaving out those the demonstrations write apart as everyday
+   * phrases ("full body", "short hair"), which would otherwise pull any request using them to that model.
+   */
+  joinableNames: ReadonlySet<string>;
   /** The idf mass of each model's distinctive name terms. */
   nameIdfTotal: Float32Array;
   /** log(1 + downloads) scaled to [0, 1]. */
   popularity: Float32Array;
+}
+
+/** How many demonstrations may write a name's words apart before it counts as an everyday phrase. */
+const APART_LIMIT = 2;
+
+/** `demoTerms`: each demonstration's prompt, already tokenised. */
+function joinableNameTerms(models: readonly CatalogModel[], demoTerms: readonly (readonly string[])[]): Set<string> {
+  const nameTerms = new Set(models.flatMap((m) => retrievalTerms(m.name)));
+  const apart = new Map<string, number>();
+  for (const terms of demoTerms) {
+    for (const term of joinedTerms(terms, (t) => nameTerms.has(t))) apart.set(term, (apart.get(term) ?? 0) + 1);
+  }
+  return new Set([...nameTerms].filter((t) => (apart.get(t) ?? 0) <= APART_LIMIT));
 }
 
 function repeat<T>(items: readonly T[], times: number): T[] {
@@ -111,6 +130,7 @@ export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFA
   const nameTerms = models.map((m) => [
     ...new Set(retrievalTerms(`${m.name} ${m.trained_words.join(' ')}`).filter((t) => !GENERIC_NAME_WORDS.has(t) && !/^(v?\d+|\d+d)$/.test(t))),
   ]);
+  const joinableNames = joinableNameTerms(models, demoTerms);
   const nameRows = new Map<string, number[]>();
   const nameIdfTotal = new Float32Array(models.length);
   nameTerms.forEach((terms, row) => {
@@ -133,6 +153,7 @@ export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFA
     fieldIndex,
     popularity,
     nameRows,
+    joinableNames,
     nameIdfTotal,
   };
 }

@@ -4,10 +4,10 @@
  */
 import type { Catalog } from '../../catalog/types.ts';
 import { termCounts } from '../../retrieval/bm25.ts';
-import { retrievalTerms } from '../../retrieval/terms.ts';
+import { joinedTerms, retrievalTerms } from '../../retrieval/terms.ts';
 import type { Engine, ModelResult, PromptResult, SelectOptions, StageRequest } from '../engine.ts';
 import { buildArgumentPriors, chooseArguments, DEFAULT_ARGUMENT_OPTIONS, type ArgumentOptions } from './args.ts';
-import { buildCatalogIndex, DEFAULT_FIELD_WEIGHTS, type FieldWeights } from './index-build.ts';
+import { buildCatalogIndex, DEFAULT_FIELD_WEIGHTS, type CatalogIndex, type FieldWeights } from './index-build.ts';
 import { DEFAULT_PROMPT_OPTIONS, writePrompt, type PromptOptions } from './prompt.ts';
 import { TRAINED_RERANKER } from './reranker-weights.ts';
 import { candidatesOf, DEFAULT_SELECT_WEIGHTS, normaliseScores, plannedModel, rankModels, type RankedModel, type Reranker, type SelectWeights } from './select.ts';
@@ -31,14 +31,20 @@ export const DEFAULT_ENGINE_OPTIONS: DefaultEngineOptions = {
 
 export const DEFAULT_ENGINE_VERSION = '3';
 
-/** The query of a request's own words, as the indexes store them. */
-export function requestQuery(text: string): Map<string, number> {
-  return termCounts(retrievalTerms(text));
+/**
+ * The query of a request's own words, as the indexes store them, plus the catalog's one-word model
+ * names the request writes apart ("dream shaper" for DreamShaper).
+ */
+export function requestQuery(text: string, index: CatalogIndex): Map<string, number> {
+  const terms = retrievalTerms(text);
+  const query = termCounts(terms);
+  for (const term of joinedTerms(terms, (t) => index.joinableNames.has(t))) query.set(term, (query.get(term) ?? 0) + 1);
+  return query;
 }
 
 /** The weighted query of stage 2 and 3: the user's words, plus the terms stage 1 added at a lower weight. */
-function stageQuery(request: StageRequest, prompt: PromptResult, addedWeight: number): Map<string, number> {
-  const query = requestQuery(request.merged.text);
+function stageQuery(index: CatalogIndex, request: StageRequest, prompt: PromptResult, addedWeight: number): Map<string, number> {
+  const query = requestQuery(request.merged.text, index);
   if (addedWeight <= 0) return query;
   for (const { term } of prompt.evidence.added_terms) {
     for (const t of retrievalTerms(term)) query.set(t, (query.get(t) ?? 0) + addedWeight);
@@ -71,7 +77,7 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
       // prompt can lean on the vocabulary of the model that is likely to be chosen.
       const belief = new Map<number, number>();
       if (options.prompt.modelBoost > 0) {
-        const ranked = rank(requestQuery(request.merged.text));
+        const ranked = rank(requestQuery(request.merged.text, index));
         const probabilities = normaliseScores(
           ranked.map((r) => r.score),
           reranker ? 1 : options.select.temperature,
@@ -86,7 +92,7 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
     },
 
     async selectModel(request, prompt, selectOptions: SelectOptions) {
-      const query = stageQuery(request, prompt, options.select.addedTerms);
+      const query = stageQuery(index, request, prompt, options.select.addedTerms);
       const allowed = selectOptions.allowedModelIds;
       const ranked = rank(query, allowed);
       const best = ranked[0];
@@ -117,7 +123,7 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
       const row = index.modelRow.get(model.model.id);
       if (row === undefined) throw new Error(`Model ${model.model.id} is not in the catalog.`);
       const demoScores = new Float32Array(index.demoIndex.size);
-      index.demoIndex.accumulate(stageQuery(request, prompt, options.select.addedTerms), demoScores);
+      index.demoIndex.accumulate(stageQuery(index, request, prompt, options.select.addedTerms), demoScores);
       // Stage 2's shortlist with its probabilities: a model the user picked by hand (not among them)
       // is taken as certain.
       const shortlist = model.evidence.candidates.flatMap((c) => {

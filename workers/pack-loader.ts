@@ -22,7 +22,7 @@ export type PackSession = TransformersLlmSession | TransformersVisionSession;
 
 const nativeFetch = self.fetch.bind(self);
 
-export function packUrlFiles(url: string): PackFiles {
+function packUrlFiles(url: string): PackFiles {
   const base = new URL(url.endsWith('/') ? url : `${url}/`, self.location.href);
   const get = async (p: string) => {
     const response = await nativeFetch(new URL(p, base));
@@ -64,7 +64,7 @@ async function readWithProgress(response: Response, file: string, onProgress?: (
 }
 
 /** The WebGPU adapter, and whether it offers shader-f16 (fp16 variants run only then). */
-export async function webGpuAdapter(): Promise<{ adapter: GPUAdapter; shaderF16: boolean } | { error: string }> {
+async function webGpuAdapter(): Promise<{ adapter: GPUAdapter; shaderF16: boolean } | { error: string }> {
   if (!('gpu' in navigator) || !navigator.gpu) return { error: 'this browser has no WebGPU' };
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) return { error: 'no WebGPU adapter is available' };

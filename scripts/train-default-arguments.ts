@@ -22,6 +22,7 @@ import { requestQuery } from '../src/core/engines/default/index.ts';
 import { buildCatalogIndex } from '../src/core/engines/default/index-build.ts';
 import { TRAINED_RERANKER } from '../src/core/engines/default/reranker-weights.ts';
 import { DEFAULT_SELECT_WEIGHTS, normaliseScores, rankModels } from '../src/core/engines/default/select.ts';
+import { trainListwiseSoftmax, type ScoredList } from './lib/listwise-softmax.ts';
 import { DEFAULT_DATA_DIR, loadTrainCatalog, pseudoItems } from './lib/pseudo-queries.ts';
 
 const { values } = parseArgs({
@@ -41,7 +42,7 @@ const catalog = loadTrainCatalog(values.data);
 const tuneHeldOut = new Set(pseudoItems(catalog, 400, Number(values['tune-seed'])).items.map((i) => i.gold.image_id));
 
 /** One list per (item, argument): the candidate values' feature rows and which one is the true value. */
-const lists: { rows: Float64Array[]; gold: number }[] = [];
+const lists: ScoredList[] = [];
 let skipped = 0;
 for (let round = 0; round < rounds; round++) {
   const { items, train } = pseudoItems(catalog, perRound, 1000 + round);
@@ -74,38 +75,8 @@ for (let round = 0; round < rounds; round++) {
   process.stderr.write(`round ${round + 1}/${rounds}: ${lists.length} lists\n`);
 }
 
-const d = ARGUMENT_FEATURES.length;
-const w = new Float64Array(d);
-const m = new Float64Array(d);
-const v = new Float64Array(d);
-const lr = 0.05;
-let loss = 0;
-let top1 = 0;
-for (let step = 1; step <= 400; step++) {
-  const grad = new Float64Array(d);
-  loss = 0;
-  top1 = 0;
-  for (const { rows, gold } of lists) {
-    const logits = rows.map((x) => x.reduce((z, xj, j) => z + xj * w[j]!, 0));
-    const top = Math.max(...logits);
-    const exps = logits.map((z) => Math.exp(z - top));
-    const sum = exps.reduce((a, b) => a + b, 0);
-    loss -= Math.log(exps[gold]! / sum);
-    if (exps[gold] === 1) top1++;
-    rows.forEach((x, i) => {
-      const p = exps[i]! / sum - (i === gold ? 1 : 0);
-      for (let j = 0; j < d; j++) grad[j]! += p * x[j]!;
-    });
-  }
-  loss /= lists.length;
-  for (let j = 0; j < d; j++) {
-    const g = grad[j]! / lists.length + l2 * w[j]!;
-    m[j] = 0.9 * m[j]! + 0.1 * g;
-    v[j] = 0.999 * v[j]! + 0.001 * g * g;
-    w[j]! -= (lr * (m[j]! / (1 - 0.9 ** step))) / (Math.sqrt(v[j]! / (1 - 0.999 ** step)) + 1e-8);
-  }
-}
-process.stderr.write(`trained on ${lists.length} lists (${skipped} skipped: true value not among the candidates); loss ${loss.toFixed(3)}, top-1 ${(top1 / lists.length).toFixed(3)}\n`);
+const { weights: w, loss, top1 } = trainListwiseSoftmax(lists, ARGUMENT_FEATURES.length, { steps: 400, l2 });
+process.stderr.write(`trained on ${lists.length} lists (${skipped} skipped: true value not among the candidates); loss ${loss.toFixed(3)}, top-1 ${top1.toFixed(3)}\n`);
 
 const weights = Object.fromEntries(ARGUMENT_FEATURES.map((f, j) => [f, Number(w[j]!.toFixed(4))])) as Record<ArgumentFeature, number>;
 const out = path.resolve(import.meta.dirname, '../src/core/engines/default/argument-weights.ts');
@@ -115,7 +86,7 @@ writeFileSync(
  * The stage-3 value scorer's weights, written by scripts/train-default-arguments.ts (do not edit by hand):
  *   npx tsx scripts/train-default-arguments.ts --rounds ${rounds} --n ${perRound} --l2 ${l2}
  * Trained on ${lists.length} (item, argument) lists of pseudo items from the train part only (held-out
- * demonstrations, casualised); final loss ${loss.toFixed(3)}, top-1 ${(top1 / lists.length).toFixed(3)}.
+ * demonstrations, casualised); final loss ${loss.toFixed(3)}, top-1 ${top1.toFixed(3)}.
  */
 import type { ArgumentFeatures } from './args.ts';
 

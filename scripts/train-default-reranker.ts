@@ -20,6 +20,7 @@ import { requestQuery } from '../src/core/engines/default/index.ts';
 import { buildCatalogIndex } from '../src/core/engines/default/index-build.ts';
 import { TRAINED_RERANKER } from '../src/core/engines/default/reranker-weights.ts';
 import { DEFAULT_SELECT_WEIGHTS, RERANK_FEATURES, rankModels, type RerankFeature } from '../src/core/engines/default/select.ts';
+import { trainListwiseSoftmax, type ScoredList } from './lib/listwise-softmax.ts';
 import { DEFAULT_DATA_DIR, loadTrainCatalog, pseudoItems } from './lib/pseudo-queries.ts';
 
 const { values } = parseArgs({
@@ -39,7 +40,7 @@ const catalog = loadTrainCatalog(values.data);
 const tuneHeldOut = new Set(pseudoItems(catalog, 400, Number(values['tune-seed'])).items.map((i) => i.gold.image_id));
 
 /** Each training item: the candidates' feature rows and which one is the true model. */
-const lists: { rows: Float64Array[]; gold: number }[] = [];
+const lists: ScoredList[] = [];
 let skipped = 0;
 let total = 0;
 for (let round = 0; round < rounds; round++) {
@@ -61,48 +62,10 @@ for (let round = 0; round < rounds; round++) {
   process.stderr.write(`round ${round + 1}/${rounds}: ${lists.length} lists\n`);
 }
 
-const d = RERANK_FEATURES.length;
-const w = new Float64Array(d);
-const m = new Float64Array(d);
-const v = new Float64Array(d);
-const lr = 0.05;
-let loss = 0;
-let top1 = 0;
-for (let step = 1; step <= 600; step++) {
-  const grad = new Float64Array(d);
-  loss = 0;
-  top1 = 0;
-  for (const { rows, gold } of lists) {
-    const logits = new Float64Array(rows.length);
-    let top = -Infinity;
-    for (let i = 0; i < rows.length; i++) {
-      const x = rows[i]!;
-      let z = 0;
-      for (let j = 0; j < d; j++) z += x[j]! * w[j]!;
-      logits[i] = z;
-      if (z > top) top = z;
-    }
-    let sum = 0;
-    for (let i = 0; i < rows.length; i++) sum += (logits[i] = Math.exp(logits[i]! - top));
-    loss -= Math.log(logits[gold]! / sum);
-    if (logits[gold] === 1) top1++;
-    for (let i = 0; i < rows.length; i++) {
-      const p = logits[i]! / sum - (i === gold ? 1 : 0);
-      const x = rows[i]!;
-      for (let j = 0; j < d; j++) grad[j]! += p * x[j]!;
-    }
-  }
-  loss /= lists.length;
-  for (let j = 0; j < d; j++) {
-    const g = grad[j]! / lists.length + l2 * w[j]!;
-    m[j] = 0.9 * m[j]! + 0.1 * g;
-    v[j] = 0.999 * v[j]! + 0.001 * g * g;
-    w[j]! -= (lr * (m[j]! / (1 - 0.9 ** step))) / (Math.sqrt(v[j]! / (1 - 0.999 ** step)) + 1e-8);
-  }
-}
+const { weights: w, loss, top1 } = trainListwiseSoftmax(lists, RERANK_FEATURES.length, { steps: 600, l2 });
 process.stderr.write(
   `trained on ${lists.length} items (${skipped} of ${total} skipped: true model outside the shortlist); ` +
-    `loss ${loss.toFixed(3)}, top-1 within shortlist ${(top1 / lists.length).toFixed(3)}\n`,
+    `loss ${loss.toFixed(3)}, top-1 within shortlist ${top1.toFixed(3)}\n`,
 );
 
 const weights = Object.fromEntries(RERANK_FEATURES.map((f, j) => [f, Number(w[j]!.toFixed(4))])) as Record<RerankFeature, number>;
@@ -113,7 +76,7 @@ writeFileSync(
  * The stage-2 reranker's weights, written by scripts/train-default-reranker.ts (do not edit by hand):
  *   npx tsx scripts/train-default-reranker.ts --rounds ${rounds} --n ${perRound} --l2 ${l2}
  * Trained on ${lists.length} pseudo items from the train part only (held-out demonstrations, casualised);
- * final loss ${loss.toFixed(3)}, top-1 within the shortlist ${(top1 / lists.length).toFixed(3)}.
+ * final loss ${loss.toFixed(3)}, top-1 within the shortlist ${top1.toFixed(3)}.
  */
 import type { Reranker } from './select.ts';
 

@@ -15,41 +15,21 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { mergeTurns } from '../src/core/chat.ts';
 import { ARGUMENT_FEATURES, argumentEvidence, buildArgumentPriors, DEFAULT_ARGUMENT_OPTIONS, valueKey, VOTED, type ArgumentFeature } from '../src/core/engines/default/args.ts';
 import { requestQuery } from '../src/core/engines/default/index.ts';
-import { buildCatalogIndex } from '../src/core/engines/default/index-build.ts';
 import { TRAINED_RERANKER } from '../src/core/engines/default/reranker-weights.ts';
 import { DEFAULT_SELECT_WEIGHTS, normaliseScores, rankModels } from '../src/core/engines/default/select.ts';
-import { trainListwiseSoftmax, type ScoredList } from './lib/listwise-softmax.ts';
-import { DEFAULT_DATA_DIR, loadTrainCatalog, pseudoItems } from './lib/pseudo-queries.ts';
+import { parseTrainingOptions, trainingRounds, trainListwiseSoftmax, type ScoredList } from './lib/train-linear.ts';
 
-const { values } = parseArgs({
-  options: {
-    data: { type: 'string', default: DEFAULT_DATA_DIR },
-    rounds: { type: 'string', default: '3' },
-    n: { type: 'string', default: '1500' },
-    l2: { type: 'string', default: '0.001' },
-    'tune-seed': { type: 'string', default: '20231128' },
-  },
-});
-const rounds = Number(values.rounds);
-const perRound = Number(values.n);
-const l2 = Number(values.l2);
-
-const catalog = loadTrainCatalog(values.data);
-const tuneHeldOut = new Set(pseudoItems(catalog, 400, Number(values['tune-seed'])).items.map((i) => i.gold.image_id));
+const options = parseTrainingOptions();
 
 /** One list per (item, argument): the candidate values' feature rows and which one is the true value. */
 const lists: ScoredList[] = [];
 let skipped = 0;
-for (let round = 0; round < rounds; round++) {
-  const { items, train } = pseudoItems(catalog, perRound, 1000 + round);
-  const index = buildCatalogIndex(train);
+for (const { round, items, index } of trainingRounds(options)) {
   const priors = buildArgumentPriors(index);
   for (const item of items) {
-    if (tuneHeldOut.has(item.gold.image_id)) continue;
     const query = requestQuery(mergeTurns(item.messages).text, index);
     const ranked = rankModels(index, query, DEFAULT_SELECT_WEIGHTS, 5, undefined, TRAINED_RERANKER);
     const best = ranked[0];
@@ -72,10 +52,10 @@ for (let round = 0; round < rounds; round++) {
       lists.push({ rows: candidates.map((c) => Float64Array.from(ARGUMENT_FEATURES, (f) => c.features[f])), gold });
     }
   }
-  process.stderr.write(`round ${round + 1}/${rounds}: ${lists.length} lists\n`);
+  process.stderr.write(`round ${round + 1}/${options.rounds}: ${lists.length} lists\n`);
 }
 
-const { weights: w, loss, top1 } = trainListwiseSoftmax(lists, ARGUMENT_FEATURES.length, { steps: 400, l2 });
+const { weights: w, loss, top1 } = trainListwiseSoftmax(lists, ARGUMENT_FEATURES.length, { steps: 400, l2: options.l2 });
 process.stderr.write(`trained on ${lists.length} lists (${skipped} skipped: true value not among the candidates); loss ${loss.toFixed(3)}, top-1 ${top1.toFixed(3)}\n`);
 
 const weights = Object.fromEntries(ARGUMENT_FEATURES.map((f, j) => [f, Number(w[j]!.toFixed(4))])) as Record<ArgumentFeature, number>;
@@ -84,7 +64,7 @@ writeFileSync(
   out,
   `/**
  * The stage-3 value scorer's weights, written by scripts/train-default-arguments.ts (do not edit by hand):
- *   npx tsx scripts/train-default-arguments.ts --rounds ${rounds} --n ${perRound} --l2 ${l2}
+ *   npx tsx scripts/train-default-arguments.ts --rounds ${options.rounds} --n ${options.perRound} --l2 ${options.l2}
  * Trained on ${lists.length} (item, argument) lists of pseudo items from the train part only (held-out
  * demonstrations, casualised); final loss ${loss.toFixed(3)}, top-1 ${top1.toFixed(3)}.
  */

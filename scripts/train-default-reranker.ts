@@ -14,41 +14,20 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { mergeTurns } from '../src/core/chat.ts';
 import { requestQuery } from '../src/core/engines/default/index.ts';
-import { buildCatalogIndex } from '../src/core/engines/default/index-build.ts';
 import { TRAINED_RERANKER } from '../src/core/engines/default/reranker-weights.ts';
 import { DEFAULT_SELECT_WEIGHTS, RERANK_FEATURES, rankModels, type RerankFeature } from '../src/core/engines/default/select.ts';
-import { trainListwiseSoftmax, type ScoredList } from './lib/listwise-softmax.ts';
-import { DEFAULT_DATA_DIR, loadTrainCatalog, pseudoItems } from './lib/pseudo-queries.ts';
+import { parseTrainingOptions, trainingRounds, trainListwiseSoftmax, type ScoredList } from './lib/train-linear.ts';
 
-const { values } = parseArgs({
-  options: {
-    data: { type: 'string', default: DEFAULT_DATA_DIR },
-    rounds: { type: 'string', default: '3' },
-    n: { type: 'string', default: '1500' },
-    l2: { type: 'string', default: '0.001' },
-    'tune-seed': { type: 'string', default: '20231128' },
-  },
-});
-const rounds = Number(values.rounds);
-const perRound = Number(values.n);
-const l2 = Number(values.l2);
-
-const catalog = loadTrainCatalog(values.data);
-const tuneHeldOut = new Set(pseudoItems(catalog, 400, Number(values['tune-seed'])).items.map((i) => i.gold.image_id));
+const options = parseTrainingOptions();
 
 /** Each training item: the candidates' feature rows and which one is the true model. */
 const lists: ScoredList[] = [];
 let skipped = 0;
 let total = 0;
-for (let round = 0; round < rounds; round++) {
-  const seed = 1000 + round;
-  const { items, train } = pseudoItems(catalog, perRound, seed);
-  const index = buildCatalogIndex(train);
+for (const { round, items, index } of trainingRounds(options)) {
   for (const item of items) {
-    if (tuneHeldOut.has(item.gold.image_id)) continue;
     total++;
     const text = mergeTurns(item.messages).text;
     const ranked = rankModels(index, requestQuery(text, index), DEFAULT_SELECT_WEIGHTS, DEFAULT_SELECT_WEIGHTS.shortlist, undefined, TRAINED_RERANKER);
@@ -59,10 +38,10 @@ for (let round = 0; round < rounds; round++) {
     }
     lists.push({ rows: ranked.map((r) => Float64Array.from(RERANK_FEATURES, (f) => r.features[f])), gold });
   }
-  process.stderr.write(`round ${round + 1}/${rounds}: ${lists.length} lists\n`);
+  process.stderr.write(`round ${round + 1}/${options.rounds}: ${lists.length} lists\n`);
 }
 
-const { weights: w, loss, top1 } = trainListwiseSoftmax(lists, RERANK_FEATURES.length, { steps: 600, l2 });
+const { weights: w, loss, top1 } = trainListwiseSoftmax(lists, RERANK_FEATURES.length, { steps: 600, l2: options.l2 });
 process.stderr.write(
   `trained on ${lists.length} items (${skipped} of ${total} skipped: true model outside the shortlist); ` +
     `loss ${loss.toFixed(3)}, top-1 within shortlist ${top1.toFixed(3)}\n`,
@@ -74,7 +53,7 @@ writeFileSync(
   out,
   `/**
  * The stage-2 reranker's weights, written by scripts/train-default-reranker.ts (do not edit by hand):
- *   npx tsx scripts/train-default-reranker.ts --rounds ${rounds} --n ${perRound} --l2 ${l2}
+ *   npx tsx scripts/train-default-reranker.ts --rounds ${options.rounds} --n ${options.perRound} --l2 ${options.l2}
  * Trained on ${lists.length} pseudo items from the train part only (held-out demonstrations, casualised);
  * final loss ${loss.toFixed(3)}, top-1 within the shortlist ${top1.toFixed(3)}.
  */

@@ -38,10 +38,13 @@ const FIXED_DEFAULTS: DemonstrationArguments = { sampler: 'Euler a', steps: 20, 
 
 type ValueCounts = Record<VotedName, Map<string, number>>;
 
-/** How often each value of each argument occurs, per base model and type and across the catalog. */
+/**
+ * Each argument value's share of the demonstrations, worked out once per catalog: per base model and
+ * type (most common first), and across the catalog.
+ */
 export interface ArgumentPriors {
-  byBase: Map<string, ValueCounts>;
-  global: ValueCounts;
+  byBase: Map<string, Record<VotedName, [value: string, share: number][]>>;
+  global: Record<VotedName, Map<string, number>>;
 }
 
 function priorKey(base: string, type: string): string {
@@ -52,22 +55,34 @@ function emptyCounts(): ValueCounts {
   return { sampler: new Map(), steps: new Map(), cfg_scale: new Map(), width: new Map(), height: new Map() };
 }
 
+function shares(counts: ReadonlyMap<string, number>): Map<string, number> {
+  let sum = 0;
+  for (const c of counts.values()) sum += c;
+  return new Map([...counts].map(([value, count]) => [value, count / (sum || 1)]));
+}
+
 export function buildArgumentPriors(index: CatalogIndex): ArgumentPriors {
-  const byBase = new Map<string, ValueCounts>();
+  const countsByBase = new Map<string, ValueCounts>();
   const global = emptyCounts();
   index.demonstrations.forEach((d, i) => {
     const model = index.models[index.demoModelRow[i]!];
     if (!model) return;
     const key = priorKey(model.base_model, model.type);
-    let counts = byBase.get(key);
-    if (!counts) byBase.set(key, (counts = emptyCounts()));
+    let counts = countsByBase.get(key);
+    if (!counts) countsByBase.set(key, (counts = emptyCounts()));
     for (const name of VOTED) {
       const v = valueKey(name, d.arguments);
       counts[name].set(v, (counts[name].get(v) ?? 0) + 1);
       global[name].set(v, (global[name].get(v) ?? 0) + 1);
     }
   });
-  return { byBase, global };
+  const byBase = new Map(
+    [...countsByBase].map(([key, counts]) => [
+      key,
+      Object.fromEntries(VOTED.map((name) => [name, [...shares(counts[name])].sort((a, b) => b[1] - a[1])])) as Record<VotedName, [string, number][]>,
+    ]),
+  );
+  return { byBase, global: Object.fromEntries(VOTED.map((name) => [name, shares(global[name])])) as Record<VotedName, Map<string, number>> };
 }
 
 export function valueKey(name: VotedName, args: DemonstrationArguments): string {
@@ -94,12 +109,6 @@ export interface ArgumentEvidence {
   modelDemos: { demo: number; similarity: number }[];
   /** The chosen model's probability in stage 2 (1 when the user picked a model outside its shortlist). */
   confidence: number;
-}
-
-function total(counts: ReadonlyMap<string, number>): number {
-  let sum = 0;
-  for (const c of counts.values()) sum += c;
-  return sum || 1;
 }
 
 /**
@@ -154,14 +163,9 @@ export function argumentEvidence(
       }
     }
     if (nearestMass > 0) for (const n of nearest) entry(valueOf(n.doc)).features.nearest += n.score / nearestMass;
-    if (base) {
-      const sum = total(base[name]);
-      const common = [...base[name]].sort((a, b) => b[1] - a[1]).slice(0, options.priorValues);
-      for (const [value, count] of common) entry(value).features.prior = count / sum;
-    }
-    const globalSum = total(priors.global[name]);
+    if (base) for (const [value, share] of base[name].slice(0, options.priorValues)) entry(value).features.prior = share;
     for (const c of values.values()) {
-      c.features.global = (priors.global[name].get(c.value) ?? 0) / globalSum;
+      c.features.global = priors.global[name].get(c.value) ?? 0;
       c.features.confidentHabit = c.features.habit * confidence;
     }
     candidates[name] = [...values.values()];

@@ -1,6 +1,7 @@
 import { defineConfig } from '@playwright/test';
 
-const port = 5173;
+// The test server's port: PW_PORT lets parallel checkouts run their suites side by side.
+const port = Number(process.env.PW_PORT ?? 5173);
 
 export default defineConfig({
   testDir: 'test',

@@ -97,7 +97,13 @@ export async function runPipeline(engine: Engine, rawInput: ChatInput, options: 
   onEvent?.({ type: 'arguments', result: args, ms: timings[2]!.ms });
 
   return {
-    plan: { prompt: prompt.prompt, negative_prompt: prompt.negative_prompt, model: model.model, arguments: args.arguments },
+    plan: {
+      prompt: args.prompt ?? prompt.prompt,
+      negative_prompt: prompt.negative_prompt,
+      model: model.model,
+      ...(args.base_checkpoint ? { base_checkpoint: args.base_checkpoint } : {}),
+      arguments: args.arguments,
+    },
     engine: { name: engine.name, version: engine.version },
     input_type: inputTypeOf(input),
     prompt,

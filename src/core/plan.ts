@@ -127,7 +127,13 @@ export interface PlannedModel {
 export interface GenerationPlan {
   prompt: string;
   negative_prompt: string;
+  /** The LoRA when the plan uses one, else the checkpoint. */
   model: PlannedModel;
+  /**
+   * For a LoRA plan: the checkpoint the LoRA runs on (the one its demonstrations were made with, same
+   * base family). Absent for a checkpoint plan, or when no fitting checkpoint is known.
+   */
+  base_checkpoint?: PlannedModel;
   arguments: GenerationArguments;
 }
 

@@ -67,8 +67,17 @@ export interface ArgumentSource {
   detail: string;
 }
 
+/**
+ * Stage 3 fits the plan to the chosen model: its arguments, and where the model needs them its trigger
+ * words in the prompt and (for a LoRA) the checkpoint it runs on. Re-running stage 3 for another model
+ * (Edit plan) therefore updates all of these together.
+ */
 export interface ArgumentsResult {
   arguments: GenerationArguments;
+  /** The final prompt when stage 3 changed stage 1's (the chosen model's trigger words); absent: unchanged. */
+  prompt?: string;
+  /** For a LoRA: the checkpoint it runs on. */
+  base_checkpoint?: PlannedModel;
   evidence: {
     sources: Record<ArgumentName, ArgumentSource>;
     demonstrations: DemonstrationRef[];

@@ -21,7 +21,7 @@ import { generateGreedy } from '../src/core/engines/neural/session.ts';
 import { createHead } from '../src/core/modeltoken.ts';
 import { runPipeline } from '../src/core/pipeline.ts';
 import { loadNodePack } from '../src/node/neural.ts';
-import type { NeuralRun, NeuralRunOptions } from '../test/browser/pages/neural-page.ts';
+import type { NeuralRun, NeuralRunOptions } from './lib/neural-run.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({

@@ -7,9 +7,10 @@
  * work the same for both engines, under different cache keys.
  */
 import {
-  catalogFromRecord,
+  catalogFromTexts,
   importCatalog,
   type CatalogImportRequest,
+  type CatalogRecord,
   type CatalogRepository,
   type ImportProgress,
 } from './catalog/import.ts';
@@ -19,6 +20,8 @@ import type { ChatInput } from './chat.ts';
 import { matchInstalledModels, type InstalledMatch } from './endpoints/installed.ts';
 import type { InstalledModel } from './endpoints/types.ts';
 import { createDefaultEngine } from './engines/default/index.ts';
+import { buildCatalogIndex, type CatalogIndex } from './engines/default/index-build.ts';
+import { indexSnapshotKey, restoreCatalogIndex, snapshotCatalogIndex } from './engines/default/index-snapshot.ts';
 import type { Engine } from './engines/engine.ts';
 import { parsePromptReply } from './engines/neural/index.ts';
 import type {
@@ -46,6 +49,18 @@ export const ENGINE_CHOICE_KEY = 'engine-choice';
  * (a folder URL with manifest.json) run by the neural runtime, on WebGPU when available ('webgpu') or WASM only.
  */
 export type EngineChoice = { kind: 'embedded' } | { kind: 'neural'; packUrl: string; backend: LlmBackend };
+
+/**
+ * Start-up of the active catalog, for the progress bar: a stored snapshot is read and restored; without
+ * one (or after an engine update) the catalog is parsed, indexed and a snapshot saved for next time.
+ */
+export interface CatalogStartProgress {
+  phase: 'reading' | 'restoring' | 'parsing' | 'indexing' | 'saving' | 'ready';
+  catalog: string;
+  /** Steps done of `steps` (both paths have four). */
+  step: number;
+  steps: number;
+}
 
 /** Stage 1's reply as the neural engine writes it, split into the two prompts. */
 export interface PromptDraft {
@@ -101,9 +116,9 @@ export interface EngineStatus {
 export interface EngineHostApi {
   /**
    * Loads the active catalog (an import, else the built-in starter) and builds the chosen engine;
-   * a neural pack's download progress goes to `onProgress`.
+   * a neural pack's download progress goes to `onProgress`, the catalog's to `onCatalogProgress`.
    */
-  init(onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus>;
+  init(onProgress?: (progress: LlmLoadProgress) => void, onCatalogProgress?: (progress: CatalogStartProgress) => void): Promise<EngineStatus>;
   /** Chooses the engine (saved in settings); a pack that cannot be loaded leaves the embedded engine planning. */
   setEngine(choice: EngineChoice, onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus>;
   /** `onPromptDraft` receives stage 1's text while the neural engine writes it. */
@@ -236,8 +251,8 @@ export class EngineHost implements EngineHostApi {
     };
   }
 
-  private activate(id: string, catalog: Catalog): void {
-    this.planner = new Planner(catalog, createDefaultEngine(catalog), this.options.planCache);
+  private activate(id: string, catalog: Catalog, index?: CatalogIndex): void {
+    this.planner = new Planner(catalog, createDefaultEngine(catalog, index ? { index } : {}), this.options.planCache);
     this.catalogId = id;
   }
 
@@ -270,16 +285,16 @@ export class EngineHost implements EngineHostApi {
     }
   }
 
-  init(onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus> {
+  init(onProgress?: (progress: LlmLoadProgress) => void, onCatalogProgress?: (progress: CatalogStartProgress) => void): Promise<EngineStatus> {
     if (this.planner && !this.initializing) return Promise.resolve(this.status());
-    this.initializing ??= this.initOnce(onProgress).finally(() => {
+    this.initializing ??= this.initOnce(onProgress, onCatalogProgress).finally(() => {
       this.initializing = null;
     });
     return this.initializing;
   }
 
-  private async initOnce(onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus> {
-    await this.loadActiveCatalog();
+  private async initOnce(onProgress?: (progress: LlmLoadProgress) => void, onCatalogProgress?: (progress: CatalogStartProgress) => void): Promise<EngineStatus> {
+    await this.loadActiveCatalog(onCatalogProgress);
     this.choice = parseEngineChoice(await this.options.settings.get(ENGINE_CHOICE_KEY));
     await this.applyChoice(onProgress);
     return this.status();
@@ -302,17 +317,57 @@ export class EngineHost implements EngineHostApi {
     if (this.choice.kind === 'neural') await this.applyChoice();
   }
 
-  private async storedCatalog(id: string): Promise<Catalog> {
-    const record = await this.options.catalogs.get(id);
-    if (!record) throw new Error(`The imported catalog "${id}" is no longer stored.`);
-    return catalogFromRecord(record);
+  /** Saves the index as a snapshot; a full quota only costs the next start its speed. */
+  private async saveSnapshot(record: CatalogRecord, index: CatalogIndex): Promise<void> {
+    await this.options.catalogs
+      .putSnapshot({
+        id: record.id,
+        catalog_version: record.version,
+        index_key: indexSnapshotKey(),
+        created: (this.options.now ?? Date.now)(),
+        snapshot: snapshotCatalogIndex(index),
+      })
+      .catch(() => undefined);
   }
 
-  private async loadActiveCatalog(): Promise<void> {
+  /**
+   * A stored catalog and its index: restored from the snapshot when one fits the catalog version and
+   * the index format, else parsed from the stored texts, indexed, and snapshotted for the next start.
+   */
+  private async storedCatalog(id: string, onProgress?: (progress: CatalogStartProgress) => void): Promise<CatalogIndex> {
+    const record = await this.options.catalogs.get(id);
+    if (!record) throw new Error(`The imported catalog "${id}" is no longer stored.`);
+    const report = (phase: CatalogStartProgress['phase'], step: number) => onProgress?.({ phase, catalog: record.source, step, steps: 4 });
+    report('reading', 0);
+    const stored = await this.options.catalogs.snapshot(id);
+    if (stored && stored.catalog_version === record.version && stored.index_key === indexSnapshotKey()) {
+      report('restoring', 1);
+      try {
+        const index = restoreCatalogIndex(stored.snapshot);
+        report('ready', 4);
+        return index;
+      } catch {
+        // A damaged snapshot is rebuilt below from the texts, as after an engine update.
+      }
+    }
+    const texts = await this.options.catalogs.texts(id);
+    if (!texts) throw new Error(`The imported catalog "${id}" is no longer stored.`);
+    report('parsing', 1);
+    const catalog = catalogFromTexts(record, texts);
+    report('indexing', 2);
+    const index = buildCatalogIndex(catalog);
+    report('saving', 3);
+    await this.saveSnapshot(record, index);
+    report('ready', 4);
+    return index;
+  }
+
+  private async loadActiveCatalog(onProgress?: (progress: CatalogStartProgress) => void): Promise<void> {
     const active = await this.options.settings.get(ACTIVE_CATALOG_KEY);
     if (typeof active === 'string' && active !== STARTER_CATALOG_ID) {
       try {
-        this.activate(active, await this.storedCatalog(active));
+        const index = await this.storedCatalog(active, onProgress);
+        this.activate(active, index.catalog, index);
         return;
       } catch (e) {
         this.notice = `The imported catalog could not be loaded (${messageOf(e)}); using the built-in starter catalog.`;
@@ -363,15 +418,17 @@ export class EngineHost implements EngineHostApi {
     const started = performance.now();
     const heapBefore = this.options.heapUsed?.() ?? null;
     // CatalogError (no valid model at all) propagates with its line-numbered message.
-    const { catalog, errors, record } = await importCatalog(request, {
+    const { catalog, errors, record, texts } = await importCatalog(request, {
       onProgress,
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
       ...(this.options.now ? { now: this.options.now } : {}),
     });
     onProgress({ phase: 'indexing' });
-    const planner = new Planner(catalog, createDefaultEngine(catalog), this.options.planCache);
+    const index = buildCatalogIndex(catalog);
+    const planner = new Planner(catalog, createDefaultEngine(catalog, { index }), this.options.planCache);
     onProgress({ phase: 'saving' });
-    await this.options.catalogs.put(record);
+    await this.options.catalogs.put(record, texts);
+    await this.saveSnapshot(record, index);
     await this.options.settings.put(ACTIVE_CATALOG_KEY, record.id);
     this.planner = planner;
     this.catalogId = record.id;
@@ -412,8 +469,11 @@ export class EngineHost implements EngineHostApi {
   }
 
   async useCatalog(id: string): Promise<EngineStatus> {
-    const catalog = id === STARTER_CATALOG_ID ? await this.options.starterCatalog() : await this.storedCatalog(id);
-    this.activate(id, catalog);
+    if (id === STARTER_CATALOG_ID) this.activate(id, await this.options.starterCatalog());
+    else {
+      const index = await this.storedCatalog(id);
+      this.activate(id, index.catalog, index);
+    }
     this.notice = null;
     await this.options.settings.put(ACTIVE_CATALOG_KEY, id);
     await this.catalogChanged();

@@ -4,6 +4,7 @@
  * work itself happens in the engine worker).
  */
 import type {
+  CatalogStartProgress,
   CatalogImportReport,
   CatalogImportRequest,
   EngineChoice,
@@ -37,14 +38,21 @@ class EngineStore {
     this.headProgress = p;
   });
 
+  /** While the active catalog's index is restored (or built after an update) at start-up. */
+  startProgress = $state<CatalogStartProgress | null>(null);
+  private readonly onStartProgress = Comlink.proxy((p: CatalogStartProgress) => {
+    this.startProgress = p.phase === 'ready' ? null : p;
+  });
+
   private readonly onPackProgress = Comlink.proxy((p: LlmLoadProgress) => {
     this.packProgress = { ...this.packProgress, [p.file]: p };
   });
 
   async refresh(): Promise<void> {
     try {
-      this.status = await engineWorker().init(this.onPackProgress);
+      this.status = await engineWorker().init(this.onPackProgress, this.onStartProgress);
       this.packProgress = {};
+      this.startProgress = null;
       this.catalogs = await engineWorker().listCatalogs();
     } catch (e) {
       this.error = (e as Error).message;

@@ -12,6 +12,7 @@ import type { DemonstrationArguments } from '../../catalog/types.ts';
 import { canonicalSampler, repairArguments, type GenerationArguments } from '../../plan.ts';
 import { topK } from '../../retrieval/bm25.ts';
 import type { ArgumentName, ArgumentOrigin, ArgumentSource, DemonstrationRef } from '../engine.ts';
+import { ARGUMENT_FEATURES, type ArgumentFeatures } from './argument-features.ts';
 import { TRAINED_ARGUMENT_WEIGHTS } from './argument-weights.ts';
 import type { CatalogIndex } from './index-build.ts';
 
@@ -19,9 +20,7 @@ export type VotedName = Exclude<ArgumentName, 'seed'>;
 export const VOTED: readonly VotedName[] = ['sampler', 'steps', 'cfg_scale', 'width', 'height'];
 
 /** What the score of one candidate value is made of, each in 0..1. */
-export const ARGUMENT_FEATURES = ['habit', 'confidentHabit', 'topDemo', 'runnersUp', 'posterior', 'nearest', 'prior', 'global'] as const;
-export type ArgumentFeature = (typeof ARGUMENT_FEATURES)[number];
-export type ArgumentFeatures = Record<ArgumentFeature, number>;
+export { ARGUMENT_FEATURES, type ArgumentFeature, type ArgumentFeatures } from './argument-features.ts';
 
 export interface ArgumentOptions {
   /** One weight per feature, learned by scripts/train-default-arguments.ts. */

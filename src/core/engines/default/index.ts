@@ -52,9 +52,11 @@ function stageQuery(index: CatalogIndex, request: StageRequest, prompt: PromptRe
   return query;
 }
 
-export function createDefaultEngine(catalog: Catalog, overrides: Partial<DefaultEngineOptions> = {}): Engine {
-  const options: DefaultEngineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...overrides };
-  const index = buildCatalogIndex(catalog, options.fields);
+/** `index`: the catalog's index built earlier with the same field weights (the fast start restores one). */
+export function createDefaultEngine(catalog: Catalog, overrides: Partial<DefaultEngineOptions> & { index?: CatalogIndex } = {}): Engine {
+  const { index: prebuilt, ...rest } = overrides;
+  const options: DefaultEngineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...rest };
+  const index = prebuilt ?? buildCatalogIndex(catalog, options.fields);
   const priors = buildArgumentPriors(index);
   const reranker = options.select.rerank ? options.reranker : undefined;
 

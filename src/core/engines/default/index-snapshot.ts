@@ -2,8 +2,9 @@
  * The default engine's CatalogIndex (parsed catalog included) as a snapshot of typed arrays and a few
  * long strings, so a reload restores it from IndexedDB instead of parsing JSONL and tokenising every
  * document again. Every field of CatalogIndex has an entry in FIELDS (the mapped type makes a new field
- * without one a type error): either stored, or derived at load from the fields already restored (for
- * tables that are cheap to recompute). test/unit/index-snapshot.test.ts deep-compares a restored index
+ * without one a type error): stored as typed arrays (the big tables), stored as is (`cloned`: small
+ * tables IndexedDB's structured clone copies quickly, Maps and Sets included), or derived at load from
+ * the fields already restored (tables that are cheap to recompute). test/unit/index-snapshot.test.ts deep-compares a restored index
  * with a freshly built one, so a field that is stored or derived wrongly fails there.
  */
 import type { Catalog, CatalogModel, Demonstration } from '../../catalog/types.ts';
@@ -13,7 +14,7 @@ import { decodeRecords, decodeStrings, encodeRecords, encodeStrings, type Record
 import { DEFAULT_FIELD_WEIGHTS, type CatalogField, type CatalogIndex, type FieldWeights } from './index-build.ts';
 
 /** Bump when buildCatalogIndex or this encoding changes: older snapshots are then rebuilt from the catalog. */
-export const INDEX_SNAPSHOT_FORMAT = 1;
+export const INDEX_SNAPSHOT_FORMAT = 2;
 
 export interface CatalogIndexSnapshot {
   format: number;
@@ -30,7 +31,8 @@ type Derived<T> = { derive: (restored: Partial<CatalogIndex>) => T };
 
 const stored = <T, D>(store: (index: CatalogIndex) => D, restore: (data: D, restored: Partial<CatalogIndex>) => T): Stored<T> =>
   ({ store, restore }) as Stored<T>;
-const typedArray = <K extends keyof CatalogIndex>(key: K): Stored<CatalogIndex[K]> =>
+/** Kept as is: IndexedDB's structured clone copies it (typed arrays at memcpy speed; Maps, Sets and per-model tables quickly). */
+const cloned = <K extends keyof CatalogIndex>(key: K): Stored<CatalogIndex[K]> =>
   stored(
     (index) => index[key],
     (data: CatalogIndex[K]) => data,
@@ -78,7 +80,7 @@ const FIELDS: { [K in keyof CatalogIndex]-?: Stored<CatalogIndex[K]> | Derived<C
   models: { derive: (r) => need(r, 'catalog').models },
   demonstrations: { derive: (r) => need(r, 'catalog').demonstrations },
   modelRow: { derive: (r) => new Map(need(r, 'models').map((m, i) => [m.id, i])) },
-  demoModelRow: typedArray('demoModelRow'),
+  demoModelRow: cloned('demoModelRow'),
   demosOfModel: {
     derive: (r) => {
       const demosOfModel: number[][] = need(r, 'models').map(() => []);
@@ -100,8 +102,15 @@ const FIELDS: { [K in keyof CatalogIndex]-?: Stored<CatalogIndex[K]> | Derived<C
     (index) => encodeStrings([...index.joinableNames]),
     (data: StringTable) => new Set(decodeStrings(data)),
   ),
-  nameIdfTotal: typedArray('nameIdfTotal'),
-  popularity: typedArray('popularity'),
+  nameIdfTotal: cloned('nameIdfTotal'),
+  popularity: cloned('popularity'),
+  traits: cloned('traits'),
+  phrases: cloned('phrases'),
+  naming: cloned('naming'),
+  namingRows: stored((index) => storeMapOfRows(index.namingRows), restoreMapOfRows),
+  generalRows: cloned('generalRows'),
+  addableTerms: cloned('addableTerms'),
+  checkpointKeys: cloned('checkpointKeys'),
 };
 
 export function snapshotCatalogIndex(index: CatalogIndex): CatalogIndexSnapshot {

@@ -7,9 +7,12 @@
  * catalog format is kept without touching this file.
  */
 
-/** Strings joined into one, with the end offset of each. */
+/**
+ * Strings joined into one and stored as UTF-8 (half the bytes of a two-byte JS string for mostly-ASCII
+ * text), with the end offset of each in UTF-16 code units of the decoded text.
+ */
 export interface StringTable {
-  text: string;
+  utf8: Uint8Array;
   ends: Uint32Array;
 }
 
@@ -20,31 +23,35 @@ export function encodeStrings(strings: readonly string[]): StringTable {
     at += s.length;
     ends[i] = at;
   });
-  return { text: strings.join(''), ends };
+  return { utf8: new TextEncoder().encode(strings.join('')), ends };
+}
+
+/** A table's strings, read on demand from its decoded text. */
+function stringReader(table: StringTable): (j: number) => string {
+  const text = new TextDecoder().decode(table.utf8);
+  const { ends } = table;
+  return (j) => text.slice(j === 0 ? 0 : ends[j - 1]!, ends[j]!);
 }
 
 export function decodeStrings(table: StringTable): string[] {
+  const read = stringReader(table);
   const out = new Array<string>(table.ends.length);
-  let start = 0;
-  for (let i = 0; i < table.ends.length; i++) {
-    const end = table.ends[i]!;
-    out[i] = table.text.slice(start, end);
-    start = end;
-  }
+  for (let i = 0; i < out.length; i++) out[i] = read(i);
   return out;
 }
 
 /**
  * One key of the records. `present` (1 where the record has the key) is left out when every record has it.
  * - number: every value a number;
- * - string: strings, or null (`isNull` marks those);
+ * - string: strings, or null (`isNull` marks those); a column with many repeats (negative prompts,
+ *   sampler and base model names) keeps each distinct string once and `indices` into them;
  * - strings: arrays of strings (`counts` per present record, the strings flattened);
  * - record: plain objects, encoded as a nested table over the present ones;
  * - json: anything else, as JSON text.
  */
 export type Column =
   | { kind: 'number'; present?: Uint8Array; values: Float64Array }
-  | { kind: 'string'; present?: Uint8Array; isNull?: Uint8Array; values: StringTable }
+  | { kind: 'string'; present?: Uint8Array; isNull?: Uint8Array; indices?: Uint32Array; values: StringTable }
   | { kind: 'strings'; present?: Uint8Array; counts: Uint32Array; values: StringTable }
   | { kind: 'record'; present?: Uint8Array; values: RecordTable }
   | { kind: 'json'; present?: Uint8Array; values: StringTable };
@@ -64,11 +71,12 @@ function encodeColumn(values: readonly Json[]): Column {
   if (values.every((v) => typeof v === 'number')) return { kind: 'number', values: Float64Array.from(values as number[]) };
   if (values.every((v) => typeof v === 'string' || v === null)) {
     const hasNull = values.some((v) => v === null);
-    return {
-      kind: 'string',
-      ...(hasNull ? { isNull: Uint8Array.from(values, (v) => (v === null ? 1 : 0)) } : {}),
-      values: encodeStrings(values.map((v) => (v === null ? '' : (v as string)))),
-    };
+    const strings = values.map((v) => (v === null ? '' : (v as string)));
+    const isNull = hasNull ? { isNull: Uint8Array.from(values, (v) => (v === null ? 1 : 0)) } : {};
+    const distinct = [...new Set(strings)];
+    if (distinct.length * 2 > strings.length) return { kind: 'string', ...isNull, values: encodeStrings(strings) };
+    const position = new Map(distinct.map((v, i) => [v, i]));
+    return { kind: 'string', ...isNull, indices: Uint32Array.from(strings, (v) => position.get(v)!), values: encodeStrings(distinct) };
   }
   if (values.every((v) => Array.isArray(v) && v.every((s) => typeof s === 'string'))) {
     const arrays = values as string[][];
@@ -99,8 +107,11 @@ export function encodeRecords(records: readonly object[]): RecordTable {
   return { length: records.length, keys, columns };
 }
 
-/** The j-th string of a table. */
-const stringAt = (table: StringTable, j: number): string => table.text.slice(j === 0 ? 0 : table.ends[j - 1]!, table.ends[j]!);
+/** Each distinct string decoded once; rows share them. */
+function dictionaryReader(table: StringTable, indices: Uint32Array): (j: number) => string {
+  const distinct = decodeStrings(table);
+  return (j) => distinct[indices[j]!]!;
+}
 
 /** A reader of the column's j-th present value (no intermediate arrays: catalogs have tens of thousands of rows). */
 function columnReader(column: Column): (j: number) => Json {
@@ -110,16 +121,17 @@ function columnReader(column: Column): (j: number) => Json {
       return (j) => values[j]!;
     }
     case 'string': {
-      const { values, isNull } = column;
-      return isNull ? (j) => (isNull[j] === 1 ? null : stringAt(values, j)) : (j) => stringAt(values, j);
+      const { isNull, indices } = column;
+      const read = indices ? dictionaryReader(column.values, indices) : stringReader(column.values);
+      return isNull ? (j) => (isNull[j] === 1 ? null : read(j)) : read;
     }
     case 'strings': {
       const starts = new Uint32Array(column.counts.length + 1);
       column.counts.forEach((n, i) => (starts[i + 1] = starts[i]! + n));
-      const { values } = column;
+      const read = stringReader(column.values);
       return (j) => {
         const out: string[] = [];
-        for (let k = starts[j]!; k < starts[j + 1]!; k++) out.push(stringAt(values, k));
+        for (let k = starts[j]!; k < starts[j + 1]!; k++) out.push(read(k));
         return out;
       };
     }
@@ -128,8 +140,8 @@ function columnReader(column: Column): (j: number) => Json {
       return (j) => records[j]!;
     }
     case 'json': {
-      const { values } = column;
-      return (j) => JSON.parse(stringAt(values, j)) as Json;
+      const read = stringReader(column.values);
+      return (j) => JSON.parse(read(j)) as Json;
     }
   }
 }

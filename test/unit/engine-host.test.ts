@@ -176,7 +176,13 @@ describe('EngineHost', () => {
 
     // A reload reads the snapshot only: the JSONL texts are not touched.
     const reads: string[] = [];
-    const watched = { ...store, texts: (id: string) => (reads.push(id), store.texts(id)) };
+    const watched = {
+      ...store,
+      texts: (id: string) => {
+        reads.push(id);
+        return store.texts(id);
+      },
+    };
     const phases: string[] = [];
     const restoredHost = new EngineHost({ ...hostOptions(), catalogs: watched });
     const restored = await restoredHost.init(undefined, (p) => phases.push(p.phase));
@@ -281,7 +287,10 @@ describe('storage layer', () => {
           catalog_text: smallCatalog, demonstrations_text: smallDemonstrations,
         });
       };
-      request.onsuccess = () => (request.result.close(), resolve());
+      request.onsuccess = () => {
+        request.result.close();
+        resolve();
+      };
       request.onerror = () => reject(request.error);
     });
     const migrated = await openAppDb(factory, name);

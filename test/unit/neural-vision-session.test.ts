@@ -20,7 +20,7 @@ import { generateGreedy } from '../../src/core/engines/neural/session.ts';
 import { TransformersVisionSession } from '../../src/core/engines/neural/transformers-vision-session.ts';
 import { ImageInputError, readsImages } from '../../src/core/engines/neural/vision-session.ts';
 import { loadNodePack, type NodePack } from '../../src/node/neural.ts';
-import type { VlmReference } from './neural-vlm.test.ts';
+import type { VlmReference } from './vlm-reference.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const fixtures = path.join(root, 'test/fixtures');

@@ -6,7 +6,7 @@
  * I/O stays with the caller: images arrive decoded, packs arrive opened (any ScoringRuntime).
  */
 import { featureSetFromRows, fid } from '../metrics/fid.ts';
-import { unifiedMetric, type MetricNormalisation, type RunScores, type UnifiedMetricName } from '../metrics/unified.ts';
+import { unifiedMetric, type RunScores } from '../metrics/unified.ts';
 import type { RgbaImage } from '../scoring/image.ts';
 import type { ScorerKind } from '../scoring/manifest.ts';
 import type { ScorerPack } from '../scoring/scorers.ts';

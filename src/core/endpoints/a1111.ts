@@ -195,7 +195,7 @@ export class A1111Client implements EndpointClient {
       const body = await this.buildRequest(plan, batchSize, run.signal);
       const posted = request(this.ctx, '/sdapi/v1/txt2img', { json: body, signal: run.signal });
       const polling = this.pollProgress(posted, run.signal, options.onProgress);
-      let reply;
+      let reply: Awaited<typeof posted>;
       try {
         reply = await posted;
       } finally {

@@ -246,7 +246,7 @@ export class ComfyUIClient implements EndpointClient {
     try {
       return await request(this.ctx, '/prompt', { json: body, signal });
     } catch (e) {
-      if (e instanceof EndpointError && e.status === 400 && e.serverMessage && /(ckpt_name|lora_name)[^]*not in/i.test(e.serverMessage)) {
+      if (e instanceof EndpointError && e.status === 400 && e.serverMessage && /(ckpt_name|lora_name)[\s\S]*not in/i.test(e.serverMessage)) {
         throw new EndpointError('missing-model', `${this.config.baseUrl} refused the model: ${e.serverMessage}`, { kind: this.kind, status: 400, serverMessage: e.serverMessage });
       }
       throw e;

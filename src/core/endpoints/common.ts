@@ -1,7 +1,7 @@
 /** Pieces every client shares: run tracking for cancel(), plan checks, and model resolution. */
 import { validateArguments, type GenerationPlan } from '../plan.ts';
 import { EndpointError } from './errors.ts';
-import { type RequestContext } from './http.ts';
+import type { RequestContext } from './http.ts';
 import { findInstalled, fileStem } from './installed.ts';
 import type { ClientDeps, EndpointConfig, EndpointKind, InstalledModel } from './types.ts';
 

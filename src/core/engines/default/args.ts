@@ -145,23 +145,23 @@ export function argumentEvidence(
       }
       return c;
     };
-    const valueOf = (demo: number) => valueKey(name, index.demonstrations[demo]!.arguments);
+    const valueOfDemo = (demo: number) => valueKey(name, index.demonstrations[demo]!.arguments);
     for (const { demo } of modelDemos) {
-      const c = entry(valueOf(demo));
+      const c = entry(valueOfDemo(demo));
       c.features.habit += 1 / modelDemos.length;
       c.modelDemos++;
     }
     const nearestOwn = modelDemos[0];
-    if (nearestOwn) entry(valueOf(nearestOwn.demo)).features.topDemo = 1;
+    if (nearestOwn) entry(valueOfDemo(nearestOwn.demo)).features.topDemo = 1;
     for (const { row, probability } of [{ row: modelRow, probability: confidence }, ...others]) {
       const ds = index.demosOfModel[row] ?? [];
       for (const demo of ds) {
-        const c = entry(valueOf(demo));
+        const c = entry(valueOfDemo(demo));
         c.features.posterior += probability / ds.length;
         if (row !== modelRow && othersMass > 0) c.features.runnersUp += probability / othersMass / ds.length;
       }
     }
-    if (nearestMass > 0) for (const n of nearest) entry(valueOf(n.doc)).features.nearest += n.score / nearestMass;
+    if (nearestMass > 0) for (const n of nearest) entry(valueOfDemo(n.doc)).features.nearest += n.score / nearestMass;
     if (base) for (const [value, share] of base[name].slice(0, options.priorValues)) entry(value).features.prior = share;
     for (const c of values.values()) {
       c.features.global = priors.global[name].get(c.value) ?? 0;

@@ -248,7 +248,7 @@ export function askedFor(phrases: ModelPhrases, traits: ModelTraits, request: Re
     // A likeness needs its person's whole name, or a trigger that carries the name.
     const name = phrases.primaryName;
     if (name.length > 0 && name.every(has) && (name.length >= 2 || rare(name[0]!))) return `the request names ${name.join(' ')}`;
-    return trigger && trigger.some((t) => phrases.nameTerms.includes(t)) ? `the request uses its trigger "${trigger.join(' ')}"` : null;
+    return trigger?.some((t) => phrases.nameTerms.includes(t)) ? `the request uses its trigger "${trigger.join(' ')}"` : null;
   }
   // A character is named by its own name, not its franchise's ("ghibli" names a style, not Kiki).
   const rareName = phrases.nameTerms.find((t) => has(t) && rare(t) && (!traits.character || !naming.nonCharacterNameTerms.has(t)));

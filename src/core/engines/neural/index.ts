@@ -8,7 +8,7 @@
  *    under constraints so they are always a valid JSON object (see constrained.ts).
  * The LLM session is handed in: Node passes one on onnxruntime-node, the browser worker one on WebGPU/WASM.
  */
-import { plannedModelOf, type Catalog, type CatalogModel, type Demonstration } from '../../catalog/types.ts';
+import { plannedModelOf, type Catalog, type Demonstration } from '../../catalog/types.ts';
 import { headFingerprint, logSumExp, scoreModels, type HiddenStateEncoder, type ModelTokenHead } from '../../modeltoken.ts';
 import { Bm25Index, termCounts, type ScoredDoc } from '../../retrieval/bm25.ts';
 import { retrievalTerms } from '../../retrieval/terms.ts';
@@ -20,7 +20,6 @@ import type {
   Engine,
   ModelCandidate,
   ModelResult,
-  PromptResult,
   SelectOptions,
   StageRequest,
 } from '../engine.ts';

@@ -1,27 +1,30 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { STARTER_ITEMS_JSONL } from './starter-items.ts';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
-const dataDir = path.resolve(repoRoot, '../shared/data/civitai-2023');
-const hasData = existsSync(path.join(dataDir, 'dev.jsonl'));
-if (!hasData) console.warn(`bench CLI neural-engine test skipped: no test data at ${dataDir} (see the data README)`);
+// The tiny pack's head has a row per starter model: the starter catalog and a few items over it are enough.
+const dataDir = path.join(repoRoot, 'public/models/starter');
 
 const tsx = path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs');
 const bench = (args: string[]) => run(process.execPath, [tsx, 'scripts/bench.ts', ...args], { cwd: repoRoot, maxBuffer: 16 << 20, timeout: 110_000 });
 const out = mkdtempSync(path.join(tmpdir(), 'bench-neural-cli-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-describe.skipIf(!hasData)('npm run bench with the neural engine and the tiny pack', () => {
-  it('runs the neural engine on 5 dev items and reports engines.neural', async () => {
+const itemsFile = path.join(out, 'items.jsonl');
+writeFileSync(itemsFile, STARTER_ITEMS_JSONL);
+
+describe('npm run bench with the neural engine and the tiny pack', () => {
+  it('runs the neural engine on 5 items and reports engines.neural', async () => {
     const report = path.join(out, 'report.json');
     const predictions = path.join(out, 'preds.jsonl');
     const { stdout, stderr } = await bench([
-      '--data', dataDir, '--engines', 'neural', '--pack', 'test/fixtures/pack-tiny', '--limit', '5',
+      '--data', dataDir, '--items', itemsFile, '--engines', 'neural', '--pack', 'test/fixtures/pack-tiny', '--limit', '5',
       '--out', report, '--predictions', predictions,
     ]);
     expect(stderr).toMatch(/pack "tiny-test" loaded on onnxruntime-node \(fp32, 59 model rows\)/);

@@ -122,8 +122,12 @@ describe('A1111 client against the A1111 test server (v1.10)', () => {
   it('cancel() stops every run of the client', async () => {
     server.mode.delayMs = 3000;
     const client = new A1111Client(config('a1111', url()));
-    const run = client.generate(CHECKPOINT_PLAN);
-    setTimeout(() => void client.cancel(), 150);
+    // Cancelled once the server is sampling (an event, not a guess at how long the request takes to arrive).
+    const run = client.generate(CHECKPOINT_PLAN, {
+      onProgress: (p) => {
+        if (p.phase === 'sampling') void client.cancel();
+      },
+    });
     expect((await failure(run)).reason).toBe('cancelled');
   });
 

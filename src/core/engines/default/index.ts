@@ -3,6 +3,7 @@
  * demonstrations drives all three stages; every choice carries the evidence behind it.
  */
 import type { Catalog } from '../../catalog/types.ts';
+import { hashString } from '../../hash.ts';
 import { termCounts } from '../../retrieval/bm25.ts';
 import { joinedTerms, retrievalTerms } from '../../retrieval/terms.ts';
 import { parseRequest, type ParsedRequest } from '../../request/parse.ts';
@@ -88,7 +89,8 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
 
   return {
     name: 'default',
-    version: `${DEFAULT_ENGINE_VERSION}:${JSON.stringify(options)}`,
+    // The options decide every plan, so they are part of the version; hashed, since cached plans carry it.
+    version: `${DEFAULT_ENGINE_VERSION}:${hashString(JSON.stringify(options))}`,
 
     async writePrompt(request) {
       const parsed = parseRequest(request.merged.turns.map((t) => t.text));

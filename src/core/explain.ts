@@ -1,0 +1,266 @@
+/**
+ * Plain-language explanations of a plan, written from the stages' evidence for people who have never
+ * used Stable Diffusion (a class, a projector). Every sentence is built here from the evidence the
+ * engines return; no internal names (argument origins, reranker features) reach the text. The numbers
+ * stay in the evidence itself, which the UI keeps under "details".
+ */
+import type { ArgumentName, ArgumentOrigin, ArgumentSource, ArgumentsResult, ModelCandidate, ModelResult, PromptResult } from './engines/engine.ts';
+import type { GenerationPlan, PlannedModel } from './plan.ts';
+
+/** The parts of a plan result an explanation reads (a PlanResult has them all). */
+export interface ExplainInput {
+  plan: GenerationPlan;
+  prompt: PromptResult;
+  model: ModelResult;
+  arguments: ArgumentsResult;
+}
+
+export interface CandidateExplanation {
+  model_id: number;
+  name: string;
+  /** "helped" reasons first, then what counted against it; each a short phrase. */
+  reasons: string[];
+}
+
+export interface PlanExplanation {
+  /** One or two sentences per stage. */
+  prompt: string;
+  model: string;
+  arguments: string;
+  /** Each argument's source in words. */
+  sources: Record<ArgumentName, string>;
+  candidates: CandidateExplanation[];
+  /** Engine notes worth saying up front (e.g. a reference image that was not used), in the engine's words. */
+  notices: string[];
+}
+
+export const ARGUMENT_LABELS: Record<ArgumentName, string> = {
+  sampler: 'Sampler',
+  steps: 'Steps',
+  cfg_scale: 'CFG scale',
+  width: 'Width',
+  height: 'Height',
+  seed: 'Seed',
+};
+
+const quoteList = (items: readonly string[], max = 4): string => {
+  const quoted = items.slice(0, max).map((t) => `“${t}”`);
+  const more = items.length > max ? ` and ${items.length - max} more` : '';
+  if (quoted.length <= 1) return (quoted[0] ?? '') + more;
+  return more ? `${quoted.join(', ')}${more}` : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
+};
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** "a" or "an" as the base model's name is said aloud ("an SD 1.5", "an SDXL", "a Pony"). */
+const article = (word: string) => (/^(?:[aeiou]|SD|S\b|F\b|[FHLMNRSX](?:[\s\d.-]|$))/i.test(word) ? 'an' : 'a');
+
+const typeInWords = (type: PlannedModel['type'], base: string) =>
+  type === 'LORA'
+    ? `a LoRA (a small add-on that teaches ${article(base)} ${base} checkpoint one style or subject)`
+    : `${article(base)} ${base} checkpoint (a complete image model)`;
+
+/** Where an added prompt term came from, in words, from the engine's `from` text. */
+function addedTermSource(from: string): 'neighbours' | 'generic' | 'model' | 'trigger' | 'other' {
+  if (/neighbour/i.test(from)) return 'neighbours';
+  if (/quality/i.test(from)) return 'generic';
+  if (/trigger/i.test(from)) return 'trigger';
+  if (/^model$/i.test(from.trim())) return 'model';
+  return 'other';
+}
+
+export function explainPrompt(prompt: PromptResult): string {
+  const { kept_terms: kept, added_terms: added, neighbours } = prompt.evidence;
+  const sentences: string[] = [];
+  sentences.push(
+    kept.length > 0
+      ? `The prompt keeps your words ${quoteList(kept, 6)}.`
+      : 'None of your words could be kept as they were, so the prompt was written from scratch.',
+  );
+  const groups = new Map<string, string[]>();
+  for (const a of added) groups.set(addedTermSource(a.from), [...(groups.get(addedTermSource(a.from)) ?? []), a.term]);
+  const parts: string[] = [];
+  const fromNeighbours = groups.get('neighbours');
+  if (fromNeighbours) {
+    const voters = Math.max(neighbours.length, ...added.map((a) => Number(/of (\d+) neighbours/.exec(a.from)?.[1] ?? 0)));
+    parts.push(`${quoteList(fromNeighbours)} because many of the ${plural(voters, 'example prompt')} most like your request use ${fromNeighbours.length === 1 ? 'it' : 'them'}`);
+  }
+  const generic = groups.get('generic');
+  if (generic) parts.push(`the common quality words ${quoteList(generic)}`);
+  const trigger = groups.get('trigger');
+  if (trigger) parts.push(`${quoteList(trigger)}, the trigger words the chosen model needs to show its style`);
+  const byModel = groups.get('model');
+  if (byModel) parts.push(`${quoteList(byModel)}, which the language model wrote`);
+  const other = groups.get('other');
+  if (other) parts.push(quoteList(other));
+  sentences.push(parts.length > 0 ? `It adds ${parts.join('; ')}.` : 'Nothing was added to your words.');
+  return sentences.join(' ');
+}
+
+/** What a candidate's reason (the engine's own phrase) means, and whether it helped. */
+interface ReasonMeaning {
+  phrase: string;
+  /** Used instead of `phrase` when the reason counted against the model. */
+  against?: string;
+}
+
+/** The default engine's ranking signals, keyed by the label its reasons start with. */
+const RANKING_SIGNALS: Record<string, ReasonMeaning> = {
+  'catalog entry match': { phrase: 'its catalog entry (name, tags, description) shares words with your request' },
+  'best demonstration match': { phrase: 'one of its example prompts is very like your request' },
+  'two best demonstrations': { phrase: 'two of its example prompts are like your request' },
+  'name / trigger words mentioned': { phrase: 'you named it or used its trigger words' },
+  popularity: { phrase: 'many people download it', against: 'it is less downloaded' },
+  'is a LoRA': { phrase: 'it is a LoRA, made for one style or subject', against: 'it is a LoRA, which only suits a specific request' },
+  'number of demonstrations': { phrase: 'it has many example prompts', against: 'having many example prompts does not by itself make it a better fit' },
+  'share of the request the entry covers': { phrase: 'its entry covers much of what you asked for' },
+  'name match': { phrase: 'its name matches your words' },
+  'tag match': { phrase: 'its tags match your words' },
+  'trigger word match': { phrase: 'its trigger words match your words' },
+  'description match': { phrase: 'its description matches your words' },
+  'share of the nearest demonstrations': { phrase: 'many of the example prompts nearest your request belong to it' },
+  'SD 1.5 base': { phrase: 'it is built on SD 1.5', against: 'it is built on SD 1.5, an older base' },
+  'a LoRA whose name / trigger words are mentioned': { phrase: 'you named this LoRA or its trigger words' },
+  'a LoRA whose tags match': { phrase: 'this LoRA’s tags match your words', against: 'a LoRA that only matches by tags is often too specific' },
+  'a checkpoint whose entry matches': { phrase: 'it is a general checkpoint that matches your request', against: 'general checkpoints are slightly held back so specific ones can win' },
+};
+
+const RANKING_REASON = /^(.+?) (-?\d+(?:\.\d+)?) \(([+-]?\d+(?:\.\d+)?)\)$/;
+
+/** One candidate reason, in words. Null when the engine said something this module does not know. */
+export function explainReason(reason: string): { text: string; helped: boolean } | null {
+  const ranking = RANKING_REASON.exec(reason.trim());
+  if (ranking) {
+    const meaning = RANKING_SIGNALS[ranking[1]!];
+    if (!meaning) return null;
+    const helped = Number(ranking[3]) >= 0;
+    return { text: helped ? meaning.phrase : (meaning.against ?? `${meaning.phrase}, but this counted against it`), helped };
+  }
+  const downloads = /^([\d,]+) downloads$/.exec(reason.trim());
+  if (downloads) return { text: `it is the most downloaded checkpoint (${downloads[1]} downloads)`, helped: true };
+  const token = /^P\(model token\) = ([\d.e-]+)/.exec(reason.trim());
+  if (token) return { text: `the language model gave it ${Math.round(100 * Number(token[1]))}% of its vote`, helped: true };
+  if (/^logit /.test(reason.trim())) return null;
+  if (/nothing in the request matched/i.test(reason)) return { text: 'nothing in your request matched it', helped: false };
+  return null;
+}
+
+export function explainCandidate(candidate: ModelCandidate): CandidateExplanation {
+  const meanings = candidate.reasons.map(explainReason).filter((m): m is { text: string; helped: boolean } => m !== null);
+  const helped = meanings.filter((m) => m.helped).map((m) => m.text);
+  const against = meanings.filter((m) => !m.helped).map((m) => `against it: ${m.text}`);
+  return { model_id: candidate.model_id, name: candidate.name, reasons: [...new Set([...helped, ...against])] };
+}
+
+const words = (text: string) => new Set(text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean));
+
+/** Which of the kept request words the model's name, trigger words and cited example prompts hold. */
+function matchedTerms(input: ExplainInput): { inName: string[]; examples: number; inExamples: string[] } {
+  const model = input.plan.model;
+  const nameWords = words(`${model.name} ${model.trained_words.join(' ')}`);
+  const kept = input.prompt.evidence.kept_terms;
+  const examples = new Map<number, string>();
+  for (const n of input.prompt.evidence.neighbours) if (n.model_id === model.id) examples.set(n.image_id, n.prompt);
+  for (const d of input.arguments.evidence.demonstrations) if (d.model_id === model.id) examples.set(d.image_id, d.prompt);
+  const exampleWords = [...examples.values()].map(words);
+  const inExamples = kept.filter((t) => exampleWords.some((w) => w.has(t.toLowerCase())));
+  const matching = exampleWords.filter((w) => kept.some((t) => w.has(t.toLowerCase()))).length;
+  return { inName: kept.filter((t) => nameWords.has(t.toLowerCase())), examples: matching, inExamples };
+}
+
+export function explainModel(input: ExplainInput): string {
+  const { candidates, competing } = input.model.evidence;
+  const model = input.plan.model;
+  const sentences: string[] = [];
+  const chosen = candidates.find((c) => c.model_id === model.id);
+  const opening = `${model.name} is ${typeInWords(model.type, model.base_model)}, chosen from ${plural(competing, 'model')}`;
+  const { inName, examples, inExamples } = matchedTerms(input);
+  const because: string[] = [];
+  if (inName.length > 0) because.push(`its name or trigger words hold ${quoteList(inName)}`);
+  if (examples > 0 && inExamples.length > 0) {
+    because.push(`${examples === 1 ? 'one of its example prompts matches' : `${examples} of its example prompts match`} ${quoteList(inExamples)}`);
+  }
+  if (because.length === 0 && chosen) {
+    const first = explainCandidate(chosen).reasons[0];
+    if (first) because.push(first);
+  }
+  if (!chosen) sentences.push(`${opening}; you picked it by hand.`);
+  else sentences.push(because.length > 0 ? `${opening}, because ${because.join(' and ')}.` : `${opening}.`);
+  const runnerUp = candidates.find((c) => c.model_id !== model.id);
+  if (chosen && runnerUp) {
+    const share = (x: number) => (x < 0.005 ? 'under 1%' : `${Math.round(100 * x)}%`);
+    // What the runner-up had that the chosen model lacked, if anything: the reasons they share say little.
+    const chosenReasons = new Set(explainCandidate(chosen).reasons);
+    const upReason = explainCandidate(runnerUp).reasons.find((r) => !chosenReasons.has(r) && !r.startsWith('against'));
+    sentences.push(
+      `The next best, ${runnerUp.name}, got ${share(runnerUp.score)} of the vote against ${share(chosen.score)}${upReason ? ` (${upReason})` : ''}.`,
+    );
+  }
+  if (input.plan.base_checkpoint) sentences.push(`The LoRA runs on the checkpoint ${input.plan.base_checkpoint.name}.`);
+  return sentences.join(' ');
+}
+
+const ORIGIN_WORDS: Record<ArgumentOrigin, string> = {
+  'model-habit': 'what the chosen model’s own example pictures mostly use',
+  'nearest-demonstration': 'the chosen model’s example most like your request',
+  'base-model-prior': 'the usual value for models of this base across the catalog',
+  default: 'a safe standard value, as nothing better was known',
+  seed: 'worked out from your chat text, so the same chat gives the same picture',
+  'model-output': 'chosen by the language model after reading the model’s examples',
+};
+
+/** One argument's source in words (the engine's detail, which may hold counts, is added when it is plain prose). */
+export function explainSource(source: ArgumentSource): string {
+  const base = ORIGIN_WORDS[source.origin];
+  const habit = /used in (\d+) of the model's (\d+) demonstrations/.exec(source.detail);
+  if (source.origin === 'model-habit' && habit) return `${base} (${habit[1]} of its ${habit[2]} examples)`;
+  const prior = /\((\d+)% of their demonstrations\)/.exec(source.detail);
+  if (source.origin === 'base-model-prior' && prior) return `${base} (${prior[1]}% of them)`;
+  const nearest = /\((\d+)% of their vote\)/.exec(source.detail);
+  if (nearest) return `what the example prompts nearest your request use, from any model (${nearest[1]}% of them), as the chosen model’s own examples gave no clear answer`;
+  return base;
+}
+
+export function explainArguments(input: ExplainInput): string {
+  const a = input.plan.arguments;
+  const sources = input.arguments.evidence.sources;
+  const byOrigin = new Map<ArgumentOrigin, string[]>();
+  for (const name of ['sampler', 'steps', 'cfg_scale', 'width', 'height'] as const) {
+    const origin = sources[name].origin;
+    byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), ARGUMENT_LABELS[name].toLowerCase()]);
+  }
+  const groups = [...byOrigin.entries()].sort((x, y) => y[1].length - x[1].length);
+  const settings = `${a.sampler} sampler, ${a.steps} steps, CFG scale ${a.cfg_scale}, ${a.width}×${a.height} pixels`;
+  const origins = groups.map(([origin, names]) => `${names.length === 5 ? 'all of them' : names.join(', ')}: ${ORIGIN_WORDS[origin]}`);
+  return `The picture will be made with the ${settings}. Where these come from: ${origins.join('; ')}.`;
+}
+
+export function explainPlan(input: ExplainInput): PlanExplanation {
+  const sources = Object.fromEntries(
+    (Object.keys(ARGUMENT_LABELS) as ArgumentName[]).map((name) => [name, explainSource(input.arguments.evidence.sources[name])]),
+  ) as Record<ArgumentName, string>;
+  const notices = input.prompt.evidence.notes.filter((n) => /image/i.test(n));
+  return {
+    prompt: explainPrompt(input.prompt),
+    model: explainModel(input),
+    arguments: explainArguments(input),
+    sources,
+    candidates: input.model.evidence.candidates.map(explainCandidate),
+    notices,
+  };
+}
+
+/** Short definitions for the glossary (one tap away in the app, and in the Markdown handout). */
+export const GLOSSARY: readonly { term: string; definition: string }[] = [
+  { term: 'Prompt', definition: 'The text that describes the picture. The image model draws what these words describe.' },
+  { term: 'Negative prompt', definition: 'Things the picture should not have (for example “blurry” or “extra fingers”).' },
+  { term: 'Checkpoint', definition: 'A complete image model, such as SD 1.5 or SDXL, or one fine-tuned from them for a look (photos, anime…).' },
+  { term: 'LoRA', definition: 'A small add-on file that teaches a checkpoint one style, character or object. It runs on top of a checkpoint of the same base.' },
+  { term: 'Trigger word', definition: 'A word a LoRA or fine-tuned model was trained with; putting it in the prompt switches its style or subject on.' },
+  { term: 'Sampler', definition: 'The method that turns random noise into a picture step by step. Different samplers give slightly different looks and speeds.' },
+  { term: 'Steps', definition: 'How many times the sampler refines the picture. More steps take longer; after about 20–40 little changes.' },
+  { term: 'CFG scale', definition: 'How strictly the picture follows the prompt. Low values are freer, high values follow the words closely but can look harsh (7 is common).' },
+  { term: 'Size', definition: 'Width × height in pixels. Each base model works best at the size it was trained on: 512 for SD 1.5, 1024 for SDXL.' },
+  { term: 'Seed', definition: 'The number that starts the random noise. The same seed and settings give the same picture again.' },
+  { term: 'Example prompt', definition: 'A real prompt someone made a picture with, stored with the model and its settings. The app learns from these.' },
+];

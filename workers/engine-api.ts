@@ -5,14 +5,16 @@
 import type { ChatInput } from '../src/core/chat.ts';
 import type { CatalogLoadProgress } from '../src/core/catalog/load.ts';
 import type { RecordError } from '../src/core/catalog/jsonl.ts';
-import type { PipelineEvent } from '../src/core/pipeline.ts';
+import type { ComparedPlan } from '../src/core/compare.ts';
+import type { PipelineEvent, PlanResult } from '../src/core/pipeline.ts';
+import type { Refit } from '../src/core/whatif.ts';
 import type { PlannedModel } from '../src/core/plan.ts';
 import type { InstalledMatch } from '../src/core/endpoints/installed.ts';
 import type { InstalledModel } from '../src/core/endpoints/types.ts';
 import type { CatalogSummary, PlanOutcome, PlanRequestOptions } from '../src/core/planner.ts';
 import type { HeadTrainingProgress, LlmBackend, LlmHeadExport, LlmHeadTrainingOptions, LlmLoadProgress, LlmStatus } from './llm-api.ts';
 
-export type { CatalogSummary, HeadTrainingProgress, LlmBackend, LlmHeadExport, LlmHeadTrainingOptions, LlmLoadProgress, LlmStatus, PlanOutcome, PlanRequestOptions };
+export type { CatalogSummary, ComparedPlan, Refit, HeadTrainingProgress, LlmBackend, LlmHeadExport, LlmHeadTrainingOptions, LlmLoadProgress, LlmStatus, PlanOutcome, PlanRequestOptions };
 
 /** What a head training run reached, and the engine status with the new head in use. */
 export interface HeadTrainingOutcome {
@@ -123,6 +125,15 @@ export interface EngineWorkerApi {
   exportHead(): Promise<LlmHeadExport>;
   /** The plan form of a catalog model, for the plan editor's model choice. */
   describeModel(id: number): Promise<PlannedModel | null>;
+  /**
+   * What-if: stage 3 run again for another catalog model (the engine that made `result` when it is
+   * loaded, else the embedded one).
+   */
+  refit(input: ChatInput, result: PlanResult, modelId: number, negativePrompt: string): Promise<Refit>;
+  /** Catalog models whose name, file or trigger words hold the query's words (up to 20). */
+  searchModels(query: string): Promise<PlannedModel[]>;
+  /** Plans the chat with the baseline, the embedded default and (when loaded) the neural engine. */
+  compare(input: ChatInput): Promise<ComparedPlan[]>;
 }
 
 export const STARTER_CATALOG_ID = 'starter';

@@ -14,12 +14,15 @@ import { guardQuota, openAppDb } from '../src/app/db.ts';
 import { loadCatalog } from '../src/core/catalog/load.ts';
 import { fetchCatalogText, readStreamText } from '../src/core/catalog/fetch-text.ts';
 import { plannedModelOf, type Catalog } from '../src/core/catalog/types.ts';
+import { createBaselineEngine } from '../src/core/engines/baseline.ts';
 import { createDefaultEngine } from '../src/core/engines/default/index.ts';
+import { compareEngines, type ComparedPlan } from '../src/core/compare.ts';
+import { refitForModel, searchModels, type Refit } from '../src/core/whatif.ts';
 import type { Engine } from '../src/core/engines/engine.ts';
 import { parsePromptReply } from '../src/core/engines/neural/index.ts';
 import { hashString } from '../src/core/hash.ts';
 import type { ChatInput } from '../src/core/chat.ts';
-import { PipelineAbortedError, type PipelineEvent } from '../src/core/pipeline.ts';
+import { PipelineAbortedError, type PipelineEvent, type PlanResult } from '../src/core/pipeline.ts';
 import type { PlannedModel } from '../src/core/plan.ts';
 import { matchInstalledModels, type InstalledMatch } from '../src/core/endpoints/installed.ts';
 import type { InstalledModel } from '../src/core/endpoints/types.ts';
@@ -376,6 +379,41 @@ class EngineWorker implements EngineWorkerApi {
     await this.init();
     const m = this.planner!.catalog.models.find((model) => model.id === id);
     return m ? plannedModelOf(m) : null;
+  }
+
+  /** The engine that made a plan, when it is still loaded; the embedded engine otherwise. */
+  private engineFor(name: string): Engine {
+    const neural = this.neural;
+    return neural && neural.info.name === name ? llmWorkerEngine(this.llm(), neural.info) : this.planner!.engine;
+  }
+
+  async refit(input: ChatInput, result: PlanResult, modelId: number, negativePrompt: string): Promise<Refit> {
+    await this.init();
+    const model = await this.describeModel(modelId);
+    if (!model) throw new Error(`Model ${modelId} is not in the active catalog.`);
+    return refitForModel(this.engineFor(result.engine.name), {
+      input,
+      prompt: result.prompt,
+      previous: result.model,
+      model,
+      seed: result.plan.arguments.seed,
+      negative_prompt: negativePrompt,
+    });
+  }
+
+  async searchModels(query: string): Promise<PlannedModel[]> {
+    await this.init();
+    const { models } = this.planner!.catalog;
+    const byId = new Map(models.map((m) => [m.id, m]));
+    return searchModels(models, query).map((id) => plannedModelOf(byId.get(id)!));
+  }
+
+  async compare(input: ChatInput): Promise<ComparedPlan[]> {
+    await this.init();
+    const catalog = this.planner!.catalog;
+    const engines = [createBaselineEngine(catalog), this.planner!.engine];
+    if (this.neural) engines.push(llmWorkerEngine(this.llm(), this.neural.info));
+    return compareEngines(engines, input);
   }
 
   private neuralLlm(): Comlink.Remote<LlmWorkerApi> {

@@ -264,3 +264,39 @@ export const GLOSSARY: readonly { term: string; definition: string }[] = [
   { term: 'Seed', definition: 'The number that starts the random noise. The same seed and settings give the same picture again.' },
   { term: 'Example prompt', definition: 'A real prompt someone made a picture with, stored with the model and its settings. The app learns from these.' },
 ];
+
+export interface PromptSegment {
+  text: string;
+  /** 'yours': a word of the person's request; 'added': a term the engine added; 'plain': neither (spaces, commas, small words). */
+  kind: 'yours' | 'added' | 'plain';
+}
+
+/**
+ * The prompt cut into the person's words and the added terms, for showing them apart. Added terms are
+ * found as whole phrases first (they may hold several words); the rest is marked word by word.
+ */
+export function markPrompt(prompt: string, evidence: Pick<PromptResult['evidence'], 'kept_terms' | 'added_terms'>): PromptSegment[] {
+  const kept = new Set(evidence.kept_terms.map((t) => t.toLowerCase()));
+  const kinds: PromptSegment['kind'][] = Array.from(prompt, () => 'plain');
+  const lower = prompt.toLowerCase();
+  const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}]/u.test(c);
+  const phrases = [...new Set(evidence.added_terms.map((a) => a.term.toLowerCase()).filter(Boolean))].sort((a, b) => b.length - a.length);
+  for (const phrase of phrases) {
+    for (let at = lower.indexOf(phrase); at >= 0; at = lower.indexOf(phrase, at + phrase.length)) {
+      const whole = !isWordChar(lower[at - 1]) && !isWordChar(lower[at + phrase.length]);
+      const free = kinds.slice(at, at + phrase.length).every((k) => k === 'plain');
+      if (whole && free) kinds.fill('added', at, at + phrase.length);
+    }
+  }
+  for (const m of prompt.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu)) {
+    const at = m.index;
+    if (kinds[at] === 'plain' && kept.has(m[0].toLowerCase())) kinds.fill('yours', at, at + m[0].length);
+  }
+  const segments: PromptSegment[] = [];
+  for (let i = 0; i < prompt.length; i++) {
+    const last = segments.at(-1);
+    if (last && last.kind === kinds[i]) last.text += prompt[i];
+    else segments.push({ text: prompt[i]!, kind: kinds[i]! });
+  }
+  return segments;
+}

@@ -127,3 +127,21 @@ export function diffPlans(before: GenerationPlan, after: GenerationPlan, sources
   }
   return changes;
 }
+
+/** Catalog models whose name, file or trigger words hold every word of the query, most downloaded first. */
+export function searchModels(
+  models: readonly { id: number; name: string; file: string; trained_words: string[]; downloads: number }[],
+  query: string,
+  limit = 20,
+): number[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return [];
+  return models
+    .filter((m) => {
+      const hay = `${m.name} ${m.file} ${m.trained_words.join(' ')}`.toLowerCase();
+      return words.every((w) => hay.includes(w));
+    })
+    .sort((a, b) => b.downloads - a.downloads || a.id - b.id)
+    .slice(0, limit)
+    .map((m) => m.id);
+}

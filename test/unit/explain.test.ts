@@ -10,7 +10,7 @@ import { createBaselineEngine } from '../../src/core/engines/baseline.ts';
 import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
 import { RERANK_FEATURES } from '../../src/core/engines/default/select.ts';
 import type { ArgumentOrigin, ModelCandidate } from '../../src/core/engines/engine.ts';
-import { explainCandidate, explainPlan, explainReason, explainSource, GLOSSARY } from '../../src/core/explain.ts';
+import { explainCandidate, explainPlan, explainReason, explainSource, GLOSSARY, markPrompt } from '../../src/core/explain.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';
 
 const starterDir = fileURLToPath(new URL('../../public/models/starter/', import.meta.url));
@@ -73,7 +73,7 @@ describe('explanations of real plans', () => {
     expect(ex.prompt).toContain('“landscape”');
     expect(ex.model).toContain(result.plan.model.name);
     expect(ex.model).toMatch(/example prompts match .*“painting”/);
-    expect(ex.model).toMatch(/The next best, .+, got \d+% of the vote/);
+    expect(ex.model).toMatch(/The next best, .+, got (under )?\d+% of the vote/);
   });
 
   it('puts the "reference image not used" note up front', async () => {
@@ -125,5 +125,18 @@ describe('each evidence kind becomes a sentence', () => {
   it('the glossary defines every term the issue lists', () => {
     const terms = GLOSSARY.map((g) => g.term.toLowerCase());
     for (const t of ['sampler', 'steps', 'cfg scale', 'size', 'seed', 'checkpoint', 'lora', 'trigger word', 'negative prompt']) expect(terms).toContain(t);
+  });
+});
+
+describe('the prompt with the person’s words and the added terms apart', () => {
+  it('marks kept words and added phrases; everything else stays plain and the text is unchanged', () => {
+    const prompt = 'oil painting mountain landscape sunset, a painting by mse, masterpiece';
+    const segments = markPrompt(prompt, {
+      kept_terms: ['oil', 'painting', 'mountain', 'landscape', 'sunset'],
+      added_terms: [{ term: 'a painting by mse', from: 'neighbours' }, { term: 'masterpiece', from: 'neighbours' }],
+    });
+    expect(segments.map((s) => s.text).join('')).toBe(prompt);
+    expect(segments.filter((s) => s.kind === 'added').map((s) => s.text)).toEqual(['a painting by mse', 'masterpiece']);
+    expect(segments.filter((s) => s.kind === 'yours').map((s) => s.text)).toEqual(['oil', 'painting', 'mountain', 'landscape', 'sunset']);
   });
 });

@@ -34,6 +34,9 @@ export interface PlanExplanation {
   notices: string[];
 }
 
+/** Stage 2's method when a person chose the model in Edit plan (what-if). */
+export const HAND_PICKED = 'picked by hand';
+
 export const ARGUMENT_LABELS: Record<ArgumentName, string> = {
   sampler: 'Sampler',
   steps: 'Steps',
@@ -142,6 +145,7 @@ export function explainReason(reason: string): { text: string; helped: boolean }
   if (token) return { text: `the language model gave it ${Math.round(100 * Number(token[1]))}% of its vote`, helped: true };
   if (/^logit /.test(reason.trim())) return null;
   if (/nothing in the request matched/i.test(reason)) return { text: 'nothing in your request matched it', helped: false };
+  if (reason === HAND_PICKED) return { text: 'you picked it', helped: true };
   return null;
 }
 
@@ -184,7 +188,11 @@ export function explainModel(input: ExplainInput): string {
     const first = explainCandidate(chosen).reasons[0];
     if (first) because.push(first);
   }
-  if (!chosen) sentences.push(`${opening}; you picked it by hand.`);
+  if (input.model.evidence.method === HAND_PICKED) {
+    const share = chosen ? `the engine had given it ${Math.round(100 * chosen.score)}% of the vote` : `it was not among the engine's best ${candidates.length}`;
+    return `You picked ${model.name}, ${typeInWords(model.type, model.base_model)}; ${share}.${input.plan.base_checkpoint ? ` The LoRA runs on the checkpoint ${input.plan.base_checkpoint.name}.` : ''}`;
+  }
+  if (!chosen) sentences.push(`${opening}.`);
   else sentences.push(because.length > 0 ? `${opening}, because ${because.join(' and ')}.` : `${opening}.`);
   const runnerUp = candidates.find((c) => c.model_id !== model.id);
   if (chosen && runnerUp) {

@@ -5,24 +5,22 @@
 import { mergeTurns, validateChatInput, type ChatInput } from './chat.ts';
 import { promptWithTriggerWords } from './endpoints/installed.ts';
 import type { ArgumentName, ArgumentsResult, Engine, ModelResult, PromptResult } from './engines/engine.ts';
-import { explainSource, ARGUMENT_LABELS } from './explain.ts';
+import { explainSource, ARGUMENT_LABELS, HAND_PICKED } from './explain.ts';
 import type { GenerationPlan, PlannedModel } from './plan.ts';
 
-/** Stage 2's result when a person picks the model: certain, the engine's ranking kept as a note. */
-export function handPickedModel(model: PlannedModel, previous: ModelResult): ModelResult {
+/**
+ * Stage 2's result when a person picks the model: `forStage3` is certain (stage 3 follows this model's
+ * habits alone), `shown` keeps the engine's ranking of the best candidates for the stage 2 card.
+ */
+export function handPickedModel(model: PlannedModel, previous: ModelResult): { forStage3: ModelResult; shown: ModelResult } {
   const ranked = previous.evidence.candidates.find((c) => c.model_id === model.id);
+  const note = ranked
+    ? `You picked ${model.name}; the engine had given it ${Math.round(100 * ranked.score)}% of the vote.`
+    : `You picked ${model.name}, which was not among the engine's best ${previous.evidence.candidates.length}.`;
+  const certain = { model_id: model.id, name: model.name, type: model.type, base_model: model.base_model, score: 1, reasons: [HAND_PICKED] };
   return {
-    model,
-    evidence: {
-      method: 'picked by hand',
-      candidates: [{ model_id: model.id, name: model.name, type: model.type, base_model: model.base_model, score: 1, reasons: ['picked by hand'] }],
-      competing: 1,
-      notes: [
-        ranked
-          ? `You picked ${model.name}; the engine had given it ${Math.round(100 * ranked.score)}%.`
-          : `You picked ${model.name}, which was not among the engine's best ${previous.evidence.candidates.length}.`,
-      ],
-    },
+    forStage3: { model, evidence: { method: HAND_PICKED, candidates: [certain], competing: 1, notes: [note] } },
+    shown: { model, evidence: { ...previous.evidence, method: HAND_PICKED, notes: [note] } },
   };
 }
 
@@ -60,7 +58,7 @@ export async function refitForModel(engine: Engine, request: RefitRequest, signa
   const input = validateChatInput(request.input);
   const stageRequest = { input, merged: mergeTurns(input.messages) };
   const model = handPickedModel(request.model, request.previous);
-  const args = await engine.configureArguments(stageRequest, request.prompt, model, request.seed, signal);
+  const args = await engine.configureArguments(stageRequest, request.prompt, model.forStage3, request.seed, signal);
   // An engine whose stage 3 does not fit the prompt to the model leaves it to us: the old model's
   // added trigger words go, the new one's come in.
   const prompt =
@@ -74,7 +72,7 @@ export async function refitForModel(engine: Engine, request: RefitRequest, signa
       ...(args.base_checkpoint ? { base_checkpoint: args.base_checkpoint } : {}),
       arguments: args.arguments,
     },
-    model,
+    model: model.shown,
     arguments: args,
   };
 }

@@ -173,6 +173,8 @@ describe('what-if: another model re-runs stage 3', () => {
     });
     expect(lora.plan.prompt).toContain('wtrcolor style');
     expect(lora.model.evidence.notes[0]).toMatch(/You picked Vivid Watercolors/);
+    expect(lora.model.evidence.candidates).toEqual(result.model.evidence.candidates);
+    expect(explainPlan({ ...lora, prompt: result.prompt }).model).toMatch(/^You picked Vivid Watercolors LoRA Extraction, a LoRA/);
     expect(diffPlans(result.plan, lora.plan).find((c) => c.label === 'Prompt')!.why).toContain('“wtrcolor style”');
     expect(diffPlans(result.plan, result.plan)).toEqual([]);
   });

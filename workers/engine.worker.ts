@@ -26,7 +26,7 @@ import { PipelineAbortedError, type PipelineEvent, type PlanResult } from '../sr
 import type { PlannedModel } from '../src/core/plan.ts';
 import { matchInstalledModels, type InstalledMatch } from '../src/core/endpoints/installed.ts';
 import type { InstalledModel } from '../src/core/endpoints/types.ts';
-import { Planner, summariseCatalog, type PlanCache, type PlanOutcome, type PlanRequestOptions } from '../src/core/planner.ts';
+import { Planner, summariseCatalog, type CatalogSummary, type PlanCache, type PlanOutcome, type PlanRequestOptions } from '../src/core/planner.ts';
 import {
   STARTER_CATALOG_ID,
   type CatalogFileSource,
@@ -164,7 +164,11 @@ class EngineWorker implements EngineWorkerApi {
   private activate(id: string, catalog: Catalog): void {
     this.planner = new Planner(catalog, createDefaultEngine(catalog), planCache);
     this.catalogId = id;
+    if (id === STARTER_CATALOG_ID) this.starterSummary = summariseCatalog(catalog);
   }
+
+  /** The starter catalog's counts for the catalog table, also while an import is active. */
+  private starterSummary: CatalogSummary | null = null;
 
   private llm(): Comlink.Remote<LlmWorkerApi> {
     this.llmWorker ??= Comlink.wrap<LlmWorkerApi>(new Worker(new URL('./llm.worker.ts', import.meta.url), { type: 'module', name: 'llm' }));
@@ -339,13 +343,14 @@ class EngineWorker implements EngineWorkerApi {
     await this.init();
     const db = await openAppDb();
     const imported = await db.getAll('catalogs');
-    const starter = this.catalogId === STARTER_CATALOG_ID ? summariseCatalog(this.planner!.catalog) : null;
+    this.starterSummary ??= summariseCatalog(await starterCatalog());
+    const starter = this.starterSummary;
     return [
       {
         id: STARTER_CATALOG_ID,
         label: 'Built-in starter catalog',
-        models: starter?.models ?? 0,
-        demonstrations: starter?.demonstrations ?? 0,
+        models: starter.models,
+        demonstrations: starter.demonstrations,
         imported: 0,
         active: this.catalogId === STARTER_CATALOG_ID,
       },

@@ -163,6 +163,7 @@ test('copy, exports that round-trip, a share link that opens read-only, and a on
   await expect(shared.locator('[data-stage="prompt"]')).toHaveText(promptText);
   await expect(shared.locator('[data-stage="arguments"]')).toHaveText((await stage(page, 'arguments').innerText()).trim());
   await expect(shared.locator('[data-stage="model"]')).toContainText(json.plan.model.name);
+  await expect(shared.locator('[data-explain="model"]')).toHaveText(await page.locator('[data-explain="model"]').innerText());
   await expect(reader.getByRole('navigation')).toHaveCount(0);
   await expect(reader.getByRole('textbox', { name: 'Message' })).toHaveCount(0);
   await fresh.close();
@@ -173,4 +174,23 @@ test('copy, exports that round-trip, a share link that opens read-only, and a on
   await expect(page.getByRole('list', { name: 'Messages' })).toBeVisible();
   const pdf = (await page.pdf({ format: 'A4', printBackground: true })).toString('latin1');
   expect(pdf.match(/\/Type\s*\/Page(?!s)/g)?.length).toBe(1);
+});
+
+test('Bench says what files it needs and why Run is disabled, and can run on the active catalog', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByText(/Engine: default/)).toBeVisible();
+  await page.getByRole('button', { name: 'Bench' }).click();
+  await expect(page.getByRole('region', { name: 'Benchmark' })).toContainText('It needs three files');
+  await expect(page.getByTestId('bench-run')).toBeDisabled();
+  await expect(page.getByTestId('bench-run-why')).toHaveText('Pick the catalog file, or use the active catalog.');
+  await page.getByRole('checkbox', { name: /Use the active catalog \(starter, 59 models\)/ }).check();
+  await expect(page.getByTestId('bench-run-why')).toHaveText('Pick the test items file.');
+  const args = { sampler: 'DPM++ 2M Karras', steps: 30, cfg_scale: 7, width: 512, height: 768 };
+  const items = [
+    { id: 's1', input_type: 'single', setting: 'supervised', messages: ['an oil painting of a mountain lake at sunset'], gold: { prompt: 'oil painting, lake', model_id: 28068, arguments: args } },
+  ];
+  await page.getByTestId('bench-items').setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(items.map((i) => JSON.stringify(i)).join('\n')) });
+  await expect(page.getByTestId('bench-run-why')).toHaveCount(0);
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-status')).toHaveText(/^1 of 1 items in [\d.]+ s$/, { timeout: 60_000 });
 });

@@ -137,6 +137,10 @@ describe('exports round-trip', () => {
     expect(value.length).toBeLessThan(2000);
     await expect(decodeShare(await encodeShare(shared).then((v) => v.slice(0, 40)))).rejects.toThrow();
     expect(shareValueOf('#other=1')).toBeNull();
+    // The stage explanations may ride along (text only).
+    const { prompt, model, arguments: args } = explainPlan(result);
+    const withExplanation = { ...shared, explanation: { prompt, model, arguments: args } };
+    expect(await decodeShare(await encodeShare(withExplanation))).toEqual(withExplanation);
   });
 });
 

@@ -156,7 +156,8 @@ class ClassroomStore {
     const shown = shownResult();
     const messages = chatStore.current?.input.messages;
     if (!shown || !messages) return null;
-    this.shareLink = await shareUrl(base, { messages: [...messages], plan: shown.plan, engine: shown.engine });
+    const { prompt, model, arguments: args } = shown.explanation;
+    this.shareLink = await shareUrl(base, { messages: [...messages], plan: shown.plan, engine: shown.engine, explanation: { prompt, model, arguments: args } });
     return this.shareLink;
   }
 }

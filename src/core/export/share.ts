@@ -2,7 +2,7 @@
  * Share links: the chat's turns, the plan and the engine name encoded in the URL fragment (never sent
  * to a server), deflated and base64url-encoded. No keys and no images go in; a link opens read-only.
  */
-import { jsonToPlanDocument, planToJson, type PlanDocument } from './json.ts';
+import { jsonToPlanDocument, PlanDocumentError, planToJson, type PlanDocument } from './json.ts';
 
 export const SHARE_PARAM = 'share';
 
@@ -22,11 +22,27 @@ function fromBase64Url(text: string): Uint8Array {
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
-export type SharedPlan = Pick<PlanDocument, 'messages' | 'plan' | 'engine'>;
+/** The stage explanations a share link carries (text only, shown as text). */
+export interface SharedExplanation {
+  prompt: string;
+  model: string;
+  arguments: string;
+}
+
+export type SharedPlan = Pick<PlanDocument, 'messages' | 'plan' | 'engine'> & { explanation?: SharedExplanation };
+
+function parseExplanation(v: unknown): SharedExplanation | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const e = v as Record<string, unknown>;
+  const { prompt, model, arguments: args } = e;
+  if (typeof prompt !== 'string' || typeof model !== 'string' || typeof args !== 'string') throw new PlanDocumentError('explanation: must hold prompt, model and arguments text');
+  return { prompt, model, arguments: args };
+}
 
 /** The fragment value for a shared plan. */
 export async function encodeShare(shared: SharedPlan): Promise<string> {
-  const json = planToJson({ messages: shared.messages, plan: shared.plan, engine: shared.engine });
+  const base = JSON.parse(planToJson({ messages: shared.messages, plan: shared.plan, engine: shared.engine })) as Record<string, unknown>;
+  const json = JSON.stringify(shared.explanation ? { ...base, explanation: shared.explanation } : base);
   return toBase64Url(await pipeThrough(new TextEncoder().encode(json), new CompressionStream('deflate-raw')));
 }
 
@@ -34,7 +50,8 @@ export async function encodeShare(shared: SharedPlan): Promise<string> {
 export async function decodeShare(value: string): Promise<SharedPlan> {
   const json = new TextDecoder().decode(await pipeThrough(fromBase64Url(value), new DecompressionStream('deflate-raw')));
   const { messages, plan, engine } = jsonToPlanDocument(json);
-  return { messages, plan, engine };
+  const explanation = parseExplanation((JSON.parse(json) as Record<string, unknown>)['explanation']);
+  return explanation ? { messages, plan, engine, explanation } : { messages, plan, engine };
 }
 
 /** A full link to the app at `base` that opens the shared plan read-only. */

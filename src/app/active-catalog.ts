@@ -3,8 +3,8 @@
  * on the catalog already in use (the built-in starter, or an import kept in IndexedDB) without
  * picking its files again.
  */
-import { STARTER_CATALOG_ID } from '../../workers/engine-api.ts';
-import { openAppDb } from './db.ts';
+import { STARTER_CATALOG_ID } from '../core/engine-host.ts';
+import { catalogStore } from '../storage/catalogs.ts';
 
 export interface NamedFile {
   name: string;
@@ -24,7 +24,7 @@ export async function activeCatalogFiles(catalogId: string): Promise<{ catalog: 
     );
     return { catalog: { name: 'starter/catalog.jsonl', file: catalog! }, demonstrations: { name: 'starter/demonstrations.jsonl', file: demonstrations! } };
   }
-  const record = await (await openAppDb()).get('catalogs', catalogId);
+  const record = await catalogStore().get(catalogId);
   if (!record) throw new Error('The active catalog is no longer stored; choose it again in Settings.');
   return {
     catalog: { name: `${record.source}/catalog.jsonl`, file: jsonl(record.catalog_text) },

@@ -73,13 +73,21 @@ function addedTermSource(from: string): 'neighbours' | 'generic' | 'model' | 'tr
 }
 
 export function explainPrompt(prompt: PromptResult): string {
-  const { kept_terms: kept, added_terms: added, neighbours } = prompt.evidence;
+  const { kept_terms: kept, added_terms: added, neighbours, request } = prompt.evidence;
   const sentences: string[] = [];
-  sentences.push(
-    kept.length > 0
-      ? `The prompt keeps your words ${quoteList(kept, 6)}.`
-      : 'None of your words could be kept as they were, so the prompt was written from scratch.',
-  );
+  if (request && request.phrases.length > 0) sentences.push(`The prompt keeps your phrases ${quoteList(request.phrases, 6)}.`);
+  else {
+    sentences.push(
+      kept.length > 0
+        ? `The prompt keeps your words ${quoteList(kept, 6)}.`
+        : 'None of your words could be kept as they were, so the prompt was written from scratch.',
+    );
+  }
+  if (request && request.negatives.length > 0) sentences.push(`You asked to leave out ${quoteList(request.negatives)}, so ${request.negatives.length === 1 ? 'it goes' : 'they go'} in the negative prompt.`);
+  for (const r of request?.replacements ?? []) {
+    const removed = quoteList(r.removed.length > 0 ? r.removed : r.terms);
+    sentences.push(r.by ? `Message ${r.turn + 1} replaced ${removed} with “${r.by}” (${r.rule}).` : `Message ${r.turn + 1} removed ${removed}.`);
+  }
   const groups = new Map<string, string[]>();
   for (const a of added) groups.set(addedTermSource(a.from), [...(groups.get(addedTermSource(a.from)) ?? []), a.term]);
   const parts: string[] = [];
@@ -190,7 +198,12 @@ export function explainModel(input: ExplainInput): string {
   }
   if (input.model.evidence.method === HAND_PICKED) {
     const share = chosen ? `the engine had given it ${Math.round(100 * chosen.score)}% of the vote` : `it was not among the engine's best ${candidates.length}`;
-    return `You picked ${model.name}, ${typeInWords(model.type, model.base_model)}; ${share}.${input.plan.base_checkpoint ? ` The LoRA runs on the checkpoint ${input.plan.base_checkpoint.name}.` : ''}`;
+    const triggers = stage3Triggers(input);
+    return [
+      `You picked ${model.name}, ${typeInWords(model.type, model.base_model)}; ${share}.`,
+      input.plan.base_checkpoint ? `The LoRA runs on the checkpoint ${input.plan.base_checkpoint.name}.` : '',
+      triggers.length > 0 ? `Its trigger words ${quoteList(triggers)} were added to the prompt.` : '',
+    ].filter(Boolean).join(' ');
   }
   if (!chosen) sentences.push(`${opening}.`);
   else sentences.push(because.length > 0 ? `${opening}, because ${because.join(' and ')}.` : `${opening}.`);
@@ -205,13 +218,23 @@ export function explainModel(input: ExplainInput): string {
     );
   }
   if (input.plan.base_checkpoint) sentences.push(`The LoRA runs on the checkpoint ${input.plan.base_checkpoint.name}.`);
+  const triggers = stage3Triggers(input);
+  if (triggers.length > 0) sentences.push(`Its trigger ${triggers.length === 1 ? 'word' : 'words'} ${quoteList(triggers)} ${triggers.length === 1 ? 'was' : 'were'} added to the prompt to switch its style on.`);
   return sentences.join(' ');
+}
+
+/** The chosen model's trigger words that the plan's prompt holds and stage 1's prompt did not. */
+export function stage3Triggers(input: Pick<ExplainInput, 'plan' | 'prompt'>): string[] {
+  const before = input.prompt.prompt.toLowerCase();
+  const now = input.plan.prompt.toLowerCase();
+  return input.plan.model.trained_words.filter((w) => w.trim() && now.includes(w.toLowerCase()) && !before.includes(w.toLowerCase()));
 }
 
 const ORIGIN_WORDS: Record<ArgumentOrigin, string> = {
   'model-habit': 'what the chosen model’s own example pictures mostly use',
   'nearest-demonstration': 'the chosen model’s example most like your request',
   'base-model-prior': 'the usual value for models of this base across the catalog',
+  'request-shape': 'the shape your request asks for, at a size the model is made for',
   default: 'a safe standard value, as nothing better was known',
   seed: 'worked out from your chat text, so the same chat gives the same picture',
   'model-output': 'chosen by the language model after reading the model’s examples',
@@ -224,6 +247,8 @@ export function explainSource(source: ArgumentSource): string {
   if (source.origin === 'model-habit' && habit) return `${base} (${habit[1]} of its ${habit[2]} examples)`;
   const prior = /\((\d+)% of their demonstrations\)/.exec(source.detail);
   if (source.origin === 'base-model-prior' && prior) return `${base} (${prior[1]}% of them)`;
+  // The engine's own sentence about the shape is plain prose ("“tall” asks for a portrait picture: 832×1216, …").
+  if (source.origin === 'request-shape' && source.detail.trim()) return source.detail.replace(/"([^"]+)"/g, '“$1”');
   const nearest = /\((\d+)% of their vote\)/.exec(source.detail);
   if (nearest) return `what the example prompts nearest your request use, from any model (${nearest[1]}% of them), as the chosen model’s own examples gave no clear answer`;
   return base;
@@ -283,17 +308,30 @@ export interface PromptSegment {
  * The prompt cut into the person's words and the added terms, for showing them apart. Added terms are
  * found as whole phrases first (they may hold several words); the rest is marked word by word.
  */
-export function markPrompt(prompt: string, evidence: Pick<PromptResult['evidence'], 'kept_terms' | 'added_terms'>): PromptSegment[] {
-  const kept = new Set(evidence.kept_terms.map((t) => t.toLowerCase()));
+export function markPrompt(
+  prompt: string,
+  evidence: Pick<PromptResult['evidence'], 'kept_terms' | 'added_terms' | 'request'>,
+  alsoAdded: readonly string[] = [],
+): PromptSegment[] {
+  // The person's phrases (when the engine parsed the request) count word by word, like kept terms.
+  const kept = new Set([...evidence.kept_terms, ...(evidence.request?.phrases ?? []).flatMap((p) => p.split(/[^\p{L}\p{N}'’-]+/u))].map((t) => t.toLowerCase()).filter(Boolean));
   const kinds: PromptSegment['kind'][] = Array.from(prompt, () => 'plain');
   const lower = prompt.toLowerCase();
   const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}]/u.test(c);
-  const phrases = [...new Set(evidence.added_terms.map((a) => a.term.toLowerCase()).filter(Boolean))].sort((a, b) => b.length - a.length);
+  const phrases = [...new Set([...evidence.added_terms.map((a) => a.term), ...alsoAdded].map((t) => t.toLowerCase()).filter(Boolean))].sort((a, b) => b.length - a.length);
   for (const phrase of phrases) {
     for (let at = lower.indexOf(phrase); at >= 0; at = lower.indexOf(phrase, at + phrase.length)) {
       const whole = !isWordChar(lower[at - 1]) && !isWordChar(lower[at + phrase.length]);
       const free = kinds.slice(at, at + phrase.length).every((k) => k === 'plain');
       if (whole && free) kinds.fill('added', at, at + phrase.length);
+    }
+  }
+  // The person's phrases are marked whole where the prompt holds them; the rest of their words one by one.
+  const own = [...new Set((evidence.request?.phrases ?? []).map((p) => p.toLowerCase()).filter(Boolean))].sort((a, b) => b.length - a.length);
+  for (const phrase of own) {
+    for (let at = lower.indexOf(phrase); at >= 0; at = lower.indexOf(phrase, at + phrase.length)) {
+      const whole = !isWordChar(lower[at - 1]) && !isWordChar(lower[at + phrase.length]);
+      if (whole && kinds.slice(at, at + phrase.length).every((k) => k === 'plain')) kinds.fill('yours', at, at + phrase.length);
     }
   }
   for (const m of prompt.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu)) {

@@ -46,8 +46,8 @@ test('first visit: a welcome with four example requests; one click plans it with
   await examples.first().click();
   await expect(stage(page, 'arguments')).toContainText(ARGUMENTS);
   await expect(welcome).toHaveCount(0);
-  await expect(page.locator('[data-explain="prompt"]')).toContainText('The prompt keeps your words');
-  await expect(page.locator('[data-explain="model"]')).toContainText(/chosen from 59 models/);
+  await expect(page.locator('[data-explain="prompt"]')).toContainText(/The prompt keeps your (words|phrases)/);
+  await expect(page.locator('[data-explain="model"]')).toContainText(/chosen from \d+ models/);
   const text = await page.locator('article.stage').allInnerTexts();
   // Reasons are visible without hover, and the "Came from" column is words, not code names.
   await expect(page.locator('table.candidates td.why').first()).toBeVisible();
@@ -81,8 +81,11 @@ test('step-through (?teach=1) reveals the stages in order, and marks the person�
   await expect(page.getByRole('button', { name: 'Export plan' })).toBeVisible();
 
   const prompt = stage(page, 'prompt');
-  await expect(prompt.locator('mark.yours')).toHaveText(['oil', 'painting', 'mountain', 'landscape', 'sunset']);
-  await expect(prompt.locator('mark.added')).toHaveText(['a painting by mse']);
+  const yours = (await prompt.locator('mark.yours').allInnerTexts()).join(' ');
+  for (const word of ['oil', 'painting', 'mountain', 'landscape', 'sunset']) expect(yours).toContain(word);
+  const added = await prompt.locator('mark.added').allInnerTexts();
+  expect(added.length).toBeGreaterThan(0);
+  for (const term of added) expect(yours).not.toContain(term);
   // The text cue: added terms are led by a "+" (CSS content), the person's words underlined.
   const cue = await prompt.locator('mark.added').first().evaluate((el) => getComputedStyle(el, '::before').content);
   expect(cue).toBe('"+"');
@@ -92,29 +95,36 @@ test('step-through (?teach=1) reveals the stages in order, and marks the person�
 test('what-if: another model in Edit plan re-runs stage 3 (SDXL size, trigger words) and shows what changed', async ({ page }) => {
   await page.goto('/');
   await send(page, 'an oil painting of a mountain landscape at sunset');
-  await expect(stage(page, 'arguments')).toContainText('Size: 512×512');
-  await page.getByRole('button', { name: 'Edit plan' }).click();
+  const sizeBefore = /Size: (\d+×\d+)/.exec(await stage(page, 'arguments').innerText())![1]!;
   const editor = page.getByRole('form', { name: 'Edit plan' });
-
-  await editor.getByLabel('Search the catalog').fill('juggernaut xl');
-  await expect(editor.getByRole('option', { name: /Juggernaut XL/ })).toBeAttached();
-  await editor.getByLabel('Model', { exact: true }).selectOption({ label: 'Juggernaut XL (Checkpoint, SDXL 1.0)' });
   const whatIf = page.getByRole('region', { name: 'What if' });
-  await expect(whatIf.getByTestId('what-if-arguments')).toContainText(/(1024×1024|832×1216|896×1152|1216×832|1152×896)/);
-  await expect(whatIf.getByRole('row', { name: /^Size/ })).toContainText('512×512');
-  await expect(whatIf.getByRole('row', { name: /^Model/ })).toContainText('Juggernaut XL');
+  const pick = async (search: string, label: string) => {
+    await editor.getByLabel('Search the catalog').fill(search);
+    await expect(editor.getByRole('option', { name: label })).toBeAttached();
+    await editor.getByLabel('Model', { exact: true }).selectOption({ label });
+  };
 
-  // A LoRA with a trigger word: the word enters the prompt, the previous model's added trigger words leave.
-  await editor.getByLabel('Search the catalog').fill('watercolor');
-  await editor.getByLabel('Model', { exact: true }).selectOption({ label: 'Vivid Watercolors LoRA Extraction (LORA, SD 1.5)' });
+  // A LoRA with a trigger word: the word enters the prompt.
+  await page.getByRole('button', { name: 'Edit plan' }).click();
+  await pick('watercolor', 'Vivid Watercolors LoRA Extraction (LORA, SD 1.5)');
   await expect(whatIf.getByTestId('what-if-prompt')).toContainText('wtrcolor style');
-  await expect(whatIf.getByTestId('what-if-prompt')).not.toContainText('a painting by mse');
   await expect(whatIf.getByRole('row', { name: /^Prompt/ })).toContainText('trigger words');
+  await expect(whatIf.getByRole('row', { name: /^Model/ })).toContainText('Vivid Watercolors');
   await whatIf.getByRole('button', { name: 'Use the new plan' }).click();
   await expect(stage(page, 'model')).toContainText('Vivid Watercolors LoRA Extraction');
   await expect(stage(page, 'prompt')).toContainText('wtrcolor style');
   await expect(page.locator('[data-explain="model"]')).toContainText('You picked Vivid Watercolors');
   await expect(page.locator('.badge.edited')).toBeVisible();
+
+  // Then an SDXL checkpoint: an SDXL size, and the LoRA's trigger words leave with it.
+  await page.getByRole('button', { name: 'Edit plan' }).click();
+  await pick('juggernaut xl', 'Juggernaut XL (Checkpoint, SDXL 1.0)');
+  await expect(whatIf.getByTestId('what-if-arguments')).toContainText(/(1024×1024|832×1216|896×1152|1216×832|1152×896|1344×768|768×1344)/);
+  await expect(whatIf.getByTestId('what-if-prompt')).not.toContainText('wtrcolor style');
+  await expect(whatIf.getByRole('row', { name: /^Size/ })).toContainText(sizeBefore);
+  await whatIf.getByRole('button', { name: 'Use the new plan' }).click();
+  await expect(stage(page, 'model')).toContainText('Juggernaut XL');
+  await expect(stage(page, 'arguments')).not.toContainText(`Size: ${sizeBefore}`);
 });
 
 test('compare engines: baseline and default side by side, differences marked', async ({ page }) => {

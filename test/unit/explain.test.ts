@@ -10,7 +10,7 @@ import { createBaselineEngine } from '../../src/core/engines/baseline.ts';
 import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
 import { RERANK_FEATURES } from '../../src/core/engines/default/select.ts';
 import type { ArgumentOrigin, ModelCandidate } from '../../src/core/engines/engine.ts';
-import { explainCandidate, explainPlan, explainReason, explainSource, GLOSSARY, markPrompt } from '../../src/core/explain.ts';
+import { explainCandidate, explainPlan, explainPrompt, explainReason, explainSource, GLOSSARY, markPrompt } from '../../src/core/explain.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';
 
 const starterDir = fileURLToPath(new URL('../../public/models/starter/', import.meta.url));
@@ -22,7 +22,7 @@ const { catalog } = loadCatalog(
   'starter',
 );
 
-const ORIGINS: ArgumentOrigin[] = ['nearest-demonstration', 'model-habit', 'base-model-prior', 'default', 'seed', 'model-output'];
+const ORIGINS: ArgumentOrigin[] = ['nearest-demonstration', 'model-habit', 'base-model-prior', 'request-shape', 'default', 'seed', 'model-output'];
 /** Words only the code uses: none may appear in an explanation. */
 const INTERNAL = [...ORIGINS, ...RERANK_FEATURES.filter((f) => f.length > 5), 'BM25', 'softmax', 'logit', 'W_m'];
 const NUMBERED_REASON = /\(\s*[+-]\d+\.\d+\)/;
@@ -70,7 +70,7 @@ describe('explanations of real plans', () => {
   it('names the kept words and the example prompts that match them', async () => {
     const result = await runPipeline(createDefaultEngine(catalog), { messages: ['an oil painting of a mountain landscape at sunset'], images: [] });
     const ex = explainPlan(result);
-    expect(ex.prompt).toContain('“landscape”');
+    expect(ex.prompt).toMatch(/The prompt keeps your (words|phrases) .*“[^”]*landscape[^”]*”/);
     expect(ex.model).toContain(result.plan.model.name);
     expect(ex.model).toMatch(/example prompts match .*“painting”/);
     expect(ex.model).toMatch(/The next best, .+, got (under )?\d+% of the vote/);
@@ -88,7 +88,8 @@ describe('each evidence kind becomes a sentence', () => {
     for (const origin of ORIGINS) {
       const text = explainSource({ origin, detail: 'internal detail' });
       expectPlain(text);
-      expect(text).not.toContain('internal detail');
+      // Only the shape's reason is the engine's own prose; other details carry counts and are read, not echoed.
+      if (origin !== 'request-shape') expect(text).not.toContain('internal detail');
     }
     expect(explainSource({ origin: 'model-habit', detail: "used in 3 of the model's 5 demonstrations" })).toContain('3 of its 5 examples');
     expect(explainSource({ origin: 'base-model-prior', detail: 'most common for SDXL 1.0 Checkpoint models across the catalog (41% of their demonstrations)' })).toContain('41%');
@@ -138,5 +139,58 @@ describe('the prompt with the person’s words and the added terms apart', () =>
     expect(segments.map((s) => s.text).join('')).toBe(prompt);
     expect(segments.filter((s) => s.kind === 'added').map((s) => s.text)).toEqual(['a painting by mse', 'masterpiece']);
     expect(segments.filter((s) => s.kind === 'yours').map((s) => s.text)).toEqual(['oil', 'painting', 'mountain', 'landscape', 'sunset']);
+  });
+});
+
+describe('the person’s request as the engine parsed it', () => {
+  it('phrases, what was left out and what a later turn replaced each become a sentence', () => {
+    const text = explainPrompt({
+      prompt: 'castle on a hill, night, pixel art',
+      negative_prompt: 'people, lowres',
+      evidence: {
+        neighbours: [],
+        kept_terms: ['castle', 'hill', 'night', 'pixel', 'art'],
+        added_terms: [],
+        notes: [],
+        request: {
+          phrases: ['castle on a hill', 'night', 'pixel art'],
+          negatives: ['people'],
+          replacements: [{ turn: 1, removed: ['noon'], terms: ['noon'], by: 'night', rule: 'time of day' }],
+        },
+      },
+    });
+    expect(text).toContain('The prompt keeps your phrases “castle on a hill”, “night” and “pixel art”.');
+    expect(text).toContain('You asked to leave out “people”, so it goes in the negative prompt.');
+    expect(text).toContain('Message 2 replaced “noon” with “night” (time of day).');
+    expectPlain(text);
+  });
+
+  it('a size from the request’s shape is said in the engine’s words, quotes made typographic', () => {
+    const text = explainSource({ origin: 'request-shape', detail: '"tall" asks for a portrait picture: 832×1216, a native SDXL 1.0 size (about one megapixel)' });
+    expect(text).toBe('“tall” asks for a portrait picture: 832×1216, a native SDXL 1.0 size (about one megapixel)');
+  });
+
+  it('real plans of requests with negation, replacement and shape stay plain', async () => {
+    const engine = createDefaultEngine(catalog);
+    for (const messages of [['a tall portrait of a knight, no helmet'], ['a castle at noon', 'make it night instead'], ['a wide panorama of a desert, without people']]) {
+      const ex = explainPlan(await runPipeline(engine, { messages, images: [] }));
+      for (const s of [ex.prompt, ex.model, ex.arguments, ...Object.values(ex.sources)]) expectPlain(s);
+    }
+  });
+});
+
+describe('marking the person’s phrases', () => {
+  it('a phrase of the request is one mark, small words included', () => {
+    const prompt = 'oil painting of a lake at dusk, masterpiece';
+    const segments = markPrompt(prompt, {
+      kept_terms: ['oil', 'painting', 'lake', 'dusk'],
+      added_terms: [{ term: 'masterpiece', from: 'generic quality terms' }],
+      request: { phrases: ['oil painting of a lake at dusk'], negatives: [], replacements: [] },
+    });
+    expect(segments).toEqual([
+      { text: 'oil painting of a lake at dusk', kind: 'yours' },
+      { text: ', ', kind: 'plain' },
+      { text: 'masterpiece', kind: 'added' },
+    ]);
   });
 });

@@ -178,11 +178,27 @@ test('copy, exports that round-trip, a share link that opens read-only, and a on
   await expect(reader.getByRole('textbox', { name: 'Message' })).toHaveCount(0);
   await fresh.close();
 
+  // An image from the ComfyUI test server, so the printed page holds the picture too.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByLabel('Endpoint type').selectOption('comfyui');
+  await page.getByLabel('Endpoint URL').fill(comfyUrl);
+  await page.getByRole('button', { name: 'Save endpoints' }).click();
+  await expect(page.getByText('Saved.')).toBeVisible();
+  await page.getByRole('button', { name: 'Chat', exact: true }).click();
+  await page.getByRole('button', { name: 'Generate' }).click();
+  const image = page.locator('[data-stage="image"] img').first();
+  await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+
   await page.emulateMedia({ media: 'print' });
   await expect(page.getByRole('navigation', { name: 'Pages' })).toBeHidden();
+  await expect(image).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Generate' })).toBeHidden();
   await expect(page.locator('[data-explain="model"]')).toBeVisible();
   await expect(page.getByRole('list', { name: 'Messages' })).toBeVisible();
   const pdf = (await page.pdf({ format: 'A4', printBackground: true })).toString('latin1');
+  // What the printed page looks like, at the printable width of A4 (for people to look at).
+  await page.setViewportSize({ width: 718, height: 1040 });
+  await page.screenshot({ path: 'test-results/classroom-print.png', fullPage: true });
   expect(pdf.match(/\/Type\s*\/Page(?!s)/g)?.length).toBe(1);
 });
 

@@ -85,7 +85,8 @@ export function explainPrompt(prompt: PromptResult): string {
   }
   if (request && request.negatives.length > 0) sentences.push(`You asked to leave out ${quoteList(request.negatives)}, so ${request.negatives.length === 1 ? 'it goes' : 'they go'} in the negative prompt.`);
   for (const r of request?.replacements ?? []) {
-    const removed = quoteList(r.removed.length > 0 ? r.removed : r.terms);
+    // The words taken out say the change more plainly than the whole phrases they were in.
+    const removed = quoteList(r.terms.length > 0 ? r.terms : r.removed);
     sentences.push(r.by ? `Message ${r.turn + 1} replaced ${removed} with “${r.by}” (${r.rule}).` : `Message ${r.turn + 1} removed ${removed}.`);
   }
   const groups = new Map<string, string[]>();

@@ -81,10 +81,6 @@ class ClassroomStore {
     this.shareLink = null;
   }
 
-  explanation(): PlanExplanation | null {
-    return shownResult()?.explanation ?? null;
-  }
-
   async tryModel(modelId: number): Promise<void> {
     const current = chatStore.current;
     const plan = chatStore.plan;

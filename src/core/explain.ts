@@ -87,7 +87,7 @@ export function explainPrompt(prompt: PromptResult): string {
   for (const r of request?.replacements ?? []) {
     // The words taken out say the change more plainly than the whole phrases they were in.
     const removed = quoteList(r.terms.length > 0 ? r.terms : r.removed);
-    sentences.push(r.by ? `Message ${r.turn + 1} replaced ${removed} with “${r.by}” (${r.rule}).` : `Message ${r.turn + 1} removed ${removed}.`);
+    sentences.push(r.by ? `Message ${r.turn + 1} replaced ${removed} with “${r.by}” (${replacementRule(r.rule)}).` : `Message ${r.turn + 1} removed ${removed}.`);
   }
   const groups = new Map<string, string[]>();
   for (const a of added) groups.set(addedTermSource(a.from), [...(groups.get(addedTermSource(a.from)) ?? []), a.term]);
@@ -107,6 +107,12 @@ export function explainPrompt(prompt: PromptResult): string {
   if (other) parts.push(quoteList(other));
   sentences.push(parts.length > 0 ? `It adds ${parts.join('; ')}.` : 'Nothing was added to your words.');
   return sentences.join(' ');
+}
+
+/** Why a later turn replaced something: a picture has one time of day, one colour per thing…, or the person said so. */
+function replacementRule(rule: string): string {
+  if (/^(time of day|weather|season|medium)$/.test(rule) || rule.startsWith('colour of ')) return `a picture has one ${rule}`;
+  return `you said “${rule}”`;
 }
 
 /** What a candidate's reason (the engine's own phrase) means, and whether it helped. */

@@ -161,7 +161,7 @@ describe('the person’s request as the engine parsed it', () => {
     });
     expect(text).toContain('The prompt keeps your phrases “castle on a hill”, “night” and “pixel art”.');
     expect(text).toContain('You asked to leave out “people”, so it goes in the negative prompt.');
-    expect(text).toContain('Message 2 replaced “noon” with “night” (time of day).');
+    expect(text).toContain('Message 2 replaced “noon” with “night” (a picture has one time of day).');
     expectPlain(text);
   });
 

@@ -13,6 +13,7 @@ import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
 import { explainPlan } from '../../src/core/explain.ts';
 import {
   catalogResolver,
+  escapeMarkdown,
   decodeShare,
   encodeShare,
   jsonToPlanDocument,
@@ -172,5 +173,16 @@ describe('what-if: another model re-runs stage 3', () => {
     expect(size.after).toMatch(/^\d+×\d+$/);
     expect(size.why.length).toBeGreaterThan(10);
     expect(diffPlans(start.plan, start.plan)).toEqual([]);
+  });
+});
+
+describe('Markdown escaping', () => {
+  it('neutralises markup anywhere and list or heading markers at the start, and leaves other punctuation', () => {
+    expect(escapeMarkdown('a *bold* [link](x) <img src=x> `code` | pipe & amp')).toBe('a \\*bold\\* \\[link\\](x) \\<img src=x\\> \\`code\\` \\| pipe \\& amp');
+    expect(escapeMarkdown('- not a list')).toBe('\\- not a list');
+    expect(escapeMarkdown('1. not a list')).toBe('1\\. not a list');
+    expect(escapeMarkdown('# not a heading')).toBe('\\# not a heading');
+    expect(escapeMarkdown('SD 1.5 (a checkpoint), done.')).toBe('SD 1.5 (a checkpoint), done.');
+    expect(escapeMarkdown('two\nlines')).toBe('two lines');
   });
 });

@@ -8,9 +8,16 @@ import { ARGUMENT_LABELS, GLOSSARY, type PlanExplanation } from '../explain.ts';
 import type { ArgumentName } from '../engines/engine.ts';
 import { jsonToPlanDocument, planToJson, PlanDocumentError, type PlanDocument } from './json.ts';
 
-/** Escapes text for Markdown prose: every punctuation Markdown or HTML could read. */
+/**
+ * Escapes text for Markdown prose on one line: the characters that open emphasis, code, links, HTML,
+ * tables or entities anywhere, and a list, heading or quote marker at the start. Other punctuation
+ * stays as it is, so the handout reads well as plain text too.
+ */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&"']/g, (c) => `\\${c}`).replace(/\s*\n\s*/g, ' ');
+  return text
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/[\\`*_{}[\]<>|~&]/g, (c) => `\\${c}`)
+    .replace(/^(\s*)(\d+[.)]|[#+\-=])/, (_, space: string, marker: string) => `${space}${marker.slice(0, -1)}\\${marker.slice(-1)}`);
 }
 
 /** A fenced block long enough that no backtick run inside can close it. */

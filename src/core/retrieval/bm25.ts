@@ -18,8 +18,9 @@ export interface Bm25Snapshot {
   terms: StringTable;
   /** Postings of term i are docs/tfs[offsets[i], offsets[i + 1]). */
   offsets: Uint32Array;
-  docs: Int32Array;
-  tfs: Float32Array;
+  /** 16-bit when every document number and term count fits (half the bytes to store and read). */
+  docs: Int32Array | Uint16Array;
+  tfs: Float32Array | Uint16Array;
 }
 
 export interface ScoredDoc {
@@ -72,16 +73,20 @@ export class Bm25Index {
       docs.set(list.docs, offsets[i]!);
       tfs.set(list.tfs, offsets[i]!);
     });
-    return { params: { ...this.params }, size: this.size, avgLength: this.avgLength, docLength: this.docLength, terms: encodeStrings(terms), offsets, docs, tfs };
+    const narrowDocs = this.size <= 0x10000 ? Uint16Array.from(docs) : docs;
+    const narrowTfs = tfs.every((tf) => Number.isInteger(tf) && tf <= 0xffff) ? Uint16Array.from(tfs) : tfs;
+    return { params: { ...this.params }, size: this.size, avgLength: this.avgLength, docLength: this.docLength, terms: encodeStrings(terms), offsets, docs: narrowDocs, tfs: narrowTfs };
   }
 
   /** The index a snapshot was taken of, without tokenising or counting anything again. */
   static fromSnapshot(s: Bm25Snapshot): Bm25Index {
     const postings = new Map<string, { docs: Int32Array; tfs: Float32Array }>();
+    const docs = s.docs instanceof Int32Array ? s.docs : Int32Array.from(s.docs);
+    const tfs = s.tfs instanceof Float32Array ? s.tfs : Float32Array.from(s.tfs);
     decodeStrings(s.terms).forEach((term, i) => {
       const from = s.offsets[i]!;
       const to = s.offsets[i + 1]!;
-      postings.set(term, { docs: s.docs.subarray(from, to), tfs: s.tfs.subarray(from, to) });
+      postings.set(term, { docs: docs.subarray(from, to), tfs: tfs.subarray(from, to) });
     });
     const index = Object.create(Bm25Index.prototype) as Bm25Index;
     return Object.assign(index, { postings, docLength: s.docLength, avgLength: s.avgLength, size: s.size, params: s.params });

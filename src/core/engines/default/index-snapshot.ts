@@ -14,7 +14,7 @@ import { decodeRecords, decodeStrings, encodeRecords, encodeStrings, type Record
 import { DEFAULT_FIELD_WEIGHTS, type CatalogField, type CatalogIndex, type FieldWeights } from './index-build.ts';
 
 /** Bump when buildCatalogIndex or this encoding changes: older snapshots are then rebuilt from the catalog. */
-export const INDEX_SNAPSHOT_FORMAT = 3;
+export const INDEX_SNAPSHOT_FORMAT = 4;
 
 export interface CatalogIndexSnapshot {
   format: number;

@@ -11,6 +11,9 @@
  *
  * The neural engine needs a model pack: --pack is a chatgen-pack/1 folder (manifest.json, head file, base
  * decoder), e.g. test/fixtures/pack-tiny; it runs on onnxruntime-node (--pack-dtype picks one of its dtypes).
+ * A pack without a head (or whose head lacks most of the catalog's models) plans in hybrid mode: stage 1 by
+ * its LLM, stages 2 and 3 by the default engine. A pack with base_model.hub_id downloads from the public hub,
+ * or from the mirror in the environment variable CHATGEN_HUB_URL.
  *
  * Image-level evaluation: --images holds the images made from each item's plan, named <item id>.png, flat when one
  * engine runs or in one sub-folder per engine; --scorers is a scorer pack or a folder of packs (clip, hpsv2,
@@ -135,14 +138,17 @@ async function main(): Promise<void> {
     const packDir = path.resolve(values.pack);
     const packStarted = performance.now();
     try {
-      const pack = await loadNodePack(packDir, packDtype === undefined ? {} : { dtype: packDtype as PackDtype });
+      const pack = await loadNodePack(packDir, {
+        ...(packDtype === undefined ? {} : { dtype: packDtype as PackDtype }),
+        ...(process.env.CHATGEN_HUB_URL ? { hubUrl: process.env.CHATGEN_HUB_URL } : {}),
+      });
       inputs.neuralPack = { session: pack.session, head: pack.head, manifest: pack.manifest };
+      process.stderr.write(
+        `bench: pack "${pack.manifest.name}" loaded on onnxruntime-node (${pack.session.dtype}, ${pack.head ? `${pack.head.modelIds.length} model rows` : 'no head: hybrid planning'}) in ${((performance.now() - packStarted) / 1000).toFixed(2)}s\n`,
+      );
     } catch (e) {
       throw new Error(`cannot load the model pack ${packDir}:\n${e instanceof Error ? e.message : String(e)}`);
     }
-    process.stderr.write(
-      `bench: pack "${inputs.neuralPack.manifest.name}" loaded on onnxruntime-node (${inputs.neuralPack.session.dtype}, ${inputs.neuralPack.head.modelIds.length} model rows) in ${((performance.now() - packStarted) / 1000).toFixed(2)}s\n`,
-    );
   }
 
   const t0 = performance.now();

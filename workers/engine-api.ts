@@ -2,6 +2,7 @@
  * The engine worker's typed protocol: the one API class it exposes through comlink. The app imports
  * only these types; callbacks travel as comlink proxies.
  */
+import type { PlanningMode } from '../src/core/engines/neural/hybrid.ts';
 import type { ChatInput } from '../src/core/chat.ts';
 import type { CatalogLoadProgress } from '../src/core/catalog/load.ts';
 import type { RecordError } from '../src/core/catalog/jsonl.ts';
@@ -29,7 +30,10 @@ export interface HeadTrainingOutcome {
  * Which engine plans: the embedded default engine (no weights), or the neural engine over a model pack
  * (a folder URL with manifest.json) run by the LLM worker, on WebGPU when available ('webgpu') or WASM only.
  */
-export type EngineChoice = { kind: 'embedded' } | { kind: 'neural'; packUrl: string; backend: LlmBackend };
+export type EngineChoice =
+  | { kind: 'embedded' }
+  /** `hubUrl`: where a pack with base_model.hub_id downloads from (a mirror); absent: the public hub. */
+  | { kind: 'neural'; packUrl: string; backend: LlmBackend; hubUrl?: string };
 
 /** Stage 1's reply as the neural engine writes it, split into the two prompts. */
 export interface PromptDraft {
@@ -84,6 +88,8 @@ export interface EngineStatus {
   llm: LlmStatus | null;
   /** Said when the neural engine was chosen but the embedded engine plans instead, and why. */
   engineNotice: string | null;
+  /** While the neural engine plans: whether its head runs stage 2 or the plan is hybrid (and why). */
+  planning: PlanningMode | null;
 }
 
 export interface EngineWorkerApi {
@@ -104,6 +110,8 @@ export interface EngineWorkerApi {
   ): Promise<PlanOutcome>;
   /** Cancels a running plan; its promise rejects with an AbortError. */
   cancel(requestId: string): void;
+  /** Cancels a neural pack's download (setEngine then leaves the embedded engine planning); the next load resumes it. */
+  cancelPackDownload(): Promise<void>;
   importCatalog(request: CatalogImportRequest, onProgress: (progress: ImportProgress) => void): Promise<CatalogImportReport>;
   listCatalogs(): Promise<StoredCatalog[]>;
   useCatalog(id: string): Promise<EngineStatus>;

@@ -16,6 +16,7 @@ import { fetchCatalogText, readStreamText } from '../src/core/catalog/fetch-text
 import { plannedModelOf, type Catalog } from '../src/core/catalog/types.ts';
 import { createDefaultEngine } from '../src/core/engines/default/index.ts';
 import type { Engine } from '../src/core/engines/engine.ts';
+import { createHybridEngine, labelNeuralStages } from '../src/core/engines/neural/hybrid.ts';
 import { parsePromptReply } from '../src/core/engines/neural/index.ts';
 import { hashString } from '../src/core/hash.ts';
 import type { ChatInput } from '../src/core/chat.ts';
@@ -47,7 +48,8 @@ function parseChoice(value: unknown): EngineChoice {
   if (typeof value !== 'object' || value === null) return EMBEDDED;
   const v = value as Record<string, unknown>;
   if (v['kind'] === 'neural' && typeof v['packUrl'] === 'string' && (v['backend'] === 'webgpu' || v['backend'] === 'wasm')) {
-    return { kind: 'neural', packUrl: v['packUrl'], backend: v['backend'] };
+    const hubUrl = typeof v['hubUrl'] === 'string' && v['hubUrl'].trim() !== '' ? v['hubUrl'].trim() : undefined;
+    return { kind: 'neural', packUrl: v['packUrl'], backend: v['backend'], ...(hubUrl ? { hubUrl } : {}) };
   }
   return EMBEDDED;
 }
@@ -155,6 +157,7 @@ class EngineWorker implements EngineWorkerApi {
       choice: this.choice,
       llm: this.neural?.llm ?? null,
       engineNotice: this.engineNotice,
+      planning: this.neural?.info.planning ?? null,
     };
   }
 
@@ -183,7 +186,7 @@ class EngineWorker implements EngineWorkerApi {
     const llm = this.llm();
     try {
       const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))) : 1;
-      await llm.configure({ wasmPaths: { mjs: ortWasmMjs, wasm: ortWasm }, prefer: choice.backend, numThreads: threads });
+      await llm.configure({ wasmPaths: { mjs: ortWasmMjs, wasm: ortWasm }, prefer: choice.backend, numThreads: threads, ...(choice.hubUrl ? { hubUrl: choice.hubUrl } : {}) });
       const status = await llm.load(choice.packUrl, onProgress ? Comlink.proxy(onProgress) : undefined);
       const info = await llm.useCatalog(this.planner!.catalog);
       this.neural = { info, llm: status };
@@ -255,7 +258,13 @@ class EngineWorker implements EngineWorkerApi {
       const neural = this.neural;
       if (!neural) return await this.planner!.plan(input, options, (event) => onEvent(event), controller.signal);
       const llm = this.llm();
-      const planner = new Planner(this.planner!.catalog, llmWorkerEngine(llm, neural.info, onPromptDraft), planCache);
+      const onLlm = llmWorkerEngine(llm, neural.info, onPromptDraft);
+      // A head that cannot choose among this catalog's models: the LLM writes the prompt, the embedded engine does the rest.
+      const engine =
+        neural.info.planning.mode === 'hybrid'
+          ? createHybridEngine({ llm: onLlm, embedded: this.planner!.engine, llmLabel: neural.info.llmLabel, reason: neural.info.planning.reason })
+          : labelNeuralStages(onLlm, neural.info.llmLabel);
+      const planner = new Planner(this.planner!.catalog, engine, planCache);
       try {
         return await planner.plan(input, options, (event) => onEvent(event), controller.signal);
       } catch (e) {
@@ -275,6 +284,10 @@ class EngineWorker implements EngineWorkerApi {
 
   cancel(requestId: string): void {
     this.running.get(requestId)?.abort(new PipelineAbortedError());
+  }
+
+  async cancelPackDownload(): Promise<void> {
+    if (this.llmWorker) await this.llmWorker.cancel();
   }
 
   async importCatalog(request: CatalogImportRequest, onProgress: (p: ImportProgress) => void): Promise<CatalogImportReport> {

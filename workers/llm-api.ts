@@ -7,7 +7,8 @@ import type { Catalog } from '../src/core/catalog/types.ts';
 import type { ChatInput } from '../src/core/chat.ts';
 import type { ArgumentsResult, ModelResult, PromptResult, StageRequest } from '../src/core/engines/engine.ts';
 import type { HeadTrainingOptions, HeadTrainingProgress } from '../src/core/engines/neural/head-training.ts';
-import type { PackDtype, PackManifest } from '../src/core/engines/neural/manifest.ts';
+import type { PlanningMode } from '../src/core/engines/neural/hybrid.ts';
+import type { PackDtype, PackHead } from '../src/core/engines/neural/manifest.ts';
 import type { PipelineEvent, PlanResult } from '../src/core/pipeline.ts';
 
 export type LlmBackend = 'webgpu' | 'wasm';
@@ -19,6 +20,8 @@ export interface LlmWorkerConfig {
   prefer: LlmBackend;
   /** WASM threads (more than 1 needs cross-origin isolation). */
   numThreads?: number;
+  /** Where packs with base_model.hub_id download from (Settings -> "Model hub URL"); default the public hub. */
+  hubUrl?: string;
 }
 
 export interface LlmLoadProgress {
@@ -40,8 +43,11 @@ export interface LlmStatus {
 }
 
 export interface LlmHeadInfo {
-  /** 'pack': the pack's head file; 'trained': trained in this browser (saved in IndexedDB, restored when the pack loads again). */
-  source: 'pack' | 'trained';
+  /**
+   * 'pack': the pack's head file; 'trained': trained in this browser (saved in IndexedDB, restored when the
+   * pack loads again); 'none': the pack has no head (hybrid planning until one is trained).
+   */
+  source: 'pack' | 'trained' | 'none';
   rows: number;
   dim: number;
   /** Train accuracy the head reached (trained heads only). */
@@ -72,7 +78,7 @@ export interface LlmHeadTrainingReport {
 export interface LlmHeadExport {
   pack: string;
   bytes: Uint8Array;
-  entry: PackManifest['head'];
+  entry: PackHead;
 }
 
 export interface LlmGenerateResult {
@@ -85,6 +91,10 @@ export interface LlmGenerateResult {
 export interface LlmEngineInfo {
   name: string;
   version: string;
+  /** Whether stage 2 can use the head over this catalog, or the plan is hybrid (and why). */
+  planning: PlanningMode;
+  /** How plans name the LLM, e.g. 'LLM "Qwen2.5-0.5B-Instruct" (wasm, q4)'. */
+  llmLabel: string;
 }
 
 export interface LlmWorkerApi {
@@ -117,7 +127,7 @@ export interface LlmWorkerApi {
   addModelRow(modelId: number, options: HeadTrainingOptions, onProgress?: (p: HeadTrainingProgress) => void): Promise<LlmHeadTrainingReport>;
   /** The head in use, as the pack's head file and manifest entry. */
   exportHead(): Promise<LlmHeadExport>;
-  /** Cancels the running generate / plan / stage / head training. */
+  /** Cancels the running generate / plan / stage / head training, and a pack download (which the next load resumes). */
   cancel(): Promise<void>;
   /** Releases the model (and the GPU device's buffers). */
   unload(): Promise<void>;

@@ -13,12 +13,14 @@ import type { Catalog } from '../src/core/catalog/types.ts';
 import type { ChatInput } from '../src/core/chat.ts';
 import { createNeuralEngine, type NeuralEngine } from '../src/core/engines/neural/index.ts';
 import { PackHeadTrainer, type ExampleCache, type HeadTrainingResult } from '../src/core/engines/neural/head-training.ts';
+import { llmLabelOf, planningModeFor } from '../src/core/engines/neural/hybrid.ts';
 import { encodeHeadFile } from '../src/core/engines/neural/manifest.ts';
 import type { LoadedPack } from '../src/core/engines/neural/pack.ts';
 import { generateGreedy } from '../src/core/engines/neural/session.ts';
-import type { ModelTokenHead } from '../src/core/modeltoken.ts';
+import { createHead, type ModelTokenHead } from '../src/core/modeltoken.ts';
 import { runPipeline, type PipelineEvent, type PlanResult } from '../src/core/pipeline.ts';
 import type {
+  LlmEngineInfo,
   LlmGenerateResult,
   LlmHeadInfo,
   LlmHeadTrainingReport,
@@ -42,6 +44,8 @@ let loading: Promise<Loaded> | null = null;
 let gpuDevice: GPUDevice | null = null;
 let deviceLost: string | null = null;
 let running: AbortController | null = null;
+/** Cancels the pack download in progress (cancel()). */
+let downloading: AbortController | null = null;
 /** The catalog of useCatalog(), and the engine built over it for the current session (rebuilt after a WASM fallback). */
 let engineCatalog: Catalog | null = null;
 let builtEngine: { session: PackSession; engine: NeuralEngine } | null = null;
@@ -63,7 +67,8 @@ async function watchDevice(): Promise<void> {
   });
 }
 
-const packHeadInfo = (head: ModelTokenHead): LlmHeadInfo => ({ source: 'pack', rows: head.modelIds.length, dim: head.dim, accuracy: null, saved: null });
+const packHeadInfo = (head: ModelTokenHead | null, dim: number): LlmHeadInfo =>
+  head ? { source: 'pack', rows: head.modelIds.length, dim: head.dim, accuracy: null, saved: null } : { source: 'none', rows: 0, dim, accuracy: null, saved: null };
 
 /** Puts a head trained earlier for this pack (saved in IndexedDB) in place of the pack's head file. */
 async function restoreTrainedHead(l: Loaded): Promise<Loaded> {
@@ -95,8 +100,13 @@ async function adoptTrainedHead(l: Loaded, result: HeadTrainingResult): Promise<
   }
   loaded = { ...l, pack: { ...l.pack, head: result.head }, status: { ...l.status, head } };
   builtEngine = null;
-  const engine = neuralEngine(loaded);
-  return { pairs: result.pairs, encoded: result.encoded, loss: result.loss, accuracy: result.accuracy, engine: { name: engine.name, version: engine.version }, status: loaded.status, saveError };
+  return { pairs: result.pairs, encoded: result.encoded, loss: result.loss, accuracy: result.accuracy, engine: engineInfo(loaded), status: loaded.status, saveError };
+}
+
+/** The engine over the loaded pack and the active catalog, and whether its head can run stage 2 there. */
+function engineInfo(l: Loaded): LlmEngineInfo {
+  const engine = neuralEngine(l);
+  return { name: engine.name, version: engine.version, planning: planningModeFor(l.pack.head, engineCatalog!), llmLabel: llmLabelOf(l.pack.manifest, l.session) };
 }
 
 /** The trainer for the loaded session and the catalog of useCatalog(), reusing h computed before on this session. */
@@ -111,10 +121,16 @@ function trainerFor(l: Loaded): PackHeadTrainer {
 
 async function loadPackOnce(url: string, onProgress?: (p: LlmLoadProgress) => void): Promise<Loaded> {
   if (!config) throw new Error('configure() the LLM worker before loading a pack');
-  const opened = await openPack(url, config, onProgress);
+  const controller = (downloading = new AbortController());
+  let opened;
+  try {
+    opened = await openPack(url, config, onProgress, { ...(config.hubUrl ? { hubUrl: config.hubUrl } : {}), signal: controller.signal });
+  } finally {
+    if (downloading === controller) downloading = null;
+  }
   if (opened.backend === 'webgpu') await watchDevice();
   const { pack, session } = opened;
-  const status: LlmStatus = { pack: pack.manifest.name, backend: opened.backend, dtype: session.dtype, notice: opened.notice, shaderF16: opened.shaderF16, head: packHeadInfo(pack.head) };
+  const status: LlmStatus = { pack: pack.manifest.name, backend: opened.backend, dtype: session.dtype, notice: opened.notice, shaderF16: opened.shaderF16, head: packHeadInfo(pack.head, session.hiddenSize) };
   return { url, pack, session, status };
 }
 
@@ -149,7 +165,7 @@ function neuralEngine(l: Loaded): NeuralEngine {
 async function fallBackToWasm(reason: string): Promise<void> {
   const previous = loaded!;
   await previous.session.dispose().catch(() => undefined);
-  const session = await openPackOn(previous.url, previous.pack, 'wasm', false);
+  const session = await openPackOn(previous.url, previous.pack, 'wasm', false, undefined, config?.hubUrl ? { hubUrl: config.hubUrl } : {});
   loaded = { ...previous, session, status: { ...previous.status, backend: 'wasm', dtype: session.dtype, notice: `${reason}: switched to WASM` } };
 }
 
@@ -198,8 +214,7 @@ const api: LlmWorkerApi = {
     if (!loaded) throw new Error('no pack is loaded: call load() first');
     engineCatalog = catalog;
     builtEngine = null;
-    const engine = neuralEngine(loaded);
-    return { name: engine.name, version: engine.version };
+    return engineInfo(loaded);
   },
 
   async writePrompt(request, onText) {
@@ -231,7 +246,7 @@ const api: LlmWorkerApi = {
 
   async addModelRow(modelId, options, onProgress) {
     return withSession(async (l, signal) => {
-      const result = await trainerFor(l).addModel(l.pack.head, modelId, options, { signal, ...(onProgress ? { onProgress } : {}) });
+      const result = await trainerFor(l).addModel(l.pack.head ?? createHead([], l.session.hiddenSize), modelId, options, { signal, ...(onProgress ? { onProgress } : {}) });
       return adoptTrainedHead(l, result);
     });
   },
@@ -239,11 +254,13 @@ const api: LlmWorkerApi = {
   async exportHead() {
     if (!loaded) throw new Error('no pack is loaded: call load() first');
     const { head, manifest } = loaded.pack;
-    return { pack: manifest.name, bytes: encodeHeadFile(head), entry: { file: manifest.head.file, dim: head.dim, model_ids: [...head.modelIds] } };
+    if (!head) throw new Error(`pack "${manifest.name}" has no ModelToken head yet: train one first`);
+    return { pack: manifest.name, bytes: encodeHeadFile(head), entry: { file: manifest.head?.file ?? 'head.f32', dim: head.dim, model_ids: [...head.modelIds] } };
   },
 
   async cancel() {
     running?.abort();
+    downloading?.abort();
   },
 
   async unload() {

@@ -9,6 +9,7 @@
  */
 import { env, type ProgressInfo } from '@huggingface/transformers';
 import { openAppDb } from '../src/app/db.ts';
+import { applyHubUrl, createHubFetch, explainHubFailure, type HubFailure, type PartialDownloads } from '../src/core/engines/neural/hub.ts';
 import { onnxFileForDtype, type PackDtype } from '../src/core/engines/neural/manifest.ts';
 import { loadPack, type LoadedPack, type PackFiles } from '../src/core/engines/neural/pack.ts';
 import { TransformersLlmSession, type LlmDtype } from '../src/core/engines/neural/transformers-session.ts';
@@ -78,14 +79,40 @@ function chooseDtype(available: readonly PackDtype[], backend: LlmBackend, shade
   return chosen;
 }
 
+/** Parts of hub files whose download was cut short, kept in Cache Storage so that the next load resumes them. */
+const PARTIAL_CACHE = 'chatgen-partial-downloads';
+function cachePartialDownloads(): PartialDownloads | undefined {
+  if (!('caches' in self)) return undefined;
+  return {
+    async get(url) {
+      const hit = await (await caches.open(PARTIAL_CACHE)).match(url);
+      const etag = hit?.headers.get('etag');
+      return hit && etag ? { bytes: new Uint8Array(await hit.arrayBuffer()), etag } : null;
+    },
+    async put(url, bytes, etag) {
+      await (await caches.open(PARTIAL_CACHE)).put(url, new Response(bytes as BlobPart, { headers: { etag } }));
+    },
+    async delete(url) {
+      await (await caches.open(PARTIAL_CACHE)).delete(url);
+    },
+  };
+}
+
+/** Where hub packs download from, and what cancels a download (both set per load by the LLM worker). */
+export interface HubAccess {
+  hubUrl?: string;
+  signal?: AbortSignal;
+}
+
 /** Opens the pack's decoder on one backend, in the best dtype that backend runs. */
-export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBackend, shaderF16: boolean, onProgress?: (p: LlmLoadProgress) => void): Promise<PackSession> {
+export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBackend, shaderF16: boolean, onProgress?: (p: LlmLoadProgress) => void, hub: HubAccess = {}): Promise<PackSession> {
   const { manifest } = pack;
   const dtype = chooseDtype(manifest.dtypes, backend, shaderF16);
   const base = new URL(url.endsWith('/') ? url : `${url}/`, self.location.href);
   let model: string;
+  let hubUrl: string | null = null;
   if ('hub_id' in manifest.base_model) {
-    env.allowRemoteModels = true;
+    hubUrl = applyHubUrl(env, hub.hubUrl);
     env.allowLocalModels = false;
     model = manifest.base_model.hub_id;
   } else {
@@ -100,16 +127,23 @@ export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBack
   const onnxFile = `/onnx/${onnxFileForDtype(dtype)}`;
   // Adds the hidden-state output to the decoder as it is fetched (one copy of the weights), and
   // reports byte progress for it, since transformers.js then receives the edited buffer at once.
+  let failure: HubFailure | null = null;
+  const hubFetch = createHubFetch({
+    fetch: nativeFetch,
+    ...(hubUrl ? { partial: cachePartialDownloads() } : {}),
+    ...(hub.signal ? { signal: hub.signal } : {}),
+    onFailure: (f) => void (failure ??= f),
+  });
   env.fetch = async (input: string | URL, init?: RequestInit) => {
     const href = typeof input === 'string' ? input : input.href;
-    const response = await nativeFetch(input, init);
+    const response = await hubFetch(input, init);
     if (manifest.hidden_state_output !== null || !response.ok || !new URL(href, self.location.href).pathname.endsWith(onnxFile)) return response;
     const bytes = await readWithProgress(response, onnxFile.slice(1), onProgress);
     const edited = exposeHiddenState(bytes).bytes;
     return new Response(edited as BlobPart, { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-length': String(edited.length) } });
   };
   const sessionClass = manifest.architecture === 'vision-language' ? TransformersVisionSession : TransformersLlmSession;
-  return sessionClass.load({
+  const load = sessionClass.load({
     model,
     device: backend,
     dtype: dtype as LlmDtype,
@@ -120,6 +154,13 @@ export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBack
       else if (info.status === 'done') onProgress?.({ file: info.file, loaded: 1, total: 1 });
     },
   });
+  try {
+    return await load;
+  } catch (err) {
+    if (hub.signal?.aborted) throw new Error('the download was cancelled; the files already downloaded stay cached and the next load resumes the rest');
+    if (failure && hubUrl) throw new Error(explainHubFailure(failure, hubUrl), { cause: err });
+    throw err;
+  }
 }
 
 export interface PackRuntime {
@@ -140,7 +181,7 @@ export interface OpenedPack {
 }
 
 /** Loads the pack at `url` and opens its decoder, WebGPU first when preferred, falling back to WASM. */
-export async function openPack(url: string, runtime: PackRuntime, onProgress?: (p: LlmLoadProgress) => void): Promise<OpenedPack> {
+export async function openPack(url: string, runtime: PackRuntime, onProgress?: (p: LlmLoadProgress) => void, hub: HubAccess = {}): Promise<OpenedPack> {
   const pack = await loadPack(packUrlFiles(url));
   env.backends.onnx.wasm!.wasmPaths = runtime.wasmPaths;
   env.backends.onnx.wasm!.numThreads = runtime.numThreads ?? 1;
@@ -152,14 +193,15 @@ export async function openPack(url: string, runtime: PackRuntime, onProgress?: (
     else {
       env.backends.onnx.webgpu!.adapter = gpu.adapter;
       try {
-        const session = await openPackOn(url, pack, 'webgpu', gpu.shaderF16, onProgress);
+        const session = await openPackOn(url, pack, 'webgpu', gpu.shaderF16, onProgress, hub);
         return { pack, session, backend: 'webgpu', shaderF16: gpu.shaderF16, notice: null };
       } catch (err) {
+        if (hub.signal?.aborted) throw err;
         notice = `WebGPU failed to load the model (${err instanceof Error ? err.message : String(err)}): running on WASM`;
       }
     }
   }
-  const session = await openPackOn(url, pack, 'wasm', false, onProgress);
+  const session = await openPackOn(url, pack, 'wasm', false, onProgress, hub);
   return { pack, session, backend: 'wasm', shaderF16: false, notice };
 }
 

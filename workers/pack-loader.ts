@@ -9,6 +9,7 @@
  */
 import { env, type ProgressInfo } from '@huggingface/transformers';
 import { openAppDb } from '../src/app/db.ts';
+import { dtypeFor } from '../src/core/engines/neural/curated.ts';
 import { applyHubUrl, createHubFetch, explainHubFailure, type HubFailure, type PartialDownloads } from '../src/core/engines/neural/hub.ts';
 import { onnxFileForDtype, type PackDtype } from '../src/core/engines/neural/manifest.ts';
 import { loadPack, type LoadedPack, type PackFiles } from '../src/core/engines/neural/pack.ts';
@@ -73,8 +74,7 @@ async function webGpuAdapter(): Promise<{ adapter: GPUAdapter; shaderF16: boolea
 }
 
 function chooseDtype(available: readonly PackDtype[], backend: LlmBackend, shaderF16: boolean): PackDtype {
-  const usable = available.filter((d) => backend === 'webgpu' ? shaderF16 || (d !== 'fp16' && d !== 'q4f16') : d !== 'fp16' && d !== 'q4f16');
-  const chosen = usable[0];
+  const chosen = dtypeFor(available, backend, shaderF16);
   if (!chosen) throw new Error(`the pack offers only ${available.join(', ')}, none of which runs on ${backend}${backend === 'webgpu' ? ' without shader-f16' : ''}`);
   return chosen;
 }

@@ -33,6 +33,12 @@ export interface HubTestServerOptions {
   bytesPerSecond?: number;
 }
 
+export interface HubTestServerConfig {
+  bytesPerSecond?: number;
+  gated?: string[];
+  missing?: string[];
+}
+
 export interface HubRequestRecord {
   method: string;
   path: string;
@@ -55,6 +61,8 @@ export class HubTestServer {
   private readonly server: http.Server;
   private readonly files = new Map<string, RepoFile>();
   private gated: Set<string>;
+  /** Repo files ("owner/name/path") the server pretends not to have: 404 EntryNotFound. */
+  private missing = new Set<string>();
   private bytesPerSecond: number;
   private url = '';
 
@@ -80,9 +88,10 @@ export class HubTestServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  configure(next: { bytesPerSecond?: number; gated?: string[] }): void {
+  configure(next: HubTestServerConfig): void {
     if (next.bytesPerSecond !== undefined) this.bytesPerSecond = next.bytesPerSecond;
     if (next.gated !== undefined) this.gated = new Set(next.gated);
+    if (next.missing !== undefined) this.missing = new Set(next.missing);
   }
 
   /** The commit a repo's `main` resolves to: a hash over its files, stable while they do not change. */
@@ -138,7 +147,7 @@ export class HubTestServer {
     if (pathname === '/__test__/config' && req.method === 'POST') {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      this.configure(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { bytesPerSecond?: number; gated?: string[] });
+      this.configure(JSON.parse(Buffer.concat(chunks).toString('utf8')) as HubTestServerConfig);
       return send(200, { 'content-type': 'application/json' }, '{}');
     }
 
@@ -163,7 +172,7 @@ export class HubTestServer {
     const commit = this.repoCommit(repo);
     if (revision !== 'main' && revision !== commit) return error(404, 'RevisionNotFound', `Invalid rev id: ${revision}`);
     if (file!.includes('..')) return error(404, 'EntryNotFound', 'Entry not found');
-    const entry = this.file(repo, file!);
+    const entry = this.missing.has(`${repo}/${file}`) ? null : this.file(repo, file!);
     if (!entry) return error(404, 'EntryNotFound', 'Entry not found');
     const common = { 'x-repo-commit': commit, 'accept-ranges': 'bytes' };
     if (entry.lfs) {

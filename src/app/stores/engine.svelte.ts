@@ -15,6 +15,7 @@ import type {
   LlmLoadProgress,
   StoredCatalog,
 } from '../../../workers/engine-api.ts';
+import { loadCuratedPacks, type CuratedPack } from '../../core/engines/neural/curated.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
 
 class EngineStore {
@@ -27,6 +28,9 @@ class EngineStore {
   /** Per file, while a neural pack downloads. */
   packProgress = $state<Record<string, LlmLoadProgress>>({});
   switching = $state(false);
+  /** The packs shipped in public/models/packs (Settings lists them), and any that could not be read. */
+  curatedPacks = $state<CuratedPack[]>([]);
+  curatedProblems = $state<string[]>([]);
   /** ModelToken head training of the neural pack: the run's progress, its outcome, or why it stopped. */
   headTraining = $state(false);
   headProgress = $state<HeadTrainingProgress | null>(null);
@@ -69,6 +73,26 @@ class EngineStore {
       this.importing = false;
       this.progress = null;
     }
+  }
+
+  async loadCuratedPacks(): Promise<void> {
+    try {
+      const index = new URL(`${import.meta.env.BASE_URL}models/packs/index.json`, document.baseURI).href;
+      const listed = await loadCuratedPacks(index, async (url) => {
+        const response = await fetch(url);
+        if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+        return response.text();
+      });
+      this.curatedPacks = listed.packs;
+      this.curatedProblems = listed.problems;
+    } catch (e) {
+      this.curatedProblems = [(e as Error).message];
+    }
+  }
+
+  /** Stops a pack download; the files already downloaded stay cached and choosing the pack again resumes. */
+  async cancelPackDownload(): Promise<void> {
+    await engineWorker().cancelPackDownload();
   }
 
   /** Chooses the engine; a pack URL is resolved against the page, so "/models/x/" and "models/x/" both work. */

@@ -13,7 +13,8 @@
  * decoder), e.g. test/fixtures/pack-tiny; it runs on onnxruntime-node (--pack-dtype picks one of its dtypes).
  * A pack without a head (or whose head lacks most of the catalog's models) plans in hybrid mode: stage 1 by
  * its LLM, stages 2 and 3 by the default engine. A pack with base_model.hub_id downloads from the public hub,
- * or from the mirror in the environment variable CHATGEN_HUB_URL.
+ * or from the mirror in the environment variable CHATGEN_HUB_URL, keeping the files in CHATGEN_MODEL_CACHE
+ * (default: transformers.js's own cache folder).
  *
  * Image-level evaluation: --images holds the images made from each item's plan, named <item id>.png, flat when one
  * engine runs or in one sub-folder per engine; --scorers is a scorer pack or a folder of packs (clip, hpsv2,
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
       const pack = await loadNodePack(packDir, {
         ...(packDtype === undefined ? {} : { dtype: packDtype as PackDtype }),
         ...(process.env.CHATGEN_HUB_URL ? { hubUrl: process.env.CHATGEN_HUB_URL } : {}),
+        ...(process.env.CHATGEN_MODEL_CACHE ? { cacheDir: process.env.CHATGEN_MODEL_CACHE } : {}),
       });
       inputs.neuralPack = { session: pack.session, head: pack.head, manifest: pack.manifest };
       process.stderr.write(
@@ -169,7 +171,11 @@ async function main(): Promise<void> {
   );
 
   const engines = await buildBenchEngines(engineNames, catalog, inputs);
-  for (const e of engines) process.stderr.write(`bench: engine ${e.engine.name} ready in ${(e.setupMs / 1000).toFixed(2)}s\n`);
+  for (const e of engines) {
+    process.stderr.write(`bench: engine ${e.engine.name} ready in ${(e.setupMs / 1000).toFixed(2)}s\n`);
+    const stages = e.engine.stageEngines;
+    if (stages) process.stderr.write(`bench: ${e.engine.name}: stage 1 by ${stages.prompt}; stage 2 by ${stages.model}; stage 3 by ${stages.arguments}\n`);
+  }
 
   let bert: BertScorer | undefined;
   if (values.bert !== undefined) {

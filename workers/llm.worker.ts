@@ -13,7 +13,8 @@ import type { Catalog } from '../src/core/catalog/types.ts';
 import type { ChatInput } from '../src/core/chat.ts';
 import { createNeuralEngine, type NeuralEngine } from '../src/core/engines/neural/index.ts';
 import { PackHeadTrainer, type ExampleCache, type HeadTrainingResult } from '../src/core/engines/neural/head-training.ts';
-import { llmLabelOf, planningModeFor } from '../src/core/engines/neural/hybrid.ts';
+import { createDefaultEngine } from '../src/core/engines/default/index.ts';
+import { createPackEngine, llmLabelOf, planningModeFor } from '../src/core/engines/neural/hybrid.ts';
 import { encodeHeadFile } from '../src/core/engines/neural/manifest.ts';
 import type { LoadedPack } from '../src/core/engines/neural/pack.ts';
 import { generateGreedy } from '../src/core/engines/neural/session.ts';
@@ -200,7 +201,8 @@ const api: LlmWorkerApi = {
   async plan(input: ChatInput, catalogTexts: CatalogTexts, options, onEvent?: (e: PipelineEvent) => void, onPromptText?: (t: string) => void): Promise<PlanResult> {
     const { catalog } = loadCatalog(catalogTexts, 'worker');
     return withSession((l, signal) => {
-      const engine = createNeuralEngine({ session: l.session, catalog, head: l.pack.head, pack: l.pack.manifest, ...(onPromptText ? { onPromptText } : {}) });
+      // A head that cannot choose among this catalog's models: hybrid planning with the default engine.
+      const { engine } = createPackEngine({ session: l.session, catalog, head: l.pack.head, pack: l.pack.manifest, embedded: createDefaultEngine(catalog), ...(onPromptText ? { onPromptText } : {}) });
       return runPipeline(engine, input, {
         signal,
         ...(onEvent ? { onEvent } : {}),

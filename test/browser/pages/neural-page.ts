@@ -17,6 +17,8 @@ export interface NeuralRunOptions {
   numThreads?: number;
   /** Decode each prompt this many times (the benchmark). */
   repeats?: number;
+  /** Model hub URL for packs with base_model.hub_id (the hub test server). */
+  hubUrl?: string;
 }
 
 export interface NeuralRun {
@@ -40,6 +42,7 @@ async function runNeural(options: NeuralRunOptions): Promise<NeuralRun> {
       },
       prefer: options.prefer,
       numThreads: options.numThreads ?? 1,
+      ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}),
     });
     let started = performance.now();
     const loadStatus = await api.load(options.packUrl ?? '/test/fixtures/pack-tiny/', Comlink.proxy((p: LlmLoadProgress) => void progress.push(p)));

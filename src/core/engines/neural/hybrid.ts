@@ -9,6 +9,8 @@
  */
 import type { Catalog } from '../../catalog/types.ts';
 import type { ModelTokenHead } from '../../modeltoken.ts';
+import { enforceRequest } from '../../request/enforce.ts';
+import { parseRequest } from '../../request/parse.ts';
 import type { Engine, PromptResult, StageName, StageRequest } from '../engine.ts';
 import { createNeuralEngine, type NeuralEngineOptions } from './index.ts';
 import type { PackManifest } from './manifest.ts';
@@ -40,11 +42,23 @@ export function planningModeFor(head: ModelTokenHead | null, catalog: Pick<Catal
 }
 
 /**
- * Makes the LLM's stage 1 output obey the person's request as the embedded engine's does (negation into
- * the negative prompt, trigger words, no unsafe terms in safe mode). Injected, so that the rules stay in
- * one place (the default engine's) and this module does not depend on how they are written.
+ * Makes the LLM's stage 1 output obey the person's request as the embedded engine's does (what they asked
+ * to leave out goes to the negative prompt, their own words stay). Trigger words are stage 3's (the chosen
+ * model's), which the default engine adds in hybrid mode.
  */
 export type RequestRules = (request: StageRequest, candidate: PromptResult) => PromptResult;
+
+/** The request rules of src/core/request (parseRequest + enforceRequest), with what they changed as notes. */
+export const enforceRequestRules: RequestRules = (request, candidate) => {
+  const parsed = parseRequest(request.merged.turns.map((t) => t.text));
+  const enforced = enforceRequest(candidate, parsed);
+  return {
+    ...candidate,
+    prompt: enforced.prompt,
+    negative_prompt: enforced.negative_prompt,
+    evidence: { ...candidate.evidence, notes: [...candidate.evidence.notes, ...enforced.notes], request: parsed },
+  };
+};
 
 export interface HybridEngineOptions {
   /** The engine over the pack's LLM: only its writePrompt runs. */
@@ -55,6 +69,7 @@ export interface HybridEngineOptions {
   llmLabel: string;
   /** Why stage 2 does not use the head (planningModeFor's reason). */
   reason: string;
+  /** Default: enforceRequestRules. */
   rules?: RequestRules;
 }
 
@@ -68,7 +83,7 @@ const note = <T extends { evidence: { notes: string[] } }>(result: T, text: stri
 });
 
 export function createHybridEngine(options: HybridEngineOptions): StagedEngine {
-  const { llm, embedded, llmLabel, reason, rules } = options;
+  const { llm, embedded, llmLabel, reason, rules = enforceRequestRules } = options;
   const embeddedLabel = `the embedded engine (${embedded.name})`;
   return {
     name: llm.name,
@@ -76,9 +91,7 @@ export function createHybridEngine(options: HybridEngineOptions): StagedEngine {
     stageEngines: { prompt: llmLabel, model: embeddedLabel, arguments: embeddedLabel },
 
     async writePrompt(request, signal) {
-      const written = await llm.writePrompt(request, signal);
-      const ruled = rules ? rules(request, written) : written;
-      return note(ruled, `Stage 1 by the ${llmLabel} (hybrid planning).`);
+      return note(rules(request, await llm.writePrompt(request, signal)), `Stage 1 by the ${llmLabel} (hybrid planning).`);
     },
 
     async selectModel(request, prompt, selectOptions, signal) {
@@ -91,9 +104,13 @@ export function createHybridEngine(options: HybridEngineOptions): StagedEngine {
   };
 }
 
-/** A neural engine whose three stages all ran on the pack, labelled the same way. */
-export function labelNeuralStages(engine: Engine, llmLabel: string): StagedEngine {
-  return { ...engine, stageEngines: { prompt: llmLabel, model: `${llmLabel} with its ModelToken head`, arguments: `${llmLabel} (constrained decoding)` } };
+/** A neural engine whose three stages all run on the pack, labelled the same way, its stage 1 held to the request rules. */
+export function labelNeuralStages(engine: Engine, llmLabel: string, rules: RequestRules = enforceRequestRules): StagedEngine {
+  return {
+    ...engine,
+    stageEngines: { prompt: llmLabel, model: `${llmLabel} with its ModelToken head`, arguments: `${llmLabel} (constrained decoding)` },
+    writePrompt: async (request, signal) => rules(request, await engine.writePrompt(request, signal)),
+  };
 }
 
 /** How plans name a pack's LLM: its pack name, where it runs and in which dtype. */
@@ -114,6 +131,6 @@ export function createPackEngine(options: PackEngineOptions): { engine: StagedEn
   const planning = planningModeFor(options.head, options.catalog);
   const llm = createNeuralEngine(neural);
   const llmLabel = llmLabelOf(options.pack, options.session);
-  if (planning.mode === 'neural') return { engine: labelNeuralStages(llm, llmLabel), planning };
+  if (planning.mode === 'neural') return { engine: labelNeuralStages(llm, llmLabel, rules), planning };
   return { engine: createHybridEngine({ llm, embedded, llmLabel, reason: planning.reason, ...(rules ? { rules } : {}) }), planning };
 }

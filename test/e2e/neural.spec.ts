@@ -59,7 +59,10 @@ test('the neural pack plans in the app on WASM, streams stage 1, caches apart fr
   expect(new Set(streamed).size).toBeGreaterThan(1);
   const prompt = await stage(page, 'prompt').innerText();
   expect(prompt.trim().length).toBeGreaterThan(0);
-  expect(streamed.some((text) => prompt.startsWith(text.trim()) && text.trim().length > 0)).toBe(true);
+  // Stage 1 then passes the request rules (the request's own words kept first, left-out terms moved to the
+  // negative prompt), which may reorder the model's text: its streamed words are in the final prompt.
+  const draftWords = streamed.at(-1)!.trim().split(/[\s,]+/).filter((w) => w.length > 3);
+  expect(draftWords.some((w) => prompt.includes(w))).toBe(true);
   // The 0.18M-parameter test decoder never writes a "Negative prompt:" line, so that stage stays empty here.
   await expect(stage(page, 'negative-prompt')).toBeAttached();
   await expect(stage(page, 'model')).toContainText(/\((Checkpoint|LORA), /);

@@ -173,6 +173,15 @@ describe('curated Qwen2.5-0.5B-Instruct pack from the hub test server', () => {
     expect(catalog.models.some((m) => m.id === result.plan.model.id)).toBe(true);
   }, 60_000);
 
+  it('holds the LLM\'s stage 1 to the request rules: what the person leaves out goes to the negative prompt', async () => {
+    const catalog = starterCatalog();
+    const [built] = await buildBenchEngines(['neural'], catalog, { neuralPack: { session: pack.session, head: pack.head, manifest: pack.manifest } });
+    const result = await runPipeline(built!.engine, { messages: ['a castle at dusk, anime style, no people'], images: [] });
+    expect(result.plan.negative_prompt).toMatch(/people/);
+    expect(result.plan.prompt).not.toMatch(/people/);
+    expect(result.prompt.evidence.request?.negatives).toContain('people');
+  }, 60_000);
+
   it('runs 10 bench items through the bench core with valid plans', async () => {
     const catalog = starterCatalog();
     const items = loadBenchItems(

@@ -9,7 +9,8 @@ async function chooseEngine(page: Page, choice: { packUrl: string } | 'embedded'
     await section.getByLabel('Embedded (default, no weights)').check();
   } else {
     await section.getByLabel('Neural pack').check();
-    await section.getByLabel('Pack URL').fill(choice.packUrl);
+    await section.getByRole('radio', { name: /^Custom pack/ }).check();
+    await section.getByLabel('Pack URL', { exact: true }).fill(choice.packUrl);
     // WebGPU on SwiftShader decodes under 1 token/s here: the app's WASM-only choice keeps this test fast.
     await section.getByLabel('Neural backend').selectOption('wasm');
   }

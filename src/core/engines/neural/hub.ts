@@ -72,7 +72,7 @@ export function explainHubFailure(failure: HubFailure, hubUrl: string): string {
     case 'GatedRepo':
       return `${where} refuses ${repo ?? 'the model'}: it is gated and needs a logged-in account (401${said}). Use a public export or a mirror that serves it.`;
     case 'RepoNotFound':
-      return `${where} has no public repository ${repo ?? ''} (401${said}): it does not exist or is private. Check the pack's hub_id, or the Model hub URL.`.replace('  ', ' ');
+      return `${where} has no public repository${repo ? ` ${repo}` : ''} (401${said}): it does not exist or is private. Check the pack's hub_id, or the Model hub URL.`;
     case 'RevisionNotFound':
       return `${where} has no such revision of ${repo ?? 'the model'} (404${said}).`;
     case 'EntryNotFound':
@@ -147,6 +147,8 @@ export function createHubFetch(options: HubFetchOptions): (input: string | URL, 
     } else if (kept) await partial.delete(url);
     const length = Number(response.headers.get('content-length')) || 0;
     const total = (prefix?.length ?? 0) + length;
+    // What has arrived, kept so that a cut-short download can be stored (this holds a second copy of the
+    // file while it downloads; transformers.js keeps its own).
     const received: Uint8Array[] = prefix ? [prefix] : [];
     const reader = response.body.getReader();
     const keep = async () => {

@@ -78,6 +78,8 @@ test('a curated pack downloads from the hub URL, resumes, plans in hybrid mode, 
     await page.getByRole('button', { name: 'New chat' }).click();
     await send(page, 'a red fox in the snow, watercolor');
     await expect(page.getByTestId('plan-engine')).toHaveText('engine: neural');
+    // Each stage says, visibly, which engine ran it.
+    await expect(page.getByTestId('stage-engine')).toHaveText(['by LLM "Qwen2.5-0.5B-Instruct" (wasm, q4)', 'by the embedded engine (default)', 'by the embedded engine (default)']);
     const promptStage = page.locator('article.stage').filter({ has: stage(page, 'prompt') });
     await expect(promptStage).toContainText('Stage 1 by the LLM "Qwen2.5-0.5B-Instruct" (wasm, q4) (hybrid planning).');
     const modelStage = page.locator('article.stage').filter({ has: stage(page, 'model') });

@@ -31,6 +31,8 @@ class EngineStore {
   /** The packs shipped in public/models/packs (Settings lists them), and any that could not be read. */
   curatedPacks = $state<CuratedPack[]>([]);
   curatedProblems = $state<string[]>([]);
+  /** Storage the browser still grants this site (MB), where it says; a pack larger than this cannot be kept offline. */
+  storageFreeMb = $state<number | null>(null);
   /** ModelToken head training of the neural pack: the run's progress, its outcome, or why it stopped. */
   headTraining = $state(false);
   headProgress = $state<HeadTrainingProgress | null>(null);
@@ -85,6 +87,8 @@ class EngineStore {
       });
       this.curatedPacks = listed.packs;
       this.curatedProblems = listed.problems;
+      const estimate = await navigator.storage?.estimate?.().catch(() => null);
+      this.storageFreeMb = estimate?.quota !== undefined ? Math.max(0, (estimate.quota - (estimate.usage ?? 0)) / (1 << 20)) : null;
     } catch (e) {
       this.curatedProblems = [(e as Error).message];
     }
@@ -103,6 +107,8 @@ class EngineStore {
     try {
       if (choice.kind === 'neural' && choice.packUrl.trim() === '') throw new Error('Give the URL of a model pack folder (it holds manifest.json).');
       const resolved: EngineChoice = choice.kind === 'neural' ? { ...choice, packUrl: new URL(choice.packUrl.trim(), document.baseURI).href } : choice;
+      // A downloaded model should stay for offline use: ask the browser not to evict the cache under pressure.
+      if (resolved.kind === 'neural') await navigator.storage?.persist?.().catch(() => false);
       this.status = await engineWorker().setEngine(resolved, this.onPackProgress);
     } catch (e) {
       this.error = (e as Error).message;

@@ -15,6 +15,8 @@ export interface NeuralRunOptions {
   numThreads?: number;
   /** Decode each prompt this many times (the benchmark). */
   repeats?: number;
+  /** Model hub URL for packs with base_model.hub_id (the hub test server). */
+  hubUrl?: string;
 }
 
 export interface NeuralRun {

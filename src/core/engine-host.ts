@@ -25,6 +25,7 @@ import { createDefaultEngine } from './engines/default/index.ts';
 import { buildCatalogIndex, type CatalogIndex } from './engines/default/index-build.ts';
 import { indexSnapshotKey, restoreCatalogIndex, snapshotCatalogIndex } from './engines/default/index-snapshot.ts';
 import type { Engine } from './engines/engine.ts';
+import { createHybridEngine, labelNeuralStages, type PlanningMode } from './engines/neural/hybrid.ts';
 import { parsePromptReply } from './engines/neural/index.ts';
 import type {
   HeadTrainingProgress,
@@ -51,7 +52,10 @@ export const ENGINE_CHOICE_KEY = 'engine-choice';
  * Which engine plans: the embedded default engine (no weights), or the neural engine over a model pack
  * (a folder URL with manifest.json) run by the neural runtime, on WebGPU when available ('webgpu') or WASM only.
  */
-export type EngineChoice = { kind: 'embedded' } | { kind: 'neural'; packUrl: string; backend: LlmBackend };
+export type EngineChoice =
+  | { kind: 'embedded' }
+  /** `hubUrl`: where a pack with base_model.hub_id downloads from (a mirror); absent: the public hub. */
+  | { kind: 'neural'; packUrl: string; backend: LlmBackend; hubUrl?: string };
 
 /**
  * Start-up of the active catalog, for the progress bar: a stored snapshot is read and restored; without
@@ -113,6 +117,8 @@ export interface EngineStatus {
   llm: LlmStatus | null;
   /** Said when the neural engine was chosen but the embedded engine plans instead, and why. */
   engineNotice: string | null;
+  /** While the neural engine plans: whether its head runs stage 2 or the plan is hybrid (and why). */
+  planning: PlanningMode | null;
 }
 
 /** The engine worker's protocol (workers/engine-api.ts re-exports it). */
@@ -134,6 +140,8 @@ export interface EngineHostApi {
   ): Promise<PlanOutcome>;
   /** Cancels a running plan; its promise rejects with an AbortError. */
   cancel(requestId: string): void;
+  /** Cancels a neural pack's download (setEngine then leaves the embedded engine planning); the next load resumes it. */
+  cancelPackDownload(): Promise<void>;
   importCatalog(request: CatalogImportRequest, onProgress: (progress: ImportProgress) => void): Promise<CatalogImportReport>;
   listCatalogs(): Promise<StoredCatalog[]>;
   useCatalog(id: string): Promise<EngineStatus>;
@@ -194,7 +202,8 @@ export function parseEngineChoice(value: unknown): EngineChoice {
   if (typeof value !== 'object' || value === null) return EMBEDDED;
   const v = value as Record<string, unknown>;
   if (v['kind'] === 'neural' && typeof v['packUrl'] === 'string' && (v['backend'] === 'webgpu' || v['backend'] === 'wasm')) {
-    return { kind: 'neural', packUrl: v['packUrl'], backend: v['backend'] };
+    const hubUrl = typeof v['hubUrl'] === 'string' && v['hubUrl'].trim() !== '' ? v['hubUrl'].trim() : undefined;
+    return { kind: 'neural', packUrl: v['packUrl'], backend: v['backend'], ...(hubUrl ? { hubUrl } : {}) };
   }
   return EMBEDDED;
 }
@@ -260,6 +269,7 @@ export class EngineHost implements EngineHostApi {
       choice: this.choice,
       llm: this.neural?.llm ?? null,
       engineNotice: this.engineNotice,
+      planning: this.neural?.info.planning ?? null,
     };
   }
 
@@ -291,7 +301,7 @@ export class EngineHost implements EngineHostApi {
     }
     const runtime = this.neuralRuntime();
     try {
-      await runtime.configure({ ...this.options.neuralConfig(), prefer: choice.backend });
+      await runtime.configure({ ...this.options.neuralConfig(), prefer: choice.backend, ...(choice.hubUrl ? { hubUrl: choice.hubUrl } : {}) });
       const status = await runtime.load(choice.packUrl, onProgress);
       const info = await runtime.useCatalog(this.planner!.catalog);
       this.neural = { info, llm: status };
@@ -406,7 +416,14 @@ export class EngineHost implements EngineHostApi {
       const neural = this.neural;
       if (!neural) return await this.planner!.plan(input, options, (event) => onEvent(event), controller.signal);
       const runtime = this.neuralRuntime();
-      const planner = new Planner(this.planner!.catalog, neuralRuntimeEngine(runtime, neural.info, onPromptDraft), this.options.planCache);
+      const onRuntime = neuralRuntimeEngine(runtime, neural.info, onPromptDraft);
+      // A head that cannot choose among this catalog's models: the LLM writes the prompt, the embedded
+      // engine does the rest. Either way stage 1 is held to the request rules.
+      const engine =
+        neural.info.planning.mode === 'hybrid'
+          ? createHybridEngine({ llm: onRuntime, embedded: this.planner!.engine, llmLabel: neural.info.llmLabel, reason: neural.info.planning.reason })
+          : labelNeuralStages(onRuntime, neural.info.llmLabel);
+      const planner = new Planner(this.planner!.catalog, engine, this.options.planCache);
       try {
         return await planner.plan(input, options, (event) => onEvent(event), controller.signal);
       } catch (e) {
@@ -426,6 +443,10 @@ export class EngineHost implements EngineHostApi {
 
   cancel(requestId: string): void {
     this.running.get(requestId)?.abort(new PipelineAbortedError());
+  }
+
+  async cancelPackDownload(): Promise<void> {
+    if (this.runtime) await this.runtime.cancel();
   }
 
   async importCatalog(request: CatalogImportRequest, onProgress: (p: ImportProgress) => void): Promise<CatalogImportReport> {

@@ -70,7 +70,7 @@ function standInRuntime(options: { failLoad?: string; failStage?: string } = {})
     status: async () => STATUS,
     useCatalog: async (c: Catalog) => {
       catalog = c;
-      return { name: 'neural-stand-in', version: `1+${c.version}` };
+      return { name: 'neural-stand-in', version: `1+${c.version}`, planning: { mode: 'neural', covered: c.models.length, models: c.models.length }, llmLabel: 'LLM "stand-in" (cpu, fp32)' } as const;
     },
     writePrompt: async (request, onText) => {
       if (options.failStage) throw new Error(options.failStage);

@@ -94,7 +94,8 @@ describe('neural engine stage 1 with a vision-language pack (tiny LLaVA fixture)
       max_new_tokens: 12,
     };
     writeFileSync(path.join(packDir, 'manifest.json'), JSON.stringify(manifest));
-    copyFileSync(path.join(fixtures, 'pack-tiny', tinyManifest.head.file), path.join(packDir, tinyManifest.head.file));
+    const headFile = tinyManifest.head!.file;
+    copyFileSync(path.join(fixtures, 'pack-tiny', headFile), path.join(packDir, headFile));
     pack = await loadNodePack(packDir);
     textPack = await loadNodePack(path.join(fixtures, 'pack-tiny'));
     const dir = path.join(root, 'public/models/starter');

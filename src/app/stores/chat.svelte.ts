@@ -55,6 +55,8 @@ class ChatStore {
   promptDraft = $state<PromptDraft | null>(null);
   /** The engine that made the plan shown (or is making it). */
   engine = $state<{ name: string; version: string } | null>(null);
+  /** Which engine ran each stage, when the plan combined several (hybrid planning). */
+  stageEngines = $state<PlanResult['stage_engines'] | null>(null);
   /** The plan as the user edited it; generation uses this. */
   plan = $state<GenerationPlan | null>(null);
   edited = $state(false);
@@ -109,6 +111,7 @@ class ChatStore {
     this.cached = false;
     this.promptDraft = null;
     this.engine = null;
+    this.stageEngines = null;
   }
 
   private showResult(result: PlanResult, edit: GenerationPlan | null): void {
@@ -121,6 +124,7 @@ class ChatStore {
     this.plan = structuredClone($state.snapshot(edit ?? result.plan)) as GenerationPlan;
     this.edited = edit !== null;
     this.engine = result.engine;
+    this.stageEngines = result.stage_engines ?? null;
   }
 
   private onEvent(event: PipelineEvent): void {
@@ -204,6 +208,7 @@ class ChatStore {
     this.requestId = requestId;
     this.running = true;
     this.engine = engineStatus.status?.engine ?? null;
+    this.stageEngines = null;
     try {
       if (!generation.loaded) await generation.load();
       const allowedModelIds = await this.allowedModels();

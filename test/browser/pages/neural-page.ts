@@ -20,6 +20,7 @@ async function runNeural(options: NeuralRunOptions): Promise<NeuralRun> {
       },
       prefer: options.prefer,
       numThreads: options.numThreads ?? 1,
+      ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}),
     });
     let started = performance.now();
     const loadStatus = await api.load(options.packUrl ?? '/test/fixtures/pack-tiny/', Comlink.proxy((p: LlmLoadProgress) => void progress.push(p)));

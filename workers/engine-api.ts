@@ -7,6 +7,7 @@ import type { CatalogLoadProgress } from '../src/core/catalog/load.ts';
 import type { RecordError } from '../src/core/catalog/jsonl.ts';
 import type { PipelineEvent } from '../src/core/pipeline.ts';
 import type { PlannedModel } from '../src/core/plan.ts';
+import type { SafetyPolicy, SafetyScreen } from '../src/core/safety.ts';
 import type { InstalledMatch } from '../src/core/endpoints/installed.ts';
 import type { InstalledModel } from '../src/core/endpoints/types.ts';
 import type { CatalogSummary, PlanOutcome, PlanRequestOptions } from '../src/core/planner.ts';
@@ -123,6 +124,8 @@ export interface EngineWorkerApi {
   exportHead(): Promise<LlmHeadExport>;
   /** The plan form of a catalog model, for the plan editor's model choice. */
   describeModel(id: number): Promise<PlannedModel | null>;
+  /** Safe mode: which models of the active catalog may be chosen, and what was excluded and why. */
+  screenModels(policy: SafetyPolicy): Promise<SafetyScreen>;
 }
 
 export const STARTER_CATALOG_ID = 'starter';

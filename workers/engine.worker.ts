@@ -22,6 +22,7 @@ import type { ChatInput } from '../src/core/chat.ts';
 import { PipelineAbortedError, type PipelineEvent } from '../src/core/pipeline.ts';
 import type { PlannedModel } from '../src/core/plan.ts';
 import { matchInstalledModels, type InstalledMatch } from '../src/core/endpoints/installed.ts';
+import { screenModels, type SafetyPolicy, type SafetyScreen } from '../src/core/safety.ts';
 import type { InstalledModel } from '../src/core/endpoints/types.ts';
 import { Planner, summariseCatalog, type PlanCache, type PlanOutcome, type PlanRequestOptions } from '../src/core/planner.ts';
 import {
@@ -370,6 +371,11 @@ class EngineWorker implements EngineWorkerApi {
   async matchInstalled(installed: InstalledModel[]): Promise<InstalledMatch> {
     await this.init();
     return matchInstalledModels(this.planner!.catalog.models, installed);
+  }
+
+  async screenModels(policy: SafetyPolicy): Promise<SafetyScreen> {
+    await this.init();
+    return screenModels(this.planner!.catalog.models, policy);
   }
 
   async describeModel(id: number): Promise<PlannedModel | null> {

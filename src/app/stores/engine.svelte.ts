@@ -16,6 +16,7 @@ import type {
   StoredCatalog,
 } from '../../../workers/engine-api.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
+import { offline } from './offline.svelte.ts';
 
 class EngineStore {
   status = $state<EngineStatus | null>(null);
@@ -63,6 +64,8 @@ class EngineStore {
         }),
       );
       await this.refresh();
+      // Something worth keeping is stored now: ask the browser not to evict it.
+      void offline.askPersistence();
     } catch (e) {
       this.error = (e as Error).message;
     } finally {
@@ -80,6 +83,7 @@ class EngineStore {
       if (choice.kind === 'neural' && choice.packUrl.trim() === '') throw new Error('Give the URL of a model pack folder (it holds manifest.json).');
       const resolved: EngineChoice = choice.kind === 'neural' ? { ...choice, packUrl: new URL(choice.packUrl.trim(), document.baseURI).href } : choice;
       this.status = await engineWorker().setEngine(resolved, this.onPackProgress);
+      if (resolved.kind === 'neural') void offline.askPersistence();
     } catch (e) {
       this.error = (e as Error).message;
     } finally {

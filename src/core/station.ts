@@ -26,7 +26,7 @@ export interface StationConfig {
 }
 
 export const DEFAULT_IDLE_RESET_SECONDS = 120;
-/** The visible countdown before an idle reset (shorter when the idle time itself is shorter). */
+/** The visible countdown before an idle reset (half the idle time when that is shorter, so short test settings work). */
 export const IDLE_COUNTDOWN_SECONDS = 10;
 
 export const DEFAULT_STATION_CONFIG: StationConfig = {
@@ -110,7 +110,7 @@ export function kioskModeOf(config: StationConfig, params: URLSearchParams): { k
 
 /** The countdown shown for an idle visitor: seconds left before the reset, or null while none is due. */
 export function idleCountdown(idleMs: number, idleResetSeconds: number): number | null {
-  const countdown = Math.min(IDLE_COUNTDOWN_SECONDS, idleResetSeconds);
+  const countdown = Math.min(IDLE_COUNTDOWN_SECONDS, Math.ceil(idleResetSeconds / 2));
   const left = idleResetSeconds - idleMs / 1000;
   return left <= countdown ? Math.max(0, Math.ceil(left)) : null;
 }

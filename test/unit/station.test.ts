@@ -44,11 +44,12 @@ describe('station configuration (kiosk.json)', () => {
     expect(kioskModeOf({ ...standard, mode: 'kiosk' }, new URLSearchParams('kiosk=0')).kiosk).toBe(true);
   });
 
-  it('counts down the last 10 seconds before an idle reset (all of them when the idle time is shorter)', () => {
+  it('counts down the last 10 seconds before an idle reset (the last half of a shorter idle time)', () => {
     expect(idleCountdown(100_000, 120)).toBeNull();
     expect(idleCountdown(110_500, 120)).toBe(10);
     expect(idleCountdown(119_200, 120)).toBe(1);
     expect(idleCountdown(121_000, 120)).toBe(0);
-    expect(idleCountdown(0, 3)).toBe(3);
+    expect(idleCountdown(0, 6)).toBeNull();
+    expect(idleCountdown(3_500, 6)).toBe(3);
   });
 });

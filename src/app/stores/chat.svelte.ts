@@ -197,7 +197,8 @@ class ChatStore {
     const screen = await safeMode.allowedModels();
     if (screen) {
       const safe = new Set(screen.allowedIds);
-      allowed = allowed ? allowed.filter((id) => safe.has(id)) : screen.allowedIds;
+      // Plain numbers: the store's state proxy cannot be posted to the worker.
+      allowed = allowed ? allowed.filter((id) => safe.has(id)) : [...screen.allowedIds];
       const removed = screen.excluded.length;
       this.safetyNote = removed
         ? `Safe mode: ${removed} catalog model${removed === 1 ? '' : 's'} excluded (NSFW-leaning tags or names, a real person's likeness${safeMode.policy.allowedModels ? ', not in the allowlist' : ''}).`

@@ -6,6 +6,7 @@ import { ComfyTestServer } from '../servers/comfyui-test-server.ts';
 import { OpenAITestServer } from '../servers/openai-test-server.ts';
 import { serveDuringSpec } from '../servers/spec-servers.ts';
 import { encodeGradientPng } from '../servers/test-server-common.ts';
+import { overflowing, SCREENSHOTS } from './layout-check.ts';
 
 // The A1111 test server has every starter model installed, so whatever the plan chooses can be generated.
 const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl'), 'utf8')
@@ -89,6 +90,13 @@ test('a visitor chats and generates; after "Start over" and after the idle timeo
   // The result is shown big on a kiosk, not as a 256 px thumbnail.
   const shownWidth = await page.locator('[data-stage="image"] img').first().evaluate((img) => img.getBoundingClientRect().width);
   expect(shownWidth).toBeGreaterThan(400);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'kiosk-1280.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  expect(await overflowing(page), 'kiosk at 390 px').toEqual([]);
+  const smallest = await page.locator('button:visible').evaluateAll((buttons) => Math.min(...buttons.map((b) => b.getBoundingClientRect().height)));
+  expect(smallest, 'touch targets of at least 44 px').toBeGreaterThanOrEqual(44);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'kiosk-390.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
   await page.getByRole('button', { name: 'Start over' }).click();
   await expectNoVisitorTrace(page, 'a cozy watercolor fox reading in a library');
 

@@ -25,3 +25,29 @@ export function overflowing(page: Page) {
     return out;
   });
 }
+
+/** Muted text (class "muted", captions, notes) whose contrast with what is behind it is under WCAG AA (4.5:1). */
+export function lowContrastMuted(page: Page) {
+  return page.evaluate(() => {
+    const rgb = (css: string) => (css.match(/[\d.]+/g) ?? []).map(Number);
+    const luminance = ([r, g, b]: number[]) => {
+      const lin = (c: number) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * lin(r!) + 0.7152 * lin(g!) + 0.0722 * lin(b!);
+    };
+    const background = (el: Element | null): number[] => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3]! > 0.9)) return c.slice(0, 3);
+      }
+      return rgb(getComputedStyle(document.documentElement).backgroundColor).slice(0, 3);
+    };
+    const out: string[] = [];
+    for (const el of document.querySelectorAll('.muted, caption, figcaption, .note, .hint, .stage .label')) {
+      if (!(el as HTMLElement).offsetParent || !el.textContent?.trim()) continue;
+      const [a, b] = [luminance(rgb(getComputedStyle(el).color)), luminance(background(el))];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      if (ratio < 4.5) out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} "${el.textContent.trim().slice(0, 30)}": ${ratio.toFixed(2)}:1`);
+    }
+    return out;
+  });
+}

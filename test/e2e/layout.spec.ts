@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { overflowing, SCREENSHOTS } from './layout-check.ts';
+import { lowContrastMuted, overflowing, SCREENSHOTS } from './layout-check.ts';
 
 const shots = SCREENSHOTS;
 
@@ -26,6 +26,7 @@ for (const scheme of ['light', 'dark'] as const) {
     await page.getByText(/Evidence: the model's demonstrations/).click();
     await page.getByRole('button', { name: 'Edit plan' }).click();
     expect(await overflowing(page), 'evidence and plan editor open').toEqual([]);
+    expect(await lowContrastMuted(page), 'muted text at AA contrast').toEqual([]);
     await page.evaluate(() => scrollTo(0, 0));
     await page.screenshot({ path: path.join(shots, `chat-390-${scheme}-top.png`) });
 

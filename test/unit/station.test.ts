@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseKioskConfig } from '../../src/core/endpoints/kiosk.ts';
 import { DEFAULT_STATION_CONFIG, idleCountdown, kioskModeOf, parseStationConfig } from '../../src/core/station.ts';
@@ -18,6 +20,12 @@ describe('station configuration (kiosk.json)', () => {
     expect(problems).toEqual([]);
     expect(config).toMatchObject({ mode: 'kiosk', operatorPin: '4321', idleResetSeconds: 90, fullscreen: true, blockedTerms: ['clown'], allowedModels: [4201, 'Pixel Art XL'] });
     expect(parseStationConfig({}).config).toEqual(DEFAULT_STATION_CONFIG);
+  });
+
+  it('the sample in docs/kiosk.sample.json is valid as it stands', () => {
+    const sample = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../docs/kiosk.sample.json'), 'utf8')) as unknown;
+    expect(parseKioskConfig(sample).endpoints.map((e) => e.kind)).toEqual(['a1111', 'comfyui']);
+    expect(parseStationConfig(sample)).toMatchObject({ problems: [], config: { mode: 'kiosk', operatorPin: '4321', allowedModels: null } });
   });
 
   it('reports each bad field on its own line and keeps the valid ones', () => {

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_SAFETY_POLICY, findBlockedTerms, refusalMessage, type SafetyPolicy, type SafetyScreen } from '../../core/safety.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
-import { openAppDb } from '../db.ts';
+import { openAppDb } from '../../storage/db.ts';
 import { engineWorker } from '../engine-client.ts';
 import { engineStatus } from './engine.svelte.ts';
 

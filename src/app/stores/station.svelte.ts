@@ -6,7 +6,7 @@
  */
 import { policyFrom } from '../../core/safety.ts';
 import { DEFAULT_STATION_CONFIG, idleCountdown, kioskModeOf, parseStationConfig, type StationConfig } from '../../core/station.ts';
-import { openAppDb } from '../db.ts';
+import { openAppDb } from '../../storage/db.ts';
 import { readKioskFile } from '../kiosk-file.ts';
 import { chatStore } from './chat.svelte.ts';
 import { generation } from './generation.svelte.ts';

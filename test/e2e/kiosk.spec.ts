@@ -122,7 +122,8 @@ const model = (id: number, name: string, tags: string[]) =>
   JSON.stringify({ id, name, type: 'Checkpoint', tags, base_model: 'SD 1.5', trained_words: [], file: `${name.replace(/\W+/g, '_')}.safetensors`, hash: '', downloads: 100, rating: 5, description: `${name}: ${tags.join(', ')}` });
 const demonstration = (id: number, modelId: number, prompt: string) =>
   JSON.stringify({ image_id: id, model_id: modelId, prompt, negative_prompt: 'blurry', arguments: { sampler: 'Euler a', steps: 24, cfg_scale: 6, width: 512, height: 768 } });
-// The request matches the NSFW-tagged model best; safe mode must still never choose it.
+// The request names the NSFW-tagged model, so the engine picks it; safe mode must still never choose it.
+const REQUEST = 'a woman at the beach at sunset in the style of Beach Pinup Mix';
 const CATALOG = [model(7001, 'Beach Pinup Mix', ['sexy', 'woman', 'beach']), model(7002, 'Seaside Watercolor', ['watercolor', 'landscape'])].join('\n');
 const DEMONSTRATIONS = [
   demonstration(1, 7001, 'a woman at the beach at sunset, summer, golden hour'),
@@ -132,7 +133,7 @@ const DEMONSTRATIONS = [
 ].join('\n');
 
 test('visitors cannot reach Settings or Bench without the PIN; safe mode refuses blocked terms and never selects an excluded model', async ({ page }) => {
-  // The operator's catalog, imported before the station became a kiosk: it picks the NSFW-tagged model for this request.
+  // The operator's catalog, imported before the station became a kiosk: without safe mode the request gets the NSFW-tagged model.
   await page.goto('/');
   await page.getByRole('button', { name: 'Settings' }).click();
   await page.getByLabel('Catalog file (JSONL)').setInputFiles({ name: 'beach.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(CATALOG) });
@@ -140,7 +141,7 @@ test('visitors cannot reach Settings or Bench without the PIN; safe mode refuses
   await page.getByRole('button', { name: 'Import' }).click();
   await expect(page.getByTestId('import-result')).toContainText('Imported 2 models');
   await page.getByRole('button', { name: 'Chat', exact: true }).click();
-  await page.getByRole('textbox', { name: 'Message' }).fill('a woman at the beach at sunset');
+  await page.getByRole('textbox', { name: 'Message' }).fill(REQUEST);
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(page.locator('[data-stage="model"]')).toContainText('Beach Pinup Mix');
 
@@ -163,7 +164,7 @@ test('visitors cannot reach Settings or Bench without the PIN; safe mode refuses
   }
   expect((await storedCounts(page)).chats).toBe(0);
 
-  await page.getByRole('textbox', { name: 'Message' }).fill('a woman at the beach at sunset');
+  await page.getByRole('textbox', { name: 'Message' }).fill(REQUEST);
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(page.getByTestId('plan-summary')).toContainText('Seaside Watercolor');
   await page.getByRole('button', { name: 'How this plan was made' }).click();

@@ -19,6 +19,8 @@ export interface Replacement {
   turn: number;
   /** Phrases taken out of the earlier turns. */
   removed: string[];
+  /** The words taken out ("noon", "sunny"), so another engine's prompt can be held to the same change. */
+  terms: string[];
   /** What replaced them (empty for a plain removal). */
   by: string;
   /** Why: the rule, in words ("time of day", "colour of dress", "instead of", "removed"). */
@@ -405,7 +407,7 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
         replaced.push(tokensText(p.tokens));
         p.tokens = trimEdges([...p.tokens.slice(0, i), ...ex.by, ...p.tokens.slice(i + words.length)]);
       }
-      replacements.push({ turn, removed: replaced.length > 0 ? replaced : [tokensText(ex.removed)], by: tokensText(ex.by), rule: ex.rule });
+      replacements.push({ turn, removed: replaced.length > 0 ? replaced : [tokensText(ex.removed)], terms: [tokensText(ex.removed)], by: tokensText(ex.by), rule: ex.rule });
       if (replaced.length === 0 && ex.by.length > 0) own.push({ tokens: ex.by, turn });
     }
     if (turn > 0) {
@@ -415,16 +417,20 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
         if (named.length === 0) continue;
         const namedFamilies = new Set(named.map((m) => MEDIUM_FAMILY[m.join(' ')]));
         const removed = new Set<string>();
+        const terms = new Set<string>();
         for (const p of phrases) {
           const before = tokensText(p.tokens);
           for (const member of GROUP_MEMBERS[group]) {
             // "anime" then "more anime, manga-like": the same medium family is no contradiction.
             if (group === 'medium' && namedFamilies.has(MEDIUM_FAMILY[member.join(' ')])) continue;
             if (named.some((n) => n.join(' ') === member.join(' '))) continue;
-            while (removeFrom(p, member, group === 'medium')) removed.add(before);
+            while (removeFrom(p, member, group === 'medium')) {
+              removed.add(before);
+              terms.add(member.join(' '));
+            }
           }
         }
-        if (removed.size > 0) replacements.push({ turn, removed: [...removed], by: [...new Set(named.map((n) => n.join(' ')))].join(', '), rule: group });
+        if (removed.size > 0) replacements.push({ turn, removed: [...removed], terms: [...terms], by: [...new Set(named.map((n) => n.join(' ')))].join(', '), rule: group });
       }
       // A colour given to a thing replaces that thing's earlier colour, in place.
       for (const p of own) {
@@ -433,7 +439,7 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
           if (earlier.length === 0) continue;
           const colour = p.tokens[colourAt]!;
           for (const { e, c } of earlier) {
-            replacements.push({ turn, removed: [tokensText(e.tokens)], by: `${colour.text} ${thing}`, rule: `colour of ${thing}` });
+            replacements.push({ turn, removed: [tokensText(e.tokens)], terms: [`${e.tokens[c.colourAt]!.text} ${thing}`], by: `${colour.text} ${thing}`, rule: `colour of ${thing}` });
             e.tokens[c.colourAt] = colour;
           }
           p.tokens = [];
@@ -446,7 +452,7 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
         const earlier = phrases.filter((e) => e.turn < turn).flatMap((e) => colourPairs(e.tokens).map((c) => ({ e, c })));
         if (earlier.length !== 1) continue;
         const { e, c } = earlier[0]!;
-        replacements.push({ turn, removed: [tokensText(e.tokens)], by: bare[0]!.text, rule: `colour of ${c.thing}` });
+        replacements.push({ turn, removed: [tokensText(e.tokens)], terms: [`${e.tokens[c.colourAt]!.text} ${c.thing}`], by: bare[0]!.text, rule: `colour of ${c.thing}` });
         e.tokens[c.colourAt] = bare[0]!;
         p.tokens = [];
       }
@@ -456,7 +462,7 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
       const words = negated.map((t) => t.norm).filter((w) => w !== '');
       const removed = removeEverywhere(words, turn);
       for (const p of own) removeFrom(p, words, false);
-      if (removed.length > 0) replacements.push({ turn, removed, by: '', rule: 'removed' });
+      if (removed.length > 0) replacements.push({ turn, removed, terms: [tokensText(negated)], by: '', rule: 'removed' });
       negatives.push(negated);
     }
     for (const p of own) if (p.tokens.length > 0) phrases.push(p);

@@ -34,8 +34,17 @@ const pwa = VitePWA({
     globPatterns: ['**/*.{html,js,mjs,css,wasm,ico,png,svg,webmanifest}', 'models/starter/*.jsonl'],
     maximumFileSizeToCacheInBytes: 40 * 1024 * 1024,
     navigateFallback: 'index.html',
-    // An operator's kiosk.json must keep working offline: fresh when online, the last copy when not.
-    runtimeCaching: [{ urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.endsWith('/kiosk.json'), handler: 'NetworkFirst', options: { cacheName: 'kiosk-config' } }],
+    runtimeCaching: [
+      // An operator's kiosk.json must keep working offline: fresh when online, the last copy when not.
+      { urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.endsWith('/kiosk.json'), handler: 'NetworkFirst', options: { cacheName: 'kiosk-config' } },
+      // A model pack's own small files (manifest.json, head, tokenizer, config) so a downloaded pack opens
+      // offline; its ONNX weights are kept by transformers.js in its own Cache Storage, not twice.
+      {
+        urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.includes('/models/') && !url.pathname.includes('/models/starter/') && !/\.onnx(_data)?$/.test(url.pathname),
+        handler: 'NetworkFirst',
+        options: { cacheName: 'model-pack-files' },
+      },
+    ],
   },
 });
 

@@ -1,4 +1,4 @@
-import { appendFile } from 'node:fs/promises';
+import { appendFile, cp } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { serveBuiltApp, type BuiltApp } from '../servers/built-app.ts';
@@ -13,6 +13,24 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await app?.close();
 });
+
+/**
+ * Offline for real: the browser is told it is offline (navigator.onLine, page requests), its HTTP cache is
+ * emptied, and the static server stops (workers' requests are not covered by the browser's offline switch).
+ * Whatever loads afterwards came from the service worker, Cache Storage or IndexedDB.
+ */
+async function goOffline(page: Page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.clearBrowserCache');
+  await cdp.detach();
+  await app.stopServer();
+  await page.context().setOffline(true);
+}
+
+async function goOnline(page: Page) {
+  await page.context().setOffline(false);
+  await app.startServer();
+}
 
 async function plan(page: Page, text: string) {
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
@@ -31,7 +49,7 @@ const DEMONSTRATIONS = [
   demonstration(3, 9002, 'a small robot drawn in pencil, sketch'),
 ].join('\n');
 
-test('after one visit the built app starts offline, plans with the starter and an imported catalog, and keeps the history', async ({ page, context }) => {
+test('after one visit the built app starts offline, plans with the starter and an imported catalog, and keeps the history', async ({ page }) => {
   test.setTimeout(120_000);
   const failures: string[] = [];
   page.on('response', (r) => {
@@ -66,7 +84,7 @@ test('after one visit the built app starts offline, plans with the starter and a
   await expect(page.getByTestId('storage-state')).toContainText(/Storage: \d+\.\d MB used of/);
 
   // Offline, reload: the service worker serves the app; IndexedDB still has the catalog and the chat.
-  await context.setOffline(true);
+  await goOffline(page);
   await page.reload();
   await expect(page.getByText(/Engine: default/)).toBeVisible();
   await expect(page.getByText(/catalog: offline-catalog\.jsonl/)).toBeVisible();
@@ -92,7 +110,7 @@ test('after one visit the built app starts offline, plans with the starter and a
   await plan(page, 'a pixel art castle at night');
   const history = page.getByRole('complementary', { name: 'Past chats' });
   await expect(history.getByRole('listitem')).toHaveCount(3);
-  await context.setOffline(false);
+  await goOnline(page);
   expect(failures, 'no failed or 4xx/5xx request while loading').toEqual([]);
 });
 
@@ -117,4 +135,38 @@ test('a new version waits for the user: the update prompt reloads only when aske
   expect(await page.evaluate(async () => !(await navigator.serviceWorker.getRegistration())?.waiting)).toBe(true);
   await expect(page.getByTestId('update-prompt')).toHaveCount(0);
   await expect(page.getByRole('complementary', { name: 'Past chats' })).toContainText('a paper boat on a puddle');
+});
+
+test('a model pack downloaded once opens again offline', async ({ page }) => {
+  test.setTimeout(120_000);
+  // Deploy the tiny test pack with the built app, where a site would serve its packs (/models/…).
+  const fixtures = path.resolve(import.meta.dirname, '../fixtures');
+  await cp(path.join(fixtures, 'pack-tiny'), path.join(app.outDir, 'models/pack-tiny'), { recursive: true });
+  await cp(path.join(fixtures, 'llm-tiny'), path.join(app.outDir, 'models/llm-tiny'), { recursive: true });
+  await page.goto(app.url);
+  await page.evaluate(async () => navigator.serviceWorker.ready);
+  await page.reload();
+
+  const chooseTinyPack = async () => {
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const section = page.getByRole('region', { name: 'Engine' });
+    await section.getByLabel('Neural pack').check();
+    await section.getByLabel('Pack URL').fill('/models/pack-tiny/');
+    await section.getByLabel('Neural backend').selectOption('wasm');
+    await section.getByRole('button', { name: 'Use this engine' }).click();
+    await expect(section.getByRole('button', { name: 'Use this engine' })).toBeEnabled({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Chat', exact: true }).click();
+  };
+  await chooseTinyPack();
+  await expect(page.getByRole('banner').getByTestId('llm-runtime')).toHaveText('(tiny-test on wasm, fp32)');
+
+  await goOffline(page);
+  await page.reload();
+  await expect(page.getByRole('banner').getByTestId('llm-runtime')).toHaveText('(tiny-test on wasm, fp32)', { timeout: 30_000 });
+  await expect(page.getByTestId('engine-fallback')).toHaveCount(0);
+  await page.getByRole('textbox', { name: 'Message' }).fill('a red fox in the snow, watercolor');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ', { timeout: 30_000 });
+  await expect(page.getByTestId('plan-engine')).toContainText('neural');
+  await goOnline(page);
 });

@@ -45,6 +45,9 @@ export interface BuiltApp {
   outDir: string;
   /** Milliseconds the build took (printed by the spec). */
   buildMs: number;
+  /** Stops the static server (nothing answers at `url` any more) and starts it again on the same port. */
+  stopServer(): Promise<void>;
+  startServer(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,12 +57,25 @@ export async function serveBuiltApp(): Promise<BuiltApp> {
   await promisify(execFile)(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], { cwd: root, maxBuffer: 16 << 20 });
   const buildMs = performance.now() - started;
   const port = await freePort();
-  const child = spawn(process.execPath, [vite, 'preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    const preview = spawn(process.execPath, [vite, 'preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore' });
+    child = preview;
+    await waitForHttp(url, preview, 30_000);
+  };
+  const stop = async () => {
+    const running = child;
+    child = null;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((r) => running.once('exit', r));
+    running.kill();
+    await exited;
+  };
   try {
-    await waitForHttp(url, child, 30_000);
+    await start();
   } catch (e) {
-    child.kill();
+    await stop();
     await rm(outDir, { recursive: true, force: true });
     throw e;
   }
@@ -67,10 +83,10 @@ export async function serveBuiltApp(): Promise<BuiltApp> {
     url,
     outDir,
     buildMs,
+    stopServer: stop,
+    startServer: start,
     async close() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill();
-      await exited;
+      await stop();
       await rm(outDir, { recursive: true, force: true });
     },
   };

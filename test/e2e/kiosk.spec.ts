@@ -19,6 +19,16 @@ const a1111 = new A1111TestServer({
   loras: starter.filter((m) => m.type === 'LORA').map((m) => m.file),
 });
 const urls = serveDuringSpec({ a1111, comfyui: new ComfyTestServer({ delayMs: 0 }), openai: new OpenAITestServer({ delayMs: 0 }) });
+// A second A1111 server with only two of the starter checkpoints, for the two-endpoint test.
+const starterCheckpoints = starter.filter((m) => m.type === 'Checkpoint').map((m) => m.file);
+const smallServer = new A1111TestServer({ delayMs: 50, checkpoints: starterCheckpoints.slice(0, 2).map((file) => ({ file, sha256: null })), loras: [] });
+let smallUrl = '';
+test.beforeAll(async () => {
+  smallUrl = await smallServer.listen();
+});
+test.afterAll(async () => {
+  await smallServer.close();
+});
 
 const PIN = '2468';
 const kioskJson = (extra: Record<string, unknown> = {}) => ({
@@ -218,4 +228,21 @@ test('kiosk and URL configuration problems are shown at start, one line each', a
     'URL parameters: endpoint #2.kind must be one of a1111, comfyui, openai, hf-inference, got "dalle"',
     '"?kiosk=1" is ignored: this site\'s kiosk.json does not allow it ("allowKioskParam": true)',
   ]);
+});
+
+test('with two endpoints a model installed on both counts once, and a job goes to an endpoint that has its model', async ({ page }) => {
+  smallServer.requests.length = 0;
+  // The small server comes first: least-busy would send the job there if it did not look at what is installed.
+  await page.goto(`/?endpoint=a1111:${smallUrl}&endpoint=a1111:${urls.a1111}&only-installed=1`);
+  await page.getByRole('textbox', { name: 'Message' }).fill('a cozy watercolor fox reading in a library');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
+  // Every starter model is on the first server, two of them on the second too: none is "not in the catalog".
+  await expect(page.getByTestId('installed-note')).toHaveText(`Only the ${starter.length} catalog models installed on the 2 endpoints compete.`);
+  const chosen = await page.locator('[data-stage="model"]').innerText();
+  expect(starterCheckpoints.slice(0, 2).some((file) => chosen.includes(file)), 'the plan chose a model only the first server has').toBe(false);
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.locator('[data-stage="image"] figcaption').first()).toContainText('· a1111 ·');
+  expect(a1111.requests.filter((r) => r.path === '/sdapi/v1/txt2img')).toHaveLength(1);
+  expect(smallServer.requests.some((r) => r.path === '/sdapi/v1/txt2img')).toBe(false);
 });

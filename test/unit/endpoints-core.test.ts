@@ -301,6 +301,26 @@ describe('endpoint pool dispatch', () => {
     expect(pool.state.map((m) => m.completed)).toEqual([3, 1]);
   });
 
+  it('sends a job only to the endpoints that may take it (e.g. with its model installed), in arrival order', async () => {
+    const a = new ManualClient(config('a1111', 'http://a', { concurrency: 1 }));
+    const b = new ManualClient(config('a1111', 'http://b', { concurrency: 1 }));
+    const pool = new EndpointPool([a, b], 'least-busy');
+    const onlyB = (c: EndpointClient) => c.config.baseUrl === 'http://b';
+    const first = pool.generate(CHECKPOINT_PLAN, {}, onlyB);
+    const second = pool.generate(CHECKPOINT_PLAN, {}, onlyB);
+    const anywhere = pool.generate(CHECKPOINT_PLAN);
+    await tick();
+    // b is busy with the first; the second waits for b, the third (any endpoint) takes the idle a.
+    expect([a.started.length, b.started.length]).toEqual([1, 1]);
+    b.started[0]!(output('http://b'));
+    await tick();
+    expect(b.started).toHaveLength(2);
+    b.started[1]!(output('http://b'));
+    a.started[0]!(output('http://a'));
+    expect((await Promise.all([first, second, anywhere])).map((r) => r.endpoint.url)).toEqual(['http://b', 'http://b', 'http://a']);
+    await expect(pool.generate(CHECKPOINT_PLAN, {}, () => false)).rejects.toMatchObject({ reason: 'config' });
+  });
+
   it('a waiting request can be cancelled', async () => {
     const a = new ManualClient(config('a1111', 'http://a'));
     const pool = new EndpointPool([a]);

@@ -8,12 +8,12 @@
 import type { CatalogModel } from '../../core/catalog/types.ts';
 import { EndpointError } from '../../core/endpoints/errors.ts';
 import { createEndpointClient } from '../../core/endpoints/index.ts';
-import { matchInstalledModels, mergeInstalledLists, type InstalledMatch } from '../../core/endpoints/installed.ts';
+import { findInstalled, matchInstalledModels, mergeInstalledLists, type InstalledMatch } from '../../core/endpoints/installed.ts';
 import { jobKey } from '../../core/endpoints/job-key.ts';
 import { KioskConfigError, kioskConfigFromUrl, parseKioskConfig, validateEndpointConfig } from '../../core/endpoints/kiosk.ts';
 import { planLosses } from '../../core/endpoints/losses.ts';
 import { embedParameters, formatParameters } from '../../core/endpoints/png.ts';
-import { EndpointPool, type DispatchPolicy } from '../../core/endpoints/pool.ts';
+import { EndpointPool, type DispatchPolicy, type EndpointFilter } from '../../core/endpoints/pool.ts';
 import { DEFAULT_TIMEOUT_MS, type ConnectionReport, type EndpointConfig, type GenerationProgress, type InstalledModel } from '../../core/endpoints/types.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
 import { guardQuota, openAppDb, type ResultRecord } from '../../storage/db.ts';
@@ -184,13 +184,17 @@ class GenerationStore {
     this.running = [...this.running, job];
     const started = performance.now();
     try {
-      const out = await this.poolNow().generate(snapshot, {
-        batchSize: this.settings.batchSize,
-        signal: job.controller.signal,
-        onProgress: (p) => {
-          this.running = this.running.map((r) => (r.id === job.id ? { ...r, progress: p } : r));
+      const out = await this.poolNow().generate(
+        snapshot,
+        {
+          batchSize: this.settings.batchSize,
+          signal: job.controller.signal,
+          onProgress: (p) => {
+            this.running = this.running.map((r) => (r.id === job.id ? { ...r, progress: p } : r));
+          },
         },
-      });
+        await this.endpointsWithModel(snapshot),
+      );
       const t = performance.now();
       const endpoint = this.settings.endpoints.find((e) => e.baseUrl === out.endpoint.url) ?? { kind: out.endpoint.kind, baseUrl: out.endpoint.url };
       const record: ResultRecord = {
@@ -261,6 +265,20 @@ class GenerationStore {
   async installedModels(): Promise<InstalledModel[]> {
     const lists = await Promise.all(this.settings.endpoints.map((c) => createEndpointClient($state.snapshot(c) as EndpointConfig).listInstalledModels()));
     return mergeInstalledLists(lists.map((models, i) => ({ endpoint: this.settings.endpoints[i]!.baseUrl, models })));
+  }
+
+  /**
+   * With several endpoints, a job goes only to those that have its model installed (any, when none
+   * or no listing says so: the endpoint then names what it lacks).
+   */
+  private async endpointsWithModel(plan: GenerationPlan): Promise<EndpointFilter | undefined> {
+    if (this.settings.endpoints.length < 2) return undefined;
+    try {
+      const where = findInstalled(plan.model, await this.installedModels())?.endpoints;
+      return where && where.length > 0 ? (client) => where.includes(client.config.baseUrl) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** "Only models on my server": the catalog ids to pass as the pipeline's allowedModelIds, with the unmatched installed models. */

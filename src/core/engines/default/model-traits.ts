@@ -290,7 +290,11 @@ export function askedFor(phrases: ModelPhrases, traits: ModelTraits, request: Re
   const inOnePhrase = (seq: readonly string[]) => request.phrases.some((p) => containsSequence(p, seq));
   // A trigger names the model when it is its own (not shared booru vocabulary) and either several words
   // long or one uncommon word.
-  const trigger = phrases.triggers.find((p) => !sharedTriggers.has(p.join(' ')) && (p.length >= 2 || rare(p[0]!)) && inOnePhrase(p));
+  // A character's triggers beyond its name describe its look ("red bow", "long hair"): only a rare word or its
+  // name makes one of them name the character.
+  const trigger = phrases.triggers.find(
+    (p) => !sharedTriggers.has(p.join(' ')) && (p.length >= 2 || rare(p[0]!)) && (!traits.character || p.some((t) => rare(t) || phrases.nameTerms.includes(t))) && inOnePhrase(p),
+  );
   if (traits.person) {
     // A likeness needs its person's whole name, or a trigger that carries the name.
     const name = phrases.primaryName;

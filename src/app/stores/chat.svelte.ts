@@ -7,13 +7,13 @@ import { MAX_REFERENCE_IMAGE_BYTES } from '../../core/chat.ts';
 import type { ArgumentsResult, ModelResult, PromptResult } from '../../core/engines/engine.ts';
 import type { PipelineEvent, PlanResult } from '../../core/pipeline.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
+import { scrubPrompt, withSafeNegative } from '../../core/safety.ts';
 import type { PromptDraft } from '../../../workers/engine-api.ts';
 import { guardQuota, openAppDb, type ChatRecord } from '../../storage/db.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
 import { engineStatus } from './engine.svelte.ts';
 import { generation } from './generation.svelte.ts';
 import { safeMode } from './safe-mode.svelte.ts';
-import { scrubPrompt, withSafeNegative } from '../../core/safety.ts';
 
 export interface StageView<T> {
   result: T;
@@ -210,11 +210,12 @@ class ChatStore {
   private async installedModelIds(): Promise<number[] | undefined> {
     const endpoints = generation.settings.endpoints.length;
     const where = endpoints > 1 ? `the ${endpoints} endpoints` : 'the endpoint';
+    const whose = endpoints > 1 ? `the ${endpoints} endpoints'` : "the endpoint's";
     try {
       const match = await engineWorker().matchInstalled(await generation.installedModels());
       const unmatched = match.unmatched.map((m) => m.name);
       if (match.allowedModelIds.size === 0) {
-        this.installedNote = `None of ${where}' models is in the catalog (${unmatched.join(', ') || 'none listed'}); every catalog model competes.`;
+        this.installedNote = `None of ${whose} models is in the catalog (${unmatched.join(', ') || 'none listed'}); every catalog model competes.`;
         return undefined;
       }
       this.installedNote =

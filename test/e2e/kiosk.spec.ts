@@ -132,9 +132,9 @@ const model = (id: number, name: string, tags: string[]) =>
   JSON.stringify({ id, name, type: 'Checkpoint', tags, base_model: 'SD 1.5', trained_words: [], file: `${name.replace(/\W+/g, '_')}.safetensors`, hash: '', downloads: 100, rating: 5, description: `${name}: ${tags.join(', ')}` });
 const demonstration = (id: number, modelId: number, prompt: string) =>
   JSON.stringify({ image_id: id, model_id: modelId, prompt, negative_prompt: 'blurry', arguments: { sampler: 'Euler a', steps: 24, cfg_scale: 6, width: 512, height: 768 } });
-// The request names the NSFW-tagged model, so the engine picks it; safe mode must still never choose it.
-const REQUEST = 'a woman at the beach at sunset in the style of Beach Pinup Mix';
-const CATALOG = [model(7001, 'Beach Pinup Mix', ['sexy', 'woman', 'beach']), model(7002, 'Seaside Watercolor', ['watercolor', 'landscape'])].join('\n');
+// The request names the NSFW-tagged model by its uncommon name, so the engine picks it; safe mode must still never choose it.
+const REQUEST = 'a woman at the beach at sunset, zorblax style';
+const CATALOG = [model(7001, 'Zorblax Beach Mix', ['sexy', 'woman', 'beach']), model(7002, 'Seaside Watercolor', ['watercolor', 'landscape'])].join('\n');
 const DEMONSTRATIONS = [
   demonstration(1, 7001, 'a woman at the beach at sunset, summer, golden hour'),
   demonstration(2, 7001, 'a woman walking on the beach at sunset, golden hour'),
@@ -153,7 +153,7 @@ test('visitors cannot reach Settings or Bench without the PIN; safe mode refuses
   await page.getByRole('button', { name: 'Chat', exact: true }).click();
   await page.getByRole('textbox', { name: 'Message' }).fill(REQUEST);
   await page.getByRole('button', { name: 'Send' }).click();
-  await expect(page.locator('[data-stage="model"]')).toContainText('Beach Pinup Mix');
+  await expect(page.locator('[data-stage="model"]')).toContainText('Zorblax Beach Mix');
 
   await serveKioskJson(page, kioskJson({ onlyInstalledModels: false, idleResetSeconds: 600 }));
   await page.reload();
@@ -178,7 +178,7 @@ test('visitors cannot reach Settings or Bench without the PIN; safe mode refuses
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(page.getByTestId('plan-summary')).toContainText('Seaside Watercolor');
   await page.getByRole('button', { name: 'How this plan was made' }).click();
-  await expect(page.locator('table.candidates')).not.toContainText('Beach Pinup Mix');
+  await expect(page.locator('table.candidates')).not.toContainText('Zorblax Beach Mix');
   await expect(page.getByTestId('safety-note')).toContainText('Safe mode: 1 catalog model excluded');
   await expect(page.locator('[data-stage="negative-prompt"]')).toContainText('nsfw, nude, naked');
 
@@ -193,7 +193,7 @@ test('visitors cannot reach Settings or Bench without the PIN; safe mode refuses
   await page.getByRole('button', { name: 'Settings' }).click();
   await expect(page.getByTestId('safety-summary')).toContainText('excluded 1 NSFW-leaning');
   await page.getByText(/What safe mode excluded/).click();
-  await expect(page.getByText('Beach Pinup Mix (id 7001) · NSFW-leaning: tag "sexy"')).toBeVisible();
+  await expect(page.getByText('Zorblax Beach Mix (id 7001) · NSFW-leaning: tag "sexy"')).toBeVisible();
   // Operator tools work on a kiosk: the endpoint health panel's Test connection.
   await page.getByRole('region', { name: 'Endpoint health' }).getByRole('button', { name: 'Test connection' }).click();
   await expect(page.locator(`tr[data-endpoint="${urls.a1111}"]`)).toContainText('yes');

@@ -222,6 +222,11 @@ test('kiosk and URL configuration problems are shown at start, one line each', a
   await expect(page.getByRole('button', { name: 'Settings' })).toHaveCount(0);
 
   await page.unroute('**/kiosk.json');
+  await page.route('**/kiosk.json', (route) => route.fulfill({ contentType: 'application/json', body: '{"mode": "kiosk",' }));
+  await page.goto('/');
+  await expect(page.getByTestId('config-problems').getByRole('listitem')).toHaveText([/^kiosk\.json: kiosk\.json is not valid JSON: /]);
+
+  await page.unroute('**/kiosk.json');
   await page.goto('/?endpoint=a1111:not-a-url&endpoint=dalle:http://x&kiosk=1');
   await expect(page.getByTestId('config-problems').getByRole('listitem')).toHaveText([
     'URL parameters: endpoint #1.url: "not-a-url" is not an absolute URL (expected e.g. http://127.0.0.1:7860)',

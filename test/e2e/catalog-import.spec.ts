@@ -24,6 +24,8 @@ test('a malformed catalog is imported line by line: bad lines are named with fil
   await page.getByRole('button', { name: 'Import' }).click();
   await expect(page.getByTestId('import-error')).toContainText('empty.jsonl:1 field "id": expected a number');
   await expect(page.getByText('broken.jsonl (active)')).toBeVisible();
+  // The starter catalog keeps its counts while another catalog is active (it read "0 0").
+  await expect(page.getByRole('row', { name: /^Built-in starter catalog/ }).getByRole('cell')).toContainText(['Built-in starter catalog', '59', '243']);
 });
 
 test.describe('the 8,049-model civitai-2023 set', () => {

@@ -22,8 +22,7 @@ for (const scheme of ['light', 'dark'] as const) {
     await expect.poll(() => page.locator('.plan-column').evaluate((el) => Math.round(el.getBoundingClientRect().top)), { timeout: 5000 }).toBeLessThan(200);
     expect(await overflowing(page), 'after a chat with a long title').toEqual([]);
     await page.screenshot({ path: path.join(shots, `chat-390-${scheme}.png`) });
-    await page.getByText(/Evidence: .* neighbouring demonstrations/).click();
-    await page.getByText(/Evidence: the model's demonstrations/).click();
+    for (const details of await page.locator('.stage details > summary').all()) await details.click();
     await page.getByRole('button', { name: 'Edit plan' }).click();
     expect(await overflowing(page), 'evidence and plan editor open').toEqual([]);
     expect(await lowContrastMuted(page), 'muted text at AA contrast').toEqual([]);

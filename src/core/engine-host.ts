@@ -43,6 +43,7 @@ import { PipelineAbortedError, type PipelineEvent, type PlanResult } from './pip
 import { refitForModel, searchModels, type Refit } from './whatif.ts';
 import type { PlannedModel } from './plan.ts';
 import { Planner, summariseCatalog, type CatalogSummary, type PlanCache, type PlanOutcome, type PlanRequestOptions } from './planner.ts';
+import { screenModels, type SafetyPolicy, type SafetyScreen } from './safety.ts';
 
 export const STARTER_CATALOG_ID = 'starter';
 export const ACTIVE_CATALOG_KEY = 'active-catalog';
@@ -161,6 +162,8 @@ export interface EngineHostApi {
   exportHead(): Promise<LlmHeadExport>;
   /** The plan form of a catalog model, for the plan editor's model choice. */
   describeModel(id: number): Promise<PlannedModel | null>;
+  /** Safe mode: which models of the active catalog may be chosen, and what was excluded and why. */
+  screenModels(policy: SafetyPolicy): Promise<SafetyScreen>;
   /**
    * What-if: stage 3 run again for another catalog model (by the engine that made `result` when it is
    * still loaded, else the embedded one).
@@ -521,6 +524,11 @@ export class EngineHost implements EngineHostApi {
   async matchInstalled(installed: InstalledModel[]): Promise<InstalledMatch> {
     await this.init();
     return matchInstalledModels(this.planner!.catalog.models, installed);
+  }
+
+  async screenModels(policy: SafetyPolicy): Promise<SafetyScreen> {
+    await this.init();
+    return screenModels(this.planner!.catalog.models, policy);
   }
 
   async describeModel(id: number): Promise<PlannedModel | null> {

@@ -18,6 +18,7 @@ import type {
 } from '../../../workers/engine-api.ts';
 import { loadCuratedPacks, type CuratedPack } from '../../core/engines/neural/curated.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
+import { offline } from './offline.svelte.ts';
 
 class EngineStore {
   status = $state<EngineStatus | null>(null);
@@ -77,6 +78,8 @@ class EngineStore {
         }),
       );
       await this.refresh();
+      // Something worth keeping is stored now: ask the browser not to evict it.
+      void offline.askPersistence();
     } catch (e) {
       this.error = (e as Error).message;
     } finally {
@@ -118,6 +121,7 @@ class EngineStore {
       // A downloaded model should stay for offline use: ask the browser not to evict the cache under pressure.
       if (resolved.kind === 'neural') await navigator.storage?.persist?.().catch(() => false);
       this.status = await engineWorker().setEngine(resolved, this.onPackProgress);
+      if (resolved.kind === 'neural') void offline.askPersistence();
     } catch (e) {
       this.error = (e as Error).message;
     } finally {

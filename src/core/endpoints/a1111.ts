@@ -4,7 +4,7 @@
  * what is installed.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, cancelledError, checkBatchSize, checkPlan, loraBaseCheckpoint, makeContext, now, resolveInstalled } from './common.ts';
+import { RunTracker, cancelledError, checkBatchSize, checkPlan, loraBaseFor, makeContext, now, resolveInstalled } from './common.ts';
 import { EndpointError } from './errors.ts';
 import { asRecord, badReply, decodeBase64, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { hashFromTitle, normaliseHash, promptWithLora } from './installed.ts';
@@ -165,7 +165,7 @@ export class A1111Client implements EndpointClient {
     let checkpoint: string | null = model.name;
     if (plan.model.type === 'LORA') {
       prompt = promptWithLora(plan.prompt, model.name, plan.model.trained_words);
-      checkpoint = loraBaseCheckpoint(installed, this.config)?.name ?? null;
+      checkpoint = loraBaseFor(plan, installed, this.config)?.name ?? null;
     }
     const body: A1111Txt2ImgRequest = {
       prompt,

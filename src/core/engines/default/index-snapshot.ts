@@ -13,8 +13,11 @@ import { Bm25Index, type Bm25Snapshot } from '../../retrieval/bm25.ts';
 import { decodeRecords, decodeStrings, encodeRecords, encodeStrings, type RecordTable, type StringTable } from '../../snapshot/columns.ts';
 import { DEFAULT_FIELD_WEIGHTS, type CatalogField, type CatalogIndex, type FieldWeights } from './index-build.ts';
 
-/** Bump when buildCatalogIndex or this encoding changes: older snapshots are then rebuilt from the catalog. */
-export const INDEX_SNAPSHOT_FORMAT = 4;
+/**
+ * Bump when buildCatalogIndex, the rules behind its derived tables (model-traits.ts: traits, naming,
+ * addable vocabulary) or this encoding change: older snapshots are then rebuilt from the catalog.
+ */
+export const INDEX_SNAPSHOT_FORMAT = 5;
 
 export interface CatalogIndexSnapshot {
   format: number;

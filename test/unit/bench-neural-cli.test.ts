@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { STARTER_ITEMS_JSONL } from './starter-items.ts';
+import { STARTER_ITEMS, STARTER_ITEMS_JSONL } from './starter-items.ts';
 import { HUB_FIXTURES, HubTestServer } from '../servers/hub-test-server.ts';
 
 const run = promisify(execFile);
@@ -20,6 +20,9 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const itemsFile = path.join(out, 'items.jsonl');
 writeFileSync(itemsFile, STARTER_ITEMS_JSONL);
+// Twelve items (the starter ones twice over) for the ten plans the hub test asks for.
+const twelveItemsFile = path.join(out, 'items-12.jsonl');
+writeFileSync(twelveItemsFile, [...STARTER_ITEMS, ...STARTER_ITEMS.map((i) => ({ ...i, id: `${i.id}-again` }))].map((i) => JSON.stringify(i)).join('\n') + '\n');
 
 describe('npm run bench with the neural engine and the tiny pack', () => {
   it('runs the neural engine on 5 items and reports engines.neural', async () => {
@@ -30,8 +33,8 @@ describe('npm run bench with the neural engine and the tiny pack', () => {
       '--out', report, '--predictions', predictions,
     ]);
     expect(stderr).toMatch(/pack "tiny-test" loaded on onnxruntime-node \(fp32, 59 model rows\)/);
-    // The head has rows for the 59 starter models only, not the 8,049 of this catalog: hybrid planning.
-    expect(stderr).toContain('bench: neural: stage 1 by LLM "tiny-test" (cpu, fp32); stage 2 by the embedded engine (default); stage 3 by the embedded engine (default)');
+    // The head has a row for each of the 59 starter models: the LLM plans all three stages.
+    expect(stderr).toContain('bench: neural: stage 1 by LLM "tiny-test" (cpu, fp32); stage 2 by LLM "tiny-test" (cpu, fp32) with its ModelToken head');
     expect(stderr).toMatch(/\[#+\] 5\/5 /);
     expect(stdout).toMatch(/\| neural \| overall \| 5 \| [01]\.\d{3} \|/);
 
@@ -47,7 +50,7 @@ describe('npm run bench with the neural engine and the tiny pack', () => {
     const lines = readFileSync(predictions, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { engine: string; model_id: number; top5: { model_id: number }[] });
     const neuralLines = lines.filter((p) => p.engine === 'neural');
     expect(neuralLines).toHaveLength(5);
-    // Stage 2 by the default engine: its choice leads its top 5.
+    // Stage 2's choice leads its top 5.
     for (const p of neuralLines) expect(p.top5[0]!.model_id).toBe(p.model_id);
   }, 120_000);
 
@@ -58,7 +61,7 @@ describe('npm run bench with the neural engine and the tiny pack', () => {
       const report = path.join(out, 'hub-report.json');
       const predictions = path.join(out, 'hub-preds.jsonl');
       const { stderr } = await bench(
-        ['--data', dataDir, '--engines', 'neural', '--pack', 'public/models/packs/qwen2.5-0.5b-instruct', '--limit', '10', '--out', report, '--predictions', predictions],
+        ['--data', dataDir, '--items', twelveItemsFile, '--engines', 'neural', '--pack', 'public/models/packs/qwen2.5-0.5b-instruct', '--limit', '10', '--out', report, '--predictions', predictions],
         { CHATGEN_HUB_URL: hubUrl, CHATGEN_MODEL_CACHE: path.join(out, 'model-cache') },
       );
       expect(stderr).toMatch(/pack "Qwen2.5-0.5B-Instruct" loaded on onnxruntime-node \(q4, no head: hybrid planning\)/);

@@ -4,7 +4,7 @@
  * LoRA gets the checkpoint its own demonstrations were made with (same base family, installed when only
  * installed models may be used); the model's trigger words join the prompt.
  */
-import { retrievalTerms } from '../../retrieval/terms.ts';
+import { retrievalTerms, stripPromptSyntax } from '../../retrieval/terms.ts';
 import { checkpointKeysOf, type CatalogIndex } from './index-build.ts';
 import { isNativeSize, nativeSize, orientationOf, type ShapeRequest, type SizeFamily } from '../../request/shape.ts';
 import { sameFamily, type BaseFamily } from './model-traits.ts';
@@ -87,11 +87,15 @@ export function baseCheckpointFor(index: CatalogIndex, loraRow: number, allowed?
 /** Trigger words of a model worth writing: the first part of each, not shared booru vocabulary, at most 2. */
 export function triggerWordsFor(index: CatalogIndex, modelRow: number): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
   for (const entry of index.models[modelRow]!.trained_words) {
-    const first = entry.split(',')[0]!.trim();
-    if (first.length === 0 || first.length > 40) continue;
-    if (index.naming.sharedTriggers.has(retrievalTerms(first.replace(/_/g, ' ')).join(' '))) continue;
-    if (!out.some((o) => o.toLowerCase() === first.toLowerCase())) out.push(first);
+    // "(sks person:1.2)" and "sks person" are one trigger: weights, brackets and LoRA tags aside.
+    const first = stripPromptSyntax(entry.split(',')[0]!).trim();
+    const key = retrievalTerms(first.replace(/_/g, ' ')).join(' ');
+    if (first.length === 0 || first.length > 40 || key.length === 0 || seen.has(key)) continue;
+    seen.add(key);
+    if (index.naming.sharedTriggers.has(key)) continue;
+    out.push(first);
     if (out.length >= 2) break;
   }
   return out;

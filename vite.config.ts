@@ -31,7 +31,9 @@ const pwa = VitePWA({
     ],
   },
   workbox: {
-    globPatterns: ['**/*.{html,js,mjs,css,wasm,ico,png,svg,webmanifest}', 'models/starter/*.jsonl'],
+    // The curated pack list and its packs' manifests are read at start (Settings -> Engine), so they are
+    // precached with the shell; the packs' weights are not (they download only when a pack is chosen).
+    globPatterns: ['**/*.{html,js,mjs,css,wasm,ico,png,svg,webmanifest}', 'models/starter/*.jsonl', 'models/packs/index.json', 'models/packs/*/manifest.json'],
     maximumFileSizeToCacheInBytes: 40 * 1024 * 1024,
     navigateFallback: 'index.html',
     runtimeCaching: [

@@ -151,7 +151,9 @@ test('a model pack downloaded once opens again offline', async ({ page }) => {
     await page.getByRole('button', { name: 'Settings' }).click();
     const section = page.getByRole('region', { name: 'Engine' });
     await section.getByLabel('Neural pack').check();
-    await section.getByLabel('Pack URL').fill('/models/pack-tiny/');
+    // Settings offers the first curated pack when none is chosen: a pack served with the app is a custom one.
+    await section.getByRole('radio', { name: /^Custom pack/ }).check();
+    await section.getByLabel('Pack URL', { exact: true }).fill('/models/pack-tiny/');
     await section.getByLabel('Neural backend').selectOption('wasm');
     await section.getByRole('button', { name: 'Use this engine' }).click();
     await expect(section.getByRole('button', { name: 'Use this engine' })).toBeEnabled({ timeout: 30_000 });

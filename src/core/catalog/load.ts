@@ -32,7 +32,8 @@ export class CatalogError extends Error {
 
 /**
  * Parses both files. Bad lines are reported and skipped; a catalog with no valid model at all, or a
- * duplicate model id, is an error. Demonstrations of models the catalog lacks are reported and skipped.
+ * duplicate model id, is an error. Demonstrations of models the catalog lacks, or repeating an earlier
+ * demonstration's image_id, are reported and skipped.
  */
 export function loadCatalog(
   texts: CatalogTexts,
@@ -66,13 +67,25 @@ export function loadCatalog(
       file,
       onProgress: (linesRead) => onProgress?.({ phase: 'demonstrations', linesRead }),
     });
-    errors.push(...demos.errors);
+    for (const e of demos.errors) errors.push(e);
+    // The UI and the evidence key demonstrations by image_id: a repeated one is a bad line like any other.
+    const imageLine = new Map<number, number>();
     demonstrations = demos.records.filter((d, i) => {
-      if (seen.has(d.model_id)) return true;
-      if (errors.length < 100) {
-        errors.push({ file, line: demos.recordLines[i] ?? 0, field: 'model_id', message: `model ${d.model_id} is not in the catalog` });
+      const line = demos.recordLines[i] ?? 0;
+      const report = (field: string, message: string) => {
+        if (errors.length < 100) errors.push({ file, line, field, message });
+      };
+      if (!seen.has(d.model_id)) {
+        report('model_id', `model ${d.model_id} is not in the catalog`);
+        return false;
       }
-      return false;
+      const first = imageLine.get(d.image_id);
+      if (first !== undefined) {
+        report('image_id', `duplicate image_id ${d.image_id} (first on line ${first}); this line was skipped`);
+        return false;
+      }
+      imageLine.set(d.image_id, line);
+      return true;
     });
   }
   const version = hashString(texts.catalog.text + '\u0000' + (texts.demonstrations?.text ?? ''));

@@ -48,3 +48,45 @@ describe('finding 2: index building over data-sized lists', () => {
     expect(result.plan.arguments.sampler).toBe('Euler a');
   });
 });
+
+describe('finding 12: files that are not JSONL say what was expected', () => {
+  const load = (text: string) => () => loadCatalog({ catalog: { file: 'c.jsonl', text } }, 'test');
+  const two = [modelLine(1), modelLine(2)];
+
+  it('reads CR-only line ends as line ends', () => {
+    const { catalog, errors } = load(two.join('\r'))();
+    expect(errors).toEqual([]);
+    expect(catalog.models.map((m) => m.id)).toEqual([1, 2]);
+  });
+
+  it('names UTF-16 text, with or without its byte order mark, and asks for UTF-8', () => {
+    const utf16 = Buffer.from('\ufeff' + two.join('\n'), 'utf16le');
+    for (const bytes of [utf16, utf16.subarray(2)]) {
+      const asUtf8 = new TextDecoder('utf-8').decode(bytes);
+      expect(load(asUtf8)).toThrow(CatalogError);
+      expect(load(asUtf8)).toThrow('c.jsonl:1: this is not JSONL: the file is UTF-16 text; expected UTF-8 (save it as UTF-8 and import it again)');
+    }
+  });
+
+  it('names a JSON array and pretty-printed JSON, saying one object per line was expected', () => {
+    expect(load(`[${two.join(',\n')}]`)).toThrow(
+      'c.jsonl:1: this is not JSONL: the file is one JSON array; expected one JSON object per line (convert it with: jq -c \'.[]\' file.json > file.jsonl)',
+    );
+    const pretty = two.map((l) => JSON.stringify(JSON.parse(l), null, 2)).join('\n');
+    expect(load(pretty)).toThrow(
+      'c.jsonl:1: this is not JSONL: each JSON object spans several lines (pretty-printed); expected one object per line (convert it with: jq -c . file.json > file.jsonl)',
+    );
+  });
+});
+
+describe('finding 11: length limits on catalog text', () => {
+  it('skips a model whose name or description is too long, with a message giving the limit', () => {
+    const text = [modelLine(1, { name: 'x'.repeat(10_000) }), modelLine(2, { description: 'y'.repeat(200_000) }), modelLine(3)].join('\n');
+    const { catalog, errors } = loadCatalog({ catalog: { file: 'c.jsonl', text } }, 'test');
+    expect(catalog.models.map((m) => m.id)).toEqual([3]);
+    expect(errors.map((e) => `${e.line} ${e.field}: ${e.message}`)).toEqual([
+      '1 name: is 10,000 characters long; the limit is 200',
+      '2 description: is 200,000 characters long; the limit is 20,000',
+    ]);
+  });
+});

@@ -3,7 +3,7 @@
  * images, the stage results as they arrive from the engine worker, and the plan the user may edit.
  */
 import type { ChatInput, ReferenceImage } from '../../core/chat.ts';
-import { MAX_REFERENCE_IMAGE_BYTES } from '../../core/chat.ts';
+import { MAX_REFERENCE_IMAGE_BYTES, checkChatLength } from '../../core/chat.ts';
 import type { ArgumentsResult, ModelResult, PromptResult } from '../../core/engines/engine.ts';
 import type { PipelineEvent, PlanResult } from '../../core/pipeline.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
@@ -139,16 +139,22 @@ class ChatStore {
     this.pendingImages = this.pendingImages.filter((_, i) => i !== index);
   }
 
-  /** Adds a turn to the current chat (or starts one) and plans the whole chat again. */
-  async send(text: string): Promise<void> {
+  /** Adds a turn to the current chat (or starts one) and plans the whole chat again; false when the turn was refused. */
+  async send(text: string): Promise<boolean> {
     const message = text.trim();
-    if (message === '' || this.running) return;
+    if (message === '' || this.running) return false;
     const now = Date.now();
     const base = this.current ? $state.snapshot(this.current) : null;
     const input: ChatInput = {
       messages: [...(base?.input.messages ?? []), message],
       images: [...(base?.input.images ?? []), ...$state.snapshot(this.pendingImages)],
     };
+    try {
+      checkChatLength(input.messages);
+    } catch (e) {
+      this.error = (e as Error).message;
+      return false;
+    }
     const chat: ChatRecord = {
       id: base?.id ?? newId(),
       created: base?.created ?? now,
@@ -164,6 +170,7 @@ class ChatStore {
     this.error = null;
     await this.save(chat);
     await this.run(chat);
+    return true;
   }
 
   /**

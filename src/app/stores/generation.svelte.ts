@@ -12,13 +12,14 @@ import { matchInstalledModels, type InstalledMatch } from '../../core/endpoints/
 import { jobKey } from '../../core/endpoints/job-key.ts';
 import { KioskConfigError, kioskConfigFromUrl, parseKioskConfig, validateEndpointConfig } from '../../core/endpoints/kiosk.ts';
 import { planLosses } from '../../core/endpoints/losses.ts';
+import { settingsForStorage, type StoredEndpointSettings } from '../../core/endpoints/secrets.ts';
 import { embedParameters, formatParameters } from '../../core/endpoints/png.ts';
 import { EndpointPool, type DispatchPolicy } from '../../core/endpoints/pool.ts';
 import { DEFAULT_TIMEOUT_MS, type ConnectionReport, type EndpointConfig, type GenerationProgress, type InstalledModel } from '../../core/endpoints/types.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
 import { guardQuota, openAppDb, type ResultRecord } from '../db.ts';
 
-export interface GenerationSettings {
+export interface GenerationSettings extends StoredEndpointSettings {
   endpoints: EndpointConfig[];
   dispatch: DispatchPolicy;
   batchSize: number;
@@ -116,7 +117,9 @@ class GenerationStore {
     if (problems.length) return problems;
     const settings: GenerationSettings = { ...next, endpoints };
     const db = await openAppDb();
-    await guardQuota('the endpoint settings', () => db.put('settings', { key: SETTINGS_KEY, value: $state.snapshot(settings) }));
+    // Keys the user chose not to remember stay in this tab's memory only.
+    const stored = settingsForStorage($state.snapshot(settings) as GenerationSettings);
+    await guardQuota('the endpoint settings', () => db.put('settings', { key: SETTINGS_KEY, value: stored }));
     this.settings = settings;
     this.pool = null;
     return [];

@@ -1,6 +1,6 @@
 /** Builds a Catalog from catalog + demonstration JSONL texts, validating every line. */
 import { hashString } from '../hash.ts';
-import { formatRecordError, parseJsonl, type RecordError } from './jsonl.ts';
+import { JsonlFormatError, formatRecordError, parseJsonl, type ParseOptions, type ParseResult, type JsonObject, type RecordError } from './jsonl.ts';
 import { parseCatalogModel, parseDemonstration } from './records.ts';
 import type { Catalog } from './types.ts';
 
@@ -30,6 +30,16 @@ export class CatalogError extends Error {
   }
 }
 
+/** parseJsonl, with a file that is not JSONL at all refused as a whole (its one message says what was expected). */
+function parseFile<T>(text: string, parseRecord: (o: JsonObject) => T, opts: ParseOptions): ParseResult<T> {
+  try {
+    return parseJsonl(text, parseRecord, opts);
+  } catch (e) {
+    if (e instanceof JsonlFormatError) throw new CatalogError([{ file: e.file, line: 1, field: '', message: e.message }]);
+    throw e;
+  }
+}
+
 /**
  * Parses both files. Bad lines are reported and skipped; a catalog with no valid model at all, or a
  * duplicate model id, is an error. Demonstrations of models the catalog lacks, or repeating an earlier
@@ -40,7 +50,7 @@ export function loadCatalog(
   source: string,
   onProgress?: (p: CatalogLoadProgress) => void,
 ): CatalogLoadResult {
-  const models = parseJsonl(texts.catalog.text, parseCatalogModel, {
+  const models = parseFile(texts.catalog.text, parseCatalogModel, {
     file: texts.catalog.file,
     onProgress: (linesRead) => onProgress?.({ phase: 'catalog', linesRead }),
   });
@@ -63,7 +73,7 @@ export function loadCatalog(
   let demonstrations: Catalog['demonstrations'] = [];
   if (texts.demonstrations) {
     const file = texts.demonstrations.file;
-    const demos = parseJsonl(texts.demonstrations.text, parseDemonstration, {
+    const demos = parseFile(texts.demonstrations.text, parseDemonstration, {
       file,
       onProgress: (linesRead) => onProgress?.({ phase: 'demonstrations', linesRead }),
     });

@@ -4,7 +4,7 @@
  * what is installed.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, cancelledError, checkBatchSize, checkPlan, loraBaseCheckpoint, makeContext, now, resolveInstalled } from './common.ts';
+import { RunTracker, cancelledError, checkBatchSize, checkImageData, checkPlan, loraBaseCheckpoint, makeContext, now, resolveInstalled, servedBy } from './common.ts';
 import { EndpointError } from './errors.ts';
 import { asRecord, badReply, decodeBase64, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { hashFromTitle, normaliseHash, promptWithLora } from './installed.ts';
@@ -204,8 +204,9 @@ export class A1111Client implements EndpointClient {
       const requestMs = now() - started;
       options.onProgress?.({ phase: 'decoding', fraction: 1 });
       const output = this.readReply(parseJson(reply, this.ctx, 'The txt2img reply'), plan, batchSize);
+      await checkImageData(this.ctx, output.images, (i) => `image ${i + 1} of the reply`);
       output.timings = { total: now() - started, request: requestMs };
-      return output;
+      return servedBy(output, reply, this.config);
     } catch (e) {
       if (run.signal.aborted) {
         await this.interrupt();

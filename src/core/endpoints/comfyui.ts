@@ -4,7 +4,7 @@
  * then fetches the images through /history/{id} and /view.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, cancelledError, checkBatchSize, checkPlan, loraBaseCheckpoint, makeContext, now, resolveInstalled } from './common.ts';
+import { RunTracker, cancelledError, checkBatchSize, checkImageData, checkPlan, loraBaseCheckpoint, makeContext, now, resolveInstalled, servedBy } from './common.ts';
 import { EndpointError, cleanServerText } from './errors.ts';
 import { asRecord, badReply, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { promptWithTriggerWords } from './installed.ts';
@@ -207,7 +207,8 @@ export class ComfyUIClient implements EndpointClient {
       const events = new EventQueue<WaitEvent>();
       const promptIdOf = { current: null as string | null };
       socket = await this.openSocket(clientId, signal, events, promptIdOf, options.onProgress);
-      const reply = asRecord(parseJson(await this.postPrompt(body, signal), this.ctx, 'The /prompt reply'));
+      const posted = await this.postPrompt(body, signal);
+      const reply = asRecord(parseJson(posted, this.ctx, 'The /prompt reply'));
       if (typeof reply?.prompt_id !== 'string') throw badReply(this.ctx, 'the /prompt reply has no prompt_id.');
       promptId = reply.prompt_id;
       promptIdOf.current = promptId;
@@ -219,12 +220,14 @@ export class ComfyUIClient implements EndpointClient {
       options.onProgress?.({ phase: 'downloading', fraction: 1 });
       const t = now();
       const images = await this.downloadImages(history, plan, signal);
-      return {
+      await checkImageData(this.ctx, images, (i) => `output ${i + 1}`);
+      const output: GenerationOutput = {
         images,
         endpoint: { kind: this.kind, url: this.config.baseUrl },
         server: { checkpoint: body.prompt['4']!.inputs.ckpt_name as string, sampler: `${body.prompt[SAMPLER_NODE]!.inputs.sampler_name} + ${body.prompt[SAMPLER_NODE]!.inputs.scheduler}` },
         timings: { total: now() - started, request: requestMs, wait: waitMs, download: now() - t },
       };
+      return servedBy(output, posted, this.config);
     } catch (e) {
       if (run.signal.aborted) {
         await this.interrupt(promptId ? [promptId] : []);

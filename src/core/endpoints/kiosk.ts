@@ -8,6 +8,7 @@
  *       &only-installed=1&batch=2&timeout=300   (no API keys: a URL ends up in history and logs)
  */
 import { DISPATCH_POLICIES, type DispatchPolicy } from './pool.ts';
+import { isSecretName, redactUrl, secretQueryNames } from './secrets.ts';
 import { DEFAULT_TIMEOUT_MS, ENDPOINT_KINDS, type EndpointConfig, type EndpointKind, type SchedulerMode } from './types.ts';
 
 export interface KioskConfig {
@@ -36,15 +37,19 @@ export function isEndpointKind(v: unknown): v is EndpointKind {
 
 /** Problems with a base URL, or an empty list. */
 export function checkEndpointUrl(url: string): string[] {
+  // Messages show the URL with its credentials masked: they end up on screen and in screenshots.
+  const shown = redactUrl(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return [`"${url}" is not an absolute URL (expected e.g. http://127.0.0.1:7860)`];
+    return [`"${shown}" is not an absolute URL (expected e.g. http://127.0.0.1:7860)`];
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return [`"${url}" must start with http:// or https://`];
-  if (parsed.username || parsed.password) return [`"${url}" carries credentials; use apiKey or authHeader instead`];
-  return [];
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return [`"${shown}" must start with http:// or https://`];
+  if (parsed.username || parsed.password) return [`"${shown}" carries credentials; use apiKey or authHeader instead`];
+  return secretQueryNames(parsed).map(
+    (name) => `"${shown}": "${name}" in the URL looks like a key; a URL is kept in history and logs, so put it in apiKey or authHeader instead`,
+  );
 }
 
 const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
@@ -108,7 +113,6 @@ export function parseKioskConfig(raw: unknown, source = 'kiosk.json'): KioskConf
   };
 }
 
-const SECRET_PARAMS = ['apikey', 'api-key', 'api_key', 'key', 'token', 'auth', 'authorization'];
 
 /** Kiosk settings from URL parameters; null when the URL names no endpoint. */
 export function kioskConfigFromUrl(params: URLSearchParams): KioskConfig | null {
@@ -116,7 +120,7 @@ export function kioskConfigFromUrl(params: URLSearchParams): KioskConfig | null 
   if (specs.length === 0) return null;
   const problems: string[] = [];
   for (const k of params.keys()) {
-    if (SECRET_PARAMS.includes(k.toLowerCase())) problems.push(`"${k}": API keys are not accepted in the URL (it is kept in history and server logs); put them in kiosk.json`);
+    if (isSecretName(k)) problems.push(`"${k}": API keys are not accepted in the URL (it is kept in history and server logs); put them in kiosk.json`);
   }
   const timeoutS = params.get('timeout');
   const concurrency = params.get('concurrency');

@@ -45,6 +45,8 @@ export interface CatalogImportRequest {
   demonstrations?: CatalogFileSource;
   /** A label shown in Settings. */
   label: string;
+  /** Largest download accepted from a URL, in MB (default DEFAULT_CATALOG_FETCH_LIMITS.maxMB). */
+  maxMB?: number;
 }
 
 export type ImportProgress =
@@ -105,6 +107,8 @@ export interface EngineWorkerApi {
   /** Cancels a running plan; its promise rejects with an AbortError. */
   cancel(requestId: string): void;
   importCatalog(request: CatalogImportRequest, onProgress: (progress: ImportProgress) => void): Promise<CatalogImportReport>;
+  /** Stops the running import (download, reading or indexing); it rejects with a 'cancelled' message and nothing is stored. */
+  cancelImport(): void;
   listCatalogs(): Promise<StoredCatalog[]>;
   useCatalog(id: string): Promise<EngineStatus>;
   deleteCatalog(id: string): Promise<void>;

@@ -12,7 +12,7 @@ import ortWasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url'
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { guardQuota, openAppDb } from '../src/app/db.ts';
 import { loadCatalog } from '../src/core/catalog/load.ts';
-import { fetchCatalogText, readStreamText } from '../src/core/catalog/fetch-text.ts';
+import { CatalogFetchError, fetchCatalogText, readStreamText } from '../src/core/catalog/fetch-text.ts';
 import { plannedModelOf, type Catalog } from '../src/core/catalog/types.ts';
 import { createDefaultEngine } from '../src/core/engines/default/index.ts';
 import type { Engine } from '../src/core/engines/engine.ts';
@@ -144,6 +144,8 @@ class EngineWorker implements EngineWorkerApi {
   /** Set while the neural engine plans: its identity over the active catalog and its runtime. */
   private neural: { info: LlmEngineInfo; llm: LlmStatus } | null = null;
   private engineNotice: string | null = null;
+  /** The running catalog import, so that Cancel can stop it. */
+  private importing: AbortController | null = null;
 
   private status(): EngineStatus {
     const planner = this.planner!;
@@ -282,11 +284,42 @@ class EngineWorker implements EngineWorkerApi {
     await this.init();
     const started = performance.now();
     const heapBefore = heapUsed();
-    const read = async (source: CatalogFileSource, file: string) => {
-      const report = (bytes: number, total: number | null) => onProgress({ phase: 'reading', file, bytes, total });
-      if (source.kind === 'url') return fetchCatalogText(source.url, report);
-      return readStreamText(source.file.stream(), source.file.size, report);
+    this.importing?.abort();
+    const controller = new AbortController();
+    this.importing = controller;
+    const cancelled = () => new CatalogFetchError('cancelled', 'The import was cancelled; nothing was imported.');
+    const checkCancelled = () => {
+      if (controller.signal.aborted) throw cancelled();
     };
+    const read = async (source: CatalogFileSource, file: string) => {
+      const report = (bytes: number, total: number | null) => {
+        checkCancelled();
+        onProgress({ phase: 'reading', file, bytes, total });
+      };
+      if (source.kind === 'url') {
+        return fetchCatalogText(source.url, { onProgress: report, signal: controller.signal, ...(request.maxMB ? { maxBytes: request.maxMB * 1048576 } : {}) });
+      }
+      return readStreamText(source.file.stream(), { total: source.file.size, onProgress: report });
+    };
+    try {
+      return await this.runImport(request, read, checkCancelled, onProgress, started, heapBefore);
+    } finally {
+      if (this.importing === controller) this.importing = null;
+    }
+  }
+
+  cancelImport(): void {
+    this.importing?.abort();
+  }
+
+  private async runImport(
+    request: CatalogImportRequest,
+    read: (source: CatalogFileSource, file: string) => Promise<string>,
+    checkCancelled: () => void,
+    onProgress: (p: ImportProgress) => void,
+    started: number,
+    heapBefore: number | null,
+  ): Promise<CatalogImportReport> {
     const catalogName = request.catalog.kind === 'file' ? request.catalog.name : request.catalog.url;
     const demonstrationsName = request.demonstrations ? (request.demonstrations.kind === 'file' ? request.demonstrations.name : request.demonstrations.url) : '';
     const catalogText = await read(request.catalog, catalogName);
@@ -300,9 +333,11 @@ class EngineWorker implements EngineWorkerApi {
       request.label,
       (p) => onProgress(p),
     );
+    checkCancelled();
     onProgress({ phase: 'indexing' });
     const id = `import-${hashString(catalogText + demonstrationsText)}`;
     const planner = new Planner(catalog, createDefaultEngine(catalog), planCache);
+    checkCancelled();
     onProgress({ phase: 'saving' });
     const db = await openAppDb();
     await guardQuota('the imported catalog', async () => {

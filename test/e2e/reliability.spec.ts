@@ -3,6 +3,8 @@
  * keys, the call stack of Chromium, IndexedDB across tabs, unload, CSP). Each test names its finding
  * and failed on the code before the fix. The Node half is test/unit/reliability-*.test.ts.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, test, type Page } from '@playwright/test';
 
 const modelLine = (id: number, name: string) =>
@@ -62,4 +64,23 @@ test('finding 2: Chromium builds the index of 200k models and of one model with 
     return [outcome(200_000, 0), outcome(10, 20_000)];
   });
   expect(built).toEqual(['200000 models, 0 demonstrations of model 1', '10 models, 20000 demonstrations of model 1']);
+});
+
+test('finding 3: a catalog URL that never answers can be cancelled, and Import works again', async ({ page }) => {
+  const silent = http.createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  try {
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('or catalog URL').fill(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/catalog.jsonl`);
+    await page.getByRole('button', { name: 'Import' }).click();
+    await expect(page.getByTestId('import-progress')).toBeVisible();
+    await page.getByRole('button', { name: 'Cancel import' }).click();
+    await expect(page.getByTestId('import-error')).toHaveText('The import was cancelled; nothing was imported.');
+    await expect(page.getByRole('button', { name: 'Import' })).toBeEnabled();
+    await expect(page.getByLabel('Largest download from a URL (MB)')).toHaveValue('512');
+  } finally {
+    silent.closeAllConnections();
+    silent.close();
+  }
 });

@@ -2,7 +2,10 @@
  * Reliability suite, catalog findings of the audit (issue 15): each test names its finding and
  * failed on the code before the fix.
  */
-import { describe, expect, it } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchCatalogText } from '../../src/core/catalog/fetch-text.ts';
 import { loadCatalog, CatalogError } from '../../src/core/catalog/load.ts';
 import type { Catalog, CatalogModel, Demonstration } from '../../src/core/catalog/types.ts';
 import { buildCatalogIndex } from '../../src/core/engines/default/index-build.ts';
@@ -88,5 +91,67 @@ describe('finding 11: length limits on catalog text', () => {
       '1 name: is 10,000 characters long; the limit is 200',
       '2 description: is 200,000 characters long; the limit is 20,000',
     ]);
+  });
+});
+
+describe('finding 3: importing a catalog from a URL', () => {
+  /** A server whose answer each test sets: silent, slow, or far too large. */
+  let answer: (req: http.IncomingMessage, res: http.ServerResponse) => void = () => undefined;
+  const server = http.createServer((req, res) => answer(req, res));
+  let url = '';
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/catalog.jsonl`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('gives up on a server that stays silent, saying how long it waited', async () => {
+    answer = () => undefined; // never answers
+    const started = Date.now();
+    await expect(fetchCatalogText(url, { idleTimeoutMs: 300 })).rejects.toThrow(`${url} sent nothing for 0.3 s; the import was stopped.`);
+    expect(Date.now() - started).toBeLessThan(3000);
+    answer = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/jsonl' });
+      res.write(modelLine(1) + '\n'); // then nothing more
+    };
+    await expect(fetchCatalogText(url, { idleTimeoutMs: 300 })).rejects.toMatchObject({ reason: 'timeout' });
+  });
+
+  it('stops at Cancel', async () => {
+    answer = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/jsonl' });
+      res.write(modelLine(1) + '\n');
+    };
+    const controller = new AbortController();
+    const fetching = fetchCatalogText(url, { signal: controller.signal, onProgress: () => controller.abort() });
+    await expect(fetching).rejects.toMatchObject({ reason: 'cancelled', message: 'The import was cancelled; nothing was imported.' });
+  });
+
+  it('refuses a download past the size cap, declared or streamed, and reports bytes as they arrive', async () => {
+    const megabyte = Buffer.alloc(1048576, 0x20);
+    answer = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/jsonl' });
+      let sent = 0;
+      const more = () => {
+        if (sent++ < 4 && !res.destroyed) res.write(megabyte, () => setTimeout(more, 10));
+        else res.end();
+      };
+      more();
+    };
+    const seen: number[] = [];
+    await expect(fetchCatalogText(url, { maxBytes: 2.5 * 1048576, onProgress: (bytes) => seen.push(bytes) })).rejects.toMatchObject({
+      reason: 'too-large',
+      message: `${url} is larger than 2.5 MB, the limit set for catalog downloads; the import was stopped.`,
+    });
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.at(-1)!).toBeLessThanOrEqual(2.5 * 1048576);
+    answer = (_req, res) => {
+      res.writeHead(200, { 'Content-Length': String(50 * 1048576) });
+      res.flushHeaders();
+    };
+    await expect(fetchCatalogText(url, { maxBytes: 2.5 * 1048576 })).rejects.toMatchObject({ reason: 'too-large' });
   });
 });

@@ -51,6 +51,10 @@ class EngineStore {
     }
   }
 
+  cancelImport(): void {
+    void engineWorker().cancelImport();
+  }
+
   async importCatalog(request: CatalogImportRequest): Promise<void> {
     this.importing = true;
     this.error = null;

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, test, type Page } from '@playwright/test';
+import { A1111TestServer } from '../servers/a1111-test-server.ts';
 
 const modelLine = (id: number, name: string) =>
   JSON.stringify({ id, name, type: 'Checkpoint', tags: ['fantasy'], base_model: 'SD 1.5', trained_words: [], file: `${name}.safetensors`, hash: '', downloads: 100 * id, rating: 5, description: 'knights and castles' });
@@ -82,5 +83,67 @@ test('finding 3: a catalog URL that never answers can be cancelled, and Import w
   } finally {
     silent.closeAllConnections();
     silent.close();
+  }
+});
+
+/** CSP violations the page sees, and the browser's "Refused to …" console errors (which also cover workers). */
+async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
+  const console: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) console.push(m.text());
+  });
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return async () => [...console, ...(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations))];
+}
+
+test('finding 13: the app runs under its Content-Security-Policy: engine worker, WASM neural pack, generation, images', async ({ page }) => {
+  test.setTimeout(120_000);
+  const server = new A1111TestServer({ delayMs: 50, checkpoints: [{ file: 'dreamshaper_8.safetensors', sha256: null }] });
+  const serverUrl = await server.listen();
+  try {
+    const violations = await watchCsp(page);
+    const response = await page.goto('/');
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self' 'wasm-unsafe-eval' blob:");
+    await expect(page.getByText(/Engine: default/)).toBeVisible();
+
+    // Generation: fetch to a user-chosen endpoint and the image shown from a blob: URL.
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Endpoint URL').fill(serverUrl);
+    await page.getByRole('button', { name: 'Save endpoints' }).click();
+    await expect(page.getByText('Saved.')).toBeVisible();
+    await plan(page, 'a dreamy castle above the clouds');
+    await page.getByRole('button', { name: 'Edit plan' }).click();
+    await page.getByLabel('Model').selectOption({ index: 0 });
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const image = page.locator('[data-stage="image"] img').first();
+    await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), { timeout: 20_000 }).toBe(true);
+
+    // The neural engine: the LLM worker and onnxruntime-web's WASM.
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Settings' }).click();
+    const engine = page.getByRole('region', { name: 'Engine' });
+    await engine.getByLabel('Neural pack').check();
+    await engine.getByLabel('Pack URL').fill('/test/fixtures/pack-tiny/');
+    await engine.getByLabel('Neural backend').selectOption('wasm');
+    await engine.getByRole('button', { name: 'Use this engine' }).click();
+    await expect(page.getByRole('banner').getByTestId('llm-runtime')).toHaveText('(tiny-test on wasm, fp32)', { timeout: 60_000 });
+    await plan(page, 'a lighthouse at dusk');
+
+    expect(await violations()).toEqual([]);
+
+    // The policy is in force: markup that slipped into the page cannot run a script, and says so.
+    const injectedRan = await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.injectedRan = true';
+      document.head.append(script);
+      return (window as unknown as { injectedRan?: boolean }).injectedRan === true;
+    });
+    expect(injectedRan).toBe(false);
+    await expect.poll(violations).toContainEqual('script-src-elem inline');
+  } finally {
+    await server.close();
   }
 });

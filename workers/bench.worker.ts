@@ -2,7 +2,7 @@
 /**
  * The bench worker: a thin comlink adapter over src/core/bench, running the same benchmark as
  * `npm run bench` over files the user picked, off the page's thread. The neural engine runs the model
- * pack chosen in Settings (opened here by ./pack-loader.ts, with the head trained in this browser
+ * pack chosen in Settings (opened here by src/runtime/pack-loader.ts, with the head trained in this browser
  * when there is one), so the table compares the engines the user actually has.
  */
 import { env } from '@huggingface/transformers';
@@ -18,7 +18,8 @@ import { loadCatalog } from '../src/core/catalog/load.ts';
 import { loadBertEmbedder } from '../src/core/metrics/bert-embedder.ts';
 import { BertScorer } from '../src/core/metrics/bertscore.ts';
 import type { BenchNeuralRuntime, BenchRunOutcome, BenchRunProgress, BenchRunRequest, BenchWorkerApi } from './bench-api.ts';
-import { openPack, savedHead, type OpenedPack } from './pack-loader.ts';
+import { openPack, savedHead, type OpenedPack } from '../src/runtime/pack-loader.ts';
+import { headStore } from '../src/storage/heads.ts';
 
 let running: AbortController | null = null;
 
@@ -37,7 +38,7 @@ async function bertScorer(modelUrl: string, idf: boolean, references: string[]):
 async function openNeuralPack(pack: NonNullable<BenchRunRequest['neuralPack']>, onProgress: (p: BenchRunProgress) => void): Promise<{ opened: OpenedPack; inputs: BenchEngineInputs; runtime: BenchNeuralRuntime }> {
   const url = new URL(pack.url, self.location.href).href;
   const opened = await openPack(url, { wasmPaths: { mjs: ortWasmMjs, wasm: ortWasm }, prefer: pack.prefer, numThreads: 1 }, (p) => onProgress({ phase: 'pack', ...p }));
-  const trained = await savedHead(url, opened.session.hiddenSize);
+  const trained = await savedHead(headStore(), url, opened.session.hiddenSize);
   const head = trained?.head ?? opened.pack.head;
   return {
     opened,

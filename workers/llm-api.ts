@@ -1,126 +1,20 @@
 /**
- * The LLM worker's typed protocol: the one API workers/llm.worker.ts exposes through comlink.
- * Callbacks (progress, streamed text, pipeline events) travel as comlink proxies.
+ * The LLM worker's typed protocol: the one API workers/llm.worker.ts exposes through comlink, which is
+ * the core's NeuralRuntime (the engine host drives it). Callbacks travel as comlink proxies.
  */
-import type { CatalogTexts } from '../src/core/catalog/load.ts';
-import type { Catalog } from '../src/core/catalog/types.ts';
-import type { ChatInput } from '../src/core/chat.ts';
-import type { ArgumentsResult, ModelResult, PromptResult, StageRequest } from '../src/core/engines/engine.ts';
-import type { HeadTrainingOptions, HeadTrainingProgress } from '../src/core/engines/neural/head-training.ts';
-import type { PackDtype, PackManifest } from '../src/core/engines/neural/manifest.ts';
-import type { PipelineEvent, PlanResult } from '../src/core/pipeline.ts';
+import type { NeuralRuntime } from '../src/core/engines/neural/runtime-api.ts';
 
-export type LlmBackend = 'webgpu' | 'wasm';
+export type {
+  HeadTrainingProgress,
+  LlmBackend,
+  LlmEngineInfo,
+  LlmHeadExport,
+  LlmHeadInfo,
+  LlmHeadTrainingOptions,
+  LlmHeadTrainingReport,
+  LlmLoadProgress,
+  LlmStatus,
+  LlmWorkerConfig,
+} from '../src/core/engines/neural/runtime-api.ts';
 
-export interface LlmWorkerConfig {
-  /** URLs of onnxruntime-web's asyncify build, served by the app itself (never a CDN). */
-  wasmPaths: { mjs: string; wasm: string };
-  /** 'webgpu' tries WebGPU first and falls back to WASM; 'wasm' never tries WebGPU. */
-  prefer: LlmBackend;
-  /** WASM threads (more than 1 needs cross-origin isolation). */
-  numThreads?: number;
-}
-
-export interface LlmLoadProgress {
-  file: string;
-  loaded: number;
-  total: number | null;
-}
-
-export interface LlmStatus {
-  pack: string;
-  backend: LlmBackend;
-  dtype: PackDtype;
-  /** Set when WebGPU was wanted but WASM runs, saying why (shown to the user). */
-  notice: string | null;
-  /** Whether the GPU adapter offers shader-f16 (fp16 variants run only then). */
-  shaderF16: boolean;
-  /** The ModelToken head in use. */
-  head: LlmHeadInfo;
-}
-
-export interface LlmHeadInfo {
-  /** 'pack': the pack's head file; 'trained': trained in this browser (saved in IndexedDB, restored when the pack loads again). */
-  source: 'pack' | 'trained';
-  rows: number;
-  dim: number;
-  /** Train accuracy the head reached (trained heads only). */
-  accuracy: number | null;
-  /** When the trained head was saved. */
-  saved: number | null;
-}
-
-/** Options of a head training run; `restart` drops the kept trainer state instead of resuming it. */
-export type LlmHeadTrainingOptions = HeadTrainingOptions & { restart?: boolean };
-
-export type { HeadTrainingProgress };
-
-export interface LlmHeadTrainingReport {
-  /** Training pairs (the active catalog's demonstrations), and how many had to be encoded (the rest were cached). */
-  pairs: number;
-  encoded: number;
-  loss: number;
-  accuracy: number;
-  /** The engine over the new head: its version changes with the head, and so do plan cache keys. */
-  engine: LlmEngineInfo;
-  status: LlmStatus;
-  /** Set when the head is in use but could not be saved (e.g. the storage is full). */
-  saveError: string | null;
-}
-
-/** The head as a pack holds it: the bytes of `entry.file` and the manifest's "head" entry. */
-export interface LlmHeadExport {
-  pack: string;
-  bytes: Uint8Array;
-  entry: PackManifest['head'];
-}
-
-export interface LlmGenerateResult {
-  ids: number[];
-  text: string;
-  backend: LlmBackend;
-}
-
-/** The neural engine the worker built over its pack and a catalog: what plan cache keys are made of. */
-export interface LlmEngineInfo {
-  name: string;
-  version: string;
-}
-
-export interface LlmWorkerApi {
-  configure(config: LlmWorkerConfig): Promise<void>;
-  /** Loads a pack (a URL folder with manifest.json); a second call with the same pack reuses it. */
-  load(packUrl: string, onProgress?: (p: LlmLoadProgress) => void): Promise<LlmStatus>;
-  status(): Promise<LlmStatus | null>;
-  /** Greedy decoding from token ids (tests and the benchmark). */
-  generate(inputIds: number[], maxNewTokens: number, onText?: (text: string) => void): Promise<LlmGenerateResult>;
-  /** Runs the three stages with the loaded pack over a catalog. */
-  plan(input: ChatInput, catalog: CatalogTexts, options: { seed?: number; allowedModelIds?: number[] }, onEvent?: (e: PipelineEvent) => void, onPromptText?: (text: string) => void): Promise<PlanResult>;
-  /**
-   * Builds the neural engine over the loaded pack and this catalog, kept for the stage calls below
-   * (the engine worker's Planner drives them, so its plan cache and options apply to both engines).
-   */
-  useCatalog(catalog: Catalog): Promise<LlmEngineInfo>;
-  /** Stage 1; `onText` receives the model's reply so far as it is written. */
-  writePrompt(request: StageRequest, onText?: (text: string) => void): Promise<PromptResult>;
-  /** Stage 2; only `allowedModelIds` compete when given. */
-  selectModel(request: StageRequest, prompt: PromptResult, allowedModelIds?: number[]): Promise<ModelResult>;
-  /** Stage 3. */
-  configureArguments(request: StageRequest, prompt: PromptResult, model: ModelResult, seed: number): Promise<ArgumentsResult>;
-  /**
-   * Trains the ModelToken head on the active catalog's demonstrations (h computed once per pair with the
-   * frozen model and kept, then W_m with AdamW); `cancel()` stops it with its state kept, and a second
-   * call resumes. The new head replaces the pack's head and is saved in IndexedDB.
-   */
-  trainHead(options: LlmHeadTrainingOptions, onProgress?: (p: HeadTrainingProgress) => void): Promise<LlmHeadTrainingReport>;
-  /** Trains only this model's row (added when missing) from its demonstrations; the other rows stay bit-identical. */
-  addModelRow(modelId: number, options: HeadTrainingOptions, onProgress?: (p: HeadTrainingProgress) => void): Promise<LlmHeadTrainingReport>;
-  /** The head in use, as the pack's head file and manifest entry. */
-  exportHead(): Promise<LlmHeadExport>;
-  /** Cancels the running generate / plan / stage / head training. */
-  cancel(): Promise<void>;
-  /** Releases the model (and the GPU device's buffers). */
-  unload(): Promise<void>;
-  /** Destroys the WebGPU device as a driver crash would (for the fallback test and for users' bug reports). */
-  loseGpuDevice(): Promise<boolean>;
-}
+export type LlmWorkerApi = NeuralRuntime;

@@ -64,7 +64,7 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
 export async function runPipeline(engine: Engine, rawInput: ChatInput, options: PipelineOptions = {}): Promise<PlanResult> {
   const { signal, onEvent } = options;
   const input = validateChatInput(rawInput);
-  const request: StageRequest = { input, merged: mergeTurns(input.messages) };
+  const request: StageRequest = { input, merged: mergeTurns(input.messages), ...(options.allowedModelIds ? { allowedModelIds: options.allowedModelIds } : {}) };
   const seed = options.seed ?? seedFromText(normaliseInput(input));
   const timings: StageTiming[] = [];
   const started = now();

@@ -64,7 +64,7 @@ describe('default engine, stage 1: prompt', () => {
       expect(n.similarity).toBeLessThanOrEqual(1);
     }
     // A watercolour request finds watercolour demonstrations.
-    expect(result.evidence.neighbours[0]!.prompt.toLowerCase()).toContain('watercolor');
+    expect(result.evidence.neighbours.some((n) => n.prompt.toLowerCase().includes('watercolor'))).toBe(true);
   });
 });
 
@@ -80,7 +80,9 @@ describe('default engine, stage 2: model', () => {
     expect(candidates.reduce((s, c) => s + c.score, 0)).toBeCloseTo(1, 6);
     for (let i = 1; i < candidates.length; i++) expect(candidates[i]!.score).toBeLessThanOrEqual(candidates[i - 1]!.score);
     for (const c of candidates) expect(c.reasons.length).toBeGreaterThan(0);
-    expect(result.evidence.competing).toBe(catalog.models.length);
+    // Only the models the request asks for and the general checkpoints compete.
+    expect(result.evidence.competing).toBeGreaterThanOrEqual(5);
+    expect(result.evidence.competing).toBeLessThan(catalog.models.length);
   });
 
   it('finds a one-word model name the request writes apart ("dream shaper" for DreamShaper)', async () => {
@@ -160,7 +162,8 @@ describe('default engine, whole requests', () => {
     const prompt = result.plan.prompt.toLowerCase();
     expect(prompt.indexOf('knight')).toBeLessThan(prompt.indexOf('sunset'));
     expect(prompt.indexOf('sunset')).toBeLessThan(prompt.indexOf('dragon'));
-    expect(result.prompt.evidence.notes.some((n) => n.includes('later turn'))).toBe(true);
+    // Nothing was contradicted, so nothing was replaced.
+    expect(result.prompt.evidence.request?.replacements).toEqual([]);
   });
 
   it('gives the same plan and evidence for the same input', async () => {

@@ -46,7 +46,8 @@ describe('finding 2: index building over data-sized lists', () => {
     const models = Array.from({ length: 50 }, (_, i) => syntheticModel(i + 1));
     const demonstrations = Array.from({ length: 20_000 }, (_, i) => syntheticDemo(i + 1, 7));
     const engine = createDefaultEngine({ source: 'synthetic', version: 'v', models, demonstrations });
-    const result = await runPipeline(engine, { messages: ['portrait of a knight in detailed armor'], images: [] });
+    // Only the model with 20k demonstrations may be chosen, so stage 3 reads all of them.
+    const result = await runPipeline(engine, { messages: ['portrait of a knight in detailed armor'], images: [] }, { allowedModelIds: new Set([7]) });
     expect(result.plan.model.id).toBe(7);
     expect(result.plan.arguments.sampler).toBe('Euler a');
   });

@@ -8,7 +8,7 @@ import type { ArgumentsResult, ModelResult, PromptResult } from '../../core/engi
 import type { PipelineEvent, PlanResult } from '../../core/pipeline.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
 import type { PromptDraft } from '../../../workers/engine-api.ts';
-import { guardQuota, openAppDb, type ChatRecord } from '../db.ts';
+import { guardQuota, openAppDb, type ChatRecord } from '../../storage/db.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
 import { engineStatus } from './engine.svelte.ts';
 import { generation } from './generation.svelte.ts';

@@ -17,7 +17,7 @@ import { embedParameters, formatParameters } from '../../core/endpoints/png.ts';
 import { EndpointPool, type DispatchPolicy } from '../../core/endpoints/pool.ts';
 import { DEFAULT_TIMEOUT_MS, type ConnectionReport, type EndpointConfig, type GenerationProgress, type InstalledModel } from '../../core/endpoints/types.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
-import { guardQuota, openAppDb, type ResultRecord } from '../db.ts';
+import { guardQuota, openAppDb, type ResultRecord } from '../../storage/db.ts';
 
 export interface GenerationSettings extends StoredEndpointSettings {
   endpoints: EndpointConfig[];

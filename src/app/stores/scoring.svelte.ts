@@ -9,8 +9,9 @@ import ortWasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url'
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import type { LoadProgress } from '../../core/scoring/scorers.ts';
 import { isPerImageKind, mergeScores, missingScores, type KnownPack } from '../../core/scoring/stored.ts';
-import type { PackInfo, ScoreBackendPreference, ScoreWorker } from '../../../workers/score.worker.ts';
-import { guardQuota, openAppDb, type ResultRecord } from '../db.ts';
+import type { PackInfo, ScoreBackendPreference, ScoreWorkerApi } from '../../../workers/score-api.ts';
+import { startScoreWorker } from '../../runtime/workers.ts';
+import { guardQuota, openAppDb, type ResultRecord } from '../../storage/db.ts';
 import { generation } from './generation.svelte.ts';
 
 export interface ScorerSettingsValue {
@@ -56,7 +57,7 @@ class ScoringStore {
   /** Whether a score worker exists in this page (it is created only by "Load scorers"). */
   workerStarted = $state(false);
   private worker: Worker | null = null;
-  private api: Comlink.Remote<ScoreWorker> | null = null;
+  private api: Comlink.Remote<ScoreWorkerApi> | null = null;
 
   get ready(): boolean {
     return this.packs.length > 0;
@@ -88,10 +89,11 @@ class ScoringStore {
     return [];
   }
 
-  private workerApi(): Comlink.Remote<ScoreWorker> {
+  private workerApi(): Comlink.Remote<ScoreWorkerApi> {
     if (!this.api) {
-      this.worker = new Worker(new URL('../../../workers/score.worker.ts', import.meta.url), { type: 'module' });
-      this.api = Comlink.wrap<ScoreWorker>(this.worker);
+      const started = startScoreWorker();
+      this.worker = started.worker;
+      this.api = started.api;
       this.workerStarted = true;
     }
     return this.api;

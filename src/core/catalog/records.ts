@@ -64,5 +64,7 @@ export function parseDemonstration(o: JsonObject): Demonstration {
   if (base) demo.base_model = base;
   const checkpoint = read.string(o, 'checkpoint', { optional: true });
   if (checkpoint) demo.checkpoint = checkpoint;
+  const checkpointHash = read.string(o, 'checkpoint_hash', { optional: true });
+  if (checkpointHash) demo.checkpoint_hash = checkpointHash;
   return demo;
 }

@@ -35,7 +35,10 @@ export interface Demonstration {
   model?: string;
   model_type?: ModelType;
   base_model?: string;
+  /** The A1111 checkpoint title the record was made with (for a LoRA record, its base checkpoint). */
   checkpoint?: string;
+  /** AutoV2 hash of that checkpoint. */
+  checkpoint_hash?: string;
 }
 
 export interface Catalog {

@@ -4,12 +4,15 @@
  */
 import type { ChatInput, MergedRequest } from '../chat.ts';
 import type { GenerationArguments, PlannedModel } from '../plan.ts';
+import type { ParsedRequest } from '../request/parse.ts';
 
 export type StageName = 'prompt' | 'model' | 'arguments';
 
 export interface StageRequest {
   input: ChatInput;
   merged: MergedRequest;
+  /** When set, only these catalog model ids may be used (chosen model and a LoRA's base checkpoint). */
+  allowedModelIds?: ReadonlySet<number>;
 }
 
 /** A demonstration cited as evidence. */
@@ -33,6 +36,11 @@ export interface PromptResult {
     /** Style, quality and trigger terms the engine added, with where each came from. */
     added_terms: { term: string; from: string }[];
     notes: string[];
+    /**
+     * The person's request as the prompt keeps it: their phrases, what they asked to leave out, and what
+     * later turns replaced (src/core/request). Absent for engines that do not parse the request.
+     */
+    request?: ParsedRequest;
   };
 }
 
@@ -60,7 +68,7 @@ export interface ModelResult {
 
 export type ArgumentName = 'sampler' | 'steps' | 'cfg_scale' | 'width' | 'height' | 'seed';
 
-export type ArgumentOrigin = 'nearest-demonstration' | 'model-habit' | 'base-model-prior' | 'default' | 'seed' | 'model-output';
+export type ArgumentOrigin = 'nearest-demonstration' | 'model-habit' | 'base-model-prior' | 'request-shape' | 'default' | 'seed' | 'model-output';
 
 export interface ArgumentSource {
   origin: ArgumentOrigin;

@@ -3,6 +3,7 @@
  * fields are visited as byte ranges over the original buffer, so a weight blob of hundreds of MB is
  * skipped by its length and never copied while a graph is inspected.
  */
+import { concatBytes } from '../bytes.ts';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -170,16 +171,6 @@ export class ProtoWriter {
     this.flushScratch();
     return concatBytes(this.chunks, this.size);
   }
-}
-
-export function concatBytes(chunks: readonly Uint8Array[], total = chunks.reduce((n, c) => n + c.length, 0)): Uint8Array {
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
 }
 
 export function encodeVarint(value: number): Uint8Array {

@@ -1,10 +1,11 @@
 /**
- * Drives workers/llm.worker.ts over the tiny test pack; test/browser/neural.spec.ts and
+ * Drives the LLM host (the LLM worker's, with test hooks: ./llm-test.worker.ts) over the tiny test pack; test/browser/neural.spec.ts and
  * scripts/bench-neural.ts call window.runNeural and compare or time what it returns.
  */
 import * as Comlink from 'comlink';
 import type { PipelineEvent } from '../../../src/core/pipeline.ts';
-import type { LlmBackend, LlmLoadProgress, LlmStatus, LlmWorkerApi } from '../../../workers/llm-api.ts';
+import type { LlmBackend, LlmLoadProgress, LlmStatus } from '../../../workers/llm-api.ts';
+import type { LlmTestHost } from './llm-test.worker.ts';
 
 export interface NeuralRunOptions {
   prefer: LlmBackend;
@@ -29,8 +30,8 @@ export interface NeuralRun {
 }
 
 async function runNeural(options: NeuralRunOptions): Promise<NeuralRun> {
-  const worker = new Worker(new URL('../../../workers/llm.worker.ts', import.meta.url), { type: 'module' });
-  const api = Comlink.wrap<LlmWorkerApi>(worker);
+  const worker = new Worker(new URL('./llm-test.worker.ts', import.meta.url), { type: 'module' });
+  const api = Comlink.wrap<LlmTestHost>(worker);
   const progress: LlmLoadProgress[] = [];
   try {
     await api.configure({

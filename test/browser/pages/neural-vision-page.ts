@@ -6,7 +6,8 @@ import * as Comlink from 'comlink';
 import { loadCatalog } from '../../../src/core/catalog/load.ts';
 import { mergeTurns, type ReferenceImage } from '../../../src/core/chat.ts';
 import type { PromptResult } from '../../../src/core/engines/engine.ts';
-import type { LlmStatus, LlmWorkerApi } from '../../../workers/llm-api.ts';
+import type { LlmStatus } from '../../../workers/llm-api.ts';
+import { startLlmWorker } from '../../../src/runtime/workers.ts';
 
 export interface VisionRunOptions {
   packUrl: string;
@@ -33,8 +34,7 @@ async function asDataUrl(url: string): Promise<ReferenceImage> {
 }
 
 async function runVision(options: VisionRunOptions): Promise<VisionRun> {
-  const worker = new Worker(new URL('../../../workers/llm.worker.ts', import.meta.url), { type: 'module' });
-  const api = Comlink.wrap<LlmWorkerApi>(worker);
+  const { worker, api } = startLlmWorker();
   try {
     await api.configure({
       wasmPaths: {

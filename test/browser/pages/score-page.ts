@@ -4,7 +4,8 @@
  */
 import * as Comlink from 'comlink';
 import type { LoadProgress } from '../../../src/core/scoring/scorers.ts';
-import type { ScoreBackendPreference, ScoreWorker } from '../../../workers/score.worker.ts';
+import type { ScoreBackendPreference } from '../../../workers/score-api.ts';
+import { startScoreWorker } from '../../../src/runtime/workers.ts';
 
 export interface PageRun {
   packs: Record<string, { backend: string | null; fallback: string | null; scores?: number[]; features?: number[][]; msPerRepeat: number }>;
@@ -15,8 +16,7 @@ export interface PageRun {
 const ALL_PACKS = ['fixture-clip', 'fixture-hpsv2', 'fixture-imagereward', 'fixture-aesthetic', 'fixture-fid'];
 
 async function runScoring(prefer: ScoreBackendPreference, images: string[], prompts: string[], repeats = 1, packs = ALL_PACKS): Promise<PageRun> {
-  const worker = new Worker(new URL('../../../workers/score.worker.ts', import.meta.url), { type: 'module' });
-  const api = Comlink.wrap<ScoreWorker>(worker);
+  const { worker, api } = startScoreWorker();
   const progress: LoadProgress[] = [];
   try {
     await api.configure({ wasmPaths: '/node_modules/onnxruntime-web/dist/', prefer, numThreads: 1 }, Comlink.proxy((p: LoadProgress) => void progress.push(p)));

@@ -4,7 +4,10 @@
  */
 import type { Catalog, CatalogModel, Demonstration } from '../../catalog/types.ts';
 import { Bm25Index } from '../../retrieval/bm25.ts';
-import { joinedTerms, retrievalTerms } from '../../retrieval/terms.ts';
+import { STYLE_WORDS } from '../../request/vocabulary.ts';
+import { joinedTerms, promptTags, retrievalTerms } from '../../retrieval/terms.ts';
+import { words } from '../../text.ts';
+import { commonTagsOf, modelPhrases, modelTraits, namingTermsForIndex, sharedTriggersOf, type CatalogNaming, type ModelPhrases, type ModelTraits } from './model-traits.ts';
 
 /** How much each field of a model counts in its document (a field repeated n times counts n times). */
 export interface FieldWeights {
@@ -65,6 +68,79 @@ export interface CatalogIndex {
   nameIdfTotal: Float32Array;
   /** log(1 + downloads) scaled to [0, 1]. */
   popularity: Float32Array;
+  /** Each model's kind: person, character, NSFW-leaning, general checkpoint, styles, base family. */
+  traits: ModelTraits[];
+  /** What a request can name each model by. */
+  phrases: ModelPhrases[];
+  /** Trigger phrases shared by many models (booru vocabulary), and how many models' names use each term. */
+  naming: CatalogNaming;
+  /** Model rows by each term of their name, triggers and tags: the niche models a request can ask for. */
+  namingRows: Map<string, number[]>;
+  /** Rows of the general checkpoints. */
+  generalRows: number[];
+  /**
+   * The style vocabulary neighbours may add to a prompt: prompt tags made only of style, quality, lighting,
+   * camera and medium words (STYLE_WORDS) that the demonstrations of many models use, whatever they depict;
+   * each with the number of models using it.
+   */
+  addableTerms: ReadonlyMap<string, number>;
+  /** Checkpoint rows by AutoV2 hash, file stem and versionless name: how demonstrations name their checkpoint. */
+  checkpointKeys: ReadonlyMap<string, number>;
+}
+
+/** The keys a checkpoint is found by: "hash:…", "file:…" (stem), "stem:…" (letters before the version). */
+export function checkpointKeysOf(name: string, file = '', hash = ''): string[] {
+  const keys: string[] = [];
+  const h = hash.trim().toLowerCase();
+  if (/^[0-9a-f]{8,}$/.test(h)) keys.push(`hash:${h.slice(0, 10)}`);
+  const stem = file.replace(/\.(safetensors|ckpt|pt|bin)$/i, '').trim().toLowerCase();
+  if (stem) keys.push(`file:${stem}`);
+  for (const source of [stem, name.toLowerCase()]) {
+    const versionless = source.replace(/[\s_\-.]*(v|ver|version)?\s*\d[\s\S]*$/i, '').replace(/[^a-z]/g, '');
+    if (versionless.length >= 4) keys.push(`stem:${versionless}`);
+  }
+  return keys;
+}
+
+function checkpointKeyMap(models: readonly CatalogModel[]): Map<string, number> {
+  const keys = new Map<string, number>();
+  // Most downloaded first, so a shared versionless stem points to the best-known version.
+  const rows = models.map((m, row) => row).filter((row) => models[row]!.type === 'Checkpoint');
+  rows.sort((a, b) => models[b]!.downloads - models[a]!.downloads || a - b);
+  for (const row of rows) {
+    const m = models[row]!;
+    for (const key of checkpointKeysOf(m.name, m.file, m.hash ?? '')) if (!keys.has(key)) keys.set(key, row);
+  }
+  return keys;
+}
+
+/** Style tags a catalog's demonstrations use across at least this share of its models (and 2 models). */
+const ADDABLE_MIN_SHARE = 0.004;
+
+/** The prompt tags of the demonstrations that are style vocabulary used across many models. */
+function addableTermsOf(demonstrations: readonly Demonstration[], demoModelRow: Int32Array): Map<string, number> {
+  const modelsOf = new Map<string, Set<number>>();
+  const styleTag = new Map<string, boolean>();
+  const modelsWithDemos = new Set<number>();
+  demonstrations.forEach((d, i) => {
+    const row = demoModelRow[i]!;
+    if (row < 0) return;
+    modelsWithDemos.add(row);
+    for (const tag of promptTags(d.prompt)) {
+      let isStyle = styleTag.get(tag);
+      if (isStyle === undefined) {
+        const w = words(tag);
+        isStyle = w.length > 0 && w.length <= 4 && w.every((x) => STYLE_WORDS.has(x) || /^\d+(k|mm)?$/.test(x));
+        styleTag.set(tag, isStyle);
+      }
+      if (!isStyle) continue;
+      let rows = modelsOf.get(tag);
+      if (!rows) modelsOf.set(tag, (rows = new Set()));
+      rows.add(row);
+    }
+  });
+  const minModels = Math.max(2, Math.ceil(ADDABLE_MIN_SHARE * modelsWithDemos.size));
+  return new Map([...modelsOf].filter(([, rows]) => rows.size >= minModels).map(([tag, rows]) => [tag, rows.size]));
 }
 
 /** How many demonstrations may write a name's words apart before it counts as an everyday phrase. */
@@ -143,9 +219,31 @@ export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFA
       nameIdfTotal[row]! += modelIndex.idf(t);
     }
   });
+  const traits = modelTraits(models);
+  const commonTags = commonTagsOf(models);
+  const phrases = models.map((m) => modelPhrases(m, commonTags));
+  const nonCharacterNameTerms = new Set<string>();
+  phrases.forEach((p, row) => {
+    if (!traits[row]!.character && !traits[row]!.person) for (const t of p.nameTerms) nonCharacterNameTerms.add(t);
+  });
+  const namingRows = new Map<string, number[]>();
+  phrases.forEach((p, row) => {
+    for (const term of namingTermsForIndex(p)) {
+      const rows = namingRows.get(term);
+      if (rows) rows.push(row);
+      else namingRows.set(term, [row]);
+    }
+  });
   return {
     catalog,
     models,
+    traits,
+    phrases,
+    naming: { sharedTriggers: sharedTriggersOf(phrases), nonCharacterNameTerms },
+    namingRows,
+    generalRows: traits.flatMap((t, row) => (t.general ? [row] : [])),
+    addableTerms: addableTermsOf(catalog.demonstrations, demoModelRow),
+    checkpointKeys: checkpointKeyMap(models),
     modelRow,
     demosOfModel,
     demonstrations: catalog.demonstrations,

@@ -5,10 +5,14 @@
 import type { Catalog } from '../../catalog/types.ts';
 import { termCounts } from '../../retrieval/bm25.ts';
 import { joinedTerms, retrievalTerms } from '../../retrieval/terms.ts';
-import type { Engine, ModelResult, PromptResult, SelectOptions, StageRequest } from '../engine.ts';
+import { parseRequest, type ParsedRequest } from '../../request/parse.ts';
+import { shapeOf } from '../../request/shape.ts';
+import type { ArgumentsResult, Engine, ModelResult, PromptResult, SelectOptions, StageRequest } from '../engine.ts';
+import { eligibleModels, type Eligibility } from './eligibility.ts';
+import { baseCheckpointFor, fitSize, triggerWordsFor } from './fit.ts';
 import { buildArgumentPriors, chooseArguments, DEFAULT_ARGUMENT_OPTIONS, type ArgumentOptions } from './args.ts';
 import { buildCatalogIndex, DEFAULT_FIELD_WEIGHTS, type CatalogIndex, type FieldWeights } from './index-build.ts';
-import { DEFAULT_PROMPT_OPTIONS, writePrompt, type PromptOptions } from './prompt.ts';
+import { DEFAULT_PROMPT_OPTIONS, requestText, writePrompt, type PromptOptions } from './prompt.ts';
 import { TRAINED_RERANKER } from './reranker-weights.ts';
 import { candidatesOf, DEFAULT_SELECT_WEIGHTS, normaliseScores, plannedModel, rankModels, type RankedModel, type Reranker, type SelectWeights } from './select.ts';
 
@@ -29,7 +33,7 @@ export const DEFAULT_ENGINE_OPTIONS: DefaultEngineOptions = {
   reranker: TRAINED_RERANKER,
 };
 
-export const DEFAULT_ENGINE_VERSION = '3';
+export const DEFAULT_ENGINE_VERSION = '4';
 
 /**
  * The query of a request's own words, as the indexes store them, plus the catalog's one-word model
@@ -42,9 +46,14 @@ export function requestQuery(text: string, index: CatalogIndex): Map<string, num
   return query;
 }
 
+/** The person's request as stage 1 parsed it (parsed again for a prompt from another engine). */
+function parsedOf(request: StageRequest, prompt: PromptResult): ParsedRequest {
+  return prompt.evidence.request ?? parseRequest(request.merged.turns.map((t) => t.text));
+}
+
 /** The weighted query of stage 2 and 3: the user's words, plus the terms stage 1 added at a lower weight. */
 function stageQuery(index: CatalogIndex, request: StageRequest, prompt: PromptResult, addedWeight: number): Map<string, number> {
-  const query = requestQuery(request.merged.text, index);
+  const query = requestQuery(requestText(parsedOf(request, prompt)), index);
   if (addedWeight <= 0) return query;
   for (const { term } of prompt.evidence.added_terms) {
     for (const t of retrievalTerms(term)) query.set(t, (query.get(t) ?? 0) + addedWeight);
@@ -57,6 +66,13 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
   const index = buildCatalogIndex(catalog, options.fields);
   const priors = buildArgumentPriors(index);
   const reranker = options.select.rerank ? options.reranker : undefined;
+
+  // Stage 1 and stage 2 decide eligibility for the same parsed request; the last answer is kept.
+  let lastEligibility: { parsed: ParsedRequest; eligibility: Eligibility } | null = null;
+  const eligibility = (parsed: ParsedRequest): Eligibility => {
+    if (lastEligibility?.parsed !== parsed) lastEligibility = { parsed, eligibility: eligibleModels(index, parsed) };
+    return lastEligibility.eligibility;
+  };
 
   // Stage 1 and stage 2 rank models for the same words; the last ranking is kept so the second is free.
   let lastRanking: { key: string; allowed: ReadonlySet<number> | undefined; ranked: RankedModel[] } | null = null;
@@ -73,18 +89,20 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
     version: `${DEFAULT_ENGINE_VERSION}:${JSON.stringify(options)}`,
 
     async writePrompt(request) {
+      const parsed = parseRequest(request.merged.turns.map((t) => t.text));
       // Stage 2's belief over models from the user's words alone (it ranks on exactly these), so the
       // prompt can lean on the vocabulary of the model that is likely to be chosen.
       const belief = new Map<number, number>();
       if (options.prompt.modelBoost > 0) {
-        const ranked = rank(requestQuery(request.merged.text, index));
+        const eligible = eligibility(parsed).ids;
+        const ranked = rank(requestQuery(requestText(parsed), index), eligible);
         const probabilities = normaliseScores(
           ranked.map((r) => r.score),
           reranker ? 1 : options.select.temperature,
         );
         ranked.forEach((r, i) => belief.set(r.row, probabilities[i]!));
       }
-      const written = writePrompt(index, request.merged, options.prompt, belief);
+      const written = writePrompt(index, request.merged, options.prompt, belief, parsed);
       if (request.input.images.length > 0) {
         written.result.evidence.notes.push('The default engine reads text only: the reference image was not used.');
       }
@@ -93,15 +111,34 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
 
     async selectModel(request, prompt, selectOptions: SelectOptions) {
       const query = stageQuery(index, request, prompt, options.select.addedTerms);
-      const allowed = selectOptions.allowedModelIds;
+      const installed = selectOptions.allowedModelIds;
+      const notes: string[] = [];
+      // Only the models the request asks for, and the general checkpoints of its style, compete.
+      const eligible = eligibility(parsedOf(request, prompt));
+      let allowed: ReadonlySet<number> = installed ? new Set([...eligible.ids].filter((id) => installed.has(id))) : eligible.ids;
+      if (allowed.size === 0) {
+        allowed = installed ?? new Set(index.models.map((m) => m.id));
+        notes.push(
+          installed
+            ? 'None of the installed models is one the request asks for or a general checkpoint: any installed model could be chosen.'
+            : 'The catalog has no general checkpoint and nothing in it is named by the request: any model could be chosen.',
+        );
+      }
       const ranked = rank(query, allowed);
       const best = ranked[0];
       if (!best) {
         throw new Error(
-          allowed ? 'None of the catalog models installed on the endpoint can be chosen.' : 'The catalog has no models.',
+          installed ? 'None of the catalog models installed on the endpoint can be chosen.' : 'The catalog has no models.',
         );
       }
-      const notes: string[] = [];
+      const reason = eligible.reasons.get(best.row);
+      if (reason) notes.push(`${index.models[best.row]!.name} was allowed because ${reason}.`);
+      else if (index.traits[best.row]!.general) {
+        const styles = eligible.styles;
+        notes.push(
+          `No niche model (LoRA, character, person) was asked for by name, trigger word or distinctive concept, so a well-regarded general checkpoint was chosen${styles.length > 0 ? ` for the ${styles.join(' / ')} style asked for` : ''}.`,
+        );
+      }
       if (best.features.model === 0 && best.features.demoMax === 0) {
         notes.push('Nothing in the catalog matched the request; the most popular model was chosen.');
       }
@@ -112,7 +149,7 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
             ? `BM25 over catalog entries and demonstrations, the best ${options.select.shortlist} reranked by a linear model trained on held-out train demonstrations`
             : 'BM25 over catalog entries and demonstrations (name, tags, trigger words, description, prompts)',
           candidates: candidatesOf(index, ranked, reranker ? 1 : options.select.temperature),
-          competing: allowed ? allowed.size : index.models.length,
+          competing: allowed.size,
           notes,
         },
       };
@@ -131,10 +168,32 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
         return r === undefined ? [] : [{ row: r, probability: c.score }];
       });
       const chosen = chooseArguments(index, priors, row, demoScores, shortlist, seed, options.arguments);
-      return {
-        arguments: chosen.arguments,
-        evidence: { sources: chosen.sources, demonstrations: chosen.demonstrations, notes: chosen.notes },
-      };
+      const parsed = parsedOf(request, prompt);
+      const notes = [...chosen.notes];
+      const sources = { ...chosen.sources };
+
+      // The size the request's shape and the model's family call for.
+      const habits = (index.demosOfModel[row] ?? []).map((d) => [index.demonstrations[d]!.arguments.width, index.demonstrations[d]!.arguments.height] as const);
+      const fitted = fitSize(index, row, chosen.arguments, shapeOf(parsed.phrases), habits);
+      const args = { ...chosen.arguments, width: fitted.width, height: fitted.height };
+      if (fitted.reason) {
+        sources.width = { origin: 'request-shape', detail: fitted.reason };
+        sources.height = { origin: 'request-shape', detail: fitted.reason };
+      }
+
+      // The model's trigger words, and for a LoRA the checkpoint it runs on.
+      const triggers = triggerWordsFor(index, row).filter((t) => !prompt.prompt.toLowerCase().includes(t.toLowerCase()));
+      if (triggers.length > 0) notes.push(`Trigger words of ${model.model.name} added to the prompt: ${triggers.join(', ')}.`);
+      const result: ArgumentsResult = { arguments: args, evidence: { sources, demonstrations: chosen.demonstrations, notes } };
+      if (triggers.length > 0) result.prompt = [prompt.prompt, ...triggers].join(', ');
+      if (index.models[row]!.type === 'LORA') {
+        const base = baseCheckpointFor(index, row, request.allowedModelIds);
+        if (base) {
+          result.base_checkpoint = plannedModel(index, base.row);
+          notes.push(`${model.model.name} is a LoRA: it runs on the checkpoint ${index.models[base.row]!.name} (${base.reason}).`);
+        } else notes.push(`${model.model.name} is a LoRA, and the catalog has no ${index.models[row]!.base_model} checkpoint to run it on.`);
+      }
+      return result;
     },
   };
 }

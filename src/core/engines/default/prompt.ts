@@ -1,10 +1,17 @@
 /**
- * Stage 1 of the default engine: the user's content, cleaned into prompt form and kept whole, plus the
- * style, quality and trigger vocabulary that the neighbouring demonstrations agree on, and a negative
- * prompt made of the terms the neighbours' negative prompts share.
+ * Stage 1 of the default engine: the person's request as prompt phrases (their words, in order; negations
+ * moved to the negative prompt; later turns replacing what they contradict: see src/core/request), plus
+ * the style vocabulary the neighbouring demonstrations agree on, and a negative prompt of what the person
+ * asked to leave out followed by the terms the neighbours' negative prompts share.
+ *
+ * Neighbours add only style, quality, lighting, camera and medium terms the catalog uses across many
+ * models (`CatalogIndex.addableTerms`), never subjects, clothing or scenery, and never a medium other than
+ * the request's. The chosen model's trigger words are stage 3's business (they depend on the model).
  */
 import type { MergedRequest } from '../../chat.ts';
 import { termCounts, type ScoredDoc } from '../../retrieval/bm25.ts';
+import { parseRequest, type ParsedRequest } from '../../request/parse.ts';
+import { EXCLUSIVE_GROUPS, MEDIUM_FAMILY, STYLE_WORD_FAMILY } from '../../request/vocabulary.ts';
 import { promptTags, retrievalTerms, stem } from '../../retrieval/terms.ts';
 import { STOP_WORDS, words } from '../../text.ts';
 import type { DemonstrationRef, PromptResult } from '../engine.ts';
@@ -24,20 +31,14 @@ export interface PromptOptions {
    * by 1 + modelBoost x P(its model), so the prompt speaks the vocabulary of the model stage 2 will pick.
    */
   modelBoost: number;
-  /**
-   * Drop function words inside the user's clauses ("a fox reading in a library" -> "fox reading
-   * library"): prompts are tag lists, and every content word stays.
-   */
-  compact: boolean;
 }
 
 export const DEFAULT_PROMPT_OPTIONS: PromptOptions = {
   neighbours: 12,
   minSupport: 0.35,
-  maxAddedTags: 20,
+  maxAddedTags: 8,
   maxNegativeTags: 24,
   modelBoost: 5,
-  compact: true,
 };
 
 /** What stage 1 may know of stage 2's ranking: each likely model row with its probability. */
@@ -46,47 +47,6 @@ export type ModelBelief = ReadonlyMap<number, number>;
 /** Used when nothing in the catalog resembles the request. */
 const FALLBACK_QUALITY = ['masterpiece', 'best quality', 'highly detailed'];
 const FALLBACK_NEGATIVE = 'lowres, bad anatomy, bad hands, text, error, worst quality, low quality, jpeg artifacts, blurry, watermark';
-
-/** Words that open a request rather than describe the picture: dropped from the front of a clause. */
-const LEADING_FILLER = new Set([...STOP_WORDS, 'yo', 'hey', 'super', 'cool', 'cute', 'nice', 'awesome', 'something']);
-const KEEP_LEADING = new Set(['cute', 'cool', 'super', 'nice']);
-
-/**
- * The user's request as prompt clauses: split at sentence and comma boundaries, leading filler
- * ("can u make me a ...") dropped, everything descriptive kept in the user's order.
- */
-export function contentClauses(merged: MergedRequest): string[] {
-  const clauses: string[] = [];
-  for (const turn of merged.turns) {
-    for (const raw of turn.text.split(/[\n.!?;,]+|\s+-\s+|\bthen\b/)) {
-      const tokens = raw.trim().split(/\s+/).filter((t) => t.length > 0);
-      let start = 0;
-      while (start < tokens.length) {
-        const w = words(tokens[start]!);
-        const isFiller = w.length === 0 || w.every((x) => LEADING_FILLER.has(x) && !KEEP_LEADING.has(x));
-        if (!isFiller) break;
-        start++;
-      }
-      let end = tokens.length;
-      while (end > start && words(tokens[end - 1]!).every((x) => STOP_WORDS.has(x))) end--;
-      const clause = tokens.slice(start, end).join(' ').replace(/^[^\p{L}\p{N}(]+|[^\p{L}\p{N})]+$/gu, '');
-      if (clause.length > 0) clauses.push(clause);
-    }
-  }
-  // A later turn repeating an earlier clause adds nothing.
-  return [...new Set(clauses)];
-}
-
-/** Function words that change what is asked for ("no hat", "without glasses"): compacting keeps them. */
-const NEGATIONS = new Set(['no', 'not', 'without', 'nor', 'never']);
-
-/** A clause without its function words, punctuation inside words kept ("sci-fi"), negations kept. */
-function compactClause(clause: string): string {
-  return clause
-    .split(/\s+/)
-    .filter((token) => words(token).some((w) => !STOP_WORDS.has(w) || NEGATIONS.has(w)))
-    .join(' ');
-}
 
 export interface WrittenPrompt {
   result: PromptResult;
@@ -103,21 +63,45 @@ export function neighbourRefs(index: CatalogIndex, docs: readonly ScoredDoc[], l
   });
 }
 
+/** The request's text as the retrieval stages read it: the person's phrases, without what they negated. */
+export function requestText(parsed: ParsedRequest): string {
+  return parsed.phrases.join(', ');
+}
+
+/** The media a text is in (photo, anime, painting, drawing, 3d), by its medium and style words. */
+function mediaOf(text: string): Set<string> {
+  const found = new Set<string>();
+  const w = words(text);
+  for (const word of w) {
+    const family = STYLE_WORD_FAMILY[word] ?? MEDIUM_FAMILY[word];
+    if (family) found.add(family === 'pixel' || family === 'graphic' ? 'graphic' : family);
+  }
+  for (const member of EXCLUSIVE_GROUPS.medium) {
+    if (member.includes(' ') && text.toLowerCase().includes(member)) found.add(MEDIUM_FAMILY[member] ?? member);
+  }
+  return found;
+}
+
+/** Time of day, weather and season words: the person's to choose, never a neighbour's. */
+const SCENE_CONDITIONS = new Set([...EXCLUSIVE_GROUPS['time of day'], ...EXCLUSIVE_GROUPS.weather, ...EXCLUSIVE_GROUPS.season].flatMap((p) => p.split(' ')));
+
 export function writePrompt(
   index: CatalogIndex,
   merged: MergedRequest,
   options: PromptOptions = DEFAULT_PROMPT_OPTIONS,
   belief: ModelBelief = new Map(),
+  parsed: ParsedRequest = parseRequest(merged.turns.map((t) => t.text)),
 ): WrittenPrompt {
-  const clauses = options.compact ? contentClauses(merged).map(compactClause).filter((c) => c.length > 0) : contentClauses(merged);
-  const queryTerms = retrievalTerms(merged.text);
+  const text = requestText(parsed);
+  const queryTerms = retrievalTerms(text);
   const pool = index.demoIndex.search(termCounts(queryTerms), options.modelBoost > 0 ? options.neighbours * 4 : options.neighbours);
   const neighbours = pool
     .map(({ doc, score }) => ({ doc, score: score * (1 + options.modelBoost * (belief.get(index.demoModelRow[doc]!) ?? 0)) }))
     .sort((a, b) => b.score - a.score || a.doc - b.doc)
     .slice(0, options.neighbours);
   const contentStems = new Set(queryTerms);
-  const kept = [...new Set(words(clauses.join(' ')).filter((w) => !STOP_WORDS.has(w)))];
+  const requestMedia = mediaOf(text);
+  const kept = [...new Set(words(text).filter((w) => !STOP_WORDS.has(w)))];
 
   // Tags weighted by how strongly their demonstration matched; a tag counts once per demonstration.
   const support = new Map<string, { weight: number; from: Set<string> }>();
@@ -128,6 +112,7 @@ export function writePrompt(
     const modelName = index.models[index.demoModelRow[doc]!]?.name ?? String(d.model_id);
     totalWeight += score;
     for (const tag of new Set(promptTags(d.prompt))) {
+      if (!index.addableTerms.has(tag)) continue;
       const entry = support.get(tag) ?? { weight: 0, from: new Set<string>() };
       entry.weight += score;
       entry.from.add(modelName);
@@ -140,15 +125,19 @@ export function writePrompt(
   if (totalWeight > 0) {
     const ranked = [...support.entries()]
       .filter(([, s]) => s.weight / totalWeight >= options.minSupport)
-      .sort((a, b) => b[1].weight - a[1].weight);
+      .sort((a, b) => b[1].weight - a[1].weight || a[0].localeCompare(b[0]));
+    const addedStems = new Set<string>();
     for (const [tag, s] of ranked) {
       if (added.length >= options.maxAddedTags) break;
-      const tagStems = words(tag).filter((w) => !STOP_WORDS.has(w)).map(stem);
-      // Tags that only repeat the user's own words add nothing; tags with subject matter the user did
-      // not ask for (another character, another animal) would change the picture, so only style and
-      // quality vocabulary shared by several neighbours is taken.
-      if (tagStems.length === 0 || tagStems.every((t) => contentStems.has(t))) continue;
-      added.push({ term: tag, from: `${Math.round((100 * s.weight) / totalWeight)}% of ${neighbours.length} neighbours (${[...s.from].slice(0, 3).join(', ')})` });
+      const tagWords = words(tag).filter((w) => !STOP_WORDS.has(w));
+      const tagStems = tagWords.map(stem);
+      // Only what the person did not already say, in no medium but theirs, and no time, weather or season.
+      if (tagStems.length === 0 || tagStems.every((t) => contentStems.has(t) || addedStems.has(t))) continue;
+      if ([...mediaOf(tag)].some((m) => !requestMedia.has(m))) continue;
+      if (tagWords.some((w) => SCENE_CONDITIONS.has(w))) continue;
+      for (const t of tagStems) addedStems.add(t);
+      const models = index.addableTerms.get(tag) ?? 0;
+      added.push({ term: tag, from: `${Math.round((100 * s.weight) / totalWeight)}% of ${neighbours.length} neighbours (${[...s.from].slice(0, 3).join(', ')}); style vocabulary of ${models} models` });
     }
   }
   const notes: string[] = [];
@@ -157,23 +146,28 @@ export function writePrompt(
     for (const term of FALLBACK_QUALITY) added.push({ term, from: 'generic quality terms' });
   }
 
-  let negative = [...negativeSupport.entries()]
-    .filter(([, w]) => totalWeight > 0 && w / totalWeight >= options.minSupport)
+  // Never negate what the person asked for: a neighbour's "child" or "anime" stays out when they asked for one.
+  const asked = new Set(queryTerms);
+  const fromNeighbours = [...negativeSupport.entries()]
+    .filter(([t, w]) => totalWeight > 0 && w / totalWeight >= options.minSupport && !retrievalTerms(t).some((x) => asked.has(x)))
     .sort((a, b) => b[1] - a[1])
-    .slice(0, options.maxNegativeTags)
-    .map(([t]) => t)
-    .join(', ');
-  if (negative === '') {
-    negative = FALLBACK_NEGATIVE;
-    notes.push('The negative prompt is a generic one: the neighbours shared no negative terms.');
+    .map(([t]) => t);
+  const negativeTerms = [...new Set([...parsed.negatives, ...fromNeighbours])].slice(0, Math.max(options.maxNegativeTags, parsed.negatives.length));
+  if (fromNeighbours.length === 0) notes.push('The neighbours shared no negative terms; generic ones were used.');
+  let negative = negativeTerms.join(', ');
+  if (fromNeighbours.length === 0) negative = [...parsed.negatives, FALLBACK_NEGATIVE].join(', ');
+
+  for (const n of parsed.negatives) notes.push(`You asked for no ${n}: it is in the negative prompt, not the prompt.`);
+  for (const r of parsed.replacements) {
+    if (r.by) notes.push(`"${r.by}" replaced "${r.removed.join('", "')}" (${r.rule}).`);
+    else notes.push(`Removed from the prompt: "${r.removed.join('", "')}".`);
   }
-  if (merged.turns.some((t) => t.overrides)) notes.push('A later turn changes an earlier one; all turns are kept, latest last.');
 
   return {
     result: {
-      prompt: [...clauses, ...added.map((a) => a.term)].join(', '),
+      prompt: [...parsed.phrases, ...added.map((a) => a.term)].join(', '),
       negative_prompt: negative,
-      evidence: { neighbours: neighbourRefs(index, neighbours, 5), kept_terms: kept, added_terms: added, notes },
+      evidence: { neighbours: neighbourRefs(index, neighbours, 5), kept_terms: kept, added_terms: added, notes, request: parsed },
     },
     neighbours,
   };

@@ -5,17 +5,19 @@
  * @huggingface/transformers on WebGPU when the browser gives an adapter (fp16 variants only with
  * `shader-f16`), else WASM, saying why in `notice`; packs whose export lacks the hidden state get it by
  * the ONNX graph edit as the file is fetched; a head trained earlier in this browser is found in
- * IndexedDB by the pack's URL.
+ * IndexedDB by the pack's URL. Used by the LLM host and the bench worker.
  */
 import { env, type ProgressInfo } from '@huggingface/transformers';
-import { openAppDb } from '../src/app/db.ts';
-import { onnxFileForDtype, type PackDtype } from '../src/core/engines/neural/manifest.ts';
-import { loadPack, type LoadedPack, type PackFiles } from '../src/core/engines/neural/pack.ts';
-import { TransformersLlmSession, type LlmDtype } from '../src/core/engines/neural/transformers-session.ts';
-import { TransformersVisionSession } from '../src/core/engines/neural/transformers-vision-session.ts';
-import { validateHead, type ModelTokenHead } from '../src/core/modeltoken.ts';
-import { exposeHiddenState } from '../src/core/onnx/hidden.ts';
-import type { LlmBackend, LlmHeadInfo, LlmLoadProgress } from './llm-api.ts';
+import { readBody } from '../core/bytes.ts';
+import { onnxFileForDtype, type PackDtype } from '../core/engines/neural/manifest.ts';
+import { loadPack, type LoadedPack, type PackFiles } from '../core/engines/neural/pack.ts';
+import type { LlmBackend, LlmHeadInfo, LlmLoadProgress } from '../core/engines/neural/runtime-api.ts';
+import { TransformersLlmSession, type LlmDtype } from '../core/engines/neural/transformers-session.ts';
+import { TransformersVisionSession } from '../core/engines/neural/transformers-vision-session.ts';
+import { validateHead, type ModelTokenHead } from '../core/modeltoken.ts';
+import { exposeHiddenState } from '../core/onnx/hidden.ts';
+import type { HeadStore } from '../storage/heads.ts';
+import { openWithFallback } from './backend.ts';
 
 /** A text pack's decoder, or a vision-language pack's (vision encoder, embeddings and decoder). */
 export type PackSession = TransformersLlmSession | TransformersVisionSession;
@@ -38,37 +40,6 @@ function packUrlFiles(url: string): PackFiles {
     readText: async (p) => (await get(p)).text(),
     readBytes: async (p) => new Uint8Array(await (await get(p)).arrayBuffer()),
   };
-}
-
-/** Reads a response body, reporting progress, into one buffer. */
-async function readWithProgress(response: Response, file: string, onProgress?: (p: LlmLoadProgress) => void): Promise<Uint8Array> {
-  const total = Number(response.headers.get('content-length')) || null;
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-    onProgress?.({ file, loaded: size, total });
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** The WebGPU adapter, and whether it offers shader-f16 (fp16 variants run only then). */
-async function webGpuAdapter(): Promise<{ adapter: GPUAdapter; shaderF16: boolean } | { error: string }> {
-  if (!('gpu' in navigator) || !navigator.gpu) return { error: 'this browser has no WebGPU' };
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return { error: 'no WebGPU adapter is available' };
-  return { adapter, shaderF16: adapter.features.has('shader-f16') };
 }
 
 function chooseDtype(available: readonly PackDtype[], backend: LlmBackend, shaderF16: boolean): PackDtype {
@@ -104,7 +75,7 @@ export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBack
     const href = typeof input === 'string' ? input : input.href;
     const response = await nativeFetch(input, init);
     if (manifest.hidden_state_output !== null || !response.ok || !new URL(href, self.location.href).pathname.endsWith(onnxFile)) return response;
-    const bytes = await readWithProgress(response, onnxFile.slice(1), onProgress);
+    const bytes = await readBody(response, { onProgress: (loaded, total) => onProgress?.({ file: onnxFile.slice(1), loaded, total }) });
     const edited = exposeHiddenState(bytes).bytes;
     return new Response(edited as BlobPart, { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-length': String(edited.length) } });
   };
@@ -145,33 +116,17 @@ export async function openPack(url: string, runtime: PackRuntime, onProgress?: (
   env.backends.onnx.wasm!.wasmPaths = runtime.wasmPaths;
   env.backends.onnx.wasm!.numThreads = runtime.numThreads ?? 1;
   env.useBrowserCache = 'caches' in self;
-  let notice: string | null = null;
-  if (runtime.prefer === 'webgpu') {
-    const gpu = await webGpuAdapter();
-    if ('error' in gpu) notice = `WebGPU is not available (${gpu.error}): running on WASM`;
-    else {
-      env.backends.onnx.webgpu!.adapter = gpu.adapter;
-      try {
-        const session = await openPackOn(url, pack, 'webgpu', gpu.shaderF16, onProgress);
-        return { pack, session, backend: 'webgpu', shaderF16: gpu.shaderF16, notice: null };
-      } catch (err) {
-        notice = `WebGPU failed to load the model (${err instanceof Error ? err.message : String(err)}): running on WASM`;
-      }
-    }
-  }
-  const session = await openPackOn(url, pack, 'wasm', false, onProgress);
-  return { pack, session, backend: 'wasm', shaderF16: false, notice };
+  const opened = await openWithFallback(runtime.prefer, 'the model', (backend, gpu) => {
+    if (gpu) env.backends.onnx.webgpu!.adapter = gpu.adapter;
+    return openPackOn(url, pack, backend, gpu?.shaderF16 ?? false, onProgress);
+  });
+  return { pack, session: opened.value, backend: opened.backend, shaderF16: opened.gpu?.shaderF16 ?? false, notice: opened.notice };
 }
 
-/** The IndexedDB key of a pack's trained head: the pack's URL, so the same pack finds it when it loads again. */
-export const headRecordId = (url: string) => `head:${url}`;
-
 /** A head trained earlier in this browser for the pack at `url` (saved in IndexedDB), if it fits the decoder. */
-export async function savedHead(url: string, hiddenSize: number): Promise<{ head: ModelTokenHead; info: LlmHeadInfo } | null> {
+export async function savedHead(heads: HeadStore, url: string, hiddenSize: number): Promise<{ head: ModelTokenHead; info: LlmHeadInfo } | null> {
   // Storage that cannot be read (e.g. blocked by the browser) leaves the pack's own head in use.
-  const record = await openAppDb()
-    .then((db) => db.get('heads', headRecordId(url)))
-    .catch(() => undefined);
+  const record = await heads.get(url);
   if (!record || record.dim !== hiddenSize) return null;
   const head = validateHead({ dim: record.dim, modelIds: record.model_ids, weights: record.weights });
   return { head, info: { source: 'trained', rows: head.modelIds.length, dim: head.dim, accuracy: record.train_accuracy ?? null, saved: record.created } };

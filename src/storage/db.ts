@@ -1,11 +1,16 @@
 /**
  * The app's one IndexedDB database (idb). Every object store lives here so that versions and
- * migrations are in one place; feature modules import `openAppDb` and their store's record type.
+ * migrations are in one place; the store modules beside this file (catalogs, plan cache, heads,
+ * settings) and the app's stores open it with `openAppDb`. The IDBFactory is injectable so that Node
+ * tests run the same code over fake-indexeddb.
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { ChatInput } from '../core/chat.ts';
 import type { PlanResult } from '../core/pipeline.ts';
 import type { GenerationPlan } from '../core/plan.ts';
+import type { CatalogRecord } from '../core/catalog/import.ts';
+
+export type { CatalogRecord };
 
 export const DB_NAME = 'chatgen-web';
 export const DB_VERSION = 1;
@@ -51,18 +56,6 @@ export interface ResultRecord {
   scores: Record<number, Record<string, number>>;
 }
 
-export interface CatalogRecord {
-  id: string;
-  source: string;
-  version: string;
-  imported: number;
-  model_count: number;
-  demonstration_count: number;
-  /** The JSONL texts as imported; parsed again on load (fast) rather than storing parsed objects twice. */
-  catalog_text: string;
-  demonstrations_text: string;
-}
-
 export interface HeadRecord {
   id: string;
   pack: string;
@@ -91,23 +84,39 @@ export interface AppDbSchema extends DBSchema {
 
 export type AppDb = IDBPDatabase<AppDbSchema>;
 
+type UpgradeTransaction = IDBPTransaction<AppDbSchema, StoreNames<AppDbSchema>[], 'versionchange'>;
+
+function upgrade(db: AppDb, oldVersion: number, _transaction: UpgradeTransaction): void {
+  if (oldVersion < 1) {
+    db.createObjectStore('chats', { keyPath: 'id' }).createIndex('updated', 'updated');
+    db.createObjectStore('plans', { keyPath: 'key' });
+    const results = db.createObjectStore('results', { keyPath: 'id' });
+    results.createIndex('created', 'created');
+    results.createIndex('job_key', 'job_key');
+    db.createObjectStore('catalogs', { keyPath: 'id' });
+    db.createObjectStore('heads', { keyPath: 'id' });
+    db.createObjectStore('settings', { keyPath: 'key' });
+  }
+}
+
+/** Opens (and creates or migrates) the database through `factory`; idb's openDB, with the factory passed in. */
+function openWith(factory: IDBFactory, name: string): Promise<AppDb> {
+  const request = factory.open(name, DB_VERSION);
+  request.addEventListener('upgradeneeded', (event) => {
+    upgrade(wrap(request.result) as AppDb, event.oldVersion, wrap(request.transaction!) as unknown as UpgradeTransaction);
+  });
+  return wrap(request) as Promise<AppDb>;
+}
+
 let opening: Promise<AppDb> | null = null;
 
-export function openAppDb(): Promise<AppDb> {
-  opening ??= openDB<AppDbSchema>(DB_NAME, DB_VERSION, {
-    upgrade(db, oldVersion) {
-      if (oldVersion < 1) {
-        db.createObjectStore('chats', { keyPath: 'id' }).createIndex('updated', 'updated');
-        db.createObjectStore('plans', { keyPath: 'key' });
-        const results = db.createObjectStore('results', { keyPath: 'id' });
-        results.createIndex('created', 'created');
-        results.createIndex('job_key', 'job_key');
-        db.createObjectStore('catalogs', { keyPath: 'id' });
-        db.createObjectStore('heads', { keyPath: 'id' });
-        db.createObjectStore('settings', { keyPath: 'key' });
-      }
-    },
-  });
+/**
+ * The database, opened once per realm (page or worker) on the global IndexedDB; with `factory` (tests),
+ * a connection on that factory instead.
+ */
+export function openAppDb(factory?: IDBFactory, name: string = DB_NAME): Promise<AppDb> {
+  if (factory) return openWith(factory, name);
+  opening ??= openWith(indexedDB, name);
   return opening;
 }
 

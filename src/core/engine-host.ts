@@ -1,0 +1,491 @@
+/**
+ * The engine host: what the engine worker serves, as a plain object with its storage and its neural
+ * runtime passed in (so Node tests run it over fake-indexeddb and a stand-in runtime). It owns the
+ * active catalog (an import, else the built-in starter), the engine built over it, the persisted engine
+ * choice with its neural -> embedded fallback, and the plan cache. When the neural engine is chosen the
+ * stages run in the neural runtime, driven by the same Planner, so caching, allowed models and events
+ * work the same for both engines, under different cache keys.
+ */
+import {
+  catalogFromRecord,
+  importCatalog,
+  type CatalogImportRequest,
+  type CatalogRepository,
+  type ImportProgress,
+} from './catalog/import.ts';
+import { CatalogFetchError } from './catalog/fetch-text.ts';
+import type { RecordError } from './catalog/jsonl.ts';
+import { plannedModelOf, type Catalog } from './catalog/types.ts';
+import type { ChatInput } from './chat.ts';
+import { matchInstalledModels, type InstalledMatch } from './endpoints/installed.ts';
+import type { InstalledModel } from './endpoints/types.ts';
+import { createDefaultEngine } from './engines/default/index.ts';
+import type { Engine } from './engines/engine.ts';
+import { parsePromptReply } from './engines/neural/index.ts';
+import type {
+  HeadTrainingProgress,
+  LlmBackend,
+  LlmEngineInfo,
+  LlmHeadExport,
+  LlmHeadTrainingOptions,
+  LlmHeadTrainingReport,
+  LlmLoadProgress,
+  LlmStatus,
+  LlmWorkerConfig,
+  NeuralRuntime,
+} from './engines/neural/runtime-api.ts';
+import { PipelineAbortedError, type PipelineEvent } from './pipeline.ts';
+import type { PlannedModel } from './plan.ts';
+import { Planner, summariseCatalog, type CatalogSummary, type PlanCache, type PlanOutcome, type PlanRequestOptions } from './planner.ts';
+
+export const STARTER_CATALOG_ID = 'starter';
+export const ACTIVE_CATALOG_KEY = 'active-catalog';
+export const ENGINE_CHOICE_KEY = 'engine-choice';
+
+/**
+ * Which engine plans: the embedded default engine (no weights), or the neural engine over a model pack
+ * (a folder URL with manifest.json) run by the neural runtime, on WebGPU when available ('webgpu') or WASM only.
+ */
+export type EngineChoice = { kind: 'embedded' } | { kind: 'neural'; packUrl: string; backend: LlmBackend };
+
+/** Stage 1's reply as the neural engine writes it, split into the two prompts. */
+export interface PromptDraft {
+  prompt: string;
+  negative_prompt: string;
+}
+
+/** What a head training run reached, and the engine status with the new head in use. */
+export interface HeadTrainingOutcome {
+  pairs: number;
+  encoded: number;
+  loss: number;
+  accuracy: number;
+  status: EngineStatus;
+  /** Set when the head is in use but could not be saved in IndexedDB. */
+  saveError: string | null;
+}
+
+export interface CatalogImportReport {
+  id: string;
+  summary: CatalogSummary;
+  /** Lines that were skipped, with file, line and field. */
+  errors: RecordError[];
+  ms: number;
+  /** JS heap growth during the import where the browser reports it (Chromium), else null. */
+  heapBytes: number | null;
+}
+
+export interface StoredCatalog {
+  id: string;
+  label: string;
+  models: number;
+  demonstrations: number;
+  imported: number;
+  active: boolean;
+}
+
+export interface EngineStatus {
+  engine: { name: string; version: string };
+  catalog: CatalogSummary;
+  catalogId: string;
+  /** Said when something failed and a fallback was used. */
+  notice: string | null;
+  /** The engine the user chose (the running one differs when a pack could not be loaded). */
+  choice: EngineChoice;
+  /** The neural pack's runtime (backend, dtype, a WebGPU-to-WASM notice) while the neural engine plans. */
+  llm: LlmStatus | null;
+  /** Said when the neural engine was chosen but the embedded engine plans instead, and why. */
+  engineNotice: string | null;
+}
+
+/** The engine worker's protocol (workers/engine-api.ts re-exports it). */
+export interface EngineHostApi {
+  /**
+   * Loads the active catalog (an import, else the built-in starter) and builds the chosen engine;
+   * a neural pack's download progress goes to `onProgress`.
+   */
+  init(onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus>;
+  /** Chooses the engine (saved in settings); a pack that cannot be loaded leaves the embedded engine planning. */
+  setEngine(choice: EngineChoice, onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus>;
+  /** `onPromptDraft` receives stage 1's text while the neural engine writes it. */
+  plan(
+    requestId: string,
+    input: ChatInput,
+    options: PlanRequestOptions,
+    onEvent: (event: PipelineEvent) => void,
+    onPromptDraft?: (draft: PromptDraft) => void,
+  ): Promise<PlanOutcome>;
+  /** Cancels a running plan; its promise rejects with an AbortError. */
+  cancel(requestId: string): void;
+  importCatalog(request: CatalogImportRequest, onProgress: (progress: ImportProgress) => void): Promise<CatalogImportReport>;
+  /** Stops the running import (download, reading or indexing); it rejects with a 'cancelled' message and nothing is stored. */
+  cancelImport(): void;
+  listCatalogs(): Promise<StoredCatalog[]>;
+  useCatalog(id: string): Promise<EngineStatus>;
+  deleteCatalog(id: string): Promise<void>;
+  /** "Only models on my server": which catalog models the endpoint's installed models are. */
+  matchInstalled(installed: InstalledModel[]): Promise<InstalledMatch>;
+  /**
+   * Trains the neural pack's ModelToken head on the active catalog's demonstrations (resuming a
+   * cancelled run unless `restart`); the new head plans from then on and is saved for the pack.
+   */
+  trainHead(options: LlmHeadTrainingOptions, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome>;
+  /** Trains only one model's row (added when missing) from its demonstrations. */
+  addModelRow(modelId: number, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome>;
+  /** Stops a head training run; its state is kept and the next trainHead resumes it. */
+  cancelTraining(): Promise<void>;
+  /** The neural pack's head in use, as a head file and its manifest entry. */
+  exportHead(): Promise<LlmHeadExport>;
+  /** The plan form of a catalog model, for the plan editor's model choice. */
+  describeModel(id: number): Promise<PlannedModel | null>;
+}
+
+/** Small key-value settings (IndexedDB in the app: src/storage/settings.ts). */
+export interface SettingsRepository {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+}
+
+export interface EngineHostOptions {
+  catalogs: CatalogRepository;
+  settings: SettingsRepository;
+  planCache: PlanCache;
+  /** The built-in starter catalog (fetched from the app's own files in the browser). */
+  starterCatalog: () => Promise<Catalog>;
+  /** Creates the neural runtime on first use (the LLM worker in the app). */
+  createNeuralRuntime: () => NeuralRuntime;
+  /** The runtime settings other than the backend choice: the WASM files and threads. */
+  neuralConfig: () => Omit<LlmWorkerConfig, 'prefer'>;
+  /** For catalog files given by URL. */
+  fetch?: typeof fetch;
+  /** The JS heap in use, where the platform reports it. */
+  heapUsed?: () => number | null;
+  now?: () => number;
+}
+
+const EMBEDDED: EngineChoice = { kind: 'embedded' };
+
+/** A stored or handed-in engine choice, anything malformed meaning the embedded engine. */
+export function parseEngineChoice(value: unknown): EngineChoice {
+  if (typeof value !== 'object' || value === null) return EMBEDDED;
+  const v = value as Record<string, unknown>;
+  if (v['kind'] === 'neural' && typeof v['packUrl'] === 'string' && (v['backend'] === 'webgpu' || v['backend'] === 'wasm')) {
+    return { kind: 'neural', packUrl: v['packUrl'], backend: v['backend'] };
+  }
+  return EMBEDDED;
+}
+
+const sameChoice = (a: EngineChoice, b: EngineChoice) => JSON.stringify(a) === JSON.stringify(b);
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * The neural engine as the Planner sees it: each stage is a call to the runtime. An abort cancels
+ * the runtime's run and surfaces as the pipeline's AbortError.
+ */
+function neuralRuntimeEngine(runtime: NeuralRuntime, info: LlmEngineInfo, onPromptDraft?: (draft: PromptDraft) => void): Engine {
+  const call = async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
+    if (signal?.aborted) throw new PipelineAbortedError();
+    const onAbort = () => void runtime.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await work();
+    } catch (e) {
+      if (signal?.aborted) throw new PipelineAbortedError();
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  };
+  const onText = onPromptDraft
+    ? (text: string) => {
+        const { prompt, negative } = parsePromptReply(text);
+        onPromptDraft({ prompt, negative_prompt: negative });
+      }
+    : undefined;
+  return {
+    name: info.name,
+    version: info.version,
+    writePrompt: (request, signal) => call(signal, () => runtime.writePrompt(request, onText)),
+    selectModel: (request, prompt, options, signal) =>
+      call(signal, () => runtime.selectModel(request, prompt, options.allowedModelIds ? [...options.allowedModelIds] : undefined)),
+    configureArguments: (request, prompt, model, seed, signal) => call(signal, () => runtime.configureArguments(request, prompt, model, seed)),
+  };
+}
+
+export class EngineHost implements EngineHostApi {
+  private planner: Planner | null = null;
+  private catalogId = STARTER_CATALOG_ID;
+  private notice: string | null = null;
+  private readonly running = new Map<string, AbortController>();
+  /** The running catalog import, so that Cancel can stop it. */
+  private importing: AbortController | null = null;
+  private initializing: Promise<EngineStatus> | null = null;
+  private choice: EngineChoice = EMBEDDED;
+  private runtime: NeuralRuntime | null = null;
+  /** Set while the neural engine plans: its identity over the active catalog and its runtime. */
+  private neural: { info: LlmEngineInfo; llm: LlmStatus } | null = null;
+  private engineNotice: string | null = null;
+
+  constructor(private readonly options: EngineHostOptions) {}
+
+  private status(): EngineStatus {
+    const planner = this.planner!;
+    return {
+      engine: this.neural ? this.neural.info : { name: planner.engine.name, version: planner.engine.version },
+      catalog: summariseCatalog(planner.catalog),
+      catalogId: this.catalogId,
+      notice: this.notice,
+      choice: this.choice,
+      llm: this.neural?.llm ?? null,
+      engineNotice: this.engineNotice,
+    };
+  }
+
+  private activate(id: string, catalog: Catalog): void {
+    this.planner = new Planner(catalog, createDefaultEngine(catalog), this.options.planCache);
+    this.catalogId = id;
+  }
+
+  private neuralRuntime(): NeuralRuntime {
+    this.runtime ??= this.options.createNeuralRuntime();
+    return this.runtime;
+  }
+
+  /**
+   * Makes the chosen engine plan over the active catalog. A neural pack that cannot be loaded (bad URL,
+   * invalid manifest, load error) leaves the embedded engine planning, and engineNotice says why.
+   */
+  private async applyChoice(onProgress?: (progress: LlmLoadProgress) => void): Promise<void> {
+    this.neural = null;
+    this.engineNotice = null;
+    const choice = this.choice;
+    if (choice.kind === 'embedded') {
+      if (this.runtime) await this.runtime.unload();
+      return;
+    }
+    const runtime = this.neuralRuntime();
+    try {
+      await runtime.configure({ ...this.options.neuralConfig(), prefer: choice.backend });
+      const status = await runtime.load(choice.packUrl, onProgress);
+      const info = await runtime.useCatalog(this.planner!.catalog);
+      this.neural = { info, llm: status };
+    } catch (e) {
+      await runtime.unload().catch(() => undefined);
+      this.engineNotice = `The neural pack at ${choice.packUrl} could not be loaded (${messageOf(e)}); plans come from the embedded engine.`;
+    }
+  }
+
+  init(onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus> {
+    if (this.planner && !this.initializing) return Promise.resolve(this.status());
+    this.initializing ??= this.initOnce(onProgress).finally(() => {
+      this.initializing = null;
+    });
+    return this.initializing;
+  }
+
+  private async initOnce(onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus> {
+    await this.loadActiveCatalog();
+    this.choice = parseEngineChoice(await this.options.settings.get(ENGINE_CHOICE_KEY));
+    await this.applyChoice(onProgress);
+    return this.status();
+  }
+
+  async setEngine(choice: EngineChoice, onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus> {
+    await this.init();
+    const next = parseEngineChoice(choice);
+    if (next.kind === 'neural' && next.packUrl.trim() === '') throw new Error('Give the URL of a model pack folder (it holds manifest.json).');
+    await this.options.settings.put(ENGINE_CHOICE_KEY, next);
+    // A different pack or backend starts from a fresh runtime state, so the new choice is what loads.
+    if (!sameChoice(next, this.choice) && this.runtime) await this.runtime.unload();
+    this.choice = next;
+    await this.applyChoice(onProgress);
+    return this.status();
+  }
+
+  /** After the catalog changes, the neural engine is rebuilt over it (its retrieval index and allowed rows). */
+  private async catalogChanged(): Promise<void> {
+    if (this.choice.kind === 'neural') await this.applyChoice();
+  }
+
+  private async storedCatalog(id: string): Promise<Catalog> {
+    const record = await this.options.catalogs.get(id);
+    if (!record) throw new Error(`The imported catalog "${id}" is no longer stored.`);
+    return catalogFromRecord(record);
+  }
+
+  private async loadActiveCatalog(): Promise<void> {
+    const active = await this.options.settings.get(ACTIVE_CATALOG_KEY);
+    if (typeof active === 'string' && active !== STARTER_CATALOG_ID) {
+      try {
+        this.activate(active, await this.storedCatalog(active));
+        return;
+      } catch (e) {
+        this.notice = `The imported catalog could not be loaded (${messageOf(e)}); using the built-in starter catalog.`;
+      }
+    }
+    this.activate(STARTER_CATALOG_ID, await this.options.starterCatalog());
+  }
+
+  async plan(
+    requestId: string,
+    input: ChatInput,
+    options: PlanRequestOptions,
+    onEvent: (event: PipelineEvent) => void,
+    onPromptDraft?: (draft: PromptDraft) => void,
+  ): Promise<PlanOutcome> {
+    await this.init();
+    const controller = new AbortController();
+    this.running.set(requestId, controller);
+    try {
+      const neural = this.neural;
+      if (!neural) return await this.planner!.plan(input, options, (event) => onEvent(event), controller.signal);
+      const runtime = this.neuralRuntime();
+      const planner = new Planner(this.planner!.catalog, neuralRuntimeEngine(runtime, neural.info, onPromptDraft), this.options.planCache);
+      try {
+        return await planner.plan(input, options, (event) => onEvent(event), controller.signal);
+      } catch (e) {
+        if (controller.signal.aborted || (e instanceof Error && e.name === 'AbortError')) throw e;
+        // The user must get a plan: this one comes from the embedded engine, and the header says so.
+        this.engineNotice = `The neural engine failed on this chat (${messageOf(e)}); this plan comes from the embedded engine.`;
+        return await this.planner!.plan(input, options, (event) => onEvent(event), controller.signal);
+      } finally {
+        // The run may have moved from WebGPU to WASM: the header shows what runs now.
+        const llmStatus = await runtime.status().catch(() => null);
+        if (this.neural === neural && llmStatus) this.neural = { ...neural, llm: llmStatus };
+      }
+    } finally {
+      this.running.delete(requestId);
+    }
+  }
+
+  cancel(requestId: string): void {
+    this.running.get(requestId)?.abort(new PipelineAbortedError());
+  }
+
+  cancelImport(): void {
+    this.importing?.abort();
+  }
+
+  async importCatalog(request: CatalogImportRequest, onProgress: (p: ImportProgress) => void): Promise<CatalogImportReport> {
+    // A start-up still loading the previous catalog must finish first, or it would replace the import.
+    await this.init();
+    const started = performance.now();
+    const heapBefore = this.options.heapUsed?.() ?? null;
+    this.importing?.abort();
+    const controller = new AbortController();
+    this.importing = controller;
+    const cancelled = () => new CatalogFetchError('cancelled', 'The import was cancelled; nothing was imported.');
+    let imported: Awaited<ReturnType<typeof importCatalog>>;
+    let planner: Planner;
+    try {
+      // CatalogError (no valid model at all) propagates with its line-numbered message.
+      imported = await importCatalog(request, {
+        onProgress,
+        signal: controller.signal,
+        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+        ...(this.options.now ? { now: this.options.now } : {}),
+      });
+      onProgress({ phase: 'indexing' });
+      planner = new Planner(imported.catalog, createDefaultEngine(imported.catalog), this.options.planCache);
+      if (controller.signal.aborted) throw cancelled();
+    } finally {
+      if (this.importing === controller) this.importing = null;
+    }
+    const { catalog, errors, record } = imported;
+    onProgress({ phase: 'saving' });
+    await this.options.catalogs.put(record);
+    await this.options.settings.put(ACTIVE_CATALOG_KEY, record.id);
+    this.planner = planner;
+    this.catalogId = record.id;
+    this.notice = null;
+    await this.catalogChanged();
+    const heapAfter = this.options.heapUsed?.() ?? null;
+    return {
+      id: record.id,
+      summary: summariseCatalog(catalog),
+      errors,
+      ms: performance.now() - started,
+      heapBytes: heapBefore !== null && heapAfter !== null ? heapAfter - heapBefore : null,
+    };
+  }
+
+  async listCatalogs(): Promise<StoredCatalog[]> {
+    await this.init();
+    const imported = await this.options.catalogs.list();
+    const starter = this.catalogId === STARTER_CATALOG_ID ? summariseCatalog(this.planner!.catalog) : null;
+    return [
+      {
+        id: STARTER_CATALOG_ID,
+        label: 'Built-in starter catalog',
+        models: starter?.models ?? 0,
+        demonstrations: starter?.demonstrations ?? 0,
+        imported: 0,
+        active: this.catalogId === STARTER_CATALOG_ID,
+      },
+      ...imported.map((r) => ({
+        id: r.id,
+        label: r.source,
+        models: r.model_count,
+        demonstrations: r.demonstration_count,
+        imported: r.imported,
+        active: r.id === this.catalogId,
+      })),
+    ];
+  }
+
+  async useCatalog(id: string): Promise<EngineStatus> {
+    const catalog = id === STARTER_CATALOG_ID ? await this.options.starterCatalog() : await this.storedCatalog(id);
+    this.activate(id, catalog);
+    this.notice = null;
+    await this.options.settings.put(ACTIVE_CATALOG_KEY, id);
+    await this.catalogChanged();
+    return this.status();
+  }
+
+  async matchInstalled(installed: InstalledModel[]): Promise<InstalledMatch> {
+    await this.init();
+    return matchInstalledModels(this.planner!.catalog.models, installed);
+  }
+
+  async describeModel(id: number): Promise<PlannedModel | null> {
+    await this.init();
+    const m = this.planner!.catalog.models.find((model) => model.id === id);
+    return m ? plannedModelOf(m) : null;
+  }
+
+  private loadedRuntime(): NeuralRuntime {
+    if (!this.neural) throw new Error('The ModelToken head belongs to a neural pack: choose and load one in Settings first.');
+    return this.neuralRuntime();
+  }
+
+  /** The new head's engine plans from now on (a new version, so new plan cache keys). */
+  private headTrained(report: LlmHeadTrainingReport): HeadTrainingOutcome {
+    this.neural = { info: report.engine, llm: report.status };
+    return { pairs: report.pairs, encoded: report.encoded, loss: report.loss, accuracy: report.accuracy, status: this.status(), saveError: report.saveError };
+  }
+
+  async trainHead(options: LlmHeadTrainingOptions, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome> {
+    await this.init();
+    return this.headTrained(await this.loadedRuntime().trainHead(options, onProgress));
+  }
+
+  async addModelRow(modelId: number, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome> {
+    await this.init();
+    return this.headTrained(await this.loadedRuntime().addModelRow(modelId, {}, onProgress));
+  }
+
+  async cancelTraining(): Promise<void> {
+    if (this.runtime) await this.runtime.cancel();
+  }
+
+  async exportHead(): Promise<LlmHeadExport> {
+    await this.init();
+    return this.loadedRuntime().exportHead();
+  }
+
+  async deleteCatalog(id: string): Promise<void> {
+    if (id === STARTER_CATALOG_ID) throw new Error('The built-in starter catalog cannot be deleted.');
+    await this.options.catalogs.delete(id);
+    if (this.catalogId === id) await this.useCatalog(STARTER_CATALOG_ID);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Which models a request may get (see model-traits.ts for the rules): the niche models it asks for, with
+ * the reason, and the general checkpoints that fit its style. Stage 2 ranks only these.
+ */
+import type { ParsedRequest } from '../../request/parse.ts';
+import { joinedTerms, retrievalTerms } from '../../retrieval/terms.ts';
+import type { CatalogIndex } from './index-build.ts';
+import { askedFor, requestStyles, type RequestTerms, type StyleClass } from './model-traits.ts';
+
+export interface Eligibility {
+  /** Catalog model ids that may be chosen. */
+  ids: Set<number>;
+  /** Why each niche model is allowed, by row. */
+  reasons: Map<number, string>;
+  /** The styles the request asks for (empty: none said). */
+  styles: StyleClass[];
+}
+
+export function requestTerms(parsed: ParsedRequest, index: CatalogIndex): RequestTerms {
+  const phrases = parsed.phrases.map((p) => {
+    const terms = retrievalTerms(p);
+    return [...terms, ...joinedTerms(terms, (t) => index.joinableNames.has(t))];
+  });
+  return { phrases, all: new Set(phrases.flat()) };
+}
+
+export function eligibleModels(index: CatalogIndex, parsed: ParsedRequest): Eligibility {
+  const request = requestTerms(parsed, index);
+  const styles = requestStyles(request.all);
+  const ids = new Set<number>();
+  const reasons = new Map<number, string>();
+  const candidates = new Set<number>();
+  for (const term of request.all) for (const row of index.namingRows.get(term) ?? []) candidates.add(row);
+  for (const row of candidates) {
+    const reason = askedFor(index.phrases[row]!, index.traits[row]!, request, index.naming);
+    if (reason === null) continue;
+    reasons.set(row, reason);
+    ids.add(index.models[row]!.id);
+  }
+  // General checkpoints of the request's style (all of them when it names no style, or none fits).
+  const fitting = styles.length === 0 ? index.generalRows : index.generalRows.filter((row) => index.traits[row]!.styles.some((s) => styles.includes(s)));
+  for (const row of fitting.length > 0 ? fitting : index.generalRows) ids.add(index.models[row]!.id);
+  return { ids, reasons, styles };
+}

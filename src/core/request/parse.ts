@@ -1,0 +1,482 @@
+/**
+ * The person's request as prompt phrases: what they asked for, in their words and order, with what they
+ * asked to leave out and what later turns replaced. This is the contract every engine's stage 1 keeps:
+ *
+ * - Only chat filler goes ("can you", "please", "I want", "make me", greetings, hedges); articles and
+ *   possessives may go; every other word stays inside its phrase, so "still life", "look like" and quoted
+ *   text survive whole.
+ * - Negation ("no X", "without X", "don't include X", "nobody", "not X", "remove X") takes X out of the
+ *   prompt and puts it in the negative prompt.
+ * - A later turn replaces what it contradicts: a time of day, weather, season or medium replaces the
+ *   earlier ones of that group, a colour given to a thing replaces its earlier colour, and "X instead of Y",
+ *   "change Y to X", "replace Y with X" replace Y. What was replaced is gone, and the result says so.
+ */
+import { COLOURS, EXCLUSIVE_GROUPS, MEDIUM_FAMILY, type ExclusiveGroup } from './vocabulary.ts';
+import { findWords, phraseWords, stemWord, tokenize, tokensText, type Token } from './tokens.ts';
+
+export interface Replacement {
+  /** 0-based turn that made the change. */
+  turn: number;
+  /** Phrases taken out of the earlier turns. */
+  removed: string[];
+  /** The words taken out ("noon", "sunny"), so another engine's prompt can be held to the same change. */
+  terms: string[];
+  /** What replaced them (empty for a plain removal). */
+  by: string;
+  /** Why: the rule, in words ("time of day", "colour of dress", "instead of", "removed"). */
+  rule: string;
+}
+
+export interface ParsedRequest {
+  /** The person's phrases as they go into the prompt, in order. */
+  phrases: string[];
+  /** What the person asked to leave out, for the negative prompt. */
+  negatives: string[];
+  /** What later turns (or "X instead of Y") replaced. */
+  replacements: Replacement[];
+}
+
+/** Leading chat filler, longest first within a clause start; matched on normalised words. */
+const LEADING_FILLER: readonly string[][] = [
+  'can you please', 'could you please', 'would you please', 'can you', 'could you', 'would you', 'will you', 'can u',
+  'could u', 'can i get', 'can i have', 'could i get', 'could i have', 'may i have', 'i would like to see',
+  'i would like', 'id like to see', 'id like', 'i would love', 'id love', 'i want to see', 'i wanna see', 'i want',
+  'i wanted', 'i wanna', 'i need', 'we need', 'i am looking for', 'im looking for', 'looking for', 'i am thinking',
+  'im thinking', 'i was thinking', 'i was wondering if you could', 'lets see', 'let me see', 'lets have', 'lets get',
+  'lets make', 'lets do', 'how about', 'what about', 'give me', 'gimme', 'get me', 'show me', 'make me', 'draw me',
+  'paint me', 'render me', 'create me', 'generate me', 'make it', 'make them', 'make everything', 'make this',
+  'make that', 'it should be', 'should be', 'it should have', 'have it be', 'have it', 'let it be', 'set it',
+  'turn it into', 'turn it', 'it is', 'its', 'there should be', 'put in', 'throw in', 'add in', 'also add', 'add',
+  'include', 'put', 'plus', 'make', 'create', 'generate', 'draw', 'render', 'imagine', 'picture this', 'design',
+  'produce', 'need', 'want', 'wanna', 'please', 'pls', 'plz', 'hey', 'hi', 'hello', 'yo', 'ok', 'okay', 'so', 'um',
+  'uh', 'oh', 'well', 'also', 'and', 'but', 'now', 'then', 'actually', 'instead', 'just', 'maybe', 'perhaps',
+  'alright', 'cool', 'great', 'nice', 'awesome', 'thanks', 'thank you', 'yes', 'yeah', 'yep', 'hmm',
+  'something like', 'something with', 'something', 'a picture of', 'picture of', 'an image of', 'image of', 'a pic of',
+  'pic of', 'a picture with', 'picture with', 'one of', 'one with', 'this time', 'again', 'too',
+].map((p) => p.split(' '));
+
+const TRAILING_FILLER: readonly string[][] = [
+  'please', 'pls', 'plz', 'thanks', 'thank you', 'thx', 'lol', 'lmao', 'haha', 'if you can', 'if possible', 'instead',
+  'too', 'as well', 'again', 'ok', 'okay', 'though', 'for me', 'this time', 'now', 'rn', 'xd', 'ty',
+].map((p) => p.split(' '));
+
+/** Hedges that can go anywhere without changing what is asked ("kind of dark" is "dark"). */
+const HEDGES: readonly string[][] = [['kind', 'of'], ['sort', 'of'], ['kinda'], ['sorta']];
+
+/** Words that may go from inside a phrase: articles and possessives. */
+const DROPPABLE = new Set(['a', 'an', 'the', 'my', 'our', 'your', 'ur', 'some', 'any']);
+
+/** Words that end the scope of a negation ("no people in it", "without a hat and with a scarf"). */
+const SCOPE_END = new Set([
+  'in', 'on', 'at', 'with', 'around', 'near', 'by', 'anywhere', 'visible', 'please', 'and', 'but', 'while', 'just',
+  'only', 'allowed', 'present', 'showing', 'shown', 'whatsoever', 'there', 'here', 'inside', 'behind', 'from',
+  'because', 'so', 'to', 'for', 'that', 'which', 'who', 'is', 'are', 'be', 'should', 'it', 'this',
+]);
+
+/** Words that continue a negated list ("no people or cars"). */
+const LIST_JOINERS = new Set(['or', 'nor']);
+
+/** Words dropped at the start of a negated thing ("without any text" -> "text"). */
+const NEGATED_LEAD = new Set(['any', 'a', 'an', 'the', 'more', 'too', 'so', 'overly', 'very', 'really', 'much', 'of', 'my', 'her', 'his', 'their', 'its']);
+
+/** Cue words, normalised, that negate what follows. */
+const NEGATION_CUES: readonly string[][] = [
+  ['dont', 'include'], ['dont', 'add'], ['dont', 'show'], ['dont', 'put'], ['dont', 'want'], ['dont', 'draw'],
+  ['dont', 'give'], ['dont', 'use'], ['dont', 'need'], ['dont', 'make', 'it'], ['do', 'not', 'include'],
+  ['do', 'not', 'add'], ['do', 'not', 'show'], ['do', 'not', 'put'], ['do', 'not', 'want'], ['do', 'not', 'draw'],
+  ['do', 'not', 'use'], ['do', 'not', 'make', 'it'], ['i', 'dont', 'want'], ['we', 'dont', 'want'],
+  ['get', 'rid', 'of'], ['take', 'out'], ['take', 'away'], ['leave', 'out'], ['remove'], ['delete'], ['erase'],
+  ['lose'], ['drop'], ['without'], ['w/o'], ['minus'], ['sans'], ['no'], ['not'], ['never'], ['nothing', 'but'],
+  ['free', 'of'], ['avoid'], ['exclude'], ['excluding'], ['except'],
+];
+
+/** Cues that mean "no people" on their own. */
+const NOBODY: readonly string[][] = [['nobody'], ['no', 'one'], ['noone'], ['no', 'humans'], ['no', 'human'], ['no', 'person'], ['no', 'people'], ['empty', 'of', 'people'], ['devoid', 'of', 'people'], ['unpopulated']];
+
+/** After "not": words that do not start a negated thing ("not sure", "not only"). */
+const NOT_FOLLOWERS_TO_IGNORE = new Set(['sure', 'only', 'just', 'that', 'quite', 'exactly', 'really', 'bad', 'too', 'a', 'an', 'the']);
+
+const GROUP_NAMES = Object.keys(EXCLUSIVE_GROUPS) as ExclusiveGroup[];
+const GROUP_MEMBERS: Record<ExclusiveGroup, string[][]> = Object.fromEntries(
+  GROUP_NAMES.map((g) => [g, [...EXCLUSIVE_GROUPS[g]].map(phraseWords).sort((a, b) => b.length - a.length)]),
+) as Record<ExclusiveGroup, string[][]>;
+
+interface Clause {
+  tokens: Token[];
+}
+
+interface TurnParse {
+  clauses: Clause[];
+  negatives: Token[][];
+  /** Things this turn explicitly replaces or removes in earlier turns, with what replaces them. */
+  explicit: { removed: Token[]; by: Token[]; rule: string }[];
+}
+
+function startsWith(tokens: readonly Token[], at: number, words: readonly string[]): boolean {
+  if (at + words.length > tokens.length) return false;
+  for (let k = 0; k < words.length; k++) if (tokens[at + k]!.norm !== words[k]) return false;
+  return true;
+}
+
+function stripLeading(tokens: Token[]): Token[] {
+  let start = 0;
+  let changed = true;
+  while (changed && start < tokens.length) {
+    changed = false;
+    for (const filler of LEADING_FILLER) {
+      if (startsWith(tokens, start, filler)) {
+        start += filler.length;
+        changed = true;
+        break;
+      }
+    }
+    // A lone article or possessive before more filler ("a picture of") is dropped with it.
+    if (!changed && DROPPABLE.has(tokens[start]?.norm ?? '') && LEADING_FILLER.some((f) => startsWith(tokens, start + 1, f) && f[0] !== 'and')) {
+      start++;
+      changed = true;
+    }
+  }
+  return tokens.slice(start);
+}
+
+function stripTrailing(tokens: Token[]): Token[] {
+  let end = tokens.length;
+  let changed = true;
+  while (changed && end > 0) {
+    changed = false;
+    for (const filler of TRAILING_FILLER) {
+      const at = end - filler.length;
+      if (at >= 0 && startsWith(tokens, at, filler)) {
+        end = at;
+        changed = true;
+        break;
+      }
+    }
+  }
+  return tokens.slice(0, end);
+}
+
+function removeHedges(tokens: Token[]): Token[] {
+  const out: Token[] = [];
+  for (let i = 0; i < tokens.length; ) {
+    const hedge = HEDGES.find((h) => startsWith(tokens, i, h));
+    if (hedge) {
+      i += hedge.length;
+      continue;
+    }
+    out.push(tokens[i]!);
+    i++;
+  }
+  return out;
+}
+
+/** Function words that may not open or close a phrase. */
+const EDGE_WORDS = new Set([
+  'a', 'an', 'the', 'my', 'our', 'your', 'ur', 'some', 'any', 'and', 'or', 'but', 'with', 'of', 'in', 'on', 'at', 'to',
+  'for', 'from', 'by', 'is', 'are', 'be', 'it', 'its', 'that', 'this', 'so', 'her', 'him', 'them', 'his', 'their',
+  'she', 'he', 'they', 'we', 'i', 'me', 'style', 'look', 'vibe', 'vibes', 'feel', 'like', 'as', 'also', 'too', 'then', 'than', 'into', 'over', 'under',
+]);
+/** Of the edge words, those that may end a phrase when the phrase has more in it ("a dragon flying over"). */
+const KEEP_AT_END = new Set(['style', 'look', 'vibe', 'vibes', 'feel', 'over', 'under']);
+
+function trimEdges(tokens: Token[]): Token[] {
+  let start = 0;
+  let end = tokens.length;
+  while (start < end && EDGE_WORDS.has(tokens[start]!.norm) && tokens[start]!.norm !== '') start++;
+  while (end > start && EDGE_WORDS.has(tokens[end - 1]!.norm) && !(KEEP_AT_END.has(tokens[end - 1]!.norm) && end - start > 1)) end--;
+  return tokens.slice(start, end);
+}
+
+/** The thing a negation at `from` covers: up to the scope's end, split on "or"; lead words dropped. */
+function negatedItems(tokens: readonly Token[], from: number): { items: Token[][]; end: number } {
+  const items: Token[][] = [];
+  let current: Token[] = [];
+  let i = from;
+  for (; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (LIST_JOINERS.has(t.norm)) {
+      if (current.length > 0) items.push(current);
+      current = [];
+      continue;
+    }
+    if (t.norm === 'no' && current.length > 0) break;
+    if (SCOPE_END.has(t.norm) && current.length > 0) break;
+    if (current.length === 0 && NEGATED_LEAD.has(t.norm)) continue;
+    if (current.length >= 4) break;
+    current.push(t);
+  }
+  if (current.length > 0) items.push(current);
+  return { items: items.filter((item) => item.some((t) => t.norm !== '' && !EDGE_WORDS.has(t.norm))), end: i };
+}
+
+/** Trailing words of a negation that only say where ("no people in it", "no text anywhere"). */
+const NEGATION_TAILS: readonly string[][] = [
+  ['in', 'it'], ['in', 'there'], ['in', 'the', 'picture'], ['in', 'the', 'image'], ['in', 'the', 'scene'],
+  ['in', 'the', 'shot'], ['in', 'the', 'background'], ['in', 'sight'], ['at', 'all'], ['anywhere'], ['visible'],
+  ['around'], ['please'], ['whatsoever'], ['allowed'], ['present'], ['on', 'it'], ['on', 'them'],
+].sort((a, b) => b.length - a.length);
+
+/**
+ * Takes the negations out of a clause: returns what is left and the negated things. "a forest with no
+ * people in it" -> "a forest", ["people"].
+ */
+function extractNegations(tokens: Token[]): { rest: Token[]; negatives: Token[][] } {
+  const negatives: Token[][] = [];
+  const rest: Token[] = [];
+  for (let i = 0; i < tokens.length; ) {
+    const nobody = NOBODY.find((cue) => startsWith(tokens, i, cue));
+    if (nobody && !(nobody[0] === 'no' && nobody.length === 2 && tokens[i + 2] && !SCOPE_END.has(tokens[i + 2]!.norm) && nobody[1] === 'one')) {
+      negatives.push([{ text: 'people', norm: 'people' }]);
+      i += nobody.length;
+      i = skipTail(tokens, i);
+      dropDanglingJoiner(rest);
+      continue;
+    }
+    const cue = NEGATION_CUES.find((c) => startsWith(tokens, i, c));
+    if (cue && !(cue[0] === 'not' && NOT_FOLLOWERS_TO_IGNORE.has(tokens[i + 1]?.norm ?? '') && tokens[i + 1]?.norm !== 'too')) {
+      let from = i + cue.length;
+      // "not in her witch outfit": the thing negated is the outfit.
+      if (cue[0] === 'not' && tokens[from]?.norm === 'in') from++;
+      const { items, end } = negatedItems(tokens, from);
+      if (items.length > 0) {
+        negatives.push(...items);
+        i = skipTail(tokens, end);
+        dropDanglingJoiner(rest);
+        continue;
+      }
+    }
+    rest.push(tokens[i]!);
+    i++;
+  }
+  return { rest, negatives };
+}
+
+function skipTail(tokens: readonly Token[], at: number): number {
+  let i = at;
+  let moved = true;
+  while (moved) {
+    moved = false;
+    const tail = NEGATION_TAILS.find((t) => startsWith(tokens, i, t));
+    if (tail) {
+      i += tail.length;
+      moved = true;
+    }
+  }
+  return i;
+}
+
+/** "a forest with no people": the "with" that introduced the negation goes with it. */
+function dropDanglingJoiner(rest: Token[]): void {
+  while (rest.length > 0 && ['with', 'and', 'but', 'or', 'has', 'have', 'having'].includes(rest.at(-1)!.norm)) rest.pop();
+}
+
+/** Explicit replacement frames inside one clause. */
+function extractExplicit(tokens: Token[]): { rest: Token[]; explicit: TurnParse['explicit'] } {
+  const explicit: TurnParse['explicit'] = [];
+  const norms = tokens.map((t) => t.norm);
+  const at = (words: string[]) => {
+    for (let i = 0; i < tokens.length; i++) if (startsWith(tokens, i, words)) return i;
+    return -1;
+  };
+  // "X instead of Y" / "X rather than Y" / "instead of Y, X"
+  for (const frame of [['instead', 'of'], ['rather', 'than']]) {
+    const i = at(frame);
+    if (i < 0) continue;
+    const after = negatedItems(tokens, i + frame.length);
+    const removed = after.items[0];
+    if (!removed) continue;
+    const before = trimEdges(stripLeading(tokens.slice(0, i)));
+    explicit.push({ removed, by: before, rule: `${frame.join(' ')}` });
+    return { rest: tokens.slice(after.end), explicit };
+  }
+  // "change / switch / turn Y to / into X", "replace / swap Y with / for X"
+  const verbs: [string, string[]][] = [
+    ['change', ['to', 'into']],
+    ['switch', ['to', 'into', 'for']],
+    ['turn', ['into', 'to']],
+    ['replace', ['with', 'by']],
+    ['swap', ['for', 'with', 'out', 'to']],
+  ];
+  for (const [verb, joins] of verbs) {
+    const v = norms.indexOf(verb);
+    if (v < 0) continue;
+    const j = norms.findIndex((n, k) => k > v + 1 && joins.includes(n));
+    if (j < 0) continue;
+    const removed = trimEdges(tokens.slice(v + 1, j));
+    const by = trimEdges(tokens.slice(j + 1));
+    if (removed.length === 0 || by.length === 0) continue;
+    // "change it to night": no thing named, the groups and colours decide what "it" was.
+    if (removed.every((t) => ['it', 'that', 'this', 'them', 'everything'].includes(t.norm))) {
+      return { rest: [...tokens.slice(0, v), ...by], explicit };
+    }
+    explicit.push({ removed, by, rule: `${verb} … ${tokens[j]!.norm}` });
+    return { rest: tokens.slice(0, v), explicit };
+  }
+  return { rest: tokens, explicit };
+}
+
+/** Splits a turn into clauses at sentence ends, commas, semicolons, slashes and dashes. */
+function clausesOf(text: string): string[] {
+  const quoted: string[] = [];
+  // Protect quoted text from the clause split.
+  const masked = text.replace(/"[^"\n]{1,200}"|“[^”\n]{1,200}”|(?<=^|[\s(:])['‘][^'’\n]{1,200}['’](?=$|[\s,.!?;:)])/gu, (m) => {
+    quoted.push(m);
+    return `\u0000${quoted.length - 1}\u0000`;
+  });
+  return masked
+    .split(/[\n!?;]+|(?<!\d)[.,](?!\d)|\s+[-–—/]\s+|\bbut\b/i)
+    .map((c) => c.replace(/\u0000(\d+)\u0000/g, (_, n: string) => quoted[Number(n)]!).trim())
+    .filter((c) => c.length > 0);
+}
+
+function parseTurn(text: string): TurnParse {
+  const clauses: Clause[] = [];
+  const negatives: Token[][] = [];
+  const explicit: TurnParse['explicit'] = [];
+  for (const raw of clausesOf(text)) {
+    let tokens = removeHedges(stripTrailing(stripLeading(tokenize(raw))));
+    const ex = extractExplicit(tokens);
+    explicit.push(...ex.explicit);
+    const neg = extractNegations(ex.rest);
+    negatives.push(...neg.negatives);
+    tokens = trimEdges(stripTrailing(stripLeading(neg.rest)).filter((t, i, all) => !(DROPPABLE.has(t.norm) && i < all.length - 1)));
+    if (tokens.length > 0) clauses.push({ tokens });
+  }
+  return { clauses, negatives, explicit };
+}
+
+interface LivePhrase {
+  tokens: Token[];
+  turn: number;
+}
+
+/** Removes `words` from a phrase with the preposition or intensifier that led to it; true when found. */
+function removeFrom(phrase: LivePhrase, words: readonly string[], medium: boolean): boolean {
+  const i = findWords(phrase.tokens, words);
+  if (i < 0) return false;
+  let start = i;
+  let end = i + words.length;
+  while (start > 0 && ['at', 'in', 'on', 'during', 'under', 'by', 'of', 'very', 'super', 'really', 'hyper', 'ultra', 'more', 'slightly'].includes(phrase.tokens[start - 1]!.norm)) start--;
+  if (medium) while (end < phrase.tokens.length && ['style', 'styled', 'look', 'vibe', 'vibes', 'art', 'aesthetic', 'drawing', 'painting'].includes(phrase.tokens[end]!.norm) && !words.includes(phrase.tokens[end]!.norm)) end++;
+  phrase.tokens = trimEdges([...phrase.tokens.slice(0, start), ...phrase.tokens.slice(end)]);
+  return true;
+}
+
+function groupMembersIn(tokens: readonly Token[], group: ExclusiveGroup): string[][] {
+  return GROUP_MEMBERS[group].filter((m) => findWords(tokens, m) >= 0);
+}
+
+/** Colour + thing pairs of a phrase ("red dress" and "dress ... blue"), by the thing's stem. */
+function colourPairs(tokens: readonly Token[]): { colourAt: number; thing: string }[] {
+  const pairs: { colourAt: number; thing: string }[] = [];
+  tokens.forEach((t, i) => {
+    if (!COLOURS.has(t.norm)) return;
+    const next = tokens[i + 1];
+    if (next && next.norm !== '' && !COLOURS.has(next.norm) && !EDGE_WORDS.has(next.norm)) pairs.push({ colourAt: i, thing: stemWord(next.norm) });
+    else if (i > 0 && !COLOURS.has(tokens[i - 1]!.norm) && !EDGE_WORDS.has(tokens[i - 1]!.norm) && tokens[i - 1]!.norm !== '') pairs.push({ colourAt: i, thing: stemWord(tokens[i - 1]!.norm) });
+  });
+  return pairs;
+}
+
+/** Parses a chat (one message or several turns, oldest first) into the person's prompt phrases. */
+export function parseRequest(messages: readonly string[]): ParsedRequest {
+  const phrases: LivePhrase[] = [];
+  const negatives: Token[][] = [];
+  const replacements: Replacement[] = [];
+  const removeEverywhere = (words: string[], upTo: number, medium = false): string[] => {
+    const removed: string[] = [];
+    for (const p of phrases) {
+      if (p.turn >= upTo) continue;
+      const before = tokensText(p.tokens);
+      if (removeFrom(p, words, medium)) removed.push(before);
+    }
+    return removed;
+  };
+
+  messages.forEach((message, turn) => {
+    const parsed = parseTurn(message);
+    // Explicit replacements and removals reach every earlier phrase and this turn's own.
+    const own: LivePhrase[] = parsed.clauses.map((c) => ({ tokens: c.tokens, turn }));
+    for (const ex of parsed.explicit) {
+      // The replacement takes the replaced words' place ("change the dog to a cat": "cat in park").
+      const words = ex.removed.map((t) => t.norm).filter((w) => w !== '');
+      const replaced: string[] = [];
+      for (const p of [...phrases, ...own]) {
+        const i = findWords(p.tokens, words);
+        if (i < 0) continue;
+        replaced.push(tokensText(p.tokens));
+        p.tokens = trimEdges([...p.tokens.slice(0, i), ...ex.by, ...p.tokens.slice(i + words.length)]);
+      }
+      replacements.push({ turn, removed: replaced.length > 0 ? replaced : [tokensText(ex.removed)], terms: [tokensText(ex.removed)], by: tokensText(ex.by), rule: ex.rule });
+      if (replaced.length === 0 && ex.by.length > 0) own.push({ tokens: ex.by, turn });
+    }
+    if (turn > 0) {
+      // A time of day, weather, season or medium in a later turn replaces the earlier ones of its group.
+      for (const group of GROUP_NAMES) {
+        const named = own.flatMap((p) => groupMembersIn(p.tokens, group));
+        if (named.length === 0) continue;
+        const namedFamilies = new Set(named.map((m) => MEDIUM_FAMILY[m.join(' ')]));
+        const removed = new Set<string>();
+        const terms = new Set<string>();
+        for (const p of phrases) {
+          const before = tokensText(p.tokens);
+          for (const member of GROUP_MEMBERS[group]) {
+            // "anime" then "more anime, manga-like": the same medium family is no contradiction.
+            if (group === 'medium' && namedFamilies.has(MEDIUM_FAMILY[member.join(' ')])) continue;
+            if (named.some((n) => n.join(' ') === member.join(' '))) continue;
+            while (removeFrom(p, member, group === 'medium')) {
+              removed.add(before);
+              terms.add(member.join(' '));
+            }
+          }
+        }
+        if (removed.size > 0) replacements.push({ turn, removed: [...removed], terms: [...terms], by: [...new Set(named.map((n) => n.join(' ')))].join(', '), rule: group });
+      }
+      // A colour given to a thing replaces that thing's earlier colour, in place.
+      for (const p of own) {
+        for (const { colourAt, thing } of colourPairs(p.tokens)) {
+          const earlier = phrases.filter((e) => e.turn < turn).flatMap((e) => colourPairs(e.tokens).filter((c) => c.thing === thing).map((c) => ({ e, c })));
+          if (earlier.length === 0) continue;
+          const colour = p.tokens[colourAt]!;
+          for (const { e, c } of earlier) {
+            replacements.push({ turn, removed: [tokensText(e.tokens)], terms: [`${e.tokens[c.colourAt]!.text} ${thing}`], by: `${colour.text} ${thing}`, rule: `colour of ${thing}` });
+            e.tokens[c.colourAt] = colour;
+          }
+          p.tokens = [];
+        }
+      }
+      // "make it blue": a bare colour recolours the one coloured thing said before.
+      for (const p of own) {
+        const bare = p.tokens.filter((t) => !['color', 'colour', 'colored', 'coloured', 'all', 'instead'].includes(t.norm));
+        if (bare.length !== 1 || !COLOURS.has(bare[0]!.norm)) continue;
+        const earlier = phrases.filter((e) => e.turn < turn).flatMap((e) => colourPairs(e.tokens).map((c) => ({ e, c })));
+        if (earlier.length !== 1) continue;
+        const { e, c } = earlier[0]!;
+        replacements.push({ turn, removed: [tokensText(e.tokens)], terms: [`${e.tokens[c.colourAt]!.text} ${c.thing}`], by: bare[0]!.text, rule: `colour of ${c.thing}` });
+        e.tokens[c.colourAt] = bare[0]!;
+        p.tokens = [];
+      }
+    }
+    // What this turn negates leaves every phrase so far, its own included.
+    for (const negated of parsed.negatives) {
+      const words = negated.map((t) => t.norm).filter((w) => w !== '');
+      const removed = removeEverywhere(words, turn);
+      for (const p of own) removeFrom(p, words, false);
+      if (removed.length > 0) replacements.push({ turn, removed, terms: [tokensText(negated)], by: '', rule: 'removed' });
+      negatives.push(negated);
+    }
+    for (const p of own) if (p.tokens.length > 0) phrases.push(p);
+  });
+
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const p of phrases) {
+    const text = tokensText(p.tokens);
+    const key = text.toLowerCase();
+    if (text.length === 0 || seen.has(key)) continue;
+    seen.add(key);
+    out.push(text);
+  }
+  const negativeTexts = [...new Set(negatives.map((n) => tokensText(n).toLowerCase()))];
+  return { phrases: out, negatives: negativeTexts, replacements };
+}

@@ -1,0 +1,55 @@
+/**
+ * The one place that starts workers. Each `new Worker(new URL(...))` stays literal so that Vite bundles
+ * the worker; the page and the engine worker call these instead of naming worker files themselves.
+ * The LLM worker is started by the engine worker (the page talks to one worker), wrapped so that its
+ * callbacks cross the boundary as comlink proxies.
+ */
+import * as Comlink from 'comlink';
+import type { NeuralRuntime } from '../core/engines/neural/runtime-api.ts';
+import type { BenchWorkerApi } from '../../workers/bench-api.ts';
+import type { EngineWorkerApi } from '../../workers/engine-api.ts';
+import type { LlmWorkerApi } from '../../workers/llm-api.ts';
+import type { ScoreWorkerApi } from '../../workers/score-api.ts';
+
+export interface SpawnedWorker<T> {
+  worker: Worker;
+  api: Comlink.Remote<T>;
+}
+
+function spawned<T>(worker: Worker): SpawnedWorker<T> {
+  return { worker, api: Comlink.wrap<T>(worker) };
+}
+
+export const startEngineWorker = (): SpawnedWorker<EngineWorkerApi> =>
+  spawned(new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' }));
+
+export const startLlmWorker = (): SpawnedWorker<LlmWorkerApi> =>
+  spawned(new Worker(new URL('../../workers/llm.worker.ts', import.meta.url), { type: 'module', name: 'llm' }));
+
+export const startScoreWorker = (): SpawnedWorker<ScoreWorkerApi> =>
+  spawned(new Worker(new URL('../../workers/score.worker.ts', import.meta.url), { type: 'module', name: 'score' }));
+
+export const startBenchWorker = (): SpawnedWorker<BenchWorkerApi> =>
+  spawned(new Worker(new URL('../../workers/bench.worker.ts', import.meta.url), { type: 'module', name: 'bench' }));
+
+const proxied = <F extends (...args: never[]) => unknown>(callback: F | undefined): F | undefined =>
+  callback ? (Comlink.proxy(callback) as unknown as F) : undefined;
+
+/** The LLM worker as the engine host's NeuralRuntime: the same calls, callbacks sent as proxies. */
+export function llmWorkerRuntime(): NeuralRuntime {
+  const { api } = startLlmWorker();
+  return {
+    configure: (config) => api.configure(config),
+    load: (url, onProgress) => api.load(url, proxied(onProgress)),
+    status: () => api.status(),
+    useCatalog: (catalog) => api.useCatalog(catalog),
+    writePrompt: (request, onText) => api.writePrompt(request, proxied(onText)),
+    selectModel: (request, prompt, allowed) => api.selectModel(request, prompt, allowed),
+    configureArguments: (request, prompt, model, seed) => api.configureArguments(request, prompt, model, seed),
+    trainHead: (options, onProgress) => api.trainHead(options, proxied(onProgress)),
+    addModelRow: (modelId, options, onProgress) => api.addModelRow(modelId, options, proxied(onProgress)),
+    exportHead: () => api.exportHead(),
+    cancel: () => api.cancel(),
+    unload: () => api.unload(),
+  };
+}

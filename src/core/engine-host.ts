@@ -367,17 +367,21 @@ export class EngineHost implements EngineHostApi {
   }
 
   async importCatalog(request: CatalogImportRequest, onProgress: (p: ImportProgress) => void): Promise<CatalogImportReport> {
-    // A start-up still loading the previous catalog must finish first, or it would replace the import.
-    await this.init();
-    const started = performance.now();
-    const heapBefore = this.options.heapUsed?.() ?? null;
+    // Cancel applies from the first moment, also while a start-up is still loading.
     this.importing?.abort();
     const controller = new AbortController();
     this.importing = controller;
     const cancelled = () => new CatalogFetchError('cancelled', 'The import was cancelled; nothing was imported.');
     let imported: Awaited<ReturnType<typeof importCatalog>>;
     let planner: Planner;
+    let started = 0;
+    let heapBefore: number | null = null;
     try {
+      // A start-up still loading the previous catalog must finish first, or it would replace the import.
+      await this.init();
+      if (controller.signal.aborted) throw cancelled();
+      started = performance.now();
+      heapBefore = this.options.heapUsed?.() ?? null;
       // CatalogError (no valid model at all) propagates with its line-numbered message.
       imported = await importCatalog(request, {
         onProgress,

@@ -147,3 +147,35 @@ test('finding 13: the app runs under its Content-Security-Policy: engine worker,
     await server.close();
   }
 });
+
+test('finding 5: an upgrade in another tab is never blocked by this one, which asks for a reload; newer data is explained, not a hang', async ({ page, context }) => {
+  await page.goto('/');
+  await expect(page.getByText(/Engine: default/)).toBeVisible();
+  await page.getByRole('textbox', { name: 'Message' }).fill('a red fox');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
+
+  // A newer version of the app opens the database in a second tab (same origin, version 2).
+  const newer = await context.newPage();
+  await newer.goto('/models/starter/catalog.jsonl');
+  const upgrade = await newer.evaluate(
+    () =>
+      new Promise<string>((resolve) => {
+        const request = indexedDB.open('chatgen-web', 2);
+        request.onupgradeneeded = () => request.result.createObjectStore('added-in-version-2');
+        request.onsuccess = () => {
+          request.result.close();
+          resolve('upgraded');
+        };
+        request.onerror = () => resolve(`error: ${request.error?.name}`);
+        setTimeout(() => resolve('still blocked after 5 s'), 5000);
+      }),
+  );
+  expect(upgrade).toBe('upgraded');
+  await expect(page.getByTestId('storage-version')).toContainText('Reload this tab');
+
+  // The older app, reloaded against the newer data, says why it cannot start.
+  await page.reload();
+  await expect(page.getByTestId('storage-version').first()).toContainText('newer version of the app', { timeout: 15_000 });
+  await expect(page.getByText('Loading the engine…')).toHaveCount(0);
+});

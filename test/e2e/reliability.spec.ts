@@ -3,10 +3,13 @@
  * keys, the call stack of Chromium, IndexedDB across tabs, unload, CSP). Each test names its finding
  * and failed on the code before the fix. The Node half is test/unit/reliability-*.test.ts.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { expect, test, type Page } from '@playwright/test';
 import { A1111TestServer } from '../servers/a1111-test-server.ts';
+import { ComfyTestServer } from '../servers/comfyui-test-server.ts';
 
 const modelLine = (id: number, name: string) =>
   JSON.stringify({ id, name, type: 'Checkpoint', tags: ['fantasy'], base_model: 'SD 1.5', trained_words: [], file: `${name}.safetensors`, hash: '', downloads: 100 * id, rating: 5, description: 'knights and castles' });
@@ -178,4 +181,62 @@ test('finding 5: an upgrade in another tab is never blocked by this one, which a
   await page.reload();
   await expect(page.getByTestId('storage-version').first()).toContainText('newer version of the app', { timeout: 15_000 });
   await expect(page.getByText('Loading the engine…')).toHaveCount(0);
+});
+
+test('finding 9: a chat whose planning was cut off by a reload offers "Plan again"', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByText(/Engine: default/)).toBeVisible();
+  // What a reload during planning leaves: the chat is stored before planning starts, its result still null.
+  await page.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open('chatgen-web');
+        open.onsuccess = () => {
+          const tx = open.result.transaction('chats', 'readwrite');
+          const now = Date.now();
+          tx.objectStore('chats').put({ id: 'cut-off', created: now, updated: now, title: 'a lighthouse at dusk', input: { messages: ['a lighthouse at dusk'], images: [] }, result: null, plan_key: null });
+          tx.oncomplete = () => {
+            open.result.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+  );
+  await page.reload();
+  await expect(page.getByTestId('plan-missing')).toBeVisible();
+  await page.getByRole('button', { name: 'Plan again' }).click();
+  await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
+  await expect(page.getByTestId('plan-missing')).toHaveCount(0);
+  await page.reload();
+  await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
+});
+
+test('finding 9: closing or reloading the tab interrupts the job it left running on A1111 and ComfyUI', async ({ page }) => {
+  const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; type: string });
+  const checkpoints = starter.filter((m) => m.type === 'Checkpoint').map((m) => m.file);
+  const loras = starter.filter((m) => m.type === 'LORA').map((m) => m.file);
+  const a1111 = new A1111TestServer({ delayMs: 50, stall: true, checkpoints: checkpoints.map((file) => ({ file, sha256: null })), loras });
+  const comfy = new ComfyTestServer({ delayMs: 50, stall: true, checkpoints, loras });
+  const urls = { a1111: await a1111.listen(), comfyui: await comfy.listen() };
+  try {
+    for (const [kind, server, generationPath, interruptPath] of [
+      ['a1111', a1111, '/sdapi/v1/txt2img', '/sdapi/v1/interrupt'],
+      ['comfyui', comfy, '/prompt', '/interrupt'],
+    ] as const) {
+      await page.goto('/');
+      await page.getByRole('button', { name: 'Settings' }).click();
+      await page.getByLabel('Endpoint type').selectOption(kind);
+      await page.getByLabel('Endpoint URL').fill(urls[kind]);
+      await page.getByRole('button', { name: 'Save endpoints' }).click();
+      await expect(page.getByText('Saved.')).toBeVisible();
+      await plan(page, 'a lighthouse on a cliff at dusk');
+      await page.getByRole('button', { name: 'Generate' }).click();
+      await expect.poll(() => server.requests.some((r) => r.path === generationPath), { message: `${kind} received the job` }).toBe(true);
+      await page.reload();
+      await expect.poll(() => server.requests.some((r) => r.method === 'POST' && r.path === interruptPath), { message: `${kind} was told to interrupt` }).toBe(true);
+    }
+  } finally {
+    await Promise.all([a1111.close(), comfy.close()]);
+  }
 });

@@ -236,6 +236,18 @@ class ChatStore {
     }
   }
 
+  /** True when the chat shown has messages but no plan: planning was cut off (a reload, a closed tab, an error). */
+  get planMissing(): boolean {
+    return !this.running && this.current !== null && this.current.result === null && this.current.input.messages.length > 0;
+  }
+
+  /** Plans the current chat again (after a reload interrupted its plan). */
+  async planAgain(): Promise<void> {
+    if (!this.current || this.running) return;
+    this.error = null;
+    await this.run($state.snapshot(this.current) as ChatRecord);
+  }
+
   cancel(): void {
     if (this.requestId) {
       void engineWorker().cancel(this.requestId);

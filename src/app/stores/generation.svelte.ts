@@ -80,6 +80,15 @@ class GenerationStore {
   private pool: EndpointPool | null = null;
   private nextJob = 1;
 
+  constructor() {
+    // A job left running when the tab closes or reloads would keep the server busy for nobody: interrupt it.
+    if (typeof window !== 'undefined') {
+      window.addEventListener('pagehide', () => {
+        if (this.running.length > 0) void this.cancel();
+      });
+    }
+  }
+
   async load(): Promise<void> {
     try {
       const kiosk = await loadKioskConfig();

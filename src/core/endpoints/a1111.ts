@@ -115,7 +115,8 @@ export class A1111Client implements EndpointClient {
 
   private async interrupt(): Promise<void> {
     try {
-      await request(this.ctx, '/sdapi/v1/interrupt', { method: 'POST', timeoutMs: 5000 });
+      // keepalive: also sent when this runs as the page closes.
+      await request(this.ctx, '/sdapi/v1/interrupt', { method: 'POST', timeoutMs: 5000, keepalive: true });
     } catch {
       // Best effort: the run is already abandoned on our side.
     }

@@ -170,13 +170,16 @@ export class ComfyUIClient implements EndpointClient {
     await this.interrupt(ids);
   }
 
+  /**
+   * Drops the prompts from the queue and stops the running one. Both requests start at once and are
+   * keepalive, so they still reach the server when this is called as the page closes.
+   */
   private async interrupt(promptIds: string[]): Promise<void> {
-    try {
-      if (promptIds.length) await request(this.ctx, '/queue', { json: { delete: promptIds }, timeoutMs: 5000 });
-      await request(this.ctx, '/interrupt', { method: 'POST', json: promptIds.length === 1 ? { prompt_id: promptIds[0] } : {}, timeoutMs: 5000 });
-    } catch {
-      // Best effort: the run is already abandoned on our side.
-    }
+    const sent: Promise<unknown>[] = [];
+    if (promptIds.length) sent.push(request(this.ctx, '/queue', { json: { delete: promptIds }, timeoutMs: 5000, keepalive: true }));
+    sent.push(request(this.ctx, '/interrupt', { method: 'POST', json: promptIds.length === 1 ? { prompt_id: promptIds[0] } : {}, timeoutMs: 5000, keepalive: true }));
+    // Best effort: the run is already abandoned on our side.
+    await Promise.allSettled(sent);
   }
 
   /** The exact /prompt body for a plan (exported for tests and the closing note). */

@@ -240,3 +240,36 @@ test('finding 9: closing or reloading the tab interrupts the job it left running
     await Promise.all([a1111.close(), comfy.close()]);
   }
 });
+
+test('finding 4: a link naming another endpoint asks first, showing its host, and nothing reaches it unless accepted', async ({ page }) => {
+  const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; type: string });
+  const options = { delayMs: 20, checkpoints: starter.filter((m) => m.type === 'Checkpoint').map((m) => ({ file: m.file, sha256: null })), loras: starter.filter((m) => m.type === 'LORA').map((m) => m.file) };
+  const mine = new A1111TestServer(options);
+  const theirs = new A1111TestServer(options);
+  const [mineUrl, theirsUrl] = [await mine.listen(), await theirs.listen()];
+  try {
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Endpoint URL').fill(mineUrl);
+    await page.getByRole('button', { name: 'Save endpoints' }).click();
+    await expect(page.getByText('Saved.')).toBeVisible();
+
+    await page.goto(`/?endpoint=a1111:${theirsUrl}`);
+    const question = page.getByTestId('link-request');
+    await expect(question).toContainText(`This link asks to send your prompts to ${new URL(theirsUrl).host} (a1111)`);
+    await plan(page, 'a lighthouse on a cliff at dusk');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await expect(page.getByRole('alert').filter({ hasText: 'First answer whether to use the endpoints from the link' })).toBeVisible();
+    await page.getByRole('button', { name: 'Keep my saved endpoints' }).click();
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await expect(page.locator('[data-stage="image"] img')).toHaveCount(1);
+    expect(mine.requests.some((r) => r.path === '/sdapi/v1/txt2img')).toBe(true);
+    expect(theirs.requests).toEqual([]);
+    // Asked once: the answer holds for the visit.
+    await page.reload();
+    await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
+    await expect(question).toHaveCount(0);
+  } finally {
+    await Promise.all([mine.close(), theirs.close()]);
+  }
+});

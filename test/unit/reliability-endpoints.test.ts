@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatInputError } from '../../src/core/chat.ts';
 import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
 import { A1111Client } from '../../src/core/endpoints/a1111.ts';
-import { kioskConfigFromUrl, validateEndpointConfig } from '../../src/core/endpoints/kiosk.ts';
+import { decideEndpointSource, kioskConfigFromUrl, parseKioskConfig, validateEndpointConfig } from '../../src/core/endpoints/kiosk.ts';
 import { embedParameters, formatParameters, parseParameters, readParameters, readPngChunks } from '../../src/core/endpoints/png.ts';
 import { settingsForStorage } from '../../src/core/endpoints/secrets.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';
@@ -149,5 +149,28 @@ describe('finding 11: length limits on chats and prompts', () => {
     expect(error.reason).toBe('invalid-plan');
     expect(error.message).toContain('the prompt is 27,000 characters long; AUTOMATIC1111 / Forge / SD.Next takes at most 10,000 here');
     expect(txt2img(server)).toEqual([]);
+  });
+});
+
+describe('finding 4: a link with ?endpoint= never replaces the endpoints silently', () => {
+  const saved = { endpoints: [config('a1111', 'http://127.0.0.1:7860')], dispatch: 'least-busy' as const, onlyInstalledModels: false, batchSize: 1 };
+  const link = kioskConfigFromUrl(new URLSearchParams({ endpoint: 'a1111:http://evil.example:7860' }))!;
+
+  it('asks, showing the host, when the link names other endpoints; the saved ones stay in use meanwhile', () => {
+    const decision = decideEndpointSource({ link, kioskFile: null, saved });
+    expect(decision.ask?.hosts).toEqual(['evil.example:7860 (a1111)']);
+    expect(decision.settings?.endpoints.map((e) => e.baseUrl)).toEqual(['http://127.0.0.1:7860']);
+    // The same endpoints as saved: nothing to ask.
+    expect(decideEndpointSource({ link: kioskConfigFromUrl(new URLSearchParams({ endpoint: 'a1111:http://127.0.0.1:7860' })), kioskFile: null, saved }).ask).toBeNull();
+  });
+
+  it('in a kiosk, ignores the link unless kiosk.json allows URL overrides', () => {
+    const kioskFile = parseKioskConfig({ endpoints: [{ kind: 'comfyui', url: 'http://gpu-1:8188' }] });
+    const ignored = decideEndpointSource({ link, kioskFile, saved });
+    expect(ignored.ask).toBeNull();
+    expect(ignored.settings?.endpoints.map((e) => e.baseUrl)).toEqual(['http://gpu-1:8188']);
+    expect(ignored.notice).toContain('ignored');
+    const allowing = parseKioskConfig({ endpoints: [{ kind: 'comfyui', url: 'http://gpu-1:8188' }], allowUrlOverrides: true });
+    expect(decideEndpointSource({ link, kioskFile: allowing, saved }).ask?.hosts).toEqual(['evil.example:7860 (a1111)']);
   });
 });

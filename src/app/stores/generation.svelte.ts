@@ -10,7 +10,17 @@ import { EndpointError } from '../../core/endpoints/errors.ts';
 import { createEndpointClient } from '../../core/endpoints/index.ts';
 import { matchInstalledModels, type InstalledMatch } from '../../core/endpoints/installed.ts';
 import { jobKey } from '../../core/endpoints/job-key.ts';
-import { KioskConfigError, kioskConfigFromUrl, parseKioskConfig, validateEndpointConfig } from '../../core/endpoints/kiosk.ts';
+import {
+  KioskConfigError,
+  decideEndpointSource,
+  kioskConfigFromUrl,
+  parseKioskConfig,
+  validateEndpointConfig,
+  type EndpointSourceDecision,
+  type KioskConfig,
+} from '../../core/endpoints/kiosk.ts';
+
+const linkAnswerKey = (config: KioskConfig) => `chatgen-link-answer:${config.endpoints.map((e) => `${e.kind} ${e.baseUrl}`).join(' ')}`;
 import { planLosses } from '../../core/endpoints/losses.ts';
 import { settingsForStorage, type StoredEndpointSettings } from '../../core/endpoints/secrets.ts';
 import { embedParameters, formatParameters } from '../../core/endpoints/png.ts';
@@ -51,10 +61,8 @@ function newId(): string {
   return `r-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Where a kiosk's configuration comes from: URL parameters first, then /kiosk.json beside the app. */
-async function loadKioskConfig(): Promise<GenerationSettings | null> {
-  const fromUrl = kioskConfigFromUrl(new URLSearchParams(location.search));
-  if (fromUrl) return fromUrl;
+/** A kiosk's configuration from /kiosk.json beside the app, or null when there is none. */
+async function loadKioskFile(): Promise<KioskConfig | null> {
   let response: Response;
   try {
     response = await fetch(new URL('kiosk.json', document.baseURI), { cache: 'no-store' });
@@ -77,6 +85,8 @@ class GenerationStore {
   errorReason = $state<string | null>(null);
   notice = $state<string | null>(null);
   loaded = $state(false);
+  /** A link's endpoints waiting for the user's answer: nothing is generated until then. */
+  linkRequest = $state<EndpointSourceDecision['ask']>(null);
   private pool: EndpointPool | null = null;
   private nextJob = 1;
 
@@ -91,20 +101,37 @@ class GenerationStore {
 
   async load(): Promise<void> {
     try {
-      const kiosk = await loadKioskConfig();
-      if (kiosk) {
-        this.settings = kiosk;
-        this.kiosk = true;
-      } else {
-        const db = await openAppDb();
-        const saved = (await db.get('settings', SETTINGS_KEY))?.value as GenerationSettings | undefined;
-        if (saved) this.settings = saved;
-      }
+      const link = kioskConfigFromUrl(new URLSearchParams(location.search));
+      const kioskFile = await loadKioskFile();
+      const db = await openAppDb();
+      const saved = kioskFile ? null : (((await db.get('settings', SETTINGS_KEY))?.value as GenerationSettings | undefined) ?? null);
+      const decision = decideEndpointSource({ link, kioskFile, saved: saved ?? DEFAULT_SETTINGS });
+      if (decision.settings) this.settings = decision.settings;
+      this.kiosk = decision.kiosk;
+      this.notice = decision.notice;
+      const answered = decision.ask ? sessionStorage.getItem(linkAnswerKey(decision.ask.config)) : null;
+      if (answered === 'use') this.useLinkSettings(decision.ask!.config);
+      else if (answered !== 'keep') this.linkRequest = decision.ask;
     } catch (e) {
       this.fail(e instanceof KioskConfigError ? 'config' : 'storage', (e as Error).message);
     }
     await this.refreshResults();
     this.loaded = true;
+  }
+
+  private useLinkSettings(config: KioskConfig): void {
+    this.settings = config;
+    this.kiosk = true;
+    this.pool = null;
+  }
+
+  /** The user's answer to the link's endpoints, remembered for this visit (the tab's session). */
+  answerLink(use: boolean): void {
+    const ask = this.linkRequest;
+    if (!ask) return;
+    sessionStorage.setItem(linkAnswerKey(ask.config), use ? 'use' : 'keep');
+    if (use) this.useLinkSettings(ask.config);
+    this.linkRequest = null;
   }
 
   async refreshResults(): Promise<void> {
@@ -175,6 +202,10 @@ class GenerationStore {
     this.error = null;
     this.errorReason = null;
     this.notice = null;
+    if (this.linkRequest) {
+      this.fail('config', `First answer whether to use the endpoints from the link (${this.linkRequest.hosts.join(', ')}).`);
+      return null;
+    }
     const snapshot = structuredClone($state.snapshot(plan)) as GenerationPlan;
     const hit = await this.cached(snapshot);
     if (hit) {

@@ -16,6 +16,8 @@ export interface KioskConfig {
   dispatch: DispatchPolicy;
   onlyInstalledModels: boolean;
   batchSize: number;
+  /** kiosk.json only: whether a link's `?endpoint=` may replace the kiosk's endpoints (after asking). Default false. */
+  allowUrlOverrides?: boolean;
 }
 
 export class KioskConfigError extends Error {
@@ -28,7 +30,7 @@ export class KioskConfigError extends Error {
 }
 
 const ENDPOINT_FIELDS = new Set(['kind', 'url', 'baseUrl', 'apiKey', 'authHeader', 'timeoutMs', 'concurrency', 'maxReplyMB', 'schedulerMode', 'loraBaseCheckpoint', 'openaiModel', 'pollMs']);
-const TOP_FIELDS = new Set(['endpoints', 'dispatch', 'onlyInstalledModels', 'batchSize']);
+const TOP_FIELDS = new Set(['endpoints', 'dispatch', 'onlyInstalledModels', 'batchSize', 'allowUrlOverrides']);
 const SCHEDULER_MODES: readonly SchedulerMode[] = ['auto', 'split', 'combined'];
 
 export function isEndpointKind(v: unknown): v is EndpointKind {
@@ -104,12 +106,14 @@ export function parseKioskConfig(raw: unknown, source = 'kiosk.json'): KioskConf
   if (o.dispatch !== undefined && !DISPATCH_POLICIES.includes(o.dispatch as DispatchPolicy)) problems.push(`"dispatch" must be one of ${DISPATCH_POLICIES.join(', ')}`);
   if (o.onlyInstalledModels !== undefined && typeof o.onlyInstalledModels !== 'boolean') problems.push('"onlyInstalledModels" must be true or false');
   if (o.batchSize !== undefined && !isInt(o.batchSize, 1, 16)) problems.push('"batchSize" must be a whole number from 1 to 16');
+  if (o.allowUrlOverrides !== undefined && typeof o.allowUrlOverrides !== 'boolean') problems.push('"allowUrlOverrides" must be true or false');
   if (problems.length) throw new KioskConfigError(source, problems);
   return {
     endpoints,
     dispatch: (o.dispatch as DispatchPolicy | undefined) ?? 'least-busy',
     onlyInstalledModels: (o.onlyInstalledModels as boolean | undefined) ?? false,
     batchSize: (o.batchSize as number | undefined) ?? 1,
+    ...(o.allowUrlOverrides === true ? { allowUrlOverrides: true } : {}),
   };
 }
 
@@ -148,4 +152,50 @@ export function kioskConfigFromUrl(params: URLSearchParams): KioskConfig | null 
   }
   if (problems.length || !config) throw new KioskConfigError('URL parameters', problems);
   return config;
+}
+
+/** Where this visit's endpoints come from, and whether the user must first confirm a link's endpoints. */
+export interface EndpointSourceDecision {
+  /** The endpoints in use until the user answers (the saved ones, or the kiosk's); null: the app's defaults. */
+  settings: KioskConfig | null;
+  /** The settings come from a kiosk file or a confirmed link: the settings form is read-only. */
+  kiosk: boolean;
+  /** A link names endpoints other than those in use: ask (showing these hosts) before any prompt is sent. */
+  ask: { hosts: string[]; config: KioskConfig } | null;
+  /** Said when a kiosk ignores the link's endpoints. */
+  notice: string | null;
+}
+
+const endpointSignature = (endpoints: readonly EndpointConfig[]) =>
+  endpoints.map((e) => `${e.kind} ${e.baseUrl}`).sort().join('\n');
+
+/** A link's endpoints as the user sees them: kind and host. */
+export function linkHosts(config: KioskConfig): string[] {
+  return config.endpoints.map((e) => {
+    let host = e.baseUrl;
+    try {
+      host = new URL(e.baseUrl).host;
+    } catch {
+      // validated already; keep the text
+    }
+    return `${host} (${e.kind})`;
+  });
+}
+
+/**
+ * Decides between a link's `?endpoint=` settings, a kiosk file and the saved settings. A link never
+ * replaces other endpoints silently: when it names different ones the user is asked once (the answer is
+ * remembered for the visit by the caller). In a kiosk the link is ignored unless kiosk.json sets
+ * `"allowUrlOverrides": true`, and then it is asked about too.
+ */
+export function decideEndpointSource(sources: { link: KioskConfig | null; kioskFile: KioskConfig | null; saved: KioskConfig | null }): EndpointSourceDecision {
+  const { link, kioskFile, saved } = sources;
+  const base = kioskFile ?? saved;
+  const decision: EndpointSourceDecision = { settings: base, kiosk: kioskFile !== null, ask: null, notice: null };
+  if (!link) return decision;
+  if (kioskFile && !kioskFile.allowUrlOverrides) {
+    return { ...decision, notice: 'This kiosk uses its own endpoints; the endpoints given in the link are ignored.' };
+  }
+  if (base && endpointSignature(base.endpoints) === endpointSignature(link.endpoints)) return { ...decision, settings: { ...link }, kiosk: true };
+  return { ...decision, ask: { hosts: linkHosts(link), config: link } };
 }

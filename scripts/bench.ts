@@ -4,10 +4,16 @@
  *   npm run bench -- [--data DIR] [--items FILE] [--engines baseline,default[,neural]] [--pack DIR]
  *                    [--out FILE] [--predictions FILE] [--limit N] [--bert DIR [--bert-idf]]
  *                    [--images DIR --scorers DIR [--reference DIR]]
+ *   npm run bench -- --suite trust [--data DIR] [--items FILE] [--engines default] [--out FILE]
  *
  * Reads the catalog and demonstrations from --data (catalog.jsonl, demonstrations.jsonl) and test items
  * from --items (default DIR/dev.jsonl); writes the JSON report and one JSONL line per item and engine;
  * prints the Markdown tables. Progress goes to stderr.
+ *
+ * --suite trust runs the project's trust suite (test/trust/suite.jsonl: requests with what a plan must do) on
+ * the catalog of --data and prints, per category, the share of plans that hold, the plans that must never
+ * happen (a likeness nobody named, SDXL off its native sizes, a LoRA without its base checkpoint) and the
+ * mean number of content words per prompt the person never wrote; --out gets every plan and failure.
  *
  * The neural engine needs a model pack: --pack is a chatgen-pack/1 folder (manifest.json, head file, base
  * decoder), e.g. test/fixtures/pack-tiny; it runs on onnxruntime-node (--pack-dtype picks one of its dtypes).
@@ -22,6 +28,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBenchEngines, parseEngineList, type BenchEngineInputs } from '../src/core/bench/engines.ts';
 import { loadBenchItems } from '../src/core/bench/items.ts';
+import { parseTrustSuite, runTrustSuite, trustTable } from '../src/core/bench/trust.ts';
 import { metricsTable, perArgumentTable } from '../src/core/bench/report.ts';
 import { runBench, type BenchProgress } from '../src/core/bench/run.ts';
 import { attachImageEvaluation, evaluateImages, imageTable, type ImageEvaluation } from '../src/core/bench/images.ts';
@@ -88,6 +95,7 @@ async function main(): Promise<void> {
         reference: { type: 'string' },
         pack: { type: 'string' },
         'pack-dtype': { type: 'string' },
+        suite: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -108,7 +116,9 @@ async function main(): Promise<void> {
   }
   const catalogFile = path.resolve(values.catalog ?? path.join(dataDir, 'catalog.jsonl'));
   const demosFile = path.resolve(values.demonstrations ?? path.join(dataDir, 'demonstrations.jsonl'));
-  const itemsFile = path.resolve(values.items ?? path.join(dataDir, 'dev.jsonl'));
+  if (values.suite !== undefined && values.suite !== 'trust') throw new UsageError(`--suite must be "trust", got "${values.suite}"`);
+  const trust = values.suite === 'trust';
+  const itemsFile = path.resolve(values.items ?? (trust ? path.join(repoRoot, 'test/trust/suite.jsonl') : path.join(dataDir, 'dev.jsonl')));
   let limit: number | undefined;
   if (values.limit !== undefined) {
     limit = Number(values.limit);
@@ -156,6 +166,22 @@ async function main(): Promise<void> {
   );
   for (const e of errors.slice(0, 5)) process.stderr.write(`bench: skipped ${formatRecordError(e)}\n`);
   if (errors.length > 5) process.stderr.write(`bench: ... and ${errors.length - 5} more skipped catalog lines\n`);
+  if (trust) {
+    const suite = parseTrustSuite(itemsText, path.relative(repoRoot, itemsFile));
+    const engines = await buildBenchEngines(engineNames, catalog, inputs);
+    process.stderr.write(`bench: trust suite, ${suite.length} requests, catalog ${path.basename(dataDir)} (${catalog.models.length} models)\n`);
+    const bar = progressBar();
+    const run = await runTrustSuite({ items: suite, catalog, engines, onProgress: (done, total) => bar({ done, total, engine: 'trust', itemId: '' }) });
+    const out = values.out === path.join(repoRoot, 'reports/bench-report.json') ? path.join(repoRoot, 'reports/trust-report.json') : values.out;
+    mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+    writeFileSync(out, JSON.stringify(run, null, 2) + '\n');
+    process.stdout.write(`\n${trustTable(run.summaries)}\n\n`);
+    for (const c of run.checks.filter((x) => !x.holds && x.applicable)) process.stdout.write(`- ${c.engine} ${c.id}: ${c.failures.join('; ')}\n`);
+    const skipped = run.checks.filter((c) => !c.applicable).map((c) => c.id);
+    if (skipped.length > 0) process.stdout.write(`\nNot applicable to this catalog (the named model is not in it): ${[...new Set(skipped)].join(', ')}\n`);
+    process.stdout.write(`\nreport with every plan: ${path.relative(process.cwd(), path.resolve(out))}\n`);
+    return;
+  }
   const allItems = loadBenchItems(itemsText, itemsFile);
   const items = limit === undefined ? allItems : allItems.slice(0, limit);
   process.stderr.write(

@@ -15,6 +15,8 @@ export type {
   StoredCatalog,
 } from '../src/core/engine-host.ts';
 export type { CatalogSummary, PlanOutcome, PlanRequestOptions } from '../src/core/planner.ts';
+export type { ComparedPlan } from '../src/core/compare.ts';
+export type { Refit } from '../src/core/whatif.ts';
 export type {
   HeadTrainingProgress,
   LlmBackend,

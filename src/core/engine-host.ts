@@ -19,6 +19,8 @@ import { plannedModelOf, type Catalog } from './catalog/types.ts';
 import type { ChatInput } from './chat.ts';
 import { matchInstalledModels, type InstalledMatch } from './endpoints/installed.ts';
 import type { InstalledModel } from './endpoints/types.ts';
+import { compareEngines, type ComparedPlan } from './compare.ts';
+import { createBaselineEngine } from './engines/baseline.ts';
 import { createDefaultEngine } from './engines/default/index.ts';
 import type { Engine } from './engines/engine.ts';
 import { parsePromptReply } from './engines/neural/index.ts';
@@ -34,7 +36,8 @@ import type {
   LlmWorkerConfig,
   NeuralRuntime,
 } from './engines/neural/runtime-api.ts';
-import { PipelineAbortedError, type PipelineEvent } from './pipeline.ts';
+import { PipelineAbortedError, type PipelineEvent, type PlanResult } from './pipeline.ts';
+import { refitForModel, searchModels, type Refit } from './whatif.ts';
 import type { PlannedModel } from './plan.ts';
 import { Planner, summariseCatalog, type CatalogSummary, type PlanCache, type PlanOutcome, type PlanRequestOptions } from './planner.ts';
 
@@ -138,6 +141,15 @@ export interface EngineHostApi {
   exportHead(): Promise<LlmHeadExport>;
   /** The plan form of a catalog model, for the plan editor's model choice. */
   describeModel(id: number): Promise<PlannedModel | null>;
+  /**
+   * What-if: stage 3 run again for another catalog model (by the engine that made `result` when it is
+   * still loaded, else the embedded one).
+   */
+  refit(input: ChatInput, result: PlanResult, modelId: number, negativePrompt: string): Promise<Refit>;
+  /** Catalog models whose name, file or trigger words hold the query's words (up to 20). */
+  searchModels(query: string): Promise<PlannedModel[]>;
+  /** Plans the chat with the baseline, the embedded default and (when loaded) the neural engine. */
+  compare(input: ChatInput): Promise<ComparedPlan[]>;
 }
 
 /** Small key-value settings (IndexedDB in the app: src/storage/settings.ts). */
@@ -244,7 +256,11 @@ export class EngineHost implements EngineHostApi {
   private activate(id: string, catalog: Catalog): void {
     this.planner = new Planner(catalog, createDefaultEngine(catalog), this.options.planCache);
     this.catalogId = id;
+    if (id === STARTER_CATALOG_ID) this.starterSummary = summariseCatalog(catalog);
   }
+
+  /** The starter catalog's counts for the catalog table, also while an import is active. */
+  private starterSummary: CatalogSummary | null = null;
 
   private neuralRuntime(): NeuralRuntime {
     this.runtime ??= this.options.createNeuralRuntime();
@@ -416,13 +432,14 @@ export class EngineHost implements EngineHostApi {
   async listCatalogs(): Promise<StoredCatalog[]> {
     await this.init();
     const imported = await this.options.catalogs.list();
-    const starter = this.catalogId === STARTER_CATALOG_ID ? summariseCatalog(this.planner!.catalog) : null;
+    this.starterSummary ??= summariseCatalog(await this.options.starterCatalog());
+    const starter = this.starterSummary;
     return [
       {
         id: STARTER_CATALOG_ID,
         label: 'Built-in starter catalog',
-        models: starter?.models ?? 0,
-        demonstrations: starter?.demonstrations ?? 0,
+        models: starter.models,
+        demonstrations: starter.demonstrations,
         imported: 0,
         active: this.catalogId === STARTER_CATALOG_ID,
       },
@@ -455,6 +472,41 @@ export class EngineHost implements EngineHostApi {
     await this.init();
     const m = this.planner!.catalog.models.find((model) => model.id === id);
     return m ? plannedModelOf(m) : null;
+  }
+
+  /** The engine that made a plan, when it is still loaded; the embedded engine otherwise. */
+  private engineFor(name: string): Engine {
+    const neural = this.neural;
+    return neural && neural.info.name === name ? neuralRuntimeEngine(this.neuralRuntime(), neural.info) : this.planner!.engine;
+  }
+
+  async refit(input: ChatInput, result: PlanResult, modelId: number, negativePrompt: string): Promise<Refit> {
+    await this.init();
+    const model = await this.describeModel(modelId);
+    if (!model) throw new Error(`Model ${modelId} is not in the active catalog.`);
+    return refitForModel(this.engineFor(result.engine.name), {
+      input,
+      prompt: result.prompt,
+      previous: result.model,
+      model,
+      seed: result.plan.arguments.seed,
+      negative_prompt: negativePrompt,
+    });
+  }
+
+  async searchModels(query: string): Promise<PlannedModel[]> {
+    await this.init();
+    const { models } = this.planner!.catalog;
+    const byId = new Map(models.map((m) => [m.id, m]));
+    return searchModels(models, query).map((id) => plannedModelOf(byId.get(id)!));
+  }
+
+  async compare(input: ChatInput): Promise<ComparedPlan[]> {
+    await this.init();
+    const catalog = this.planner!.catalog;
+    const engines = [createBaselineEngine(catalog), this.planner!.engine];
+    if (this.neural) engines.push(neuralRuntimeEngine(this.neuralRuntime(), this.neural.info));
+    return compareEngines(engines, input);
   }
 
   private loadedRuntime(): NeuralRuntime {

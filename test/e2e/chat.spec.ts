@@ -60,8 +60,8 @@ test('a message with a reference image is planned, and the text-only engine says
   await expect(page.getByRole('img', { name: 'Attached image 1' })).toBeVisible();
   await send(page, 'make my cat look like a ghibli hero, cozy evening light');
   await expect(page.getByRole('img', { name: 'Reference image 1' })).toBeVisible();
-  await page.getByText(/Evidence: \d+ of your words kept/).click();
-  await expect(page.getByText('The default engine reads text only: the reference image was not used.')).toBeVisible();
+  // Said up front, not inside a collapsed panel.
+  await expect(page.getByTestId('image-notice')).toHaveText('The default engine reads text only: the reference image was not used.');
 
   // Something that is not an image is refused with a specific message, and nothing is lost.
   await page.getByLabel('Attach image file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });

@@ -35,7 +35,7 @@ describe.skipIf(!hasData)('npm run bench on a slice of dev', () => {
     const lines = readFileSync(predictions, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(40);
     for (const p of lines) {
-      expect(Object.keys(p).sort()).toEqual(['arguments', 'engine', 'id', 'latency_ms', 'model_id', 'negative_prompt', 'prompt', 'top5']);
+      expect(Object.keys(p).sort()).toEqual(['arguments', 'base_checkpoint', 'engine', 'id', 'latency_ms', 'model_id', 'negative_prompt', 'prompt', 'top5']);
       expect(Object.keys(p['arguments'] as object).sort()).toEqual(['cfg_scale', 'height', 'sampler', 'steps', 'width']);
       expect(typeof p['model_id']).toBe('number');
       const top5 = p['top5'] as { model_id: number; score: number }[];

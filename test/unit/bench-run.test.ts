@@ -86,7 +86,7 @@ describe('runBench', () => {
     ]);
     expect(predictions).toHaveLength(6);
     const first = predictions[0]!;
-    expect(Object.keys(first).sort()).toEqual(['arguments', 'engine', 'id', 'latency_ms', 'model_id', 'negative_prompt', 'prompt', 'top5']);
+    expect(Object.keys(first).sort()).toEqual(['arguments', 'base_checkpoint', 'engine', 'id', 'latency_ms', 'model_id', 'negative_prompt', 'prompt', 'top5']);
     expect(first).toMatchObject({ id: 'a', engine: 'baseline', model_id: 3, arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 } });
     expect(first.prompt).toBe('a red fox, masterpiece, best quality, highly detailed');
     expect(first.top5[0]).toEqual({ model_id: 3, score: 1500 / 2100 });

@@ -36,6 +36,23 @@ describe('request rules: negation', () => {
     }
   });
 
+  it('reads other negation forms and leaves idioms alone', () => {
+    const cases: [string, string[], string[]][] = [
+      ['a street market, minus the crowds', ['street market'], ['crowds']],
+      ['a glass greenhouse full of orchids, not a single person inside', ['glass greenhouse full of orchids'], ['person']],
+      ['an owl on a branch, free of text and logos', ['owl on branch'], ['text', 'logos']],
+      ['a room without windows and a red door', ['room and red door'], ['windows']],
+      ['a library with no people or lamps', ['library'], ['people', 'lamps']],
+      ['a mountain hut with no more than two windows', ['mountain hut with no more than two windows'], []],
+      ['a bakery at night, without a doubt the coziest place in town', ['bakery at night', 'without doubt coziest place in town'], []],
+    ];
+    for (const [message, kept, negated] of cases) {
+      const parsed = parseRequest([message]);
+      expect(parsed.phrases, message).toEqual(kept);
+      expect(parsed.negatives, message).toEqual(negated);
+    }
+  });
+
   it('takes a later "remove X" out of every earlier turn', () => {
     const parsed = parseRequest(['a wooden rowboat on a lake with a heron', 'remove the heron']);
     expect(parsed.phrases).toEqual(['wooden rowboat on lake']);
@@ -67,6 +84,8 @@ describe('request rules: later turns replace what they contradict', () => {
   it('gives a thing its new colour where it stood', () => {
     expect(phrases('a woman in a red dress by a fountain', 'make the dress blue')).toEqual(['woman in blue dress by fountain']);
     expect(phrases('a red vintage car in the rain', 'make it green')).toEqual(['green vintage car in rain']);
+    expect(phrases('a horse in a field of sunflowers', 'now make the horse white')).toEqual(['white horse in field of sunflowers']);
+    expect(phrases('a spaceship interior', 'swap the blue lights for red ones')).toEqual(['spaceship interior', 'red lights']);
   });
 });
 

@@ -7,7 +7,7 @@ import { MAX_REFERENCE_IMAGE_BYTES, checkChatLength } from '../../core/chat.ts';
 import type { ArgumentsResult, ModelResult, PromptResult } from '../../core/engines/engine.ts';
 import type { PipelineEvent, PlanResult } from '../../core/pipeline.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
-import type { PromptDraft } from '../../../workers/engine-api.ts';
+import type { PromptDraft, Refit } from '../../../workers/engine-api.ts';
 import { guardQuota, openAppDb, type ChatRecord } from '../../storage/db.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
 import { engineStatus } from './engine.svelte.ts';
@@ -16,6 +16,8 @@ import { generation } from './generation.svelte.ts';
 export interface StageView<T> {
   result: T;
   ms: number;
+  /** Wall time from Send to this stage's result on the page (null for a plan shown from History). */
+  sinceSend: number | null;
 }
 
 function newId(): string {
@@ -63,6 +65,8 @@ class ChatStore {
   /** Said when the choice was restricted to the endpoint's installed models, or could not be. */
   installedNote = $state<string | null>(null);
   private requestId: string | null = null;
+  /** When Send was pressed (performance.now()), for the stages' wall times. */
+  private sentAt = 0;
 
   async load(): Promise<void> {
     const db = await openAppDb();
@@ -109,21 +113,24 @@ class ChatStore {
 
   private showResult(result: PlanResult, edit: GenerationPlan | null): void {
     const ms = (i: number) => result.timings[i]?.ms ?? 0;
-    this.prompt = { result: result.prompt, ms: ms(0) };
-    this.model = { result: result.model, ms: ms(1) };
-    this.arguments = { result: result.arguments, ms: ms(2) };
+    // A plan that just ran keeps the wall times its events measured from Send.
+    const since = (view: StageView<unknown> | null) => view?.sinceSend ?? null;
+    this.prompt = { result: result.prompt, ms: ms(0), sinceSend: since(this.prompt) };
+    this.model = { result: result.model, ms: ms(1), sinceSend: since(this.model) };
+    this.arguments = { result: result.arguments, ms: ms(2), sinceSend: since(this.arguments) };
     this.plan = structuredClone($state.snapshot(edit ?? result.plan)) as GenerationPlan;
     this.edited = edit !== null;
     this.engine = result.engine;
   }
 
   private onEvent(event: PipelineEvent): void {
+    const sinceSend = performance.now() - this.sentAt;
     if (event.type === 'prompt') {
-      this.prompt = { result: event.result, ms: event.ms };
+      this.prompt = { result: event.result, ms: event.ms, sinceSend };
       this.promptDraft = null;
     }
-    else if (event.type === 'model') this.model = { result: event.result, ms: event.ms };
-    else if (event.type === 'arguments') this.arguments = { result: event.result, ms: event.ms };
+    else if (event.type === 'model') this.model = { result: event.result, ms: event.ms, sinceSend };
+    else if (event.type === 'arguments') this.arguments = { result: event.result, ms: event.ms, sinceSend };
   }
 
   async addImage(file: File): Promise<void> {
@@ -143,6 +150,7 @@ class ChatStore {
   async send(text: string): Promise<boolean> {
     const message = text.trim();
     if (message === '' || this.running) return false;
+    this.sentAt = performance.now();
     const now = Date.now();
     const base = this.current ? $state.snapshot(this.current) : null;
     const input: ChatInput = {
@@ -265,6 +273,19 @@ class ChatStore {
     const updated: ChatRecord = { ...$state.snapshot(this.current), plan_edit: $state.snapshot(plan) as GenerationPlan, updated: Date.now() };
     this.current = updated;
     await this.save(updated);
+  }
+
+  /**
+   * What-if kept: the plan re-fitted to another model replaces the stage 2 and 3 results shown (and
+   * stored with the chat), and the new plan is the chat's edited plan.
+   */
+  async saveRefit(refit: Refit): Promise<void> {
+    if (!this.current?.result) return;
+    const result: PlanResult = { ...($state.snapshot(this.current.result) as PlanResult), model: refit.model, arguments: refit.arguments };
+    this.model = { result: refit.model, ms: 0, sinceSend: null };
+    this.arguments = { result: refit.arguments, ms: 0, sinceSend: null };
+    this.current = { ...$state.snapshot(this.current), result };
+    await this.saveEdit(refit.plan);
   }
 
   async deleteChat(id: string): Promise<void> {

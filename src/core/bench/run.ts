@@ -54,6 +54,7 @@ export function predictionFromPlan(itemId: string, result: PlanResult): Predicti
     prompt: plan.prompt,
     negative_prompt: plan.negative_prompt,
     model_id: plan.model.id,
+    base_checkpoint: plan.base_checkpoint?.id ?? null,
     arguments: {
       sampler: plan.arguments.sampler,
       steps: plan.arguments.steps,

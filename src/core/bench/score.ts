@@ -11,8 +11,10 @@ export interface Prediction {
   engine: string;
   prompt: string;
   negative_prompt: string;
-  /** null when the engine failed on this item. */
+  /** The LoRA when the plan uses one, else the checkpoint; null when the engine failed on this item. */
   model_id: number | null;
+  /** A LoRA plan's checkpoint (catalog id); null for a checkpoint plan or a failed item. */
+  base_checkpoint?: number | null;
   arguments: { sampler: string; steps: number; cfg_scale: number; width: number; height: number } | null;
   top5: { model_id: number; score: number }[];
   latency_ms: number;

@@ -52,7 +52,10 @@ const LEADING_FILLER: readonly string[][] = [
   'uh', 'oh', 'well', 'also', 'and', 'but', 'now', 'then', 'actually', 'instead', 'just', 'maybe', 'perhaps',
   'alright', 'cool', 'great', 'nice', 'awesome', 'thanks', 'thank you', 'yes', 'yeah', 'yep', 'hmm',
   'something like', 'something with', 'something', 'a picture of', 'picture of', 'an image of', 'image of', 'a pic of',
-  'pic of', 'a picture with', 'picture with', 'one of', 'one with', 'this time', 'again', 'too',
+  'pic of', 'a picture with', 'picture with', 'one of', 'one with', 'this time', 'again', 'too', 'id love to see',
+  'i would love to see', 'id love', 'to see', 'to have', 'to get', 'lemme see', 'lemme', 'let me have', 'switch to',
+  'change to', 'change it to', 'go with', 'go for', 'try it in', 'try', 'do it in', 'do it as', 'render it as',
+  'make it into', 'make it look', 'make them look',
 ].map((p) => p.split(' '));
 
 const TRAILING_FILLER: readonly string[][] = [
@@ -87,14 +90,22 @@ const NEGATION_CUES: readonly string[][] = [
   ['do', 'not', 'use'], ['do', 'not', 'make', 'it'], ['i', 'dont', 'want'], ['we', 'dont', 'want'],
   ['get', 'rid', 'of'], ['take', 'out'], ['take', 'away'], ['leave', 'out'], ['remove'], ['delete'], ['erase'],
   ['lose'], ['drop'], ['without'], ['w/o'], ['minus'], ['sans'], ['no'], ['not'], ['never'], ['nothing', 'but'],
-  ['free', 'of'], ['avoid'], ['exclude'], ['excluding'], ['except'],
-];
+  ['free', 'of'], ['avoid'], ['exclude'], ['excluding'], ['except'], ['zero'], ['not', 'a', 'single'], ['not', 'one'],
+  ['not', 'any'], ['minus'],
+].sort((a, b) => b.length - a.length);
 
 /** Cues that mean "no people" on their own. */
 const NOBODY: readonly string[][] = [['nobody'], ['no', 'one'], ['noone'], ['no', 'humans'], ['no', 'human'], ['no', 'person'], ['no', 'people'], ['empty', 'of', 'people'], ['devoid', 'of', 'people'], ['unpopulated']];
 
 /** After "not": words that do not start a negated thing ("not sure", "not only"). */
-const NOT_FOLLOWERS_TO_IGNORE = new Set(['sure', 'only', 'just', 'that', 'quite', 'exactly', 'really', 'bad', 'too', 'a', 'an', 'the']);
+const NOT_FOLLOWERS_TO_IGNORE = new Set(['sure', 'only', 'just', 'that', 'quite', 'exactly', 'really', 'bad', 'too']);
+
+/** Phrases that start like a negation and are none ("no more than two", "without a doubt"). */
+const NOT_NEGATIONS: readonly string[][] = [
+  ['no', 'more', 'than'], ['no', 'less', 'than'], ['no', 'fewer', 'than'], ['no', 'bigger', 'than'], ['no', 'smaller', 'than'],
+  ['no', 'longer', 'than'], ['no', 'doubt'], ['without', 'a', 'doubt'], ['no', 'matter'], ['no', 'wonder'], ['no', 'problem'],
+  ['no', 'rush'], ['no', 'worries'], ['never', 'mind'], ['not', 'only'], ['not', 'sure'], ['not', 'just'],
+];
 
 const GROUP_NAMES = Object.keys(EXCLUSIVE_GROUPS) as ExclusiveGroup[];
 const GROUP_MEMBERS: Record<ExclusiveGroup, string[][]> = Object.fromEntries(
@@ -200,6 +211,15 @@ function negatedItems(tokens: readonly Token[], from: number): { items: Token[][
       continue;
     }
     if (t.norm === 'no' && current.length > 0) break;
+    // "without text and logos": a bare noun closing the clause after "and" is negated too ("and a red door" is not).
+    if (t.norm === 'and' && current.length > 0) {
+      const after = tokens.slice(i + 1);
+      if (after.length > 0 && after.length <= 2 && after.every((x) => x.norm !== '' && !SCOPE_END.has(x.norm) && !DROPPABLE.has(x.norm))) {
+        items.push(current);
+        current = [];
+        continue;
+      }
+    }
     if (SCOPE_END.has(t.norm) && current.length > 0) break;
     if (current.length === 0 && NEGATED_LEAD.has(t.norm)) continue;
     if (current.length >= 4) break;
@@ -213,7 +233,8 @@ function negatedItems(tokens: readonly Token[], from: number): { items: Token[][
 const NEGATION_TAILS: readonly string[][] = [
   ['in', 'it'], ['in', 'there'], ['in', 'the', 'picture'], ['in', 'the', 'image'], ['in', 'the', 'scene'],
   ['in', 'the', 'shot'], ['in', 'the', 'background'], ['in', 'sight'], ['at', 'all'], ['anywhere'], ['visible'],
-  ['around'], ['please'], ['whatsoever'], ['allowed'], ['present'], ['on', 'it'], ['on', 'them'],
+  ['around'], ['please'], ['whatsoever'], ['allowed'], ['present'], ['on', 'it'], ['on', 'them'], ['inside'],
+  ['outside'], ['nearby'], ['here'], ['there'],
 ].sort((a, b) => b.length - a.length);
 
 /**
@@ -228,8 +249,20 @@ function extractNegations(tokens: Token[]): { rest: Token[]; negatives: Token[][
     if (nobody && !(nobody[0] === 'no' && nobody.length === 2 && tokens[i + 2] && !SCOPE_END.has(tokens[i + 2]!.norm) && nobody[1] === 'one')) {
       negatives.push([{ text: 'people', norm: 'people' }]);
       i += nobody.length;
+      // "no people or lamps": the list goes on.
+      if (LIST_JOINERS.has(tokens[i]?.norm ?? '')) {
+        const more = negatedItems(tokens, i + 1);
+        negatives.push(...more.items);
+        i = more.end;
+      }
       i = skipTail(tokens, i);
       dropDanglingJoiner(rest);
+      continue;
+    }
+    const idiom = NOT_NEGATIONS.find((c) => startsWith(tokens, i, c));
+    if (idiom) {
+      for (let k = 0; k < idiom.length; k++) rest.push(tokens[i + k]!);
+      i += idiom.length;
       continue;
     }
     const cue = NEGATION_CUES.find((c) => startsWith(tokens, i, c));
@@ -309,6 +342,9 @@ function extractExplicit(tokens: Token[]): { rest: Token[]; explicit: TurnParse[
     if (removed.every((t) => ['it', 'that', 'this', 'them', 'everything'].includes(t.norm))) {
       return { rest: [...tokens.slice(0, v), ...by], explicit };
     }
+    // "swap the blue lights for red ones": "ones" is the thing replaced.
+    const last = by.at(-1);
+    if (last && (last.norm === 'ones' || last.norm === 'one') && removed.length >= 2) by.splice(by.length - 1, 1, removed.at(-1)!);
     explicit.push({ removed, by, rule: `${verb} … ${tokens[j]!.norm}` });
     return { rest: tokens.slice(0, v), explicit };
   }
@@ -324,6 +360,7 @@ function clausesOf(text: string): string[] {
     return `\u0000${quoted.length - 1}\u0000`;
   });
   return masked
+    .replace(/\bw\/(?=\s)/gi, 'with')
     .split(/[\n!?;]+|(?<!\d)[.,](?!\d)|\s+[-–—/]\s+|\bbut\b/i)
     .map((c) => c.replace(/\u0000(\d+)\u0000/g, (_, n: string) => quoted[Number(n)]!).trim())
     .filter((c) => c.length > 0);
@@ -436,8 +473,16 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
       for (const p of own) {
         for (const { colourAt, thing } of colourPairs(p.tokens)) {
           const earlier = phrases.filter((e) => e.turn < turn).flatMap((e) => colourPairs(e.tokens).filter((c) => c.thing === thing).map((c) => ({ e, c })));
-          if (earlier.length === 0) continue;
           const colour = p.tokens[colourAt]!;
+          if (earlier.length === 0) {
+            // "now make the horse white": the thing said before without a colour gets it in place.
+            const holder = phrases.find((e) => e.turn < turn && e.tokens.some((t) => t.norm !== '' && stemWord(t.norm) === thing));
+            if (!holder || p.tokens.length > 2) continue;
+            const at = holder.tokens.findIndex((t) => t.norm !== '' && stemWord(t.norm) === thing);
+            holder.tokens.splice(at, 0, colour);
+            p.tokens = [];
+            continue;
+          }
           for (const { e, c } of earlier) {
             replacements.push({ turn, removed: [tokensText(e.tokens)], terms: [`${e.tokens[c.colourAt]!.text} ${thing}`], by: `${colour.text} ${thing}`, rule: `colour of ${thing}` });
             e.tokens[c.colourAt] = colour;

@@ -31,7 +31,7 @@ export function fitSize(index: CatalogIndex, modelRow: number, learned: { width:
   const family = sizeFamily(index.traits[modelRow]!.family);
   const base = index.models[modelRow]!.base_model;
   const learnedOrientation = orientationOf(learned.width, learned.height);
-  const aspectFar = (w: number, h: number) => shape?.aspect != null && Math.abs(Math.log(w / h / shape.aspect)) > 0.2;
+  const aspectFar = (w: number, h: number) => shape?.aspect != null && Math.abs(Math.log(w / h / shape.aspect)) > 0.1;
   const wantsChange = shape !== null && (shape.orientation !== learnedOrientation || aspectFar(learned.width, learned.height));
   if (family === 'sdxl') {
     if (!wantsChange && isNativeSize('sdxl', learned.width, learned.height)) return { ...learned, reason: null };

@@ -7,7 +7,7 @@ import { Bm25Index } from '../../retrieval/bm25.ts';
 import { STYLE_WORDS } from '../../request/vocabulary.ts';
 import { joinedTerms, promptTags, retrievalTerms } from '../../retrieval/terms.ts';
 import { words } from '../../text.ts';
-import { commonTagsOf, modelPhrases, modelTraits, namingTermsForIndex, sharedTriggersOf, type CatalogNaming, type ModelPhrases, type ModelTraits } from './model-traits.ts';
+import { commonTagsOf, everydayTriggersOf, modelPhrases, modelTraits, namingTermsForIndex, sharedTriggersOf, type CatalogNaming, type ModelPhrases, type ModelTraits } from './model-traits.ts';
 
 /** How much each field of a model counts in its document (a field repeated n times counts n times). */
 export interface FieldWeights {
@@ -239,7 +239,7 @@ export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFA
     models,
     traits,
     phrases,
-    naming: { sharedTriggers: sharedTriggersOf(phrases), nonCharacterNameTerms },
+    naming: { sharedTriggers: new Set([...sharedTriggersOf(phrases), ...everydayTriggersOf(phrases, demoTerms, demoModelRow)]), nonCharacterNameTerms },
     namingRows,
     generalRows: traits.flatMap((t, row) => (t.general ? [row] : [])),
     addableTerms: addableTermsOf(catalog.demonstrations, demoModelRow),

@@ -182,7 +182,12 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
       }
 
       // The model's trigger words, and for a LoRA the checkpoint it runs on.
-      const triggers = triggerWordsFor(index, row).filter((t) => !prompt.prompt.toLowerCase().includes(t.toLowerCase()));
+      // Never one that brings back what the person negated or replaced ("no chopsticks").
+      const unwanted = [...parsed.negatives, ...parsed.replacements.flatMap((r) => r.terms)].map((t) => retrievalTerms(t).join(' ')).filter((t) => t.length > 0);
+      const triggers = triggerWordsFor(index, row).filter((t) => {
+        const terms = ` ${retrievalTerms(t).join(' ')} `;
+        return !prompt.prompt.toLowerCase().includes(t.toLowerCase()) && !unwanted.some((u) => terms.includes(` ${u} `));
+      });
       if (triggers.length > 0) notes.push(`Trigger words of ${model.model.name} added to the prompt: ${triggers.join(', ')}.`);
       const result: ArgumentsResult = { arguments: args, evidence: { sources, demonstrations: chosen.demonstrations, notes } };
       if (triggers.length > 0) result.prompt = [prompt.prompt, ...triggers].join(', ');

@@ -60,7 +60,7 @@ const STYLE_TAGS: Readonly<Record<StyleClass, readonly string[]>> = {
 const REQUEST_STYLE_WORDS: Readonly<Record<StyleClass, readonly string[]>> = {
   photo: ['photo', 'photograph', 'photography', 'photorealistic', 'realistic', 'realism', 'hyperrealistic', 'dslr', 'raw', 'camera', 'lens', 'film', 'polaroid', 'portra', 'kodak', 'fujifilm', 'mm', 'candid', 'selfie', 'snapshot', 'documentary', 'editorial', 'cinematic', 'photoreal', 'lifelike'],
   anime: ['anime', 'manga', 'ghibli', 'cartoon', 'chibi', 'waifu', 'cel', 'toon', 'comic', 'shonen', 'shojo', 'kawaii', 'vtuber'],
-  art: ['painting', 'painted', 'oil', 'watercolor', 'watercolour', 'acrylic', 'gouache', 'impressionist', 'impressionism', 'illustration', 'sketch', 'drawing', 'ink', 'charcoal', 'pastel', 'canvas', 'art', 'artwork', 'storybook', 'fantasy', 'concept', 'renaissance', 'baroque', 'surreal', 'surrealist', 'expressionist', 'nouveau', 'deco', 'ukiyo', 'woodblock', 'fresco', 'mural', 'school'],
+  art: ['painting', 'painted', 'oil', 'watercolor', 'watercolour', 'acrylic', 'gouache', 'impressionist', 'impressionism', 'illustration', 'sketch', 'drawing', 'ink', 'charcoal', 'pastel', 'canvas', 'art', 'artwork', 'storybook', 'fantasy', 'concept', 'renaissance', 'baroque', 'surreal', 'surrealist', 'expressionist', 'nouveau', 'deco', 'ukiyo', 'woodblock', 'fresco', 'mural'],
   '3d': ['3d', 'render', 'rendered', 'cgi', 'pixar', 'blender', 'octane', 'unreal', 'clay', 'claymation', 'isometric', 'low', 'poly', 'voxel', 'figurine', 'toy'],
 };
 
@@ -84,9 +84,17 @@ function tagSet(m: CatalogModel): Set<string> {
   return new Set(m.tags.map((t) => t.toLowerCase().trim()));
 }
 
+/** Words in a model's name that say its style as surely as a tag ("Realistic Vision", "Anime Pastel Dream"). */
+const STYLE_NAME_WORDS: Readonly<Record<StyleClass, readonly string[]>> = {
+  photo: ['realistic', 'photorealistic', 'photoreal', 'realism', 'photo'],
+  anime: ['anime', 'manga', 'cartoon', 'toon'],
+  art: ['painting', 'art', 'artistic', 'illustration'],
+  '3d': ['3d', 'pixar'],
+};
+
 function stylesOf(m: CatalogModel, tags: ReadonlySet<string>): StyleClass[] {
   const nameWords = new Set(m.name.toLowerCase().split(/[^a-z0-9.]+/));
-  return (Object.keys(STYLE_TAGS) as StyleClass[]).filter((s) => STYLE_TAGS[s].some((t) => tags.has(t) || (!t.includes(' ') && nameWords.has(t))));
+  return (Object.keys(STYLE_TAGS) as StyleClass[]).filter((s) => STYLE_TAGS[s].some((t) => tags.has(t)) || STYLE_NAME_WORDS[s].some((w) => nameWords.has(w)));
 }
 
 /** Traits of every model; `general` needs the whole catalog (popularity is relative). */
@@ -226,6 +234,45 @@ const DOMAIN_WORDS: ReadonlySet<string> = new Set([
 
 const rare = (t: string) => isNamingTerm(t) && !isCommonWord(t) && !DOMAIN_WORDS.has(t);
 
+/** Techniques of their own (pixel art, papercut, stained glass, vector art), as retrieval term sequences. */
+const TECHNIQUES: readonly string[][] = Object.entries(MEDIUM_FAMILY)
+  .filter(([, family]) => family === 'pixel' || family === 'graphic')
+  .map(([term]) => retrievalTerms(term))
+  .filter((seq) => seq.length > 0)
+  .sort((a, b) => b.length - a.length);
+
+/**
+ * Trigger phrases of everyday words that the catalog's demonstrations use across several models ("cherry
+ * blossoms", "red dress"): a request using them describes a picture, it does not name a model. A phrase
+ * counts when its first two words stand together in the prompts of at least `minModels` models.
+ */
+export function everydayTriggersOf(all: readonly ModelPhrases[], demoTerms: readonly (readonly string[])[], demoModelRow: Int32Array, minModels = 4): Set<string> {
+  const candidates = new Map<string, string[]>();
+  for (const p of all) {
+    for (const t of p.triggers) {
+      if (t.length < 2 || !t.every((w) => isCommonWord(w) || DOMAIN_WORDS.has(w))) continue;
+      const bigram = `${t[0]} ${t[1]}`;
+      const list = candidates.get(bigram);
+      if (list) list.push(t.join(' '));
+      else candidates.set(bigram, [t.join(' ')]);
+    }
+  }
+  const models = new Map<string, Set<number>>();
+  demoTerms.forEach((terms, doc) => {
+    const row = demoModelRow[doc]!;
+    for (let i = 0; i + 1 < terms.length; i++) {
+      const bigram = `${terms[i]} ${terms[i + 1]}`;
+      if (!candidates.has(bigram)) continue;
+      let set = models.get(bigram);
+      if (!set) models.set(bigram, (set = new Set()));
+      set.add(row);
+    }
+  });
+  const everyday = new Set<string>();
+  for (const [bigram, rows] of models) if (rows.size >= minModels) for (const phrase of candidates.get(bigram)!) everyday.add(phrase);
+  return everyday;
+}
+
 /** What the whole catalog says about names: shared triggers, and how many models' names use each term. */
 export interface CatalogNaming {
   sharedTriggers: ReadonlySet<string>;
@@ -243,13 +290,20 @@ export function askedFor(phrases: ModelPhrases, traits: ModelTraits, request: Re
   const inOnePhrase = (seq: readonly string[]) => request.phrases.some((p) => containsSequence(p, seq));
   // A trigger names the model when it is its own (not shared booru vocabulary) and either several words
   // long or one uncommon word.
-  const trigger = phrases.triggers.find((p) => !sharedTriggers.has(p.join(' ')) && (p.length >= 2 || rare(p[0]!)) && inOnePhrase(p));
+  // A character's triggers beyond its name describe its look ("red bow", "long hair"): only a rare word or its
+  // name makes one of them name the character.
+  const trigger = phrases.triggers.find(
+    (p) => !sharedTriggers.has(p.join(' ')) && (p.length >= 2 || rare(p[0]!)) && (!traits.character || p.some((t) => rare(t) || phrases.nameTerms.includes(t))) && inOnePhrase(p),
+  );
   if (traits.person) {
     // A likeness needs its person's whole name, or a trigger that carries the name.
     const name = phrases.primaryName;
     if (name.length > 0 && name.every(has) && (name.length >= 2 || rare(name[0]!))) return `the request names ${name.join(' ')}`;
     return trigger && trigger.some((t) => phrases.nameTerms.includes(t)) ? `the request uses its trigger "${trigger.join(' ')}"` : null;
   }
+  // A technique a general checkpoint cannot draw ("pixel art", "stained glass") asks for the models made for it.
+  const technique = TECHNIQUES.find((seq) => inOnePhrase(seq) && [...phrases.nameTerms, ...phrases.tags.flat(), ...phrases.triggers.flat()].includes(seq[0]!));
+  if (technique && !traits.character) return `the request asks for its technique "${technique.join(' ')}"`;
   // A character is named by its own name, not its franchise's ("ghibli" names a style, not Kiki).
   const rareName = phrases.nameTerms.find((t) => has(t) && rare(t) && (!traits.character || !naming.nonCharacterNameTerms.has(t)));
   if (rareName) return `the request names it ("${rareName}")`;

@@ -23,6 +23,15 @@ async function importCatalog(page: Page, catalog: string, demonstrations: string
   await page.getByRole('button', { name: 'Import' }).click();
 }
 
+/** Every model of the starter catalog, installed on a test server, so any plan the engine makes can run. */
+function starterModels() {
+  const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; type: string });
+  return {
+    checkpoints: starter.filter((m) => m.type === 'Checkpoint').map((m) => ({ file: m.file, sha256: null })),
+    loras: starter.filter((m) => m.type === 'LORA').map((m) => m.file),
+  };
+}
+
 async function plan(page: Page, text: string) {
   await page.getByRole('button', { name: 'Chat', exact: true }).click();
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
@@ -105,7 +114,7 @@ async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
 
 test('finding 13: the app runs under its Content-Security-Policy: engine worker, WASM neural pack, generation, images', async ({ page }) => {
   test.setTimeout(120_000);
-  const server = new A1111TestServer({ delayMs: 50, checkpoints: [{ file: 'dreamshaper_8.safetensors', sha256: null }] });
+  const server = new A1111TestServer({ delayMs: 50, ...starterModels() });
   const serverUrl = await server.listen();
   try {
     const violations = await watchCsp(page);
@@ -119,8 +128,6 @@ test('finding 13: the app runs under its Content-Security-Policy: engine worker,
     await page.getByRole('button', { name: 'Save endpoints' }).click();
     await expect(page.getByText('Saved.')).toBeVisible();
     await plan(page, 'a dreamy castle above the clouds');
-    await page.getByRole('button', { name: 'Edit plan' }).click();
-    await page.getByLabel('Model').selectOption({ index: 0 });
     await page.getByRole('button', { name: 'Generate' }).click();
     const image = page.locator('[data-stage="image"] img').first();
     await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), { timeout: 20_000 }).toBe(true);
@@ -213,11 +220,9 @@ test('finding 9: a chat whose planning was cut off by a reload offers "Plan agai
 });
 
 test('finding 9: closing or reloading the tab interrupts the job it left running on A1111 and ComfyUI', async ({ page }) => {
-  const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; type: string });
-  const checkpoints = starter.filter((m) => m.type === 'Checkpoint').map((m) => m.file);
-  const loras = starter.filter((m) => m.type === 'LORA').map((m) => m.file);
-  const a1111 = new A1111TestServer({ delayMs: 50, stall: true, checkpoints: checkpoints.map((file) => ({ file, sha256: null })), loras });
-  const comfy = new ComfyTestServer({ delayMs: 50, stall: true, checkpoints, loras });
+  const models = starterModels();
+  const a1111 = new A1111TestServer({ delayMs: 50, stall: true, ...models });
+  const comfy = new ComfyTestServer({ delayMs: 50, stall: true, checkpoints: models.checkpoints.map((m) => m.file), loras: models.loras });
   const urls = { a1111: await a1111.listen(), comfyui: await comfy.listen() };
   try {
     for (const [kind, server, generationPath, interruptPath] of [
@@ -232,7 +237,7 @@ test('finding 9: closing or reloading the tab interrupts the job it left running
       await expect(page.getByText('Saved.')).toBeVisible();
       await plan(page, 'a lighthouse on a cliff at dusk');
       await page.getByRole('button', { name: 'Generate' }).click();
-      await expect.poll(() => server.requests.some((r) => r.path === generationPath), { message: `${kind} received the job` }).toBe(true);
+      await expect.poll(() => server.requests.some((r) => r.path === generationPath), { message: `${kind} received the job`, timeout: 20_000 }).toBe(true);
       await page.reload();
       await expect.poll(() => server.requests.some((r) => r.method === 'POST' && r.path === interruptPath), { message: `${kind} was told to interrupt` }).toBe(true);
     }
@@ -242,8 +247,7 @@ test('finding 9: closing or reloading the tab interrupts the job it left running
 });
 
 test('finding 4: a link naming another endpoint asks first, showing its host, and nothing reaches it unless accepted', async ({ page }) => {
-  const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; type: string });
-  const options = { delayMs: 20, checkpoints: starter.filter((m) => m.type === 'Checkpoint').map((m) => ({ file: m.file, sha256: null })), loras: starter.filter((m) => m.type === 'LORA').map((m) => m.file) };
+  const options = { delayMs: 20, ...starterModels() };
   const mine = new A1111TestServer(options);
   const theirs = new A1111TestServer(options);
   const [mineUrl, theirsUrl] = [await mine.listen(), await theirs.listen()];

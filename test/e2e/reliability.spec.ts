@@ -277,3 +277,55 @@ test('finding 4: a link naming another endpoint asks first, showing its host, an
     await Promise.all([mine.close(), theirs.close()]);
   }
 });
+
+test('finding 8: tabs follow each other: endpoints, a deleted chat that never comes back, the active catalog', async ({ page: a, context }) => {
+  const b = await context.newPage();
+  for (const tab of [a, b]) {
+    await tab.goto('/');
+    await expect(tab.getByText(/Engine: default/)).toBeVisible();
+  }
+  const storedSettings = (tab: Page) =>
+    tab.evaluate(
+      () =>
+        new Promise<{ url: string; onlyInstalled: boolean }>((resolve) => {
+          const open = indexedDB.open('chatgen-web');
+          open.onsuccess = () => {
+            const get = open.result.transaction('settings').objectStore('settings').get('generation-endpoints');
+            get.onsuccess = () => {
+              const value = get.result?.value as { endpoints: { baseUrl: string }[]; onlyInstalledModels: boolean } | undefined;
+              open.result.close();
+              resolve({ url: value?.endpoints[0]?.baseUrl ?? '', onlyInstalled: value?.onlyInstalledModels ?? false });
+            };
+          };
+        }),
+    );
+
+  // Endpoints: B's open form follows A's save, so B's later save keeps A's endpoint.
+  await b.getByRole('button', { name: 'Settings' }).click();
+  await expect(b.getByLabel('Endpoint URL')).toHaveValue('http://127.0.0.1:7860');
+  await a.getByRole('button', { name: 'Settings' }).click();
+  await a.getByLabel('Endpoint URL').fill('http://127.0.0.1:7999');
+  await a.getByRole('button', { name: 'Save endpoints' }).click();
+  await expect(a.getByText('Saved.')).toBeVisible();
+  await expect(b.getByLabel('Endpoint URL')).toHaveValue('http://127.0.0.1:7999');
+  await b.getByLabel('Only models on my server').check();
+  await b.getByRole('button', { name: 'Save endpoints' }).click();
+  await expect(b.getByText('Saved.')).toBeVisible();
+  expect(await storedSettings(a)).toEqual({ url: 'http://127.0.0.1:7999', onlyInstalled: true });
+
+  // Chats: a chat deleted in A is not brought back by B adding a turn to it.
+  await plan(a, 'a castle in the rain');
+  await b.getByRole('button', { name: 'Chat', exact: true }).click();
+  await b.getByRole('button', { name: /^a castle in the rain/ }).click();
+  await a.getByRole('button', { name: 'Delete chat: a castle in the rain' }).click();
+  await expect(b.getByRole('button', { name: /^a castle in the rain/ })).toHaveCount(0);
+  await plan(b, 'with a red door');
+  await a.reload();
+  await expect(a.getByRole('button', { name: /^with a red door/ })).toBeVisible();
+  await expect(a.getByRole('button', { name: /^a castle in the rain/ })).toHaveCount(0);
+
+  // Catalogs: an import in A becomes B's active catalog too.
+  await importCatalog(a, [modelLine(1, 'knightmix'), modelLine(2, 'castlemix')].join('\n'), demoLine(5, 1, 'a knight'));
+  await expect(a.getByTestId('import-result')).toContainText('Imported 2 models');
+  await expect(b.getByRole('banner')).toContainText('catalog: catalog.jsonl (2 models');
+});

@@ -10,6 +10,7 @@ import type { GenerationPlan } from '../../core/plan.ts';
 import type { PromptDraft, Refit } from '../../../workers/engine-api.ts';
 import { guardQuota, openAppDb, type ChatRecord } from '../../storage/db.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
+import { announce, onAnnouncement } from '../sync.ts';
 import { engineStatus } from './engine.svelte.ts';
 import { generation } from './generation.svelte.ts';
 
@@ -65,6 +66,8 @@ class ChatStore {
   /** Said when the choice was restricted to the endpoint's installed models, or could not be. */
   installedNote = $state<string | null>(null);
   private requestId: string | null = null;
+  /** Ids of the chats known to be in IndexedDB: one of them missing at write time was deleted elsewhere. */
+  private stored = new Set<string>();
   /** When Send was pressed (performance.now()), for the stages' wall times. */
   private sentAt = 0;
 
@@ -72,6 +75,10 @@ class ChatStore {
     const db = await openAppDb();
     const chats = await db.getAllFromIndex('chats', 'updated');
     this.chats = chats.reverse();
+    for (const c of chats) this.stored.add(c.id);
+    onAnnouncement((message) => {
+      if (message.type === 'chats') void this.followOtherTab();
+    });
     const latest = this.chats[0];
     if (latest) this.show(latest);
     this.loaded = true;
@@ -291,16 +298,49 @@ class ChatStore {
   async deleteChat(id: string): Promise<void> {
     const db = await openAppDb();
     await db.delete('chats', id);
+    this.stored.delete(id);
     this.chats = this.chats.filter((c) => c.id !== id);
     if (this.current?.id === id) this.newChat();
+    announce({ type: 'chats', deleted: id });
   }
 
+  /** Another tab changed the chats: the list follows, and a chat deleted there leaves this tab too. */
+  private async followOtherTab(): Promise<void> {
+    const db = await openAppDb();
+    const chats = (await db.getAllFromIndex('chats', 'updated')).reverse();
+    this.stored = new Set(chats.map((c) => c.id));
+    this.chats = chats;
+    if (this.current && !this.stored.has(this.current.id) && !this.running) {
+      this.newChat();
+      this.error = 'The chat shown here was deleted in another tab.';
+    }
+  }
+
+  /**
+   * Stores a chat, never bringing back one that was deleted: a chat this tab knows was stored but is
+   * gone now was deleted (in another tab), so the write is refused, checked in the write's transaction.
+   */
   private async save(chat: ChatRecord): Promise<void> {
     const plain = $state.snapshot(chat) as ChatRecord;
     try {
       const db = await openAppDb();
-      await guardQuota('this chat', () => db.put('chats', plain));
+      const tx = db.transaction('chats', 'readwrite');
+      const deleted = this.stored.has(plain.id) && (await tx.store.get(plain.id)) === undefined;
+      if (deleted) {
+        await tx.done;
+        this.stored.delete(plain.id);
+        this.chats = this.chats.filter((c) => c.id !== plain.id);
+        if (this.current?.id === plain.id) this.newChat();
+        this.error = 'This chat was deleted in another tab, so it was not saved again. Start a new chat.';
+        return;
+      }
+      await guardQuota('this chat', async () => {
+        await tx.store.put(plain);
+        await tx.done;
+      });
+      this.stored.add(plain.id);
       this.chats = [plain, ...this.chats.filter((c) => c.id !== plain.id)];
+      announce({ type: 'chats' });
     } catch (e) {
       this.error = (e as Error).message;
     }

@@ -16,8 +16,15 @@ import type {
   StoredCatalog,
 } from '../../../workers/engine-api.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
+import { announce, onAnnouncement } from '../sync.ts';
 
 class EngineStore {
+  constructor() {
+    onAnnouncement((message) => {
+      if (message.type === 'catalog') void this.followOtherTab(message.activeId);
+    });
+  }
+
   status = $state<EngineStatus | null>(null);
   catalogs = $state<StoredCatalog[]>([]);
   importing = $state(false);
@@ -67,11 +74,27 @@ class EngineStore {
         }),
       );
       await this.refresh();
+      this.announceCatalog();
     } catch (e) {
       this.error = (e as Error).message;
     } finally {
       this.importing = false;
       this.progress = null;
+    }
+  }
+
+  /** Tells the other tabs which catalog is active now, so their engine plans over it too. */
+  private announceCatalog(): void {
+    announce({ type: 'catalog', activeId: this.status?.catalogId ?? null });
+  }
+
+  /** Another tab imported, chose or deleted a catalog: this tab's engine follows (nothing is announced back). */
+  private async followOtherTab(activeId: string | null): Promise<void> {
+    try {
+      if (activeId !== null && activeId !== this.status?.catalogId) this.status = await engineWorker().useCatalog(activeId);
+      this.catalogs = await engineWorker().listCatalogs();
+    } catch (e) {
+      this.error = (e as Error).message;
     }
   }
 
@@ -129,6 +152,7 @@ class EngineStore {
     try {
       this.status = await engineWorker().useCatalog(id);
       this.catalogs = await engineWorker().listCatalogs();
+      this.announceCatalog();
     } catch (e) {
       this.error = (e as Error).message;
     }
@@ -138,6 +162,7 @@ class EngineStore {
     try {
       await engineWorker().deleteCatalog(id);
       await this.refresh();
+      this.announceCatalog();
     } catch (e) {
       this.error = (e as Error).message;
     }

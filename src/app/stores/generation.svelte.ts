@@ -23,6 +23,7 @@ import {
 const linkAnswerKey = (config: KioskConfig) => `chatgen-link-answer:${config.endpoints.map((e) => `${e.kind} ${e.baseUrl}`).join(' ')}`;
 import { planLosses } from '../../core/endpoints/losses.ts';
 import { settingsForStorage, type StoredEndpointSettings } from '../../core/endpoints/secrets.ts';
+import { announce, onAnnouncement } from '../sync.ts';
 import { embedParameters, formatParameters } from '../../core/endpoints/png.ts';
 import { EndpointPool, type DispatchPolicy } from '../../core/endpoints/pool.ts';
 import { DEFAULT_TIMEOUT_MS, type ConnectionReport, type EndpointConfig, type GenerationProgress, type InstalledModel } from '../../core/endpoints/types.ts';
@@ -34,6 +35,8 @@ export interface GenerationSettings extends StoredEndpointSettings {
   dispatch: DispatchPolicy;
   batchSize: number;
   onlyInstalledModels: boolean;
+  /** Counts saves; a save based on an older revision (another tab saved since) is refused. */
+  revision?: number;
 }
 
 const SETTINGS_KEY = 'generation-endpoints';
@@ -97,6 +100,9 @@ class GenerationStore {
         if (this.running.length > 0) void this.cancel();
       });
     }
+    onAnnouncement((message) => {
+      if (message.type === 'settings') void this.followOtherTab();
+    });
   }
 
   async load(): Promise<void> {
@@ -151,14 +157,49 @@ class GenerationStore {
     if (!endpoints.length && !problems.length) problems.push('Add at least one endpoint.');
     if (!Number.isInteger(next.batchSize) || next.batchSize < 1 || next.batchSize > 16) problems.push('Images per run must be from 1 to 16.');
     if (problems.length) return problems;
-    const settings: GenerationSettings = { ...next, endpoints };
     const db = await openAppDb();
+    // A form opened before another tab saved must not write its stale copy over that change: the
+    // revision it was filled from is checked against the stored one in the same transaction.
+    const tx = db.transaction('settings', 'readwrite');
+    const current = ((await tx.store.get(SETTINGS_KEY))?.value as GenerationSettings | undefined) ?? null;
+    const revision = current?.revision ?? 0;
+    if ((next.revision ?? 0) !== revision) {
+      await tx.done;
+      if (current) this.adopt(current);
+      return ['The endpoints were changed in another tab meanwhile; the form now shows that change. Make yours again and save.'];
+    }
+    const settings: GenerationSettings = { ...next, endpoints, revision: revision + 1 };
     // Keys the user chose not to remember stay in this tab's memory only.
     const stored = settingsForStorage($state.snapshot(settings) as GenerationSettings);
-    await guardQuota('the endpoint settings', () => db.put('settings', { key: SETTINGS_KEY, value: stored }));
+    await guardQuota('the endpoint settings', async () => {
+      await tx.store.put({ key: SETTINGS_KEY, value: stored });
+      await tx.done;
+    });
     this.settings = settings;
     this.pool = null;
+    announce({ type: 'settings' });
     return [];
+  }
+
+  /** Settings another tab saved; keys this tab holds only in memory are kept for the same endpoints. */
+  private adopt(saved: GenerationSettings): void {
+    const keys = new Map(this.settings.endpoints.map((e) => [`${e.kind} ${e.baseUrl}`, e]));
+    this.settings = {
+      ...saved,
+      endpoints: saved.endpoints.map((e) => {
+        const mine = keys.get(`${e.kind} ${e.baseUrl}`);
+        return e.apiKey || e.authHeader || !mine ? e : { ...e, ...(mine.apiKey ? { apiKey: mine.apiKey } : {}), ...(mine.authHeader ? { authHeader: mine.authHeader } : {}) };
+      }),
+    };
+    this.pool = null;
+  }
+
+  /** Another tab saved endpoint settings: use them from now on (not in a kiosk or a confirmed link). */
+  private async followOtherTab(): Promise<void> {
+    if (this.kiosk || !this.loaded) return;
+    const db = await openAppDb();
+    const saved = (await db.get('settings', SETTINGS_KEY))?.value as GenerationSettings | undefined;
+    if (saved) this.adopt(saved);
   }
 
   private poolNow(): EndpointPool {

@@ -17,6 +17,10 @@
  *
  * The neural engine needs a model pack: --pack is a chatgen-pack/1 folder (manifest.json, head file, base
  * decoder), e.g. test/fixtures/pack-tiny; it runs on onnxruntime-node (--pack-dtype picks one of its dtypes).
+ * A pack without a head (or whose head lacks most of the catalog's models) plans in hybrid mode: stage 1 by
+ * its LLM, stages 2 and 3 by the default engine. A pack with base_model.hub_id downloads from the public hub,
+ * or from the mirror in the environment variable CHATGEN_HUB_URL, keeping the files in CHATGEN_MODEL_CACHE
+ * (default: transformers.js's own cache folder).
  *
  * Image-level evaluation: --images holds the images made from each item's plan, named <item id>.png, flat when one
  * engine runs or in one sub-folder per engine; --scorers is a scorer pack or a folder of packs (clip, hpsv2,
@@ -145,14 +149,18 @@ async function main(): Promise<void> {
     const packDir = path.resolve(values.pack);
     const packStarted = performance.now();
     try {
-      const pack = await loadNodePack(packDir, packDtype === undefined ? {} : { dtype: packDtype as PackDtype });
+      const pack = await loadNodePack(packDir, {
+        ...(packDtype === undefined ? {} : { dtype: packDtype as PackDtype }),
+        ...(process.env.CHATGEN_HUB_URL ? { hubUrl: process.env.CHATGEN_HUB_URL } : {}),
+        ...(process.env.CHATGEN_MODEL_CACHE ? { cacheDir: process.env.CHATGEN_MODEL_CACHE } : {}),
+      });
       inputs.neuralPack = { session: pack.session, head: pack.head, manifest: pack.manifest };
+      process.stderr.write(
+        `bench: pack "${pack.manifest.name}" loaded on onnxruntime-node (${pack.session.dtype}, ${pack.head ? `${pack.head.modelIds.length} model rows` : 'no head: hybrid planning'}) in ${((performance.now() - packStarted) / 1000).toFixed(2)}s\n`,
+      );
     } catch (e) {
       throw new Error(`cannot load the model pack ${packDir}:\n${e instanceof Error ? e.message : String(e)}`);
     }
-    process.stderr.write(
-      `bench: pack "${inputs.neuralPack.manifest.name}" loaded on onnxruntime-node (${inputs.neuralPack.session.dtype}, ${inputs.neuralPack.head.modelIds.length} model rows) in ${((performance.now() - packStarted) / 1000).toFixed(2)}s\n`,
-    );
   }
 
   const t0 = performance.now();
@@ -189,7 +197,11 @@ async function main(): Promise<void> {
   );
 
   const engines = await buildBenchEngines(engineNames, catalog, inputs);
-  for (const e of engines) process.stderr.write(`bench: engine ${e.engine.name} ready in ${(e.setupMs / 1000).toFixed(2)}s\n`);
+  for (const e of engines) {
+    process.stderr.write(`bench: engine ${e.engine.name} ready in ${(e.setupMs / 1000).toFixed(2)}s\n`);
+    const stages = e.engine.stageEngines;
+    if (stages) process.stderr.write(`bench: ${e.engine.name}: stage 1 by ${stages.prompt}; stage 2 by ${stages.model}; stage 3 by ${stages.arguments}\n`);
+  }
 
   let bert: BertScorer | undefined;
   if (values.bert !== undefined) {

@@ -44,10 +44,11 @@ const result = await new PackHeadTrainer(session, manifest, catalog).train(
   },
 );
 console.log(`trained in ${((performance.now() - trainingFrom) / 1000).toFixed(1)} s; final train accuracy ${(result.accuracy * 100).toFixed(1)}%`);
-writeFileSync(path.join(values.pack, manifest.head.file), encodeHeadFile(result.head));
+// A pack without a head gets one named head.f32.
+const headFile = manifest.head?.file ?? 'head.f32';
+writeFileSync(path.join(values.pack, headFile), encodeHeadFile(result.head));
 const manifestPath = path.join(values.pack, 'manifest.json');
-const raw = JSON.parse(readFileSync(manifestPath, 'utf8')) as { head: { model_ids: number[]; dim: number } };
-raw.head.model_ids = result.head.modelIds;
-raw.head.dim = result.head.dim;
+const raw = JSON.parse(readFileSync(manifestPath, 'utf8')) as { head?: { file: string; model_ids: number[]; dim: number } };
+raw.head = { file: headFile, dim: result.head.dim, model_ids: result.head.modelIds };
 writeFileSync(manifestPath, JSON.stringify(raw, null, 2) + '\n');
 await session.dispose();

@@ -68,7 +68,7 @@ writeFileSync(
  * Trained on ${lists.length} (item, argument) lists of pseudo items from the train part only (held-out
  * demonstrations, casualised); final loss ${loss.toFixed(3)}, top-1 ${top1.toFixed(3)}.
  */
-import type { ArgumentFeatures } from './args.ts';
+import type { ArgumentFeatures } from './argument-features.ts';
 
 export const TRAINED_ARGUMENT_WEIGHTS: ArgumentFeatures = ${JSON.stringify(weights, null, 2).replace(/"(\w+)":/g, '$1:')};
 `,

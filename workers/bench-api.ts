@@ -34,7 +34,8 @@ export interface BenchRunRequest {
    * The model pack the neural engine runs (the one chosen in Settings → Engine), needed when `engines`
    * names "neural": its folder URL and the backend to try first.
    */
-  neuralPack?: { url: string; prefer: LlmBackend };
+  /** `hubUrl`: the Model hub URL for packs with base_model.hub_id (absent: the public hub). */
+  neuralPack?: { url: string; prefer: LlmBackend; hubUrl?: string };
 }
 
 /** How the neural engine ran in a benchmark: its pack, runtime and head. */

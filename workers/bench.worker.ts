@@ -37,7 +37,7 @@ async function bertScorer(modelUrl: string, idf: boolean, references: string[]):
 /** Opens the pack for the neural engine; a head trained for it in this browser replaces the pack's own. */
 async function openNeuralPack(pack: NonNullable<BenchRunRequest['neuralPack']>, onProgress: (p: BenchRunProgress) => void): Promise<{ opened: OpenedPack; inputs: BenchEngineInputs; runtime: BenchNeuralRuntime }> {
   const url = new URL(pack.url, self.location.href).href;
-  const opened = await openPack(url, { wasmPaths: { mjs: ortWasmMjs, wasm: ortWasm }, prefer: pack.prefer, numThreads: 1 }, (p) => onProgress({ phase: 'pack', ...p }));
+  const opened = await openPack(url, { wasmPaths: { mjs: ortWasmMjs, wasm: ortWasm }, prefer: pack.prefer, numThreads: 1 }, (p) => onProgress({ phase: 'pack', ...p }), pack.hubUrl ? { hubUrl: pack.hubUrl } : {});
   const trained = await savedHead(headStore(), url, opened.session.hiddenSize);
   const head = trained?.head ?? opened.pack.head;
   return {

@@ -8,6 +8,7 @@ export type { CatalogLoadProgress } from '../src/core/catalog/load.ts';
 export type { CatalogFileSource, CatalogImportRequest, ImportProgress } from '../src/core/catalog/import.ts';
 export type {
   CatalogImportReport,
+  CatalogStartProgress,
   EngineChoice,
   EngineStatus,
   HeadTrainingOutcome,

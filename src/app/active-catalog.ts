@@ -24,10 +24,11 @@ export async function activeCatalogFiles(catalogId: string): Promise<{ catalog: 
     );
     return { catalog: { name: 'starter/catalog.jsonl', file: catalog! }, demonstrations: { name: 'starter/demonstrations.jsonl', file: demonstrations! } };
   }
-  const record = await catalogStore().get(catalogId);
-  if (!record) throw new Error('The active catalog is no longer stored; choose it again in Settings.');
+  const store = catalogStore();
+  const [record, texts] = await Promise.all([store.get(catalogId), store.texts(catalogId)]);
+  if (!record || !texts) throw new Error('The active catalog is no longer stored; choose it again in Settings.');
   return {
-    catalog: { name: `${record.source}/catalog.jsonl`, file: jsonl(record.catalog_text) },
-    ...(record.demonstrations_text ? { demonstrations: { name: `${record.source}/demonstrations.jsonl`, file: jsonl(record.demonstrations_text) } } : {}),
+    catalog: { name: `${record.source}/catalog.jsonl`, file: jsonl(texts.catalog_text) },
+    ...(texts.demonstrations_text ? { demonstrations: { name: `${record.source}/demonstrations.jsonl`, file: jsonl(texts.demonstrations_text) } } : {}),
   };
 }

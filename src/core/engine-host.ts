@@ -7,9 +7,10 @@
  * work the same for both engines, under different cache keys.
  */
 import {
-  catalogFromRecord,
+  catalogFromTexts,
   importCatalog,
   type CatalogImportRequest,
+  type CatalogRecord,
   type CatalogRepository,
   type ImportProgress,
 } from './catalog/import.ts';
@@ -22,7 +23,10 @@ import type { InstalledModel } from './endpoints/types.ts';
 import { compareEngines, type ComparedPlan } from './compare.ts';
 import { createBaselineEngine } from './engines/baseline.ts';
 import { createDefaultEngine } from './engines/default/index.ts';
+import { buildCatalogIndex, type CatalogIndex } from './engines/default/index-build.ts';
+import { indexSnapshotKey, restoreCatalogIndex, snapshotCatalogIndex } from './engines/default/index-snapshot.ts';
 import type { Engine } from './engines/engine.ts';
+import { createHybridEngine, labelNeuralStages, type PlanningMode } from './engines/neural/hybrid.ts';
 import { parsePromptReply } from './engines/neural/index.ts';
 import type {
   HeadTrainingProgress,
@@ -40,6 +44,7 @@ import { PipelineAbortedError, type PipelineEvent, type PlanResult } from './pip
 import { refitForModel, searchModels, type Refit } from './whatif.ts';
 import type { PlannedModel } from './plan.ts';
 import { Planner, summariseCatalog, type CatalogSummary, type PlanCache, type PlanOutcome, type PlanRequestOptions } from './planner.ts';
+import { screenModels, type SafetyPolicy, type SafetyScreen } from './safety.ts';
 
 export const STARTER_CATALOG_ID = 'starter';
 export const ACTIVE_CATALOG_KEY = 'active-catalog';
@@ -49,7 +54,22 @@ export const ENGINE_CHOICE_KEY = 'engine-choice';
  * Which engine plans: the embedded default engine (no weights), or the neural engine over a model pack
  * (a folder URL with manifest.json) run by the neural runtime, on WebGPU when available ('webgpu') or WASM only.
  */
-export type EngineChoice = { kind: 'embedded' } | { kind: 'neural'; packUrl: string; backend: LlmBackend };
+export type EngineChoice =
+  | { kind: 'embedded' }
+  /** `hubUrl`: where a pack with base_model.hub_id downloads from (a mirror); absent: the public hub. */
+  | { kind: 'neural'; packUrl: string; backend: LlmBackend; hubUrl?: string };
+
+/**
+ * Start-up of the active catalog, for the progress bar: a stored snapshot is read and restored; without
+ * one (or after an engine update) the catalog is parsed, indexed and a snapshot saved for next time.
+ */
+export interface CatalogStartProgress {
+  phase: 'reading' | 'restoring' | 'parsing' | 'indexing' | 'saving' | 'ready';
+  catalog: string;
+  /** Steps done of `steps` (both paths have four). */
+  step: number;
+  steps: number;
+}
 
 /** Stage 1's reply as the neural engine writes it, split into the two prompts. */
 export interface PromptDraft {
@@ -99,15 +119,17 @@ export interface EngineStatus {
   llm: LlmStatus | null;
   /** Said when the neural engine was chosen but the embedded engine plans instead, and why. */
   engineNotice: string | null;
+  /** While the neural engine plans: whether its head runs stage 2 or the plan is hybrid (and why). */
+  planning: PlanningMode | null;
 }
 
 /** The engine worker's protocol (workers/engine-api.ts re-exports it). */
 export interface EngineHostApi {
   /**
    * Loads the active catalog (an import, else the built-in starter) and builds the chosen engine;
-   * a neural pack's download progress goes to `onProgress`.
+   * a neural pack's download progress goes to `onProgress`, the catalog's to `onCatalogProgress`.
    */
-  init(onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus>;
+  init(onProgress?: (progress: LlmLoadProgress) => void, onCatalogProgress?: (progress: CatalogStartProgress) => void): Promise<EngineStatus>;
   /** Chooses the engine (saved in settings); a pack that cannot be loaded leaves the embedded engine planning. */
   setEngine(choice: EngineChoice, onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus>;
   /** `onPromptDraft` receives stage 1's text while the neural engine writes it. */
@@ -120,6 +142,8 @@ export interface EngineHostApi {
   ): Promise<PlanOutcome>;
   /** Cancels a running plan; its promise rejects with an AbortError. */
   cancel(requestId: string): void;
+  /** Cancels a neural pack's download (setEngine then leaves the embedded engine planning); the next load resumes it. */
+  cancelPackDownload(): Promise<void>;
   importCatalog(request: CatalogImportRequest, onProgress: (progress: ImportProgress) => void): Promise<CatalogImportReport>;
   /** Stops the running import (download, reading or indexing); it rejects with a 'cancelled' message and nothing is stored. */
   cancelImport(): void;
@@ -141,6 +165,8 @@ export interface EngineHostApi {
   exportHead(): Promise<LlmHeadExport>;
   /** The plan form of a catalog model, for the plan editor's model choice. */
   describeModel(id: number): Promise<PlannedModel | null>;
+  /** Safe mode: which models of the active catalog may be chosen, and what was excluded and why. */
+  screenModels(policy: SafetyPolicy): Promise<SafetyScreen>;
   /**
    * What-if: stage 3 run again for another catalog model (by the engine that made `result` when it is
    * still loaded, else the embedded one).
@@ -182,7 +208,8 @@ export function parseEngineChoice(value: unknown): EngineChoice {
   if (typeof value !== 'object' || value === null) return EMBEDDED;
   const v = value as Record<string, unknown>;
   if (v['kind'] === 'neural' && typeof v['packUrl'] === 'string' && (v['backend'] === 'webgpu' || v['backend'] === 'wasm')) {
-    return { kind: 'neural', packUrl: v['packUrl'], backend: v['backend'] };
+    const hubUrl = typeof v['hubUrl'] === 'string' && v['hubUrl'].trim() !== '' ? v['hubUrl'].trim() : undefined;
+    return { kind: 'neural', packUrl: v['packUrl'], backend: v['backend'], ...(hubUrl ? { hubUrl } : {}) };
   }
   return EMBEDDED;
 }
@@ -250,11 +277,12 @@ export class EngineHost implements EngineHostApi {
       choice: this.choice,
       llm: this.neural?.llm ?? null,
       engineNotice: this.engineNotice,
+      planning: this.neural?.info.planning ?? null,
     };
   }
 
-  private activate(id: string, catalog: Catalog): void {
-    this.planner = new Planner(catalog, createDefaultEngine(catalog), this.options.planCache);
+  private activate(id: string, catalog: Catalog, index?: CatalogIndex): void {
+    this.planner = new Planner(catalog, createDefaultEngine(catalog, index ? { index } : {}), this.options.planCache);
     this.catalogId = id;
     if (id === STARTER_CATALOG_ID) this.starterSummary = summariseCatalog(catalog);
   }
@@ -281,7 +309,7 @@ export class EngineHost implements EngineHostApi {
     }
     const runtime = this.neuralRuntime();
     try {
-      await runtime.configure({ ...this.options.neuralConfig(), prefer: choice.backend });
+      await runtime.configure({ ...this.options.neuralConfig(), prefer: choice.backend, ...(choice.hubUrl ? { hubUrl: choice.hubUrl } : {}) });
       const status = await runtime.load(choice.packUrl, onProgress);
       const info = await runtime.useCatalog(this.planner!.catalog);
       this.neural = { info, llm: status };
@@ -291,16 +319,16 @@ export class EngineHost implements EngineHostApi {
     }
   }
 
-  init(onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus> {
+  init(onProgress?: (progress: LlmLoadProgress) => void, onCatalogProgress?: (progress: CatalogStartProgress) => void): Promise<EngineStatus> {
     if (this.planner && !this.initializing) return Promise.resolve(this.status());
-    this.initializing ??= this.initOnce(onProgress).finally(() => {
+    this.initializing ??= this.initOnce(onProgress, onCatalogProgress).finally(() => {
       this.initializing = null;
     });
     return this.initializing;
   }
 
-  private async initOnce(onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus> {
-    await this.loadActiveCatalog();
+  private async initOnce(onProgress?: (progress: LlmLoadProgress) => void, onCatalogProgress?: (progress: CatalogStartProgress) => void): Promise<EngineStatus> {
+    await this.loadActiveCatalog(onCatalogProgress);
     this.choice = parseEngineChoice(await this.options.settings.get(ENGINE_CHOICE_KEY));
     await this.applyChoice(onProgress);
     return this.status();
@@ -323,17 +351,57 @@ export class EngineHost implements EngineHostApi {
     if (this.choice.kind === 'neural') await this.applyChoice();
   }
 
-  private async storedCatalog(id: string): Promise<Catalog> {
-    const record = await this.options.catalogs.get(id);
-    if (!record) throw new Error(`The imported catalog "${id}" is no longer stored.`);
-    return catalogFromRecord(record);
+  /** Saves the index as a snapshot; a full quota only costs the next start its speed. */
+  private async saveSnapshot(record: CatalogRecord, index: CatalogIndex): Promise<void> {
+    await this.options.catalogs
+      .putSnapshot({
+        id: record.id,
+        catalog_version: record.version,
+        index_key: indexSnapshotKey(),
+        created: (this.options.now ?? Date.now)(),
+        snapshot: snapshotCatalogIndex(index),
+      })
+      .catch(() => undefined);
   }
 
-  private async loadActiveCatalog(): Promise<void> {
+  /**
+   * A stored catalog and its index: restored from the snapshot when one fits the catalog version and
+   * the index format, else parsed from the stored texts, indexed, and snapshotted for the next start.
+   */
+  private async storedCatalog(id: string, onProgress?: (progress: CatalogStartProgress) => void): Promise<CatalogIndex> {
+    const record = await this.options.catalogs.get(id);
+    if (!record) throw new Error(`The imported catalog "${id}" is no longer stored.`);
+    const report = (phase: CatalogStartProgress['phase'], step: number) => onProgress?.({ phase, catalog: record.source, step, steps: 4 });
+    report('reading', 0);
+    const stored = await this.options.catalogs.snapshot(id);
+    if (stored && stored.catalog_version === record.version && stored.index_key === indexSnapshotKey()) {
+      report('restoring', 1);
+      try {
+        const index = restoreCatalogIndex(stored.snapshot);
+        report('ready', 4);
+        return index;
+      } catch {
+        // A damaged snapshot is rebuilt below from the texts, as after an engine update.
+      }
+    }
+    const texts = await this.options.catalogs.texts(id);
+    if (!texts) throw new Error(`The imported catalog "${id}" is no longer stored.`);
+    report('parsing', 1);
+    const catalog = catalogFromTexts(record, texts);
+    report('indexing', 2);
+    const index = buildCatalogIndex(catalog);
+    report('saving', 3);
+    await this.saveSnapshot(record, index);
+    report('ready', 4);
+    return index;
+  }
+
+  private async loadActiveCatalog(onProgress?: (progress: CatalogStartProgress) => void): Promise<void> {
     const active = await this.options.settings.get(ACTIVE_CATALOG_KEY);
     if (typeof active === 'string' && active !== STARTER_CATALOG_ID) {
       try {
-        this.activate(active, await this.storedCatalog(active));
+        const index = await this.storedCatalog(active, onProgress);
+        this.activate(active, index.catalog, index);
         return;
       } catch (e) {
         this.notice = `The imported catalog could not be loaded (${messageOf(e)}); using the built-in starter catalog.`;
@@ -356,7 +424,14 @@ export class EngineHost implements EngineHostApi {
       const neural = this.neural;
       if (!neural) return await this.planner!.plan(input, options, (event) => onEvent(event), controller.signal);
       const runtime = this.neuralRuntime();
-      const planner = new Planner(this.planner!.catalog, neuralRuntimeEngine(runtime, neural.info, onPromptDraft), this.options.planCache);
+      const onRuntime = neuralRuntimeEngine(runtime, neural.info, onPromptDraft);
+      // A head that cannot choose among this catalog's models: the LLM writes the prompt, the embedded
+      // engine does the rest. Either way stage 1 is held to the request rules.
+      const engine =
+        neural.info.planning.mode === 'hybrid'
+          ? createHybridEngine({ llm: onRuntime, embedded: this.planner!.engine, llmLabel: neural.info.llmLabel, reason: neural.info.planning.reason })
+          : labelNeuralStages(onRuntime, neural.info.llmLabel);
+      const planner = new Planner(this.planner!.catalog, engine, this.options.planCache);
       try {
         return await planner.plan(input, options, (event) => onEvent(event), controller.signal);
       } catch (e) {
@@ -378,6 +453,10 @@ export class EngineHost implements EngineHostApi {
     this.running.get(requestId)?.abort(new PipelineAbortedError());
   }
 
+  async cancelPackDownload(): Promise<void> {
+    if (this.runtime) await this.runtime.cancel();
+  }
+
   cancelImport(): void {
     this.importing?.abort();
   }
@@ -390,6 +469,7 @@ export class EngineHost implements EngineHostApi {
     const cancelled = () => new CatalogFetchError('cancelled', 'The import was cancelled; nothing was imported.');
     let imported: Awaited<ReturnType<typeof importCatalog>>;
     let planner: Planner;
+    let index: ReturnType<typeof buildCatalogIndex>;
     let started = 0;
     let heapBefore: number | null = null;
     try {
@@ -406,14 +486,16 @@ export class EngineHost implements EngineHostApi {
         ...(this.options.now ? { now: this.options.now } : {}),
       });
       onProgress({ phase: 'indexing' });
-      planner = new Planner(imported.catalog, createDefaultEngine(imported.catalog), this.options.planCache);
+      index = buildCatalogIndex(imported.catalog);
+      planner = new Planner(imported.catalog, createDefaultEngine(imported.catalog, { index }), this.options.planCache);
       if (controller.signal.aborted) throw cancelled();
     } finally {
       if (this.importing === controller) this.importing = null;
     }
-    const { catalog, errors, record } = imported;
+    const { catalog, errors, record, texts } = imported;
     onProgress({ phase: 'saving' });
-    await this.options.catalogs.put(record);
+    await this.options.catalogs.put(record, texts);
+    await this.saveSnapshot(record, index);
     await this.options.settings.put(ACTIVE_CATALOG_KEY, record.id);
     this.planner = planner;
     this.catalogId = record.id;
@@ -455,8 +537,11 @@ export class EngineHost implements EngineHostApi {
   }
 
   async useCatalog(id: string): Promise<EngineStatus> {
-    const catalog = id === STARTER_CATALOG_ID ? await this.options.starterCatalog() : await this.storedCatalog(id);
-    this.activate(id, catalog);
+    if (id === STARTER_CATALOG_ID) this.activate(id, await this.options.starterCatalog());
+    else {
+      const index = await this.storedCatalog(id);
+      this.activate(id, index.catalog, index);
+    }
     this.notice = null;
     await this.options.settings.put(ACTIVE_CATALOG_KEY, id);
     await this.catalogChanged();
@@ -466,6 +551,11 @@ export class EngineHost implements EngineHostApi {
   async matchInstalled(installed: InstalledModel[]): Promise<InstalledMatch> {
     await this.init();
     return matchInstalledModels(this.planner!.catalog.models, installed);
+  }
+
+  async screenModels(policy: SafetyPolicy): Promise<SafetyScreen> {
+    await this.init();
+    return screenModels(this.planner!.catalog.models, policy);
   }
 
   async describeModel(id: number): Promise<PlannedModel | null> {

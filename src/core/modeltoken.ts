@@ -10,6 +10,7 @@
  * vocabLogSumExp = 0 (one fixed "none of the models" competitor with logit 0, which keeps model logits
  * from growing without bound) or -Infinity (models compete only with each other).
  */
+import { cyrb53 } from './hash.ts';
 import { mulberry32 } from './random.ts';
 
 export interface ModelTokenHead {
@@ -58,17 +59,9 @@ export function addModelRow(head: ModelTokenHead, modelId: number): ModelTokenHe
  * versions include it, so a retrained or grown head gets new plan cache keys.
  */
 export function headFingerprint(head: ModelTokenHead): string {
-  let h1 = 0xdeadbeef ^ head.dim;
-  let h2 = 0x41c6ce57;
-  const mix = (word: number) => {
-    h1 = Math.imul(h1 ^ word, 2654435761);
-    h2 = Math.imul(h2 ^ word, 1597334677);
-  };
-  for (const id of head.modelIds) mix(id);
-  for (const word of new Uint32Array(head.weights.buffer, head.weights.byteOffset, head.weights.length)) mix(word);
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
+  const ids = head.modelIds;
+  const words = new Uint32Array(head.weights.buffer, head.weights.byteOffset, head.weights.length);
+  return cyrb53(ids.length + words.length, (i) => (i < ids.length ? ids[i]! : words[i - ids.length]!), head.dim, 0);
 }
 
 /** W_m·h for every row. */

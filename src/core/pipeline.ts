@@ -16,6 +16,8 @@ export interface StageTiming {
 export interface PlanResult {
   plan: GenerationPlan;
   engine: { name: string; version: string };
+  /** Which engine ran each stage, when the engine combines several (hybrid planning). */
+  stage_engines?: Readonly<Record<StageName, string>>;
   input_type: InputType;
   prompt: PromptResult;
   model: ModelResult;
@@ -105,6 +107,7 @@ export async function runPipeline(engine: Engine, rawInput: ChatInput, options: 
       arguments: args.arguments,
     },
     engine: { name: engine.name, version: engine.version },
+    ...(engine.stageEngines ? { stage_engines: engine.stageEngines } : {}),
     input_type: inputTypeOf(input),
     prompt,
     model,

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { env } from '@huggingface/transformers';
 import { exposeHiddenState } from '../core/onnx/hidden.ts';
+import { applyHubUrl, createHubFetch, explainHubFailure, type HubFailure } from '../core/engines/neural/hub.ts';
 import { onnxFileForDtype, PackManifestError, type PackDtype, type PackManifest } from '../core/engines/neural/manifest.ts';
 import { loadPack, type LoadedPack, type PackFiles } from '../core/engines/neural/pack.ts';
 import { TransformersLlmSession, type LlmDtype } from '../core/engines/neural/transformers-session.ts';
@@ -52,23 +53,52 @@ export interface NodePack extends LoadedPack {
   dtype: PackDtype;
 }
 
-/** Loads a pack directory (manifest.json, head file, base model) for the neural engine in Node. */
-export async function loadNodePack(packDir: string, options: { dtype?: PackDtype } = {}): Promise<NodePack> {
-  const pack = await loadPack(packFilesFromDirectory(packDir));
-  const { manifest } = pack;
-  const dtype = options.dtype ?? manifest.dtypes[0]!;
-  if (!manifest.dtypes.includes(dtype)) throw new PackManifestError(packDir, [`dtype ${dtype} is not in the pack (it has ${manifest.dtypes.join(', ')})`]);
-  const session = manifest.architecture === 'vision-language' ? await openVisionSession(packDir, manifest, dtype) : await openSession(packDir, manifest, dtype);
-  return { ...pack, session, dtype };
+export interface NodePackOptions {
+  dtype?: PackDtype;
+  /** Where `base_model.hub_id` downloads from (default: the public hub; the CLIs pass CHATGEN_HUB_URL). */
+  hubUrl?: string;
+  /** Where downloaded hub files are kept (transformers.js `env.cacheDir`); default: its own cache. */
+  cacheDir?: string;
 }
 
-async function openSession(packDir: string, manifest: PackManifest, dtype: PackDtype): Promise<TransformersLlmSession> {
+/** fp16 variants need a GPU with f16 support; onnxruntime-node runs the others on the CPU. */
+const cpuDtype = (dtypes: readonly PackDtype[]) => dtypes.find((d) => d !== 'fp16' && d !== 'q4f16') ?? dtypes[0]!;
+
+/** Loads a pack directory (manifest.json, head file if any, base model) for the neural engine in Node. */
+export async function loadNodePack(packDir: string, options: NodePackOptions = {}): Promise<NodePack> {
+  const pack = await loadPack(packFilesFromDirectory(packDir));
+  const { manifest } = pack;
+  const dtype = options.dtype ?? cpuDtype(manifest.dtypes);
+  if (!manifest.dtypes.includes(dtype)) throw new PackManifestError(packDir, [`dtype ${dtype} is not in the pack (it has ${manifest.dtypes.join(', ')})`]);
+  if (!('hub_id' in manifest.base_model)) {
+    const session = manifest.architecture === 'vision-language' ? await openVisionSession(packDir, manifest, dtype) : await openSession(packDir, manifest, dtype, pack.head !== null);
+    return { ...pack, session, dtype };
+  }
+  // A hub model: downloads go through a fetch that records what the hub said, so that a 401 or 404
+  // becomes a sentence instead of transformers.js's "Could not locate file".
+  const hubUrl = applyHubUrl(env, options.hubUrl);
+  if (options.cacheDir) env.cacheDir = options.cacheDir;
+  let failure: HubFailure | null = null;
+  const previousFetch = env.fetch;
+  env.fetch = createHubFetch({ fetch: (input, init) => fetch(input, init), onFailure: (f) => void (failure ??= f) });
+  try {
+    const session = manifest.architecture === 'vision-language' ? await openVisionSession(packDir, manifest, dtype) : await openSession(packDir, manifest, dtype, pack.head !== null);
+    return { ...pack, session, dtype };
+  } catch (err) {
+    if (failure) throw new Error(explainHubFailure(failure, hubUrl), { cause: err });
+    throw err;
+  } finally {
+    env.fetch = previousFetch;
+  }
+}
+
+async function openSession(packDir: string, manifest: PackManifest, dtype: PackDtype, needsHidden: boolean): Promise<TransformersLlmSession> {
   const hiddenOutput = manifest.hidden_state_output ?? 'last_hidden_state';
   if ('hub_id' in manifest.base_model) {
-    if (manifest.hidden_state_output === null) {
-      throw new PackManifestError(packDir, ['a hub model without a hidden-state output needs a local copy (base_model.path) for the graph edit in Node']);
+    // Without a head (hybrid planning) h is not needed: stage 1 only generates text.
+    if (manifest.hidden_state_output === null && needsHidden) {
+      throw new PackManifestError(packDir, ['a hub model without a hidden-state output needs a local copy (base_model.path) for the graph edit in Node, or a manifest without "head" (hybrid planning)']);
     }
-    env.allowRemoteModels = true;
     return TransformersLlmSession.load({ model: manifest.base_model.hub_id, device: 'cpu', dtype: dtype as LlmDtype, hiddenOutput, chatTemplate: manifest.chat_template });
   }
   const modelDir = path.resolve(packDir, manifest.base_model.path);

@@ -8,10 +8,12 @@
 import { env } from '@huggingface/transformers';
 import type { Catalog } from '../core/catalog/types.ts';
 import { PackHeadTrainer, type ExampleCache, type HeadTrainingResult } from '../core/engines/neural/head-training.ts';
+import { llmLabelOf, planningModeFor } from '../core/engines/neural/hybrid.ts';
 import { createNeuralEngine, type NeuralEngine } from '../core/engines/neural/index.ts';
 import { encodeHeadFile } from '../core/engines/neural/manifest.ts';
 import type { LoadedPack } from '../core/engines/neural/pack.ts';
 import type {
+  LlmEngineInfo,
   LlmHeadExport,
   LlmHeadInfo,
   LlmHeadTrainingReport,
@@ -20,7 +22,7 @@ import type {
   LlmWorkerConfig,
   NeuralRuntime,
 } from '../core/engines/neural/runtime-api.ts';
-import type { ModelTokenHead } from '../core/modeltoken.ts';
+import { createHead, type ModelTokenHead } from '../core/modeltoken.ts';
 import type { HeadStore } from '../storage/heads.ts';
 import { openPack, openPackOn, savedHead, type PackSession } from './pack-loader.ts';
 
@@ -31,7 +33,8 @@ export interface LoadedLlm {
   status: LlmStatus;
 }
 
-const packHeadInfo = (head: ModelTokenHead): LlmHeadInfo => ({ source: 'pack', rows: head.modelIds.length, dim: head.dim, accuracy: null, saved: null });
+const packHeadInfo = (head: ModelTokenHead | null, dim: number): LlmHeadInfo =>
+  head ? { source: 'pack', rows: head.modelIds.length, dim: head.dim, accuracy: null, saved: null } : { source: 'none', rows: 0, dim, accuracy: null, saved: null };
 
 export class LlmHost implements NeuralRuntime {
   private config: LlmWorkerConfig | null = null;
@@ -41,6 +44,8 @@ export class LlmHost implements NeuralRuntime {
   protected gpuDevice: GPUDevice | null = null;
   private deviceLost: string | null = null;
   private running: AbortController | null = null;
+  /** Cancels the pack download in progress (cancel()). */
+  private downloading: AbortController | null = null;
   /** The catalog of useCatalog(), and the engine built over it for the current session (rebuilt after a WASM fallback). */
   private engineCatalog: Catalog | null = null;
   private builtEngine: { session: PackSession; engine: NeuralEngine } | null = null;
@@ -86,8 +91,13 @@ export class LlmHost implements NeuralRuntime {
     }
     this.loaded = { ...l, pack: { ...l.pack, head: result.head }, status: { ...l.status, head } };
     this.builtEngine = null;
-    const engine = this.neuralEngine(this.loaded);
-    return { pairs: result.pairs, encoded: result.encoded, loss: result.loss, accuracy: result.accuracy, engine: { name: engine.name, version: engine.version }, status: this.loaded.status, saveError };
+    return { pairs: result.pairs, encoded: result.encoded, loss: result.loss, accuracy: result.accuracy, engine: this.engineInfo(this.loaded), status: this.loaded.status, saveError };
+  }
+
+  /** The engine over the loaded pack and the active catalog, and whether its head can run stage 2 there. */
+  private engineInfo(l: LoadedLlm): LlmEngineInfo {
+    const engine = this.neuralEngine(l);
+    return { name: engine.name, version: engine.version, planning: planningModeFor(l.pack.head, this.engineCatalog!), llmLabel: llmLabelOf(l.pack.manifest, l.session) };
   }
 
   /** The trainer for the loaded session and the catalog of useCatalog(), reusing h computed before on this session. */
@@ -102,10 +112,17 @@ export class LlmHost implements NeuralRuntime {
 
   private async loadPackOnce(url: string, onProgress?: (p: LlmLoadProgress) => void): Promise<LoadedLlm> {
     if (!this.config) throw new Error('configure() the LLM worker before loading a pack');
-    const opened = await openPack(url, this.config, onProgress);
+    const controller = new AbortController();
+    this.downloading = controller;
+    let opened;
+    try {
+      opened = await openPack(url, this.config, onProgress, { ...(this.config.hubUrl ? { hubUrl: this.config.hubUrl } : {}), signal: controller.signal });
+    } finally {
+      if (this.downloading === controller) this.downloading = null;
+    }
     if (opened.backend === 'webgpu') await this.watchDevice();
     const { pack, session } = opened;
-    const status: LlmStatus = { pack: pack.manifest.name, backend: opened.backend, dtype: session.dtype, notice: opened.notice, shaderF16: opened.shaderF16, head: packHeadInfo(pack.head) };
+    const status: LlmStatus = { pack: pack.manifest.name, backend: opened.backend, dtype: session.dtype, notice: opened.notice, shaderF16: opened.shaderF16, head: packHeadInfo(pack.head, session.hiddenSize) };
     return { url, pack, session, status };
   }
 
@@ -146,7 +163,7 @@ export class LlmHost implements NeuralRuntime {
   private async fallBackToWasm(reason: string): Promise<void> {
     const previous = this.loaded!;
     await previous.session.dispose().catch(() => undefined);
-    const session = await openPackOn(previous.url, previous.pack, 'wasm', false);
+    const session = await openPackOn(previous.url, previous.pack, 'wasm', false, undefined, this.config?.hubUrl ? { hubUrl: this.config.hubUrl } : {});
     this.loaded = { ...previous, session, status: { ...previous.status, backend: 'wasm', dtype: session.dtype, notice: `${reason}: switched to WASM` } };
   }
 
@@ -174,8 +191,7 @@ export class LlmHost implements NeuralRuntime {
     if (!this.loaded) throw new Error('no pack is loaded: call load() first');
     this.engineCatalog = catalog;
     this.builtEngine = null;
-    const engine = this.neuralEngine(this.loaded);
-    return { name: engine.name, version: engine.version };
+    return this.engineInfo(this.loaded);
   }
 
   writePrompt: NeuralRuntime['writePrompt'] = (request, onText) =>
@@ -204,18 +220,20 @@ export class LlmHost implements NeuralRuntime {
 
   addModelRow: NeuralRuntime['addModelRow'] = (modelId, options, onProgress) =>
     this.withSession(async (l, signal) => {
-      const result = await this.trainerFor(l).addModel(l.pack.head, modelId, options, { signal, ...(onProgress ? { onProgress } : {}) });
+      const result = await this.trainerFor(l).addModel(l.pack.head ?? createHead([], l.session.hiddenSize), modelId, options, { signal, ...(onProgress ? { onProgress } : {}) });
       return this.adoptTrainedHead(l, result);
     });
 
   async exportHead(): Promise<LlmHeadExport> {
     if (!this.loaded) throw new Error('no pack is loaded: call load() first');
     const { head, manifest } = this.loaded.pack;
-    return { pack: manifest.name, bytes: encodeHeadFile(head), entry: { file: manifest.head.file, dim: head.dim, model_ids: [...head.modelIds] } };
+    if (!head) throw new Error(`pack "${manifest.name}" has no ModelToken head yet: train one first`);
+    return { pack: manifest.name, bytes: encodeHeadFile(head), entry: { file: manifest.head?.file ?? 'head.f32', dim: head.dim, model_ids: [...head.modelIds] } };
   }
 
   async cancel(): Promise<void> {
     this.running?.abort();
+    this.downloading?.abort();
   }
 
   async unload(): Promise<void> {

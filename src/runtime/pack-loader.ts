@@ -9,6 +9,8 @@
  */
 import { env, type ProgressInfo } from '@huggingface/transformers';
 import { readBody } from '../core/bytes.ts';
+import { dtypeFor } from '../core/engines/neural/curated.ts';
+import { applyHubUrl, createHubFetch, explainHubFailure, type HubFailure, type PartialDownloads } from '../core/engines/neural/hub.ts';
 import { onnxFileForDtype, type PackDtype } from '../core/engines/neural/manifest.ts';
 import { loadPack, type LoadedPack, type PackFiles } from '../core/engines/neural/pack.ts';
 import type { LlmBackend, LlmHeadInfo, LlmLoadProgress } from '../core/engines/neural/runtime-api.ts';
@@ -43,20 +45,45 @@ function packUrlFiles(url: string): PackFiles {
 }
 
 function chooseDtype(available: readonly PackDtype[], backend: LlmBackend, shaderF16: boolean): PackDtype {
-  const usable = available.filter((d) => backend === 'webgpu' ? shaderF16 || (d !== 'fp16' && d !== 'q4f16') : d !== 'fp16' && d !== 'q4f16');
-  const chosen = usable[0];
+  const chosen = dtypeFor(available, backend, shaderF16);
   if (!chosen) throw new Error(`the pack offers only ${available.join(', ')}, none of which runs on ${backend}${backend === 'webgpu' ? ' without shader-f16' : ''}`);
   return chosen;
 }
 
+/** Parts of hub files whose download was cut short, kept in Cache Storage so that the next load resumes them. */
+const PARTIAL_CACHE = 'chatgen-partial-downloads';
+function cachePartialDownloads(): PartialDownloads | undefined {
+  if (!('caches' in self)) return undefined;
+  return {
+    async get(url) {
+      const hit = await (await caches.open(PARTIAL_CACHE)).match(url);
+      const etag = hit?.headers.get('etag');
+      return hit && etag ? { bytes: new Uint8Array(await hit.arrayBuffer()), etag } : null;
+    },
+    async put(url, bytes, etag) {
+      await (await caches.open(PARTIAL_CACHE)).put(url, new Response(bytes as BlobPart, { headers: { etag } }));
+    },
+    async delete(url) {
+      await (await caches.open(PARTIAL_CACHE)).delete(url);
+    },
+  };
+}
+
+/** Where hub packs download from, and what cancels a download (both set per load by the LLM worker). */
+export interface HubAccess {
+  hubUrl?: string;
+  signal?: AbortSignal;
+}
+
 /** Opens the pack's decoder on one backend, in the best dtype that backend runs. */
-export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBackend, shaderF16: boolean, onProgress?: (p: LlmLoadProgress) => void): Promise<PackSession> {
+export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBackend, shaderF16: boolean, onProgress?: (p: LlmLoadProgress) => void, hub: HubAccess = {}): Promise<PackSession> {
   const { manifest } = pack;
   const dtype = chooseDtype(manifest.dtypes, backend, shaderF16);
   const base = new URL(url.endsWith('/') ? url : `${url}/`, self.location.href);
   let model: string;
+  let hubUrl: string | null = null;
   if ('hub_id' in manifest.base_model) {
-    env.allowRemoteModels = true;
+    hubUrl = applyHubUrl(env, hub.hubUrl);
     env.allowLocalModels = false;
     model = manifest.base_model.hub_id;
   } else {
@@ -71,16 +98,23 @@ export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBack
   const onnxFile = `/onnx/${onnxFileForDtype(dtype)}`;
   // Adds the hidden-state output to the decoder as it is fetched (one copy of the weights), and
   // reports byte progress for it, since transformers.js then receives the edited buffer at once.
+  let failure: HubFailure | null = null;
+  const hubFetch = createHubFetch({
+    fetch: nativeFetch,
+    ...(hubUrl ? { partial: cachePartialDownloads() } : {}),
+    ...(hub.signal ? { signal: hub.signal } : {}),
+    onFailure: (f) => void (failure ??= f),
+  });
   env.fetch = async (input: string | URL, init?: RequestInit) => {
     const href = typeof input === 'string' ? input : input.href;
-    const response = await nativeFetch(input, init);
+    const response = await hubFetch(input, init);
     if (manifest.hidden_state_output !== null || !response.ok || !new URL(href, self.location.href).pathname.endsWith(onnxFile)) return response;
     const bytes = await readBody(response, { onProgress: (loaded, total) => onProgress?.({ file: onnxFile.slice(1), loaded, total }) });
     const edited = exposeHiddenState(bytes).bytes;
     return new Response(edited as BlobPart, { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-length': String(edited.length) } });
   };
   const sessionClass = manifest.architecture === 'vision-language' ? TransformersVisionSession : TransformersLlmSession;
-  return sessionClass.load({
+  const load = sessionClass.load({
     model,
     device: backend,
     dtype: dtype as LlmDtype,
@@ -91,6 +125,13 @@ export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBack
       else if (info.status === 'done') onProgress?.({ file: info.file, loaded: 1, total: 1 });
     },
   });
+  try {
+    return await load;
+  } catch (err) {
+    if (hub.signal?.aborted) throw new Error('the download was cancelled; the files already downloaded stay cached and the next load resumes the rest');
+    if (failure && hubUrl) throw new Error(explainHubFailure(failure, hubUrl), { cause: err });
+    throw err;
+  }
 }
 
 export interface PackRuntime {
@@ -111,14 +152,14 @@ export interface OpenedPack {
 }
 
 /** Loads the pack at `url` and opens its decoder, WebGPU first when preferred, falling back to WASM. */
-export async function openPack(url: string, runtime: PackRuntime, onProgress?: (p: LlmLoadProgress) => void): Promise<OpenedPack> {
+export async function openPack(url: string, runtime: PackRuntime, onProgress?: (p: LlmLoadProgress) => void, hub: HubAccess = {}): Promise<OpenedPack> {
   const pack = await loadPack(packUrlFiles(url));
   env.backends.onnx.wasm!.wasmPaths = runtime.wasmPaths;
   env.backends.onnx.wasm!.numThreads = runtime.numThreads ?? 1;
   env.useBrowserCache = 'caches' in self;
   const opened = await openWithFallback(runtime.prefer, 'the model', (backend, gpu) => {
     if (gpu) env.backends.onnx.webgpu!.adapter = gpu.adapter;
-    return openPackOn(url, pack, backend, gpu?.shaderF16 ?? false, onProgress);
+    return openPackOn(url, pack, backend, gpu?.shaderF16 ?? false, onProgress, hub);
   });
   return { pack, session: opened.value, backend: opened.backend, shaderF16: opened.gpu?.shaderF16 ?? false, notice: opened.notice };
 }

@@ -4,16 +4,17 @@
  * settings) and the app's stores open it with `openAppDb`. The IDBFactory is injectable so that Node
  * tests run the same code over fake-indexeddb.
  */
-import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import { wrap, type DBSchema, type IDBPDatabase } from 'idb';
 import type { ChatInput } from '../core/chat.ts';
 import type { PlanResult } from '../core/pipeline.ts';
 import type { GenerationPlan } from '../core/plan.ts';
-import type { CatalogRecord } from '../core/catalog/import.ts';
+import type { CatalogRecord, CatalogSnapshotRecord, CatalogTextsRecord } from '../core/catalog/import.ts';
 
-export type { CatalogRecord };
+export type { CatalogRecord, CatalogSnapshotRecord, CatalogTextsRecord };
 
 export const DB_NAME = 'chatgen-web';
-export const DB_VERSION = 1;
+/** 2: catalogs keep only what Settings lists; their texts and index snapshots live in stores of their own. */
+export const DB_VERSION = 2;
 
 export interface ChatRecord {
   id: string;
@@ -78,15 +79,15 @@ export interface AppDbSchema extends DBSchema {
   plans: { key: string; value: PlanCacheRecord };
   results: { key: string; value: ResultRecord; indexes: { created: number; job_key: string } };
   catalogs: { key: string; value: CatalogRecord };
+  catalog_texts: { key: string; value: CatalogTextsRecord };
+  catalog_snapshots: { key: string; value: CatalogSnapshotRecord };
   heads: { key: string; value: HeadRecord };
   settings: { key: string; value: SettingRecord };
 }
 
 export type AppDb = IDBPDatabase<AppDbSchema>;
 
-type UpgradeTransaction = IDBPTransaction<AppDbSchema, StoreNames<AppDbSchema>[], 'versionchange'>;
-
-function upgrade(db: AppDb, oldVersion: number, _transaction: UpgradeTransaction): void {
+function upgrade(db: AppDb, oldVersion: number, transaction: IDBTransaction): void {
   if (oldVersion < 1) {
     db.createObjectStore('chats', { keyPath: 'id' }).createIndex('updated', 'updated');
     db.createObjectStore('plans', { keyPath: 'key' });
@@ -97,13 +98,31 @@ function upgrade(db: AppDb, oldVersion: number, _transaction: UpgradeTransaction
     db.createObjectStore('heads', { keyPath: 'id' });
     db.createObjectStore('settings', { keyPath: 'key' });
   }
+  if (oldVersion < 2) {
+    db.createObjectStore('catalog_texts', { keyPath: 'id' });
+    db.createObjectStore('catalog_snapshots', { keyPath: 'id' });
+    // Version 1 kept the JSONL texts inside the catalog record: move them out, so listing catalogs stays cheap.
+    const catalogs = transaction.objectStore('catalogs');
+    const texts = transaction.objectStore('catalog_texts');
+    const cursor = catalogs.openCursor();
+    cursor.onsuccess = () => {
+      const at = cursor.result;
+      if (!at) return;
+      const { catalog_text, demonstrations_text, ...record } = at.value as CatalogRecord & Partial<Omit<CatalogTextsRecord, 'id'>>;
+      if (catalog_text !== undefined) {
+        texts.put({ id: record.id, catalog_text, demonstrations_text: demonstrations_text ?? '' });
+        at.update(record);
+      }
+      at.continue();
+    };
+  }
 }
 
 /** Opens (and creates or migrates) the database through `factory`; idb's openDB, with the factory passed in. */
 function openWith(factory: IDBFactory, name: string): Promise<AppDb> {
   const request = factory.open(name, DB_VERSION);
   request.addEventListener('upgradeneeded', (event) => {
-    upgrade(wrap(request.result) as AppDb, event.oldVersion, wrap(request.transaction!) as unknown as UpgradeTransaction);
+    upgrade(wrap(request.result) as AppDb, event.oldVersion, request.transaction!);
   });
   return handleVersionChanges(factory, name, request, wrap(request) as Promise<AppDb>);
 }

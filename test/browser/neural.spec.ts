@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { validateArguments, type GenerationArguments } from '../../src/core/plan.ts';
-import type { NeuralRun, NeuralRunOptions } from './pages/neural-page.ts';
+import type { NeuralRun, NeuralRunOptions } from '../../scripts/lib/neural-run.ts';
 
 const reference = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../fixtures/llm-tiny/reference.json'), 'utf8')) as {
   prompts: { input_ids: number[]; greedy_ids: number[] }[];

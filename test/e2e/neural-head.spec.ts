@@ -7,7 +7,8 @@ async function openHeadSettings(page: Page, chooseNeural: boolean) {
   const engine = page.getByRole('region', { name: 'Engine' });
   if (chooseNeural) {
     await engine.getByLabel('Neural pack').check();
-    await engine.getByLabel('Pack URL').fill('/test/fixtures/pack-tiny/');
+    await engine.getByRole('radio', { name: /^Custom pack/ }).check();
+    await engine.getByLabel('Pack URL', { exact: true }).fill('/test/fixtures/pack-tiny/');
     await engine.getByLabel('Neural backend').selectOption('wasm');
     await engine.getByRole('button', { name: 'Use this engine' }).click();
   }

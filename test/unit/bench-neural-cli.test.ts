@@ -1,30 +1,37 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { STARTER_ITEMS_JSONL } from './starter-items.ts';
+import { HUB_FIXTURES, HubTestServer } from '../servers/hub-test-server.ts';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
-const dataDir = path.resolve(repoRoot, '../shared/data/civitai-2023');
-const hasData = existsSync(path.join(dataDir, 'dev.jsonl'));
-if (!hasData) console.warn(`bench CLI neural-engine test skipped: no test data at ${dataDir} (see the data README)`);
+// The tiny pack's head has a row per starter model: the starter catalog and a few items over it are enough.
+const dataDir = path.join(repoRoot, 'public/models/starter');
 
 const tsx = path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs');
-const bench = (args: string[]) => run(process.execPath, [tsx, 'scripts/bench.ts', ...args], { cwd: repoRoot, maxBuffer: 16 << 20, timeout: 110_000 });
+const bench = (args: string[], env: Record<string, string> = {}) =>
+  run(process.execPath, [tsx, 'scripts/bench.ts', ...args], { cwd: repoRoot, maxBuffer: 16 << 20, timeout: 110_000, env: { ...process.env, ...env } });
 const out = mkdtempSync(path.join(tmpdir(), 'bench-neural-cli-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-describe.skipIf(!hasData)('npm run bench with the neural engine and the tiny pack', () => {
-  it('runs the neural engine on 5 dev items and reports engines.neural', async () => {
+const itemsFile = path.join(out, 'items.jsonl');
+writeFileSync(itemsFile, STARTER_ITEMS_JSONL);
+
+describe('npm run bench with the neural engine and the tiny pack', () => {
+  it('runs the neural engine on 5 items and reports engines.neural', async () => {
     const report = path.join(out, 'report.json');
     const predictions = path.join(out, 'preds.jsonl');
     const { stdout, stderr } = await bench([
-      '--data', dataDir, '--engines', 'neural', '--pack', 'test/fixtures/pack-tiny', '--limit', '5',
+      '--data', dataDir, '--items', itemsFile, '--engines', 'neural', '--pack', 'test/fixtures/pack-tiny', '--limit', '5',
       '--out', report, '--predictions', predictions,
     ]);
     expect(stderr).toMatch(/pack "tiny-test" loaded on onnxruntime-node \(fp32, 59 model rows\)/);
+    // The head has rows for the 59 starter models only, not the 8,049 of this catalog: hybrid planning.
+    expect(stderr).toContain('bench: neural: stage 1 by LLM "tiny-test" (cpu, fp32); stage 2 by the embedded engine (default); stage 3 by the embedded engine (default)');
     expect(stderr).toMatch(/\[#+\] 5\/5 /);
     expect(stdout).toMatch(/\| neural \| overall \| 5 \| [01]\.\d{3} \|/);
 
@@ -40,11 +47,29 @@ describe.skipIf(!hasData)('npm run bench with the neural engine and the tiny pac
     const lines = readFileSync(predictions, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { engine: string; model_id: number; top5: { model_id: number }[] });
     const neuralLines = lines.filter((p) => p.engine === 'neural');
     expect(neuralLines).toHaveLength(5);
-    // The ModelToken head only has rows for its own models: every choice is one of them.
-    const head = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/pack-tiny/manifest.json'), 'utf8')) as { head: { model_ids: number[] } };
-    for (const p of neuralLines) {
-      expect(head.head.model_ids).toContain(p.model_id);
-      expect(p.top5[0]!.model_id).toBe(p.model_id);
+    // Stage 2 by the default engine: its choice leads its top 5.
+    for (const p of neuralLines) expect(p.top5[0]!.model_id).toBe(p.model_id);
+  }, 120_000);
+
+  it('downloads a curated pack without a head from CHATGEN_HUB_URL and gives 10 valid hybrid plans', async () => {
+    const hub = new HubTestServer({ root: HUB_FIXTURES });
+    const hubUrl = await hub.listen();
+    try {
+      const report = path.join(out, 'hub-report.json');
+      const predictions = path.join(out, 'hub-preds.jsonl');
+      const { stderr } = await bench(
+        ['--data', dataDir, '--engines', 'neural', '--pack', 'public/models/packs/qwen2.5-0.5b-instruct', '--limit', '10', '--out', report, '--predictions', predictions],
+        { CHATGEN_HUB_URL: hubUrl, CHATGEN_MODEL_CACHE: path.join(out, 'model-cache') },
+      );
+      expect(stderr).toMatch(/pack "Qwen2.5-0.5B-Instruct" loaded on onnxruntime-node \(q4, no head: hybrid planning\)/);
+      expect(hub.requests.some((r) => r.path === '/onnx-community/Qwen2.5-0.5B-Instruct/resolve/main/onnx/model_q4.onnx' && r.status === 302)).toBe(true);
+      const r = JSON.parse(readFileSync(report, 'utf8')) as { engines: Record<string, { overall: Record<string, unknown> }> };
+      expect(r.engines['neural']!.overall['n']).toBe(10);
+      expect(r.engines['neural']!.overall['failed']).toBe(0);
+      const lines = readFileSync(predictions, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { engine: string; error?: string });
+      expect(lines.filter((p) => p.engine === 'neural' && !p.error)).toHaveLength(10);
+    } finally {
+      await hub.close();
     }
   }, 120_000);
 

@@ -67,6 +67,15 @@ describe('A1111 client against the A1111 test server (v1.10)', () => {
     expect(txt2imgBodies()[0]!.override_settings).toEqual({ sd_model_checkpoint: 'v1-5-pruned-emaonly.safetensors [6ce0161689]' });
   });
 
+  it('runs a LoRA on the plan\'s base checkpoint when the server has it and the settings name none', async () => {
+    const base_checkpoint = { ...LORA_PLAN.model, id: 1, name: 'Realistic Vision', type: 'Checkpoint' as const, file: 'realisticVisionV51_v51VAE.safetensors', trained_words: [] };
+    await new A1111Client(config('a1111', url())).generate({ ...LORA_PLAN, base_checkpoint });
+    expect(txt2imgBodies()[0]!.override_settings).toEqual({ sd_model_checkpoint: 'realisticVisionV51_v51VAE.safetensors [15012c538f]' });
+    // The operator's setting wins over the plan's.
+    await new A1111Client(config('a1111', url(), { loraBaseCheckpoint: 'v1-5-pruned-emaonly' })).generate({ ...LORA_PLAN, base_checkpoint, arguments: { ...LORA_PLAN.arguments, seed: 43 } });
+    expect(txt2imgBodies()[1]!.override_settings).toEqual({ sd_model_checkpoint: 'v1-5-pruned-emaonly.safetensors [6ce0161689]' });
+  });
+
   it('lists installed checkpoints with AutoV2 hashes and LoRAs', async () => {
     const models = await new A1111Client(config('a1111', url())).listInstalledModels();
     expect(models).toEqual([
@@ -122,8 +131,12 @@ describe('A1111 client against the A1111 test server (v1.10)', () => {
   it('cancel() stops every run of the client', async () => {
     server.mode.delayMs = 3000;
     const client = new A1111Client(config('a1111', url()));
-    const run = client.generate(CHECKPOINT_PLAN);
-    setTimeout(() => void client.cancel(), 150);
+    // Cancelled once the server is sampling (an event, not a guess at how long the request takes to arrive).
+    const run = client.generate(CHECKPOINT_PLAN, {
+      onProgress: (p) => {
+        if (p.phase === 'sampling') void client.cancel();
+      },
+    });
     expect((await failure(run)).reason).toBe('cancelled');
   });
 

@@ -4,7 +4,7 @@ import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { A1111Client } from '../../src/core/endpoints/a1111.ts';
 import type { CatalogModel } from '../../src/core/catalog/types.ts';
-import { fileStem, findInstalled, matchInstalledModels, promptWithLora } from '../../src/core/endpoints/installed.ts';
+import { fileStem, findInstalled, matchInstalledModels, mergeInstalledLists, promptWithLora } from '../../src/core/endpoints/installed.ts';
 import { jobKey } from '../../src/core/endpoints/job-key.ts';
 import { KioskConfigError, kioskConfigFromUrl, parseKioskConfig } from '../../src/core/endpoints/kiosk.ts';
 import { crc32, embedParameters, formatParameters, parseParameters, readParameters, readPngChunks, pngSize } from '../../src/core/endpoints/png.ts';
@@ -183,6 +183,27 @@ describe('installed-model matching', () => {
     }
   });
 
+  it('counts a model installed on several endpoints once, on the endpoints that have it', () => {
+    const second: InstalledModel[] = [
+      // The same checkpoint (same hash), and the same LoRA under another case, plus one only this endpoint has.
+      { kind: 'checkpoint', name: 'rv51.safetensors [15012c538f]', file: 'rv51.safetensors', hash: '15012c538f' },
+      { kind: 'lora', name: 'add_detail', file: 'add_detail.safetensors', hash: null },
+      { kind: 'checkpoint', name: 'absent.safetensors', file: 'absent.safetensors', hash: null },
+    ];
+    const merged = mergeInstalledLists([
+      { endpoint: 'http://gpu-1:7860', models: installed },
+      { endpoint: 'http://gpu-2:7860', models: second },
+    ]);
+    expect(merged).toHaveLength(5);
+    expect(merged.find((m) => m.hash === '15012c538f')!.endpoints).toEqual(['http://gpu-1:7860', 'http://gpu-2:7860']);
+    expect(merged.find((m) => m.kind === 'lora')!.endpoints).toEqual(['http://gpu-1:7860', 'http://gpu-2:7860']);
+    expect(merged.find((m) => m.file === 'absent.safetensors')!.endpoints).toEqual(['http://gpu-2:7860']);
+    // The chosen model is never listed as "installed but not in the catalog" because a second endpoint has it too.
+    const m = matchInstalledModels(catalog, merged);
+    expect([...m.allowedModelIds].sort()).toEqual([1, 2, 3, 4]);
+    expect(m.unmatched.map((u) => u.file)).toEqual(['v1-5-pruned-emaonly.safetensors']);
+  });
+
   it('writes the LoRA tag after the prompt with trigger words not already in it', () => {
     expect(promptWithLora(LORA_PLAN.prompt, 'add_detail', LORA_PLAN.model.trained_words, 0.8)).toBe('portrait of an old fisherman, rim light, add_detail <lora:add_detail:0.8>');
   });
@@ -278,6 +299,26 @@ describe('endpoint pool dispatch', () => {
     b.started.forEach((r) => r(output('http://b')));
     await Promise.all(runs);
     expect(pool.state.map((m) => m.completed)).toEqual([3, 1]);
+  });
+
+  it('sends a job only to the endpoints that may take it (e.g. with its model installed), in arrival order', async () => {
+    const a = new ManualClient(config('a1111', 'http://a', { concurrency: 1 }));
+    const b = new ManualClient(config('a1111', 'http://b', { concurrency: 1 }));
+    const pool = new EndpointPool([a, b], 'least-busy');
+    const onlyB = (c: EndpointClient) => c.config.baseUrl === 'http://b';
+    const first = pool.generate(CHECKPOINT_PLAN, {}, onlyB);
+    const second = pool.generate(CHECKPOINT_PLAN, {}, onlyB);
+    const anywhere = pool.generate(CHECKPOINT_PLAN);
+    await tick();
+    // b is busy with the first; the second waits for b, the third (any endpoint) takes the idle a.
+    expect([a.started.length, b.started.length]).toEqual([1, 1]);
+    b.started[0]!(output('http://b'));
+    await tick();
+    expect(b.started).toHaveLength(2);
+    b.started[1]!(output('http://b'));
+    a.started[0]!(output('http://a'));
+    expect((await Promise.all([first, second, anywhere])).map((r) => r.endpoint.url)).toEqual(['http://b', 'http://b', 'http://a']);
+    await expect(pool.generate(CHECKPOINT_PLAN, {}, () => false)).rejects.toMatchObject({ reason: 'config' });
   });
 
   it('a waiting request can be cancelled', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { planLosses } from '../../src/core/endpoints/losses.ts';
 import { HFInferenceClient, OpenAIImagesClient, nearestOpenAISize } from '../../src/core/endpoints/openai.ts';
 import { pngSize } from '../../src/core/endpoints/png.ts';
@@ -73,9 +73,13 @@ describe('OpenAI-compatible and HF Inference clients against the test server', (
     const client = new HFInferenceClient(config('hf-inference', `${url()}/hf/models/x`, { apiKey: 'sk-test-123', timeoutMs: 300 }));
     expect((await failure(client.generate(CHECKPOINT_PLAN))).reason).toBe('timeout');
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
     const slow = new HFInferenceClient(config('hf-inference', `${url()}/hf/models/x`, { apiKey: 'sk-test-123' }));
-    expect((await failure(slow.generate(CHECKPOINT_PLAN, { signal: controller.signal }))).reason).toBe('cancelled');
+    const before = server.requests.length;
+    const running = failure(slow.generate(CHECKPOINT_PLAN, { signal: controller.signal }));
+    // Aborted once the stalled server holds the request: the cancel hits a request in flight, whatever the machine's speed.
+    await vi.waitFor(() => expect(server.requests.length).toBeGreaterThan(before));
+    controller.abort();
+    expect((await running).reason).toBe('cancelled');
   });
 });
 

@@ -12,7 +12,7 @@ import { IDBFactory } from 'fake-indexeddb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/core/catalog/load.ts';
 import type { Catalog } from '../../src/core/catalog/types.ts';
-import { EngineHost, type EngineChoice } from '../../src/core/engine-host.ts';
+import { EngineHost, type EngineChoice, type EngineHostOptions } from '../../src/core/engine-host.ts';
 import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
 import type { LlmStatus, NeuralRuntime } from '../../src/core/engines/neural/runtime-api.ts';
 import type { ImportProgress } from '../../src/core/catalog/import.ts';
@@ -70,7 +70,7 @@ function standInRuntime(options: { failLoad?: string; failStage?: string } = {})
     status: async () => STATUS,
     useCatalog: async (c: Catalog) => {
       catalog = c;
-      return { name: 'neural-stand-in', version: `1+${c.version}` };
+      return { name: 'neural-stand-in', version: `1+${c.version}`, planning: { mode: 'neural', covered: c.models.length, models: c.models.length }, llmLabel: 'LLM "stand-in" (cpu, fp32)' } as const;
     },
     writePrompt: async (request, onText) => {
       if (options.failStage) throw new Error(options.failStage);
@@ -106,16 +106,18 @@ beforeEach(() => {
   db = () => connection;
 });
 
-function host(runtime: NeuralRuntime = standInRuntime()): EngineHost {
-  return new EngineHost({
+function hostOptions(runtime: NeuralRuntime = standInRuntime()): EngineHostOptions {
+  return {
     catalogs: catalogStore(db),
     settings: settingsStore(db),
     planCache: planCacheStore(db),
     starterCatalog: starter,
     createNeuralRuntime: () => runtime,
     neuralConfig: () => ({ wasmPaths: { mjs: 'ort.mjs', wasm: 'ort.wasm' } }),
-  });
+  };
 }
+
+const host = (runtime?: NeuralRuntime) => new EngineHost(hostOptions(runtime));
 
 const blob = (text: string) => new Blob([text], { type: 'application/x-ndjson' });
 const chat = { messages: ['a cozy watercolor fox reading in a library, autumn vibes'], images: [] };
@@ -161,6 +163,45 @@ describe('EngineHost', () => {
     expect((await reloaded.init()).catalogId).toBe('starter');
     expect(await catalogStore(db).list()).toEqual([]);
     await expect(reloaded.deleteCatalog('starter')).rejects.toThrow(/cannot be deleted/);
+  });
+
+  it('restores an imported catalog from its index snapshot, and rebuilds it (with progress) when the snapshot does not fit', async () => {
+    const report = await host().importCatalog(
+      { catalog: { kind: 'file', file: blob(smallCatalog), name: 'small.jsonl' }, demonstrations: { kind: 'file', file: blob(smallDemonstrations), name: 'd.jsonl' }, label: 'small' },
+      () => undefined,
+    );
+    const store = catalogStore(db);
+    const saved = await store.snapshot(report.id);
+    expect(saved).toMatchObject({ id: report.id, catalog_version: report.summary.version });
+
+    // A reload reads the snapshot only: the JSONL texts are not touched.
+    const reads: string[] = [];
+    const watched = {
+      ...store,
+      texts: (id: string) => {
+        reads.push(id);
+        return store.texts(id);
+      },
+    };
+    const phases: string[] = [];
+    const restoredHost = new EngineHost({ ...hostOptions(), catalogs: watched });
+    const restored = await restoredHost.init(undefined, (p) => phases.push(p.phase));
+    expect(restored.catalog).toEqual(report.summary);
+    expect(reads).toEqual([]);
+    expect(phases).toEqual(['reading', 'restoring', 'ready']);
+    const fromSnapshot = await restoredHost.plan('r1', chat, { seed: 3 }, () => undefined);
+
+    // An index from another engine version is rebuilt from the texts and saved again.
+    await store.putSnapshot({ ...saved!, index_key: 'older-engine' });
+    const rebuildPhases: string[] = [];
+    const rebuiltHost = new EngineHost({ ...hostOptions(), catalogs: watched });
+    await rebuiltHost.init(undefined, (p) => rebuildPhases.push(p.phase));
+    expect(rebuildPhases).toEqual(['reading', 'parsing', 'indexing', 'saving', 'ready']);
+    expect(reads).toEqual([report.id]);
+    expect((await store.snapshot(report.id))?.index_key).toBe(saved!.index_key);
+    // Both give the same plan (the second one from the plan cache, under the same key).
+    const rebuilt = await rebuiltHost.plan('r2', chat, { seed: 3 }, () => undefined);
+    expect(rebuilt.cacheKey).toBe(fromSnapshot.cacheKey);
   });
 
   it('falls back to the starter catalog, saying why, when the active import is gone', async () => {
@@ -233,9 +274,34 @@ describe('EngineHost', () => {
 });
 
 describe('storage layer', () => {
+  it('moves the catalog texts of a version 1 database into their own store', async () => {
+    const name = 'migration-test';
+    await new Promise<void>((resolve, reject) => {
+      const request = factory.open(name, 1);
+      request.onupgradeneeded = () => {
+        const v1 = request.result;
+        for (const store of ['chats', 'plans', 'results', 'heads']) v1.createObjectStore(store, { keyPath: 'id' });
+        v1.createObjectStore('settings', { keyPath: 'key' });
+        v1.createObjectStore('catalogs', { keyPath: 'id' }).put({
+          id: 'import-1', source: 'old', version: 'v', imported: 5, model_count: 10, demonstration_count: 3,
+          catalog_text: smallCatalog, demonstrations_text: smallDemonstrations,
+        });
+      };
+      request.onsuccess = () => {
+        request.result.close();
+        resolve();
+      };
+      request.onerror = () => reject(request.error);
+    });
+    const migrated = await openAppDb(factory, name);
+    expect(await migrated.get('catalogs', 'import-1')).toStrictEqual({ id: 'import-1', source: 'old', version: 'v', imported: 5, model_count: 10, demonstration_count: 3 });
+    expect(await migrated.get('catalog_texts', 'import-1')).toStrictEqual({ id: 'import-1', catalog_text: smallCatalog, demonstrations_text: smallDemonstrations });
+    migrated.close();
+  });
+
   it('creates every object store and keeps settings, plans and catalogs', async () => {
     const conn = await db();
-    expect([...conn.objectStoreNames].sort()).toEqual(['catalogs', 'chats', 'heads', 'plans', 'results', 'settings']);
+    expect([...conn.objectStoreNames].sort()).toEqual(['catalog_snapshots', 'catalog_texts', 'catalogs', 'chats', 'heads', 'plans', 'results', 'settings']);
     const settings = settingsStore(db);
     expect(await settings.get('missing')).toBeUndefined();
     await settings.put('k', { a: 1 });

@@ -109,7 +109,8 @@ describe('neural engine on the tiny fixture (onnxruntime-node)', () => {
     const req = request(['a lighthouse at dusk']);
     const prompt = await engine.writePrompt(req);
     const { h } = await llmHiddenStateEncoder(pack.session).encode(modelTokenContext(pack.session, pack.manifest, req.merged.text, prompt.prompt, prompt.negative_prompt));
-    const planted = { ...pack.head, weights: pack.head.weights.slice() };
+    const packHead = pack.head!;
+    const planted = { ...packHead, weights: packHead.weights.slice() };
     const row = 17;
     for (let k = 0; k < h.length; k++) planted.weights[row * planted.dim + k] = h[k]! * 0.5;
     const plantedEngine = createNeuralEngine({ session: pack.session, catalog, head: planted, pack: pack.manifest });

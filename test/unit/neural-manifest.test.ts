@@ -68,8 +68,8 @@ describe('pack manifest', () => {
 
   it('loads the committed test pack through a file reader, and names a missing head file', async () => {
     const pack = await loadPack(packFilesFromDirectory(packDir));
-    expect(pack.head.modelIds.length).toBe(pack.manifest.head.model_ids.length);
-    expect(pack.head.dim).toBe(64);
+    expect(pack.head?.modelIds.length).toBe(pack.manifest.head?.model_ids.length);
+    expect(pack.head?.dim).toBe(64);
     const files = { ...packFilesFromDirectory(packDir), readBytes: () => Promise.reject(new Error('ENOENT')) };
     await expect(loadPack(files)).rejects.toThrow(/head\.f32: [\s\S]*cannot read the head file: ENOENT/);
   });

@@ -4,7 +4,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { exposeHiddenState, findLmHead } from '../../src/core/onnx/hidden.ts';
 import { indexOnnxModel, initializerFloats, OnnxModelError } from '../../src/core/onnx/model.ts';
-import { quantizeMatMulWeightsInt8, quantizePerColumn, roundHalfEven } from '../../src/core/onnx/quantize.ts';
+import { quantizeMatMulWeightsInt8, quantizePerColumn, roundHalfEven } from '../../scripts/lib/onnx-quantize.ts';
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures');
 

@@ -20,7 +20,7 @@ import { generateGreedy } from '../../src/core/engines/neural/session.ts';
 import { TransformersVisionSession } from '../../src/core/engines/neural/transformers-vision-session.ts';
 import { ImageInputError, readsImages } from '../../src/core/engines/neural/vision-session.ts';
 import { loadNodePack, type NodePack } from '../../src/node/neural.ts';
-import type { VlmReference } from './neural-vlm.test.ts';
+import type { VlmReference } from './vlm-reference.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const fixtures = path.join(root, 'test/fixtures');
@@ -94,7 +94,8 @@ describe('neural engine stage 1 with a vision-language pack (tiny LLaVA fixture)
       max_new_tokens: 12,
     };
     writeFileSync(path.join(packDir, 'manifest.json'), JSON.stringify(manifest));
-    copyFileSync(path.join(fixtures, 'pack-tiny', tinyManifest.head.file), path.join(packDir, tinyManifest.head.file));
+    const headFile = tinyManifest.head!.file;
+    copyFileSync(path.join(fixtures, 'pack-tiny', headFile), path.join(packDir, headFile));
     pack = await loadNodePack(packDir);
     textPack = await loadNodePack(path.join(fixtures, 'pack-tiny'));
     const dir = path.join(root, 'public/models/starter');

@@ -5,20 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AutoModelForImageTextToText, AutoProcessor, env, RawImage, Tensor, type PreTrainedModel, type Processor } from '@huggingface/transformers';
+import { AutoModelForImageTextToText, AutoProcessor, env, RawImage, type Tensor, type PreTrainedModel, type Processor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VlmReference } from './vlm-reference.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const fixtures = path.join(root, 'test/fixtures');
-
-export interface VlmReference {
-  image_token_id: number;
-  image_tokens: number;
-  max_new_tokens: number;
-  prompt: string;
-  input_ids: number[];
-  images: { file: string; greedy_ids: number[]; image_features_first_row: number[] }[];
-}
 
 const reference = JSON.parse(readFileSync(path.join(fixtures, 'vlm-tiny/reference.json'), 'utf8')) as VlmReference;
 

@@ -7,12 +7,14 @@ import { MAX_REFERENCE_IMAGE_BYTES, checkChatLength } from '../../core/chat.ts';
 import type { ArgumentsResult, ModelResult, PromptResult } from '../../core/engines/engine.ts';
 import type { PipelineEvent, PlanResult } from '../../core/pipeline.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
+import { scrubPrompt, withSafeNegative } from '../../core/safety.ts';
 import type { PromptDraft, Refit } from '../../../workers/engine-api.ts';
 import { guardQuota, openAppDb, type ChatRecord } from '../../storage/db.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
 import { announce, onAnnouncement } from '../sync.ts';
 import { engineStatus } from './engine.svelte.ts';
 import { generation } from './generation.svelte.ts';
+import { safeMode } from './safe-mode.svelte.ts';
 
 export interface StageView<T> {
   result: T;
@@ -56,6 +58,8 @@ class ChatStore {
   promptDraft = $state<PromptDraft | null>(null);
   /** The engine that made the plan shown (or is making it). */
   engine = $state<{ name: string; version: string } | null>(null);
+  /** Which engine ran each stage, when the plan combined several (hybrid planning). */
+  stageEngines = $state<PlanResult['stage_engines'] | null>(null);
   /** The plan as the user edited it; generation uses this. */
   plan = $state<GenerationPlan | null>(null);
   edited = $state(false);
@@ -65,6 +69,8 @@ class ChatStore {
   loaded = $state(false);
   /** Said when the choice was restricted to the endpoint's installed models, or could not be. */
   installedNote = $state<string | null>(null);
+  /** What safe mode did to this plan (models excluded, prompt terms removed), for the operator. */
+  safetyNote = $state<string | null>(null);
   private requestId: string | null = null;
   /** Ids of the chats known to be in IndexedDB: one of them missing at write time was deleted elsewhere. */
   private stored = new Set<string>();
@@ -82,6 +88,14 @@ class ChatStore {
     const latest = this.chats[0];
     if (latest) this.show(latest);
     this.loaded = true;
+  }
+
+  /** Kiosk: the visitor is gone; nothing of theirs stays in memory (the station clears storage). */
+  forgetVisitor(): void {
+    this.newChat();
+    this.chats = [];
+    this.installedNote = null;
+    this.safetyNote = null;
   }
 
   newChat(): void {
@@ -116,6 +130,7 @@ class ChatStore {
     this.cached = false;
     this.promptDraft = null;
     this.engine = null;
+    this.stageEngines = null;
   }
 
   private showResult(result: PlanResult, edit: GenerationPlan | null): void {
@@ -128,6 +143,7 @@ class ChatStore {
     this.plan = structuredClone($state.snapshot(edit ?? result.plan)) as GenerationPlan;
     this.edited = edit !== null;
     this.engine = result.engine;
+    this.stageEngines = result.stage_engines ?? null;
   }
 
   private onEvent(event: PipelineEvent): void {
@@ -157,6 +173,12 @@ class ChatStore {
   async send(text: string): Promise<boolean> {
     const message = text.trim();
     if (message === '' || this.running) return false;
+    // Safe mode refuses before anything is stored or planned.
+    const refusal = safeMode.refuseRequest([...(this.current?.input.messages ?? []), message]);
+    if (refusal) {
+      this.error = refusal;
+      return false;
+    }
     this.sentAt = performance.now();
     const now = Date.now();
     const base = this.current ? $state.snapshot(this.current) : null;
@@ -189,26 +211,45 @@ class ChatStore {
   }
 
   /**
-   * "Only models on my server": the catalog ids installed on the configured endpoints. When the
-   * endpoints cannot be asked, or none of their models is in the catalog, every model competes and
-   * the note says why.
+   * The catalog ids stage 2 may choose: with "Only models on my server", those installed on any
+   * configured endpoint (a model on two endpoints counts once); with safe mode, those it does not
+   * exclude; both when both apply. Undefined: every model competes. The notes say why.
    */
   private async allowedModels(): Promise<number[] | undefined> {
     this.installedNote = null;
-    if (!generation.settings.onlyInstalledModels) return undefined;
+    this.safetyNote = null;
+    let allowed: number[] | undefined;
+    if (generation.settings.onlyInstalledModels) allowed = await this.installedModelIds();
+    const screen = await safeMode.allowedModels();
+    if (screen) {
+      const safe = new Set(screen.allowedIds);
+      // Plain numbers: the store's state proxy cannot be posted to the worker.
+      allowed = allowed ? allowed.filter((id) => safe.has(id)) : [...screen.allowedIds];
+      const removed = screen.excluded.length;
+      this.safetyNote = removed
+        ? `Safe mode: ${removed} catalog model${removed === 1 ? '' : 's'} excluded (NSFW-leaning tags or names, a real person's likeness${safeMode.policy.allowedModels ? ', not in the allowlist' : ''}).`
+        : 'Safe mode: no catalog model needed excluding.';
+    }
+    return allowed;
+  }
+
+  private async installedModelIds(): Promise<number[] | undefined> {
+    const endpoints = generation.settings.endpoints.length;
+    const where = endpoints > 1 ? `the ${endpoints} endpoints` : 'the endpoint';
+    const whose = endpoints > 1 ? `the ${endpoints} endpoints'` : "the endpoint's";
     try {
       const match = await engineWorker().matchInstalled(await generation.installedModels());
       const unmatched = match.unmatched.map((m) => m.name);
       if (match.allowedModelIds.size === 0) {
-        this.installedNote = `None of the endpoint's models is in the catalog (${unmatched.join(', ') || 'it lists none'}); every catalog model competes.`;
+        this.installedNote = `None of ${whose} models is in the catalog (${unmatched.join(', ') || 'none listed'}); every catalog model competes.`;
         return undefined;
       }
       this.installedNote =
-        `Only the ${match.allowedModelIds.size} catalog models installed on the endpoint compete.` +
+        `Only the ${match.allowedModelIds.size} catalog models installed on ${where} compete.` +
         (unmatched.length ? ` Installed but not in the catalog: ${unmatched.join(', ')}.` : '');
       return [...match.allowedModelIds];
     } catch (e) {
-      this.installedNote = `Could not list the endpoint's models (${(e as Error).message}); every catalog model competes.`;
+      this.installedNote = `Could not list the models of ${where} (${(e as Error).message}); every catalog model competes.`;
       return undefined;
     }
   }
@@ -218,6 +259,7 @@ class ChatStore {
     this.requestId = requestId;
     this.running = true;
     this.engine = engineStatus.status?.engine ?? null;
+    this.stageEngines = null;
     try {
       if (!generation.loaded) await generation.load();
       const allowedModelIds = await this.allowedModels();
@@ -233,6 +275,7 @@ class ChatStore {
         }),
       );
       if (this.requestId !== requestId) return;
+      if (safeMode.on) this.makeSafe(outcome.result.plan);
       this.cached = outcome.cached;
       const done: ChatRecord = { ...chat, result: outcome.result, plan_key: outcome.cacheKey, updated: Date.now() };
       this.current = done;
@@ -261,6 +304,17 @@ class ChatStore {
     if (!this.current || this.running) return;
     this.error = null;
     await this.run($state.snapshot(this.current) as ChatRecord);
+  }
+
+  /**
+   * Safe mode on a finished plan: the prompt loses the parts with blocked terms (an engine can borrow
+   * them from neighbouring demonstrations for a harmless request) and the safe negative prompt is appended.
+   */
+  private makeSafe(plan: GenerationPlan): void {
+    const scrubbed = scrubPrompt(plan.prompt, safeMode.policy);
+    plan.prompt = scrubbed.prompt;
+    plan.negative_prompt = withSafeNegative(plan.negative_prompt, safeMode.policy);
+    if (scrubbed.removed.length) this.safetyNote = `${this.safetyNote ?? 'Safe mode:'} Removed from the prompt: ${scrubbed.removed.join(', ')}.`;
   }
 
   cancel(): void {

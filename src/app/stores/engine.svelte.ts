@@ -4,6 +4,7 @@
  * work itself happens in the engine worker).
  */
 import type {
+  CatalogStartProgress,
   CatalogImportReport,
   CatalogImportRequest,
   EngineChoice,
@@ -15,8 +16,10 @@ import type {
   LlmLoadProgress,
   StoredCatalog,
 } from '../../../workers/engine-api.ts';
+import { loadCuratedPacks, type CuratedPack } from '../../core/engines/neural/curated.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
 import { announce, onAnnouncement } from '../sync.ts';
+import { offline } from './offline.svelte.ts';
 
 class EngineStore {
   constructor() {
@@ -34,6 +37,11 @@ class EngineStore {
   /** Per file, while a neural pack downloads. */
   packProgress = $state<Record<string, LlmLoadProgress>>({});
   switching = $state(false);
+  /** The packs shipped in public/models/packs (Settings lists them), and any that could not be read. */
+  curatedPacks = $state<CuratedPack[]>([]);
+  curatedProblems = $state<string[]>([]);
+  /** Storage the browser still grants this site (MB), where it says; a pack larger than this cannot be kept offline. */
+  storageFreeMb = $state<number | null>(null);
   /** ModelToken head training of the neural pack: the run's progress, its outcome, or why it stopped. */
   headTraining = $state(false);
   headProgress = $state<HeadTrainingProgress | null>(null);
@@ -44,14 +52,21 @@ class EngineStore {
     this.headProgress = p;
   });
 
+  /** While the active catalog's index is restored (or built after an update) at start-up. */
+  startProgress = $state<CatalogStartProgress | null>(null);
+  private readonly onStartProgress = Comlink.proxy((p: CatalogStartProgress) => {
+    this.startProgress = p.phase === 'ready' ? null : p;
+  });
+
   private readonly onPackProgress = Comlink.proxy((p: LlmLoadProgress) => {
     this.packProgress = { ...this.packProgress, [p.file]: p };
   });
 
   async refresh(): Promise<void> {
     try {
-      this.status = await engineWorker().init(this.onPackProgress);
+      this.status = await engineWorker().init(this.onPackProgress, this.onStartProgress);
       this.packProgress = {};
+      this.startProgress = null;
       this.catalogs = await engineWorker().listCatalogs();
     } catch (e) {
       this.error = (e as Error).message;
@@ -75,6 +90,8 @@ class EngineStore {
       );
       await this.refresh();
       this.announceCatalog();
+      // Something worth keeping is stored now: ask the browser not to evict it.
+      void offline.askPersistence();
     } catch (e) {
       this.error = (e as Error).message;
     } finally {
@@ -98,6 +115,28 @@ class EngineStore {
     }
   }
 
+  async loadCuratedPacks(): Promise<void> {
+    try {
+      const index = new URL(`${import.meta.env.BASE_URL}models/packs/index.json`, document.baseURI).href;
+      const listed = await loadCuratedPacks(index, async (url) => {
+        const response = await fetch(url);
+        if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+        return response.text();
+      });
+      this.curatedPacks = listed.packs;
+      this.curatedProblems = listed.problems;
+      const estimate = await navigator.storage?.estimate?.().catch(() => null);
+      this.storageFreeMb = estimate?.quota !== undefined ? Math.max(0, (estimate.quota - (estimate.usage ?? 0)) / (1 << 20)) : null;
+    } catch (e) {
+      this.curatedProblems = [(e as Error).message];
+    }
+  }
+
+  /** Stops a pack download; the files already downloaded stay cached and choosing the pack again resumes. */
+  async cancelPackDownload(): Promise<void> {
+    await engineWorker().cancelPackDownload();
+  }
+
   /** Chooses the engine; a pack URL is resolved against the page, so "/models/x/" and "models/x/" both work. */
   async setEngine(choice: EngineChoice): Promise<void> {
     this.switching = true;
@@ -106,7 +145,10 @@ class EngineStore {
     try {
       if (choice.kind === 'neural' && choice.packUrl.trim() === '') throw new Error('Give the URL of a model pack folder (it holds manifest.json).');
       const resolved: EngineChoice = choice.kind === 'neural' ? { ...choice, packUrl: new URL(choice.packUrl.trim(), document.baseURI).href } : choice;
+      // A downloaded model should stay for offline use: ask the browser not to evict the cache under pressure.
+      if (resolved.kind === 'neural') await navigator.storage?.persist?.().catch(() => false);
       this.status = await engineWorker().setEngine(resolved, this.onPackProgress);
+      if (resolved.kind === 'neural') void offline.askPersistence();
     } catch (e) {
       this.error = (e as Error).message;
     } finally {

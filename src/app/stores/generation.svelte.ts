@@ -8,7 +8,7 @@
 import type { CatalogModel } from '../../core/catalog/types.ts';
 import { EndpointError } from '../../core/endpoints/errors.ts';
 import { createEndpointClient } from '../../core/endpoints/index.ts';
-import { matchInstalledModels, type InstalledMatch } from '../../core/endpoints/installed.ts';
+import { findInstalled, matchInstalledModels, mergeInstalledLists, type InstalledMatch } from '../../core/endpoints/installed.ts';
 import { jobKey } from '../../core/endpoints/job-key.ts';
 import {
   KioskConfigError,
@@ -25,10 +25,15 @@ import { planLosses } from '../../core/endpoints/losses.ts';
 import { settingsForStorage, type StoredEndpointSettings } from '../../core/endpoints/secrets.ts';
 import { announce, onAnnouncement } from '../sync.ts';
 import { embedParameters, formatParameters } from '../../core/endpoints/png.ts';
-import { EndpointPool, type DispatchPolicy } from '../../core/endpoints/pool.ts';
+import { EndpointPool, type DispatchPolicy, type EndpointFilter } from '../../core/endpoints/pool.ts';
 import { DEFAULT_TIMEOUT_MS, type ConnectionReport, type EndpointConfig, type GenerationProgress, type InstalledModel } from '../../core/endpoints/types.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
 import { guardQuota, openAppDb, type ResultRecord } from '../../storage/db.ts';
+import { readKioskFile } from '../kiosk-file.ts';
+import { browserIsOffline } from './offline.svelte.ts';
+import { safeMode } from './safe-mode.svelte.ts';
+
+const OFFLINE_MESSAGE = 'The browser is offline, so the image server cannot be reached. Planning still works; generate again once you are back online.';
 
 export interface GenerationSettings extends StoredEndpointSettings {
   endpoints: EndpointConfig[];
@@ -66,15 +71,8 @@ function newId(): string {
 
 /** A kiosk's configuration from /kiosk.json beside the app, or null when there is none. */
 async function loadKioskFile(): Promise<KioskConfig | null> {
-  let response: Response;
-  try {
-    response = await fetch(new URL('kiosk.json', document.baseURI), { cache: 'no-store' });
-  } catch {
-    return null;
-  }
-  // A dev server answers a missing file with index.html: only JSON counts as a kiosk file.
-  if (!response.ok || !(response.headers.get('content-type') ?? '').includes('json')) return null;
-  return parseKioskConfig(await response.json(), 'kiosk.json');
+  const raw = await readKioskFile();
+  return raw === null ? null : parseKioskConfig(raw, 'kiosk.json');
 }
 
 class GenerationStore {
@@ -87,6 +85,8 @@ class GenerationStore {
   /** The reason of the last error (EndpointError.reason, 'storage' or 'config'), for tests and styling. */
   errorReason = $state<string | null>(null);
   notice = $state<string | null>(null);
+  /** A kiosk configuration (kiosk.json or URL parameters) that could not be used: shown at start, one line per problem. */
+  configProblems = $state<{ source: string; problems: string[] } | null>(null);
   loaded = $state(false);
   /** A link's endpoints waiting for the user's answer: nothing is generated until then. */
   linkRequest = $state<EndpointSourceDecision['ask']>(null);
@@ -120,7 +120,9 @@ class GenerationStore {
       if (answered === 'use') this.useLinkSettings(decision.ask!.config);
       else if (answered !== 'keep') this.linkRequest = decision.ask;
     } catch (e) {
-      this.fail(e instanceof KioskConfigError ? 'config' : 'storage', (e as Error).message);
+      if (e instanceof KioskConfigError) this.configProblems = { source: e.source, problems: e.problems };
+      else if (/kiosk\.json/.test((e as Error).message)) this.configProblems = { source: 'kiosk.json', problems: [(e as Error).message] };
+      this.fail(e instanceof KioskConfigError || this.configProblems ? 'config' : 'storage', (e as Error).message);
     }
     await this.refreshResults();
     this.loaded = true;
@@ -254,17 +256,30 @@ class GenerationStore {
       this.notice = 'Served from the cache: this plan was already generated on this endpoint with this seed.';
       return { result: hit, fromCache: true };
     }
+    const refusal = await safeMode.refusePlan(snapshot);
+    if (refusal) {
+      this.fail('safety', refusal);
+      return null;
+    }
+    if (browserIsOffline()) {
+      this.fail('offline', OFFLINE_MESSAGE);
+      return null;
+    }
     const job: RunningJob = { id: this.nextJob++, plan: snapshot, progress: null, controller: new AbortController() };
     this.running = [...this.running, job];
     const started = performance.now();
     try {
-      const out = await this.poolNow().generate(snapshot, {
-        batchSize: this.settings.batchSize,
-        signal: job.controller.signal,
-        onProgress: (p) => {
-          this.running = this.running.map((r) => (r.id === job.id ? { ...r, progress: p } : r));
+      const out = await this.poolNow().generate(
+        snapshot,
+        {
+          batchSize: this.settings.batchSize,
+          signal: job.controller.signal,
+          onProgress: (p) => {
+            this.running = this.running.map((r) => (r.id === job.id ? { ...r, progress: p } : r));
+          },
         },
-      });
+        await this.endpointsWithModel(snapshot),
+      );
       const t = performance.now();
       const endpoint = this.settings.endpoints.find((e) => e.baseUrl === out.endpoint.url) ?? { kind: out.endpoint.kind, baseUrl: out.endpoint.url };
       const record: ResultRecord = {
@@ -288,12 +303,23 @@ class GenerationStore {
       this.results = [record, ...this.results];
       return { result: record, fromCache: false };
     } catch (e) {
-      if (e instanceof EndpointError) this.fail(e.reason, e.message);
+      // A connection lost mid-job surfaces as a network error: say what happened, not "the server refused".
+      if (browserIsOffline() && !(e instanceof Error && e.name === 'StorageFullError')) this.fail('offline', OFFLINE_MESSAGE);
+      else if (e instanceof EndpointError) this.fail(e.reason, e.message);
       else this.fail(e instanceof Error && e.name === 'StorageFullError' ? 'storage' : 'error', (e as Error).message);
       return null;
     } finally {
       this.running = this.running.filter((r) => r.id !== job.id);
     }
+  }
+
+  /** Kiosk: the visitor is gone; their running jobs stop and nothing of theirs stays in memory. */
+  async forgetVisitor(): Promise<void> {
+    await this.cancel();
+    this.results = [];
+    this.error = null;
+    this.errorReason = null;
+    this.notice = null;
   }
 
   async cancel(): Promise<void> {
@@ -307,14 +333,37 @@ class GenerationStore {
     this.results = this.results.filter((r) => r.id !== id);
   }
 
+  /** This page's queue per endpoint: jobs running now, finished and failed since the settings were loaded. */
+  endpointLoad(): { url: string; busy: number; completed: number; failed: number }[] {
+    const members = this.pool?.state ?? [];
+    return this.settings.endpoints.map((e, i) => ({ url: e.baseUrl, busy: members[i]?.busy ?? 0, completed: members[i]?.completed ?? 0, failed: members[i]?.failed ?? 0 }));
+  }
+
   async testConnection(config: EndpointConfig): Promise<ConnectionReport> {
     return createEndpointClient($state.snapshot(config) as EndpointConfig).testConnection();
   }
 
-  /** Installed models across every configured endpoint (a model counts if any endpoint has it). */
+  /**
+   * Installed models across every configured endpoint: a model installed on several counts once
+   * (matched like the catalog matches, by kind and AutoV2 hash or file name), listing where it is.
+   */
   async installedModels(): Promise<InstalledModel[]> {
     const lists = await Promise.all(this.settings.endpoints.map((c) => createEndpointClient($state.snapshot(c) as EndpointConfig).listInstalledModels()));
-    return lists.flat();
+    return mergeInstalledLists(lists.map((models, i) => ({ endpoint: this.settings.endpoints[i]!.baseUrl, models })));
+  }
+
+  /**
+   * With several endpoints, a job goes only to those that have its model installed (any, when none
+   * or no listing says so: the endpoint then names what it lacks).
+   */
+  private async endpointsWithModel(plan: GenerationPlan): Promise<EndpointFilter | undefined> {
+    if (this.settings.endpoints.length < 2) return undefined;
+    try {
+      const where = findInstalled(plan.model, await this.installedModels())?.endpoints;
+      return where && where.length > 0 ? (client) => where.includes(client.config.baseUrl) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** "Only models on my server": the catalog ids to pass as the pipeline's allowedModelIds, with the unmatched installed models. */

@@ -8,16 +8,20 @@ import type { Catalog } from '../catalog/types.ts';
 import { createBaselineEngine } from '../engines/baseline.ts';
 import { createDefaultEngine } from '../engines/default/index.ts';
 import type { Engine } from '../engines/engine.ts';
-import { createNeuralEngine, type NeuralPackSettings } from '../engines/neural/index.ts';
+import { createPackEngine, type RequestRules } from '../engines/neural/hybrid.ts';
+import type { NeuralPackSettings } from '../engines/neural/index.ts';
 import type { LlmSession } from '../engines/neural/session.ts';
 import type { ModelTokenHead } from '../modeltoken.ts';
 import type { BenchEngine } from './run.ts';
 
-/** A model pack already opened on some runtime: its LLM session, ModelToken head and settings. */
+/** A model pack already opened on some runtime: its LLM session, ModelToken head (if any) and settings. */
 export interface OpenedNeuralPack {
   session: LlmSession;
-  head: ModelTokenHead;
+  /** Null for a pack without a head: it plans in hybrid mode (see engines/neural/hybrid.ts). */
+  head: ModelTokenHead | null;
   manifest: NeuralPackSettings;
+  /** The request rules stage 1 of hybrid planning passes through. */
+  rules?: RequestRules;
 }
 
 /** What an engine may need beyond the catalog. */
@@ -43,7 +47,9 @@ export const BENCH_ENGINES: Readonly<Record<string, BenchEngineEntry>> = {
   neural: {
     build(catalog, { neuralPack }) {
       if (!neuralPack) throw new MissingEngineInputError('the neural engine needs a model pack (a chatgen-pack/1 folder), and none was given');
-      return createNeuralEngine({ session: neuralPack.session, catalog, head: neuralPack.head, pack: neuralPack.manifest });
+      // A head that cannot choose among this catalog's models leaves stages 2 and 3 to the default engine.
+      const { session, head, manifest, rules } = neuralPack;
+      return createPackEngine({ session, catalog, head, pack: manifest, embedded: createDefaultEngine(catalog), ...(rules ? { rules } : {}) }).engine;
     },
   },
 };

@@ -6,43 +6,20 @@
  * I/O stays with the caller: images arrive decoded, packs arrive opened (any ScoringRuntime).
  */
 import { featureSetFromRows, fid } from '../metrics/fid.ts';
-import { unifiedMetric, type MetricNormalisation, type RunScores, type UnifiedMetricName } from '../metrics/unified.ts';
+import { unifiedMetric, type RunScores } from '../metrics/unified.ts';
 import type { RgbaImage } from '../scoring/image.ts';
 import type { ScorerKind } from '../scoring/manifest.ts';
 import type { ScorerPack } from '../scoring/scorers.ts';
 import type { BenchItem } from './items.ts';
+import type { EngineImageMetrics, ImageEvaluation } from './image-metrics.ts';
 import { markdown, type BenchReport, type TableCells } from './report.ts';
+
+export type { EngineImageMetrics, ImageEvaluation };
 
 /** One generated image and the item whose plan made it. */
 export interface ItemImage {
   itemId: string;
   image: RgbaImage;
-}
-
-export interface EngineImageMetrics {
-  /** Images scored (items of this run that have an image). */
-  n: number;
-  /** Items of this run with no image for this engine. */
-  missing: number;
-  /** Means over the images; null when no pack of that kind was given or n = 0. */
-  clip_score: number | null;
-  hpsv2: number | null;
-  imagereward: number | null;
-  aesthetic: number | null;
-  /** FID of this engine's images against the reference set; null without a fid-features pack, a reference or 2 images. */
-  fid: number | null;
-  /** Why FID is missing or only a rough indication (small sets). */
-  fid_notes: string[];
-  /** The Unified Metric across the engines evaluated here (see ImageEvaluation.unified for the normalisation). */
-  unified: number | null;
-}
-
-export interface ImageEvaluation {
-  packs: { id: string; kind: ScorerKind; name: string; meant_for: string; backend: string }[];
-  reference: { n: number } | null;
-  /** How the Unified Metric was normalised across the engines: per metric min, max and each engine's value. */
-  unified: { explanation: string; metrics: MetricNormalisation[]; omitted: { metric: UnifiedMetricName; missingFor: string[] }[] };
-  engines: Record<string, EngineImageMetrics>;
 }
 
 export interface EvaluateImagesOptions {

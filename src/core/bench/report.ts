@@ -7,7 +7,7 @@ import { INPUT_TYPES, SETTINGS } from './items.ts';
 import { SCORED_ARGUMENTS, type ScoredArgument } from '../metrics/config.ts';
 import { summariseLatency, type LatencySummary } from '../metrics/latency.ts';
 import type { ItemScore } from './score.ts';
-import type { EngineImageMetrics, ImageEvaluation } from './images.ts';
+import type { EngineImageMetrics, ImageEvaluation } from './image-metrics.ts';
 
 export interface GroupMetrics {
   n: number;

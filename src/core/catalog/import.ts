@@ -7,6 +7,7 @@ import { hashString } from '../hash.ts';
 import { CatalogFetchError, fetchCatalogText, readStreamText } from './fetch-text.ts';
 import type { RecordError } from './jsonl.ts';
 import { loadCatalog, type CatalogLoadProgress, type CatalogTexts } from './load.ts';
+import type { CatalogIndexSnapshot } from '../engines/default/index-snapshot.ts';
 import type { Catalog } from './types.ts';
 
 /** A JSONL file as the user handed it: picked from disk or fetched from a URL. */
@@ -27,7 +28,7 @@ export type ImportProgress =
   | { phase: 'indexing' }
   | { phase: 'saving' };
 
-/** An imported catalog as it is stored: the JSONL texts, parsed again on load. */
+/** An imported catalog as Settings lists it (small: the texts and the index are kept apart). */
 export interface CatalogRecord {
   id: string;
   source: string;
@@ -35,18 +36,36 @@ export interface CatalogRecord {
   imported: number;
   model_count: number;
   demonstration_count: number;
-  /** The JSONL texts as imported; parsed again on load rather than storing parsed objects twice. */
+}
+
+/** The JSONL texts as imported: what the catalog is rebuilt from when no usable snapshot is stored. */
+export interface CatalogTextsRecord {
+  id: string;
   catalog_text: string;
   demonstrations_text: string;
+}
+
+/** The parsed catalog and its retrieval index as typed arrays, for a fast start (see index-snapshot.ts). */
+export interface CatalogSnapshotRecord {
+  id: string;
+  /** The catalog version and the index format + weights it was built with; any mismatch means rebuild. */
+  catalog_version: string;
+  index_key: string;
+  created: number;
+  snapshot: CatalogIndexSnapshot;
 }
 
 /** Where imported catalogs are kept (IndexedDB in the app: src/storage/catalogs.ts). */
 export interface CatalogRepository {
   get(id: string): Promise<CatalogRecord | undefined>;
-  /** Stores the record; a full quota rejects with a message that says what to do. */
-  put(record: CatalogRecord): Promise<void>;
+  texts(id: string): Promise<CatalogTextsRecord | undefined>;
+  /** Stores the catalog; a full quota rejects with a message that says what to do. */
+  put(record: CatalogRecord, texts: CatalogTextsRecord): Promise<void>;
   list(): Promise<CatalogRecord[]>;
+  /** Deletes the catalog, its texts and its snapshot. */
   delete(id: string): Promise<void>;
+  snapshot(id: string): Promise<CatalogSnapshotRecord | undefined>;
+  putSnapshot(record: CatalogSnapshotRecord): Promise<void>;
 }
 
 export const sourceName = (source: CatalogFileSource): string => (source.kind === 'file' ? source.name : source.url);
@@ -84,6 +103,7 @@ export interface ImportedCatalog {
   /** Lines that were skipped, with file, line and field. */
   errors: RecordError[];
   record: CatalogRecord;
+  texts: CatalogTextsRecord;
 }
 
 /**
@@ -109,28 +129,28 @@ export async function importCatalog(
   const { catalog, errors } = loadCatalog(texts, request.label, (p) => onProgress(p));
   if (options.signal?.aborted) throw cancelledImport();
   const demonstrationsText = demonstrations?.text ?? '';
+  const id = `import-${hashString(catalogText + demonstrationsText)}`;
   return {
     catalog,
     errors,
     record: {
-      id: `import-${hashString(catalogText + demonstrationsText)}`,
+      id,
       source: request.label,
       version: catalog.version,
       imported: (options.now ?? Date.now)(),
       model_count: catalog.models.length,
       demonstration_count: catalog.demonstrations.length,
-      catalog_text: catalogText,
-      demonstrations_text: demonstrationsText,
     },
+    texts: { id, catalog_text: catalogText, demonstrations_text: demonstrationsText },
   };
 }
 
 /** Parses a stored catalog again. */
-export function catalogFromRecord(record: CatalogRecord): Catalog {
+export function catalogFromTexts(record: CatalogRecord, texts: CatalogTextsRecord): Catalog {
   return loadCatalog(
     {
-      catalog: { file: `${record.source}/catalog.jsonl`, text: record.catalog_text },
-      ...(record.demonstrations_text ? { demonstrations: { file: `${record.source}/demonstrations.jsonl`, text: record.demonstrations_text } } : {}),
+      catalog: { file: `${record.source}/catalog.jsonl`, text: texts.catalog_text },
+      ...(texts.demonstrations_text ? { demonstrations: { file: `${record.source}/demonstrations.jsonl`, text: texts.demonstrations_text } } : {}),
     },
     record.source,
   ).catalog;

@@ -4,7 +4,7 @@
  * what is installed.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, cancelledError, checkBatchSize, checkImageData, checkPlan, loraBaseCheckpoint, makeContext, now, resolveInstalled, servedBy } from './common.ts';
+import { RunTracker, cancelledError, checkBatchSize, checkImageData, checkPlan, loraBaseFor, makeContext, now, resolveInstalled, servedBy } from './common.ts';
 import { EndpointError } from './errors.ts';
 import { asRecord, badReply, decodeBase64, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { hashFromTitle, normaliseHash, promptWithLora } from './installed.ts';
@@ -166,7 +166,7 @@ export class A1111Client implements EndpointClient {
     let checkpoint: string | null = model.name;
     if (plan.model.type === 'LORA') {
       prompt = promptWithLora(plan.prompt, model.name, plan.model.trained_words);
-      checkpoint = loraBaseCheckpoint(installed, this.config)?.name ?? null;
+      checkpoint = loraBaseFor(plan, installed, this.config)?.name ?? null;
     }
     const body: A1111Txt2ImgRequest = {
       prompt,
@@ -196,7 +196,7 @@ export class A1111Client implements EndpointClient {
       const body = await this.buildRequest(plan, batchSize, run.signal);
       const posted = request(this.ctx, '/sdapi/v1/txt2img', { json: body, signal: run.signal });
       const polling = this.pollProgress(posted, run.signal, options.onProgress);
-      let reply;
+      let reply: Awaited<typeof posted>;
       try {
         reply = await posted;
       } finally {

@@ -4,7 +4,7 @@
  * then fetches the images through /history/{id} and /view.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, cancelledError, checkBatchSize, checkImageData, checkPlan, loraBaseCheckpoint, makeContext, now, resolveInstalled, servedBy } from './common.ts';
+import { RunTracker, cancelledError, checkBatchSize, checkImageData, checkPlan, loraBaseFor, makeContext, now, resolveInstalled, servedBy } from './common.ts';
 import { EndpointError, cleanServerText } from './errors.ts';
 import { asRecord, badReply, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { promptWithTriggerWords } from './installed.ts';
@@ -188,7 +188,7 @@ export class ComfyUIClient implements EndpointClient {
     const { model, installed } = await resolveInstalled(plan, this.installed, () => this.listInstalledModels(signal), this.config);
     let choice: GraphChoice = { checkpoint: model.name, lora: null };
     if (plan.model.type === 'LORA') {
-      const base = loraBaseCheckpoint(installed, this.config) ?? installed.find((m) => m.kind === 'checkpoint') ?? null;
+      const base = loraBaseFor(plan, installed, this.config) ?? installed.find((m) => m.kind === 'checkpoint') ?? null;
       if (!base) throw new EndpointError('missing-model', `${this.config.baseUrl} has no checkpoint to run the LoRA "${plan.model.name}" on.`, { kind: this.kind });
       choice = { checkpoint: base.name, lora: model.name };
     }
@@ -252,7 +252,7 @@ export class ComfyUIClient implements EndpointClient {
     try {
       return await request(this.ctx, '/prompt', { json: body, signal });
     } catch (e) {
-      if (e instanceof EndpointError && e.status === 400 && e.serverMessage && /(ckpt_name|lora_name)[^]*not in/i.test(e.serverMessage)) {
+      if (e instanceof EndpointError && e.status === 400 && e.serverMessage && /(ckpt_name|lora_name)[\s\S]*not in/i.test(e.serverMessage)) {
         throw new EndpointError('missing-model', `${this.config.baseUrl} refused the model: ${e.serverMessage}`, { kind: this.kind, status: 400, serverMessage: e.serverMessage });
       }
       throw e;

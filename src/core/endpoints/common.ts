@@ -137,6 +137,15 @@ export function loraBaseCheckpoint(installed: readonly InstalledModel[], config:
   return hit;
 }
 
+/**
+ * The checkpoint a LoRA plan runs on: the one named in the endpoint settings (the operator's choice
+ * wins), else the plan's own base checkpoint (stage 3) when this server has it installed, else null
+ * (the server's current or first checkpoint).
+ */
+export function loraBaseFor(plan: GenerationPlan, installed: readonly InstalledModel[], config: EndpointConfig): InstalledModel | null {
+  return loraBaseCheckpoint(installed, config) ?? (plan.base_checkpoint ? findInstalled(plan.base_checkpoint, installed) : null);
+}
+
 /** What a cancelled run throws: its own 'cancelled' error, or one wrapping whatever the abort caused. */
 export function cancelledError(e: unknown, kind: EndpointKind): EndpointError {
   return e instanceof EndpointError && e.reason === 'cancelled' ? e : new EndpointError('cancelled', 'Cancelled.', { kind, cause: e });

@@ -3,6 +3,7 @@
  * cap read as a stream, server error text extracted from the common JSON shapes, and browser
  * "Failed to fetch" told apart into CORS refused versus server unreachable.
  */
+import { readBody } from '../bytes.ts';
 import { EndpointError, cleanServerText, corsAdvice } from './errors.ts';
 import { DEFAULT_MAX_REPLY_MB, type EndpointConfig } from './types.ts';
 
@@ -121,38 +122,13 @@ export function serverMessageOf(bytes: Uint8Array): string {
 }
 
 /** Reads a body as a stream and stops as soon as it passes `limit` bytes. */
-async function readCapped(response: Response, limit: number, ctx: RequestContext, url: string): Promise<Uint8Array> {
+function readCapped(response: Response, limit: number, ctx: RequestContext, url: string): Promise<Uint8Array> {
   const tooLarge = () =>
     new EndpointError('too-large', `The reply from ${ctx.config.baseUrl} is larger than ${Math.round(limit / 1048576)} MB; refused.`, {
       kind: ctx.config.kind,
       url,
     });
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await response.body?.cancel();
-    throw tooLarge();
-  }
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return readBody(response, { limit, tooLarge });
 }
 
 /**

@@ -46,6 +46,39 @@ export function findInstalled(
   return candidates.find((m) => fileStem(m.file) === stem) ?? null;
 }
 
+/**
+ * One list from the installed models of several endpoints: a model on several endpoints (same kind,
+ * and the same AutoV2 hash, or the same file name when a side lacks the hash) appears once, with
+ * `endpoints` naming every endpoint that has it.
+ */
+export function mergeInstalledLists(lists: readonly { endpoint: string; models: readonly InstalledModel[] }[]): InstalledModel[] {
+  const merged: InstalledModel[] = [];
+  const byHash = new Map<string, InstalledModel>();
+  const byStem = new Map<string, InstalledModel>();
+  for (const { endpoint, models } of lists) {
+    for (const m of models) {
+      const stemKey = `${m.kind}:${fileStem(m.file)}`;
+      const hashed = m.hash ? byHash.get(`${m.kind}:${m.hash}`) : undefined;
+      const stemmed = byStem.get(stemKey);
+      // The same file name with two different known hashes is two models.
+      const same = hashed ?? (stemmed && (!m.hash || !stemmed.hash) ? stemmed : undefined);
+      if (same) {
+        if (!same.endpoints!.includes(endpoint)) same.endpoints!.push(endpoint);
+        if (!same.hash && m.hash) {
+          same.hash = m.hash;
+          byHash.set(`${m.kind}:${m.hash}`, same);
+        }
+        continue;
+      }
+      const entry: InstalledModel = { ...m, endpoints: [endpoint] };
+      merged.push(entry);
+      if (entry.hash) byHash.set(`${m.kind}:${entry.hash}`, entry);
+      if (!byStem.has(stemKey)) byStem.set(stemKey, entry);
+    }
+  }
+  return merged;
+}
+
 export interface InstalledMatch {
   /** Catalog ids installed on the server: what the pipeline's `allowedModelIds` takes. */
   allowedModelIds: Set<number>;

@@ -7,6 +7,7 @@
  * URL:  ?endpoint=a1111:http://gpu-1:7860&endpoint=comfyui:http://gpu-2:8188&dispatch=round-robin
  *       &only-installed=1&batch=2&timeout=300   (no API keys: a URL ends up in history and logs)
  */
+import { STATION_FIELDS } from '../station.ts';
 import { DISPATCH_POLICIES, type DispatchPolicy } from './pool.ts';
 import { isSecretName, redactUrl, secretQueryNames } from './secrets.ts';
 import { DEFAULT_TIMEOUT_MS, ENDPOINT_KINDS, type EndpointConfig, type EndpointKind, type SchedulerMode } from './types.ts';
@@ -23,14 +24,18 @@ export interface KioskConfig {
 export class KioskConfigError extends Error {
   override name = 'KioskConfigError';
   readonly problems: string[];
+  /** Where the configuration came from: "kiosk.json" or "URL parameters". */
+  readonly source: string;
   constructor(source: string, problems: string[]) {
     super(`The kiosk configuration (${source}) is not valid:\n- ${problems.join('\n- ')}`);
     this.problems = problems;
+    this.source = source;
   }
 }
 
 const ENDPOINT_FIELDS = new Set(['kind', 'url', 'baseUrl', 'apiKey', 'authHeader', 'timeoutMs', 'concurrency', 'maxReplyMB', 'schedulerMode', 'loraBaseCheckpoint', 'openaiModel', 'pollMs']);
-const TOP_FIELDS = new Set(['endpoints', 'dispatch', 'onlyInstalledModels', 'batchSize', 'allowUrlOverrides']);
+// The station fields (kiosk mode, PIN, safe mode; src/core/station.ts) share the file and are read there.
+const TOP_FIELDS = new Set(['endpoints', 'dispatch', 'onlyInstalledModels', 'batchSize', 'allowUrlOverrides', ...STATION_FIELDS]);
 const SCHEDULER_MODES: readonly SchedulerMode[] = ['auto', 'split', 'combined'];
 
 export function isEndpointKind(v: unknown): v is EndpointKind {

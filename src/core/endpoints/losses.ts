@@ -13,7 +13,9 @@ export function planLosses(plan: GenerationPlan, config: Pick<EndpointConfig, 'k
   };
   const loraBase = () => {
     if (plan.model.type === 'LORA' && !config.loraBaseCheckpoint) {
-      losses.push(`The LoRA "${plan.model.name}" (${plan.model.base_model}) runs on the server's ${config.kind === 'comfyui' ? 'first installed' : 'currently loaded'} checkpoint; set a base checkpoint in the endpoint settings to choose it.`);
+      const fallback = `the server's ${config.kind === 'comfyui' ? 'first installed' : 'currently loaded'} checkpoint`;
+      const runsOn = plan.base_checkpoint ? `its planned base checkpoint "${plan.base_checkpoint.name}" if the server has it, else on ${fallback}` : fallback;
+      losses.push(`The LoRA "${plan.model.name}" (${plan.model.base_model}) runs on ${runsOn}; set "Base checkpoint for LoRAs" in the endpoint settings to choose it.`);
     }
   };
   switch (config.kind) {

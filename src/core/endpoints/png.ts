@@ -2,6 +2,7 @@
  * PNG chunk handling for generated images: validation, size, and the A1111-style `parameters`
  * text chunk that Civitai and A1111's "PNG Info" read back. Pure byte work, no decoding of pixels.
  */
+import { concatBytes } from '../bytes.ts';
 import type { GenerationPlan } from '../plan.ts';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -192,13 +193,7 @@ export function embedParameters(png: Uint8Array, parameters: string): Uint8Array
   for (const c of kept) parts.push(png.subarray(c.offset, c.offset + 12 + c.data.length));
   parts.push(textChunk('parameters', parameters));
   parts.push(encodeChunk('IEND', new Uint8Array(0)));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** The `parameters` text of a PNG, or null when it has none. */

@@ -16,7 +16,11 @@ export interface PoolMemberState {
   failed: number;
 }
 
+/** Which endpoints may take a job (e.g. those with the plan's model installed); undefined: any. */
+export type EndpointFilter = (client: EndpointClient) => boolean;
+
 interface Waiter {
+  eligible: EndpointFilter | undefined;
   grant: (member: PoolMemberState) => void;
   reject: (e: unknown) => void;
 }
@@ -41,15 +45,15 @@ export class EndpointPool {
     return Math.max(1, Math.floor(m.client.config.concurrency));
   }
 
-  /** The member to use now, or null when every one is at its limit. */
-  private pick(): PoolMemberState | null {
+  /** The member to use now, or null when every eligible one is at its limit. */
+  private pick(eligible?: EndpointFilter): PoolMemberState | null {
     const n = this.members.length;
     let best: PoolMemberState | null = null;
     let bestIndex = -1;
     for (let k = 0; k < n; k++) {
       const i = (this.nextIndex + k) % n;
       const m = this.members[i]!;
-      if (m.busy >= this.limit(m)) continue;
+      if (m.busy >= this.limit(m) || (eligible && !eligible(m.client))) continue;
       if (this.policy === 'round-robin') {
         best = m;
         bestIndex = i;
@@ -64,14 +68,20 @@ export class EndpointPool {
     return best;
   }
 
-  private acquire(signal?: AbortSignal): Promise<PoolMemberState> {
-    const free = this.waiting.length === 0 ? this.pick() : null;
+  private acquire(signal?: AbortSignal, eligible?: EndpointFilter): Promise<PoolMemberState> {
+    if (eligible && !this.members.some((m) => eligible(m.client))) {
+      return Promise.reject(new EndpointError('config', 'No configured endpoint can take this job.'));
+    }
+    // A free member goes to this request unless an earlier waiter could use it (arrival order).
+    const candidate = this.pick(eligible);
+    const free = candidate && !this.waiting.some((w) => !w.eligible || w.eligible(candidate.client)) ? candidate : null;
     if (free) {
       free.busy++;
       return Promise.resolve(free);
     }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
+        eligible,
         grant: (m) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(m);
@@ -89,19 +99,25 @@ export class EndpointPool {
     });
   }
 
+  /** Frees a slot and hands free members to waiters in arrival order (a waiter no free member suits keeps its place). */
   private release(m: PoolMemberState): void {
     m.busy--;
-    while (this.waiting.length) {
-      const next = this.pick();
-      if (!next) return;
+    for (let i = 0; i < this.waiting.length; ) {
+      const waiter = this.waiting[i]!;
+      const next = this.pick(waiter.eligible);
+      if (!next) {
+        i++;
+        continue;
+      }
       next.busy++;
-      this.waiting.shift()!.grant(next);
+      this.waiting.splice(i, 1);
+      waiter.grant(next);
     }
   }
 
-  /** Runs a task on the member dispatch chooses. */
-  async run<T>(task: (client: EndpointClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const member = await this.acquire(signal);
+  /** Runs a task on the member dispatch chooses (among the eligible ones, when a filter is given). */
+  async run<T>(task: (client: EndpointClient) => Promise<T>, signal?: AbortSignal, eligible?: EndpointFilter): Promise<T> {
+    const member = await this.acquire(signal, eligible);
     try {
       const value = await task(member.client);
       member.completed++;
@@ -114,8 +130,8 @@ export class EndpointPool {
     }
   }
 
-  generate(plan: GenerationPlan, options: GenerateOptions = {}): Promise<GenerationOutput> {
-    return this.run((client) => client.generate(plan, options), options.signal);
+  generate(plan: GenerationPlan, options: GenerateOptions = {}, eligible?: EndpointFilter): Promise<GenerationOutput> {
+    return this.run((client) => client.generate(plan, options), options.signal, eligible);
   }
 
   async cancel(): Promise<void> {

@@ -94,6 +94,8 @@ export interface InstalledModel {
   file: string;
   /** AutoV2 (first 10 hex of the SHA-256), lower case, when the server reports it. */
   hash: string | null;
+  /** With several endpoints: the base URLs of those that have it (see mergeInstalledLists). */
+  endpoints?: string[];
 }
 
 export interface ConnectionReport {

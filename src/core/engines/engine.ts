@@ -103,6 +103,8 @@ export interface Engine {
   readonly name: string;
   /** Changes whenever the engine's behaviour changes; part of the plan cache key. */
   readonly version: string;
+  /** Which engine ran each stage, in words, when an engine combines several (hybrid planning). */
+  readonly stageEngines?: Readonly<Record<StageName, string>>;
   writePrompt(request: StageRequest, signal?: AbortSignal): Promise<PromptResult>;
   selectModel(request: StageRequest, prompt: PromptResult, options: SelectOptions, signal?: AbortSignal): Promise<ModelResult>;
   configureArguments(

@@ -31,7 +31,7 @@ export function shapeOf(phrases: readonly string[]): ShapeRequest | null {
       if (cue.phrase === 'wide' && !(tokens.length === 1 || WIDE_NOUNS.has(tokens[at + 1]?.norm ?? ''))) continue;
       if (cue.phrase === 'tall' && tokens.length > 3 && !WIDE_NOUNS.has(tokens[at + 1]?.norm ?? '')) continue;
       const strong = !WEAK.has(cue.phrase);
-      if (best && best.strong && !strong) continue;
+      if (best?.strong && !strong) continue;
       const aspect = ASPECT_CUES.find((a) => a.phrase === cue.phrase)?.aspect ?? null;
       best = { shape: { orientation: cue.orientation, aspect, cue: cue.phrase }, strong };
       break;

@@ -120,7 +120,7 @@ function resampleColumns(src: Float64Array, w: number, h: number, newH: number, 
 }
 
 function clamp255(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(255, Math.max(0, v));
 }
 
 /** The size after the resize step: the short side becomes `size` (long side truncated, like torchvision), or exactly size×size. */

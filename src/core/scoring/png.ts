@@ -67,7 +67,7 @@ export async function decodePng(bytes: Uint8Array, inflate: Inflate, label = 'PN
     throw new PngError(`${label}: image data is ${raw.length} bytes, expected ${height * (stride + 1)}`);
   }
   const rows = unfilter(raw, height, stride, bpp, label);
-  return { width, height, data: toRgba(rows, width, height, stride, depth, colour, channels, palette, transparency) };
+  return { width, height, data: toRgba({ rows, width, height, stride, depth, colour, channels, palette, transparency }) };
 }
 
 function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number, label: string): Uint8Array {
@@ -104,10 +104,20 @@ function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number, 
   return out;
 }
 
-function toRgba(
-  rows: Uint8Array, width: number, height: number, stride: number, depth: number, colour: number,
-  channels: number, palette: Uint8Array | null, transparency: Uint8Array | null,
-): Uint8Array {
+/** An unfiltered image as IHDR, PLTE and tRNS describe it. */
+interface RawImage {
+  rows: Uint8Array;
+  width: number;
+  height: number;
+  stride: number;
+  depth: number;
+  colour: number;
+  channels: number;
+  palette: Uint8Array | null;
+  transparency: Uint8Array | null;
+}
+
+function toRgba({ rows, width, height, stride, depth, colour, channels, palette, transparency }: RawImage): Uint8Array {
   const out = new Uint8Array(width * height * 4);
   const maxSample = (1 << Math.min(depth, 8)) - 1;
   const sample = (y: number, index: number): number => {

@@ -7,7 +7,8 @@
 import * as Comlink from 'comlink';
 import { loadCatalog, type CatalogTexts } from '../../../src/core/catalog/load.ts';
 import type { ChatInput } from '../../../src/core/chat.ts';
-import { createNeuralEngine } from '../../../src/core/engines/neural/index.ts';
+import { createDefaultEngine } from '../../../src/core/engines/default/index.ts';
+import { createPackEngine } from '../../../src/core/engines/neural/hybrid.ts';
 import type { LlmBackend } from '../../../src/core/engines/neural/runtime-api.ts';
 import { generateGreedy } from '../../../src/core/engines/neural/session.ts';
 import { runPipeline, type PipelineEvent, type PlanResult } from '../../../src/core/pipeline.ts';
@@ -39,7 +40,8 @@ export class LlmTestHost extends LlmHost {
   ): Promise<PlanResult> {
     const { catalog } = loadCatalog(catalogTexts, 'worker');
     return this.withSession((l, signal) => {
-      const engine = createNeuralEngine({ session: l.session, catalog, head: l.pack.head, pack: l.pack.manifest, ...(onPromptText ? { onPromptText } : {}) });
+      // A head that cannot choose among this catalog's models: hybrid planning with the default engine.
+      const { engine } = createPackEngine({ session: l.session, catalog, head: l.pack.head, pack: l.pack.manifest, embedded: createDefaultEngine(catalog), ...(onPromptText ? { onPromptText } : {}) });
       return runPipeline(engine, input, {
         signal,
         ...(onEvent ? { onEvent } : {}),

@@ -4,30 +4,9 @@
  */
 import * as Comlink from 'comlink';
 import type { PipelineEvent } from '../../../src/core/pipeline.ts';
-import type { LlmBackend, LlmLoadProgress, LlmStatus } from '../../../workers/llm-api.ts';
+import type { NeuralRun, NeuralRunOptions } from '../../../scripts/lib/neural-run.ts';
+import type { LlmLoadProgress } from '../../../workers/llm-api.ts';
 import type { LlmTestHost } from './llm-test.worker.ts';
-
-export interface NeuralRunOptions {
-  prefer: LlmBackend;
-  packUrl?: string;
-  prompts: { input_ids: number[]; max_new_tokens: number }[];
-  /** Destroy the WebGPU device after loading, before decoding (the fallback test). */
-  loseDevice?: boolean;
-  /** Also run the three stages on this chat with the starter catalog. */
-  chat?: string;
-  numThreads?: number;
-  /** Decode each prompt this many times (the benchmark). */
-  repeats?: number;
-}
-
-export interface NeuralRun {
-  loadStatus: LlmStatus;
-  finalStatus: LlmStatus | null;
-  outputs: { ids: number[]; backend: string; ms: number }[];
-  progress: LlmLoadProgress[];
-  loadMs: number;
-  plan?: { valid: boolean; prompt: string; model: string; arguments: unknown; streamed: number; stageMs: Record<string, number> };
-}
 
 async function runNeural(options: NeuralRunOptions): Promise<NeuralRun> {
   const worker = new Worker(new URL('./llm-test.worker.ts', import.meta.url), { type: 'module' });
@@ -41,6 +20,7 @@ async function runNeural(options: NeuralRunOptions): Promise<NeuralRun> {
       },
       prefer: options.prefer,
       numThreads: options.numThreads ?? 1,
+      ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}),
     });
     let started = performance.now();
     const loadStatus = await api.load(options.packUrl ?? '/test/fixtures/pack-tiny/', Comlink.proxy((p: LlmLoadProgress) => void progress.push(p)));

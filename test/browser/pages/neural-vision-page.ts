@@ -2,7 +2,6 @@
  * Runs stage 1 of the neural engine in workers/llm.worker.ts with reference images, for
  * test/browser/neural-vision.spec.ts: a vision-language pack reads them, a text pack says it did not.
  */
-import * as Comlink from 'comlink';
 import { loadCatalog } from '../../../src/core/catalog/load.ts';
 import { mergeTurns, type ReferenceImage } from '../../../src/core/chat.ts';
 import type { PromptResult } from '../../../src/core/engines/engine.ts';

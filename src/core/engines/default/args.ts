@@ -12,6 +12,7 @@ import type { DemonstrationArguments } from '../../catalog/types.ts';
 import { canonicalSampler, repairArguments, type GenerationArguments } from '../../plan.ts';
 import { topK } from '../../retrieval/bm25.ts';
 import type { ArgumentName, ArgumentOrigin, ArgumentSource, DemonstrationRef } from '../engine.ts';
+import { ARGUMENT_FEATURES, type ArgumentFeatures } from './argument-features.ts';
 import { TRAINED_ARGUMENT_WEIGHTS } from './argument-weights.ts';
 import type { CatalogIndex } from './index-build.ts';
 
@@ -19,9 +20,7 @@ export type VotedName = Exclude<ArgumentName, 'seed'>;
 export const VOTED: readonly VotedName[] = ['sampler', 'steps', 'cfg_scale', 'width', 'height'];
 
 /** What the score of one candidate value is made of, each in 0..1. */
-export const ARGUMENT_FEATURES = ['habit', 'confidentHabit', 'topDemo', 'runnersUp', 'posterior', 'nearest', 'prior', 'global'] as const;
-export type ArgumentFeature = (typeof ARGUMENT_FEATURES)[number];
-export type ArgumentFeatures = Record<ArgumentFeature, number>;
+export { ARGUMENT_FEATURES, type ArgumentFeature, type ArgumentFeatures } from './argument-features.ts';
 
 export interface ArgumentOptions {
   /** One weight per feature, learned by scripts/train-default-arguments.ts. */
@@ -146,23 +145,23 @@ export function argumentEvidence(
       }
       return c;
     };
-    const valueOf = (demo: number) => valueKey(name, index.demonstrations[demo]!.arguments);
+    const valueOfDemo = (demo: number) => valueKey(name, index.demonstrations[demo]!.arguments);
     for (const { demo } of modelDemos) {
-      const c = entry(valueOf(demo));
+      const c = entry(valueOfDemo(demo));
       c.features.habit += 1 / modelDemos.length;
       c.modelDemos++;
     }
     const nearestOwn = modelDemos[0];
-    if (nearestOwn) entry(valueOf(nearestOwn.demo)).features.topDemo = 1;
+    if (nearestOwn) entry(valueOfDemo(nearestOwn.demo)).features.topDemo = 1;
     for (const { row, probability } of [{ row: modelRow, probability: confidence }, ...others]) {
       const ds = index.demosOfModel[row] ?? [];
       for (const demo of ds) {
-        const c = entry(valueOf(demo));
+        const c = entry(valueOfDemo(demo));
         c.features.posterior += probability / ds.length;
         if (row !== modelRow && othersMass > 0) c.features.runnersUp += probability / othersMass / ds.length;
       }
     }
-    if (nearestMass > 0) for (const n of nearest) entry(valueOf(n.doc)).features.nearest += n.score / nearestMass;
+    if (nearestMass > 0) for (const n of nearest) entry(valueOfDemo(n.doc)).features.nearest += n.score / nearestMass;
     if (base) for (const [value, share] of base[name].slice(0, options.priorValues)) entry(value).features.prior = share;
     for (const c of values.values()) {
       c.features.global = priors.global[name].get(c.value) ?? 0;

@@ -4,7 +4,7 @@
  * Trained on 21106 (item, argument) lists of pseudo items from the train part only (held-out
  * demonstrations, casualised); final loss 1.003, top-1 0.713.
  */
-import type { ArgumentFeatures } from './args.ts';
+import type { ArgumentFeatures } from './argument-features.ts';
 
 export const TRAINED_ARGUMENT_WEIGHTS: ArgumentFeatures = {
   habit: -0.9916,

@@ -105,7 +105,7 @@ export function checkpointKeysOf(name: string, file = '', hash = ''): string[] {
 function checkpointKeyMap(models: readonly CatalogModel[]): Map<string, number> {
   const keys = new Map<string, number>();
   // Most downloaded first, so a shared versionless stem points to the best-known version.
-  const rows = models.map((m, row) => row).filter((row) => models[row]!.type === 'Checkpoint');
+  const rows = models.map((_, row) => row).filter((row) => models[row]!.type === 'Checkpoint');
   rows.sort((a, b) => models[b]!.downloads - models[a]!.downloads || a - b);
   for (const row of rows) {
     const m = models[row]!;

@@ -3,6 +3,7 @@
  * demonstrations drives all three stages; every choice carries the evidence behind it.
  */
 import type { Catalog } from '../../catalog/types.ts';
+import { hashString } from '../../hash.ts';
 import { termCounts } from '../../retrieval/bm25.ts';
 import { joinedTerms, retrievalTerms } from '../../retrieval/terms.ts';
 import { parseRequest, type ParsedRequest } from '../../request/parse.ts';
@@ -61,9 +62,11 @@ function stageQuery(index: CatalogIndex, request: StageRequest, prompt: PromptRe
   return query;
 }
 
-export function createDefaultEngine(catalog: Catalog, overrides: Partial<DefaultEngineOptions> = {}): Engine {
-  const options: DefaultEngineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...overrides };
-  const index = buildCatalogIndex(catalog, options.fields);
+/** `index`: the catalog's index built earlier with the same field weights (the fast start restores one). */
+export function createDefaultEngine(catalog: Catalog, overrides: Partial<DefaultEngineOptions> & { index?: CatalogIndex } = {}): Engine {
+  const { index: prebuilt, ...rest } = overrides;
+  const options: DefaultEngineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...rest };
+  const index = prebuilt ?? buildCatalogIndex(catalog, options.fields);
   const priors = buildArgumentPriors(index);
   const reranker = options.select.rerank ? options.reranker : undefined;
 
@@ -86,7 +89,8 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
 
   return {
     name: 'default',
-    version: `${DEFAULT_ENGINE_VERSION}:${JSON.stringify(options)}`,
+    // The options decide every plan, so they are part of the version; hashed, since cached plans carry it.
+    version: `${DEFAULT_ENGINE_VERSION}:${hashString(JSON.stringify(options))}`,
 
     async writePrompt(request) {
       const parsed = parseRequest(request.merged.turns.map((t) => t.text));

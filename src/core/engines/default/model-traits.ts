@@ -299,7 +299,7 @@ export function askedFor(phrases: ModelPhrases, traits: ModelTraits, request: Re
     // A likeness needs its person's whole name, or a trigger that carries the name.
     const name = phrases.primaryName;
     if (name.length > 0 && name.every(has) && (name.length >= 2 || rare(name[0]!))) return `the request names ${name.join(' ')}`;
-    return trigger && trigger.some((t) => phrases.nameTerms.includes(t)) ? `the request uses its trigger "${trigger.join(' ')}"` : null;
+    return trigger?.some((t) => phrases.nameTerms.includes(t)) ? `the request uses its trigger "${trigger.join(' ')}"` : null;
   }
   // A technique a general checkpoint cannot draw ("pixel art", "stained glass") asks for the models made for it.
   const technique = TECHNIQUES.find((seq) => inOnePhrase(seq) && [...phrases.nameTerms, ...phrases.tags.flat(), ...phrases.triggers.flat()].includes(seq[0]!));

@@ -82,6 +82,21 @@ export async function encodeDemonstrations(
   return { examples, encoded: missing.length };
 }
 
+/** One run of the trainer: the head to start from, the encoded pairs, and how it may resume. */
+interface TrainingRun {
+  head: ModelTokenHead;
+  examples: TrainingExample[];
+  /** How many pairs had to be encoded for this run (the rest came from the cache). */
+  encoded: number;
+  settings: Required<HeadTrainingOptions>;
+  resume: TrainerState | null;
+  /** Only these rows train (a new model's row); all rows when absent. */
+  trainableModelIds?: ReadonlySet<number>;
+  /** The schedule a cancelled run can be resumed under; null: this run is never resumed. */
+  resumeKey: string | null;
+  control: { signal?: AbortSignal; onProgress?: (p: HeadTrainingProgress) => void };
+}
+
 /**
  * A head trainer for one pack over one catalog: train() builds a head with a row per catalog model,
  * resuming a cancelled run (or an earlier finished one, when asked for more epochs); addModel() trains
@@ -112,7 +127,7 @@ export class PackHeadTrainer {
     const key = JSON.stringify({ ...settings, epochs: 0, modelIds });
     const resume = !control.restart && this.trainedWith === key ? this.state : null;
     const head = createHead(modelIds, this.session.hiddenSize);
-    return this.run(head, examples, encoded, settings, resume, undefined, key, control);
+    return this.run({ head, examples, encoded, settings, resume, resumeKey: key, control });
   }
 
   /**
@@ -138,19 +153,10 @@ export class PackHeadTrainer {
       control,
     );
     const settings = { ...DEFAULT_HEAD_TRAINING, ...options };
-    return this.run(grown, examples, encoded, settings, null, new Set([modelId]), null, control);
+    return this.run({ head: grown, examples, encoded, settings, resume: null, trainableModelIds: new Set([modelId]), resumeKey: null, control });
   }
 
-  private async run(
-    head: ModelTokenHead,
-    examples: TrainingExample[],
-    encoded: number,
-    settings: Required<HeadTrainingOptions>,
-    resume: TrainerState | null,
-    trainableModelIds: ReadonlySet<number> | undefined,
-    key: string | null,
-    control: { signal?: AbortSignal; onProgress?: (p: HeadTrainingProgress) => void },
-  ): Promise<HeadTrainingResult> {
+  private async run({ head, examples, encoded, settings, resume, trainableModelIds, resumeKey: key, control }: TrainingRun): Promise<HeadTrainingResult> {
     try {
       const { state, history } = await trainHead(head, examples, {
         ...settings,

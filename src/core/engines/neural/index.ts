@@ -8,7 +8,7 @@
  *    under constraints so they are always a valid JSON object (see constrained.ts).
  * The LLM session is handed in: Node passes one on onnxruntime-node, the browser worker one on WebGPU/WASM.
  */
-import { plannedModelOf, type Catalog, type CatalogModel, type Demonstration } from '../../catalog/types.ts';
+import { plannedModelOf, type Catalog, type Demonstration } from '../../catalog/types.ts';
 import { headFingerprint, logSumExp, scoreModels, type HiddenStateEncoder, type ModelTokenHead } from '../../modeltoken.ts';
 import { Bm25Index, termCounts, type ScoredDoc } from '../../retrieval/bm25.ts';
 import { retrievalTerms } from '../../retrieval/terms.ts';
@@ -20,7 +20,6 @@ import type {
   Engine,
   ModelCandidate,
   ModelResult,
-  PromptResult,
   SelectOptions,
   StageRequest,
 } from '../engine.ts';
@@ -34,7 +33,8 @@ export type NeuralPackSettings = Pick<PackManifest, 'name' | 'instructions' | 'm
 export interface NeuralEngineOptions {
   session: LlmSession;
   catalog: Catalog;
-  head: ModelTokenHead;
+  /** Null for a pack without a head: stages 1 and 3 run, stage 2 refuses (hybrid planning runs it elsewhere). */
+  head: ModelTokenHead | null;
   pack: NeuralPackSettings;
   /** Receives stage 1's text as it is written (the whole text so far). */
   onPromptText?: (text: string) => void;
@@ -92,12 +92,12 @@ export function llmHiddenStateEncoder(session: LlmSession): HiddenStateEncoder {
 
 export interface NeuralEngine extends Engine {
   readonly session: LlmSession;
-  readonly head: ModelTokenHead;
+  readonly head: ModelTokenHead | null;
 }
 
 export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
   const { session, catalog, head, pack } = options;
-  if (head.dim !== session.hiddenSize) {
+  if (head && head.dim !== session.hiddenSize) {
     throw new NeuralEngineError(`the head has width ${head.dim} but the model's hidden size is ${session.hiddenSize}: the head belongs to another base model`);
   }
   const modelsById = new Map(catalog.models.map((m) => [m.id, m]));
@@ -153,7 +153,7 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
 
   const engine: NeuralEngine = {
     name: 'neural',
-    version: `2/${pack.name}/${session.dtype}/${headFingerprint(head)}`,
+    version: `2/${pack.name}/${session.dtype}/${head ? headFingerprint(head) : 'no-head'}`,
     session,
     head,
 
@@ -215,6 +215,7 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
 
     async selectModel(request, prompt, selectOptions: SelectOptions, signal) {
       throwIfAborted(signal);
+      if (!head) throw new NeuralEngineError(`pack "${pack.name}" has no ModelToken head: train one in Settings -> Engine, or plan in hybrid mode`);
       const competing = head.modelIds.map((id) => modelsById.has(id) && (!selectOptions.allowedModelIds || selectOptions.allowedModelIds.has(id)));
       const count = competing.filter(Boolean).length;
       if (count === 0) {

@@ -29,7 +29,34 @@ export interface PackManifest {
   demonstrations: { prompt: number; arguments: number };
   /** Longest stage 1 reply, in tokens. */
   max_new_tokens: number;
-  head: { file: string; dim: number; model_ids: number[] };
+  /**
+   * The ModelToken head, or null when the manifest has no "head" key: such a pack plans in hybrid mode
+   * (the LLM writes the prompt, the embedded engine picks the model and arguments) until a head is
+   * trained in the app.
+   */
+  head: PackHead | null;
+  /** What Settings shows for a curated pack; absent for packs made by hand. */
+  listing: PackListing | null;
+}
+
+export interface PackHead {
+  file: string;
+  dim: number;
+  model_ids: number[];
+}
+
+/** A curated pack's entry in Settings -> Engine: what it adds, what it downloads and needs. */
+export interface PackListing {
+  summary: string;
+  adds: string[];
+  parameters: string;
+  /** Download size of the ONNX variant per dtype, in MB (as the hub lists them; tokenizer and configs add a few MB). */
+  download_mb: Partial<Record<PackDtype, number>>;
+  /** Memory the loaded model takes per dtype, in MB (an estimate). */
+  memory_mb: Partial<Record<PackDtype, number>>;
+  device: string;
+  license: string;
+  source: string;
 }
 
 export class PackManifestError extends Error {
@@ -113,8 +140,10 @@ export function parsePackManifest(value: unknown, where = 'manifest.json'): Pack
   }
   const max_new_tokens = value.max_new_tokens === undefined ? 96 : count(value, 'max_new_tokens', 'max_new_tokens', 1, 4096);
 
-  const head = { file: '', dim: 0, model_ids: [] as number[] };
-  if (!isObject(value.head)) problems.push('"head" must be an object with "file", "dim" and "model_ids"');
+  const head: PackHead = { file: '', dim: 0, model_ids: [] };
+  if (value.head === undefined || value.head === null) {
+    // No head: hybrid planning until one is trained.
+  } else if (!isObject(value.head)) problems.push('"head" must be an object with "file", "dim" and "model_ids" (or left out for hybrid planning)');
   else {
     const h = value.head;
     if (typeof h.file !== 'string' || h.file === '' || h.file.includes('..')) problems.push('"head.file" must be a file name inside the pack');
@@ -131,6 +160,7 @@ export function parsePackManifest(value: unknown, where = 'manifest.json'): Pack
       head.model_ids = [...seen];
     }
   }
+  const listing = value.listing === undefined || value.listing === null ? null : parseListing(value.listing, problems);
   if (problems.length > 0) throw new PackManifestError(where, problems);
   return {
     format: PACK_FORMAT,
@@ -145,12 +175,51 @@ export function parsePackManifest(value: unknown, where = 'manifest.json'): Pack
     model_token_prefix,
     demonstrations,
     max_new_tokens,
-    head,
+    head: value.head === undefined || value.head === null ? null : head,
+    listing,
+  };
+}
+
+function parseListing(value: unknown, problems: string[]): PackListing | null {
+  if (!isObject(value)) {
+    problems.push('"listing" must be an object');
+    return null;
+  }
+  const text = (key: string): string => {
+    const v = value[key];
+    if (typeof v !== 'string' || v.trim() === '') problems.push(`"listing.${key}" must be a non-empty string`);
+    return typeof v === 'string' ? v : '';
+  };
+  const sizes = (key: string): Partial<Record<PackDtype, number>> => {
+    const v = value[key];
+    const out: Partial<Record<PackDtype, number>> = {};
+    if (!isObject(v)) {
+      problems.push(`"listing.${key}" must map dtypes to megabytes`);
+      return out;
+    }
+    for (const [dtype, mb] of Object.entries(v)) {
+      if (!(PACK_DTYPES as readonly string[]).includes(dtype)) problems.push(`"listing.${key}" has unknown dtype ${JSON.stringify(dtype)}`);
+      else if (typeof mb !== 'number' || !(mb > 0)) problems.push(`"listing.${key}.${dtype}" must be a positive number of MB`);
+      else out[dtype as PackDtype] = mb;
+    }
+    return out;
+  };
+  const adds = Array.isArray(value.adds) && value.adds.every((a) => typeof a === 'string') ? (value.adds as string[]) : [];
+  if (adds.length === 0) problems.push('"listing.adds" must be a non-empty list of strings');
+  return {
+    summary: text('summary'),
+    adds,
+    parameters: text('parameters'),
+    download_mb: sizes('download_mb'),
+    memory_mb: sizes('memory_mb'),
+    device: text('device'),
+    license: text('license'),
+    source: text('source'),
   };
 }
 
 /** Reads the head file the manifest names: little-endian float32, row i for model_ids[i]. */
-export function parseHeadFile(bytes: Uint8Array, head: PackManifest['head'], where = head.file): ModelTokenHead {
+export function parseHeadFile(bytes: Uint8Array, head: PackHead, where = head.file): ModelTokenHead {
   const expected = head.model_ids.length * head.dim * 4;
   if (bytes.length !== expected) {
     throw new PackManifestError(where, [

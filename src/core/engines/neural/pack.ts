@@ -14,7 +14,8 @@ export interface PackFiles {
 
 export interface LoadedPack {
   manifest: PackManifest;
-  head: ModelTokenHead;
+  /** Null for a pack without a head (hybrid planning until one is trained). */
+  head: ModelTokenHead | null;
 }
 
 export async function loadPack(files: PackFiles): Promise<LoadedPack> {
@@ -26,6 +27,7 @@ export async function loadPack(files: PackFiles): Promise<LoadedPack> {
     throw new PackManifestError(where, [`cannot read the manifest: ${err instanceof Error ? err.message : String(err)}`]);
   }
   const manifest = parsePackManifest(raw, where);
+  if (manifest.head === null) return { manifest, head: null };
   let bytes: Uint8Array;
   try {
     bytes = await files.readBytes(manifest.head.file);

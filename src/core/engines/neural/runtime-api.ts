@@ -6,7 +6,8 @@
 import type { Catalog } from '../../catalog/types.ts';
 import type { ArgumentsResult, ModelResult, PromptResult, StageRequest } from '../engine.ts';
 import type { HeadTrainingOptions, HeadTrainingProgress } from './head-training.ts';
-import type { PackDtype, PackManifest } from './manifest.ts';
+import type { PlanningMode } from './hybrid.ts';
+import type { PackDtype, PackHead } from './manifest.ts';
 
 export type LlmBackend = 'webgpu' | 'wasm';
 
@@ -17,6 +18,8 @@ export interface LlmWorkerConfig {
   prefer: LlmBackend;
   /** WASM threads (more than 1 needs cross-origin isolation). */
   numThreads?: number;
+  /** Where packs with base_model.hub_id download from (Settings -> "Model hub URL"); default the public hub. */
+  hubUrl?: string;
 }
 
 export interface LlmLoadProgress {
@@ -39,7 +42,7 @@ export interface LlmStatus {
 
 export interface LlmHeadInfo {
   /** 'pack': the pack's head file; 'trained': trained in this browser (saved in IndexedDB, restored when the pack loads again). */
-  source: 'pack' | 'trained';
+  source: 'pack' | 'trained' | 'none';
   rows: number;
   dim: number;
   /** Train accuracy the head reached (trained heads only). */
@@ -70,13 +73,17 @@ export interface LlmHeadTrainingReport {
 export interface LlmHeadExport {
   pack: string;
   bytes: Uint8Array;
-  entry: PackManifest['head'];
+  entry: PackHead;
 }
 
 /** The neural engine the runtime built over its pack and a catalog: what plan cache keys are made of. */
 export interface LlmEngineInfo {
   name: string;
   version: string;
+  /** Whether stage 2 can use the head over this catalog, or the plan is hybrid (and why). */
+  planning: PlanningMode;
+  /** How plans name the LLM, e.g. 'LLM "Qwen2.5-0.5B-Instruct" (wasm, q4)'. */
+  llmLabel: string;
 }
 
 export interface NeuralRuntime {
@@ -105,7 +112,7 @@ export interface NeuralRuntime {
   addModelRow(modelId: number, options: HeadTrainingOptions, onProgress?: (p: HeadTrainingProgress) => void): Promise<LlmHeadTrainingReport>;
   /** The head in use, as the pack's head file and manifest entry. */
   exportHead(): Promise<LlmHeadExport>;
-  /** Cancels the running stage / head training. */
+  /** Cancels the running stage / head training, and a pack download (the next load resumes it). */
   cancel(): Promise<void>;
   /** Releases the model (and the GPU device's buffers). */
   unload(): Promise<void>;

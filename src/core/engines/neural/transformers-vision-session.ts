@@ -140,22 +140,21 @@ export class TransformersVisionSession extends TransformersSessionBase implement
     if (width !== this.hiddenSize) throw new Error(`the vision encoder gives features of width ${width}; the decoder takes ${this.hiddenSize}`);
     const rows = floats(output);
     const features: ImageFeatures = { rows, count: rows.length / width };
-    const base = this;
     const imageIds = new Array<number>(features.count).fill(this.imageTokenId);
     return {
-      vocabSize: base.vocabSize,
-      hiddenSize: base.hiddenSize,
-      eosTokenIds: base.eosTokenIds,
-      maxContextTokens: base.maxContextTokens,
-      device: base.device,
-      dtype: base.dtype,
-      imageToken: base.imageToken,
+      vocabSize: this.vocabSize,
+      hiddenSize: this.hiddenSize,
+      eosTokenIds: this.eosTokenIds,
+      maxContextTokens: this.maxContextTokens,
+      device: this.device,
+      dtype: this.dtype,
+      imageToken: this.imageToken,
       imageTokenCount: features.count,
       // The image token stands for all of the image's positions, as LlavaProcessor expands it.
-      encode: (text) => base.encode(text).flatMap((id) => (id === base.imageTokenId ? imageIds : [id])),
-      decode: (ids) => base.decode(ids),
-      applyChatTemplate: (messages, addGenerationPrompt) => base.applyChatTemplate(messages, addGenerationPrompt),
-      begin: () => new VisionDecodingState(base.model, base.hiddenOutput, base.imageTokenId, features),
+      encode: (text) => this.encode(text).flatMap((id) => (id === this.imageTokenId ? imageIds : [id])),
+      decode: (ids) => this.decode(ids),
+      applyChatTemplate: (messages, addGenerationPrompt) => this.applyChatTemplate(messages, addGenerationPrompt),
+      begin: () => new VisionDecodingState(this.model, this.hiddenOutput, this.imageTokenId, features),
     };
   }
 

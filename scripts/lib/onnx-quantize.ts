@@ -5,8 +5,8 @@
  * result on every backend (DequantizeLinear with `axis` is opset 13), and transformers.js loads it as
  * `dtype: 'q8'` when saved as onnx/model_quantized.onnx.
  */
-import { DATA_TYPE, GRAPH, indexOnnxModel, initializerFloats, MODEL, NODE, OnnxModelError, TENSOR } from './model.ts';
-import { ProtoWriter, WIRE_LENGTH_DELIMITED } from './protobuf.ts';
+import { DATA_TYPE, GRAPH, indexOnnxModel, initializerFloats, MODEL, NODE, OnnxModelError, TENSOR } from '../../src/core/onnx/model.ts';
+import { ProtoWriter, WIRE_LENGTH_DELIMITED } from '../../src/core/onnx/protobuf.ts';
 
 const ATTRIBUTE = { name: 1, i: 3, type: 20 } as const;
 const ATTRIBUTE_TYPE_INT = 2;

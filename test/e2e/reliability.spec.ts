@@ -136,7 +136,8 @@ test('finding 13: the app runs under its Content-Security-Policy: engine worker,
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Settings' }).click();
     const engine = page.getByRole('region', { name: 'Engine' });
     await engine.getByLabel('Neural pack').check();
-    await engine.getByLabel('Pack URL').fill('/test/fixtures/pack-tiny/');
+    await engine.getByRole('radio', { name: /^Custom pack/ }).check();
+    await engine.getByLabel('Pack URL', { exact: true }).fill('/test/fixtures/pack-tiny/');
     await engine.getByLabel('Neural backend').selectOption('wasm');
     await engine.getByRole('button', { name: 'Use this engine' }).click();
     await expect(page.getByRole('banner').getByTestId('llm-runtime')).toHaveText('(tiny-test on wasm, fp32)', { timeout: 60_000 });
@@ -165,14 +166,14 @@ test('finding 5: an upgrade in another tab is never blocked by this one, which a
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
 
-  // A newer version of the app opens the database in a second tab (same origin, version 2).
+  // A newer version of the app opens the database in a second tab (same origin, a higher version).
   const newer = await context.newPage();
   await newer.goto('/models/starter/catalog.jsonl');
   const upgrade = await newer.evaluate(
     () =>
       new Promise<string>((resolve) => {
-        const request = indexedDB.open('chatgen-web', 2);
-        request.onupgradeneeded = () => request.result.createObjectStore('added-in-version-2');
+        const request = indexedDB.open('chatgen-web', 100);
+        request.onupgradeneeded = () => request.result.createObjectStore('added-by-a-newer-version');
         request.onsuccess = () => {
           request.result.close();
           resolve('upgraded');

@@ -162,6 +162,10 @@ describe('finding 4: a link with ?endpoint= never replaces the endpoints silentl
     expect(decision.settings?.endpoints.map((e) => e.baseUrl)).toEqual(['http://127.0.0.1:7860']);
     // The same endpoints as saved: nothing to ask.
     expect(decideEndpointSource({ link: kioskConfigFromUrl(new URLSearchParams({ endpoint: 'a1111:http://127.0.0.1:7860' })), kioskFile: null, saved }).ask).toBeNull();
+    // Nothing saved (a fresh browser): the link replaces nothing and configures the visit.
+    const fresh = decideEndpointSource({ link, kioskFile: null, saved: null });
+    expect(fresh.ask).toBeNull();
+    expect(fresh.settings?.endpoints.map((e) => e.baseUrl)).toEqual(['http://evil.example:7860']);
   });
 
   it('in a kiosk, ignores the link unless kiosk.json allows URL overrides', () => {

@@ -111,9 +111,9 @@ class GenerationStore {
       const kioskFile = await loadKioskFile();
       const db = await openAppDb();
       const saved = kioskFile ? null : (((await db.get('settings', SETTINGS_KEY))?.value as GenerationSettings | undefined) ?? null);
-      const decision = decideEndpointSource({ link, kioskFile, saved: saved ?? DEFAULT_SETTINGS });
+      const decision = decideEndpointSource({ link, kioskFile, saved });
       // Nothing saved and no link: the defaults stay as they are (re-assigning them would reset a form being filled in).
-      if (decision.settings && decision.settings !== DEFAULT_SETTINGS) this.settings = decision.settings;
+      if (decision.settings) this.settings = decision.settings;
       this.kiosk = decision.kiosk;
       this.notice = decision.notice;
       const answered = decision.ask ? sessionStorage.getItem(linkAnswerKey(decision.ask.config)) : null;

@@ -189,7 +189,7 @@ export function linkHosts(config: KioskConfig): string[] {
 
 /**
  * Decides between a link's `?endpoint=` settings, a kiosk file and the saved settings. A link never
- * replaces other endpoints silently: when it names different ones the user is asked once (the answer is
+ * replaces saved endpoints silently: when it names different ones the user is asked once (the answer is
  * remembered for the visit by the caller). In a kiosk the link is ignored unless kiosk.json sets
  * `"allowUrlOverrides": true`, and then it is asked about too.
  */
@@ -201,6 +201,7 @@ export function decideEndpointSource(sources: { link: KioskConfig | null; kioskF
   if (kioskFile && !kioskFile.allowUrlOverrides) {
     return { ...decision, notice: 'This kiosk uses its own endpoints; the endpoints given in the link are ignored.' };
   }
-  if (base && endpointSignature(base.endpoints) === endpointSignature(link.endpoints)) return { ...decision, settings: { ...link }, kiosk: true };
+  // Nothing saved (a fresh browser): the link replaces nothing, so it configures the visit as before.
+  if (!base || endpointSignature(base.endpoints) === endpointSignature(link.endpoints)) return { ...decision, settings: { ...link }, kiosk: true };
   return { ...decision, ask: { hosts: linkHosts(link), config: link } };
 }

@@ -38,9 +38,24 @@ export function dataUrlBytes(source: string): number | null {
   return match[2] ? Math.floor((payload * 3) / 4) : payload;
 }
 
+/** Longest chat the stages take: far beyond any prompt, short enough that a pasted file cannot become one. */
+export const CHAT_LENGTH_LIMITS = { messageChars: 4000, chatChars: 16000 } as const;
+
+/** Throws a ChatInputError saying which message is too long, or that the whole chat is. */
+export function checkChatLength(messages: readonly string[]): void {
+  const n = (x: number) => x.toLocaleString('en');
+  const { messageChars, chatChars } = CHAT_LENGTH_LIMITS;
+  for (const [i, m] of messages.entries()) {
+    if (m.length > messageChars) throw new ChatInputError(`Message ${i + 1} is ${n(m.length)} characters long; the limit is ${n(messageChars)}. Shorten it to what you would like to see.`);
+  }
+  const total = messages.reduce((sum, m) => sum + m.length, 0);
+  if (total > chatChars) throw new ChatInputError(`The chat is ${n(total)} characters long; the limit is ${n(chatChars)}. Start a new chat with the essentials.`);
+}
+
 export function validateChatInput(input: ChatInput): ChatInput {
   const messages = input.messages.map((m) => m.trim()).filter((m) => m.length > 0);
   if (messages.length === 0) throw new ChatInputError('The chat is empty: write what you would like to see.');
+  checkChatLength(messages);
   for (const [i, image] of input.images.entries()) {
     const bytes = dataUrlBytes(image.source);
     if (bytes !== null && bytes > MAX_REFERENCE_IMAGE_BYTES) {

@@ -14,6 +14,7 @@ import {
   type CatalogRepository,
   type ImportProgress,
 } from './catalog/import.ts';
+import { CatalogFetchError } from './catalog/fetch-text.ts';
 import type { RecordError } from './catalog/jsonl.ts';
 import { plannedModelOf, type Catalog } from './catalog/types.ts';
 import type { ChatInput } from './chat.ts';
@@ -144,6 +145,8 @@ export interface EngineHostApi {
   /** Cancels a neural pack's download (setEngine then leaves the embedded engine planning); the next load resumes it. */
   cancelPackDownload(): Promise<void>;
   importCatalog(request: CatalogImportRequest, onProgress: (progress: ImportProgress) => void): Promise<CatalogImportReport>;
+  /** Stops the running import (download, reading or indexing); it rejects with a 'cancelled' message and nothing is stored. */
+  cancelImport(): void;
   listCatalogs(): Promise<StoredCatalog[]>;
   useCatalog(id: string): Promise<EngineStatus>;
   deleteCatalog(id: string): Promise<void>;
@@ -253,6 +256,8 @@ export class EngineHost implements EngineHostApi {
   private catalogId = STARTER_CATALOG_ID;
   private notice: string | null = null;
   private readonly running = new Map<string, AbortController>();
+  /** The running catalog import, so that Cancel can stop it. */
+  private importing: AbortController | null = null;
   private initializing: Promise<EngineStatus> | null = null;
   private choice: EngineChoice = EMBEDDED;
   private runtime: NeuralRuntime | null = null;
@@ -452,20 +457,42 @@ export class EngineHost implements EngineHostApi {
     if (this.runtime) await this.runtime.cancel();
   }
 
+  cancelImport(): void {
+    this.importing?.abort();
+  }
+
   async importCatalog(request: CatalogImportRequest, onProgress: (p: ImportProgress) => void): Promise<CatalogImportReport> {
-    // A start-up still loading the previous catalog must finish first, or it would replace the import.
-    await this.init();
-    const started = performance.now();
-    const heapBefore = this.options.heapUsed?.() ?? null;
-    // CatalogError (no valid model at all) propagates with its line-numbered message.
-    const { catalog, errors, record, texts } = await importCatalog(request, {
-      onProgress,
-      ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
-      ...(this.options.now ? { now: this.options.now } : {}),
-    });
-    onProgress({ phase: 'indexing' });
-    const index = buildCatalogIndex(catalog);
-    const planner = new Planner(catalog, createDefaultEngine(catalog, { index }), this.options.planCache);
+    // Cancel applies from the first moment, also while a start-up is still loading.
+    this.importing?.abort();
+    const controller = new AbortController();
+    this.importing = controller;
+    const cancelled = () => new CatalogFetchError('cancelled', 'The import was cancelled; nothing was imported.');
+    let imported: Awaited<ReturnType<typeof importCatalog>>;
+    let planner: Planner;
+    let index: ReturnType<typeof buildCatalogIndex>;
+    let started = 0;
+    let heapBefore: number | null = null;
+    try {
+      // A start-up still loading the previous catalog must finish first, or it would replace the import.
+      await this.init();
+      if (controller.signal.aborted) throw cancelled();
+      started = performance.now();
+      heapBefore = this.options.heapUsed?.() ?? null;
+      // CatalogError (no valid model at all) propagates with its line-numbered message.
+      imported = await importCatalog(request, {
+        onProgress,
+        signal: controller.signal,
+        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+        ...(this.options.now ? { now: this.options.now } : {}),
+      });
+      onProgress({ phase: 'indexing' });
+      index = buildCatalogIndex(imported.catalog);
+      planner = new Planner(imported.catalog, createDefaultEngine(imported.catalog, { index }), this.options.planCache);
+      if (controller.signal.aborted) throw cancelled();
+    } finally {
+      if (this.importing === controller) this.importing = null;
+    }
+    const { catalog, errors, record, texts } = imported;
     onProgress({ phase: 'saving' });
     await this.options.catalogs.put(record, texts);
     await this.saveSnapshot(record, index);

@@ -124,7 +124,57 @@ function openWith(factory: IDBFactory, name: string): Promise<AppDb> {
   request.addEventListener('upgradeneeded', (event) => {
     upgrade(wrap(request.result) as AppDb, event.oldVersion, request.transaction!);
   });
-  return wrap(request) as Promise<AppDb>;
+  return handleVersionChanges(factory, name, request, wrap(request) as Promise<AppDb>);
+}
+
+/** Raised when the database was written by a newer version of the app, which this one cannot read. */
+export class DatabaseVersionError extends Error {
+  override name = 'DatabaseVersionError';
+}
+
+/** What the page tells the user when another tab changes the database's version. */
+export interface DatabaseVersionEvent {
+  kind: 'blocked' | 'versionchange';
+  message: string;
+}
+
+const versionListeners = new Set<(event: DatabaseVersionEvent) => void>();
+
+/** Calls `listener` when this realm's database is blocked by, or gives way to, another tab; returns the unsubscribe. */
+export function onDatabaseVersionEvent(listener: (event: DatabaseVersionEvent) => void): () => void {
+  versionListeners.add(listener);
+  return () => versionListeners.delete(listener);
+}
+
+/**
+ * The database's version handshake with other tabs. `blocked`: an older tab still holds the database,
+ * so this upgrade waits; the user is told which tab to close. `versionchange` (this tab is the older,
+ * or the data is being deleted): the connection closes at once, so the other tab's upgrade is never
+ * blocked, and the user is told to reload. `VersionError` (the data is newer than this app, e.g. after
+ * a rollback): a DatabaseVersionError that says so, instead of a start-up that never ends.
+ */
+async function handleVersionChanges(factory: IDBFactory, name: string, request: IDBOpenDBRequest, opened: Promise<AppDb>): Promise<AppDb> {
+  const tell = (event: DatabaseVersionEvent) => versionListeners.forEach((listener) => listener(event));
+  request.addEventListener('blocked', () =>
+    tell({ kind: 'blocked', message: 'ChatGen Web is open in another tab with an older version: close or reload that tab so this one can update its storage.' }),
+  );
+  let db: AppDb;
+  try {
+    db = await opened;
+  } catch (e) {
+    if (!(e instanceof DOMException && e.name === 'VersionError')) throw e;
+    const stored = (await factory.databases?.().catch(() => []))?.find((d) => d.name === name)?.version;
+    throw new DatabaseVersionError(
+      `This browser holds ChatGen Web data from a newer version of the app (storage version ${stored ?? 'newer'}; this version reads up to ${DB_VERSION}). ` +
+        'Open the newer version of the app; this one cannot read that data and leaves it untouched.',
+    );
+  }
+  db.addEventListener('versionchange', () => {
+    db.close();
+    if (factory === globalThis.indexedDB) opening = null;
+    tell({ kind: 'versionchange', message: 'ChatGen Web was updated or its data changed in another tab. Reload this tab to go on; your data is kept.' });
+  });
+  return db;
 }
 
 let opening: Promise<AppDb> | null = null;

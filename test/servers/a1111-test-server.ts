@@ -12,6 +12,7 @@ import {
   checkFields,
   delay,
   encodeGradientPng,
+  faultyPng,
   fileStemOf,
   type FieldSpec,
   type Handler,
@@ -229,10 +230,14 @@ export class A1111TestServer extends TestServerBase {
     const w = b.width as number;
     const h = b.height as number;
     if (this.mode.reply === 'oversized') return this.oversized(req, res, 'application/json');
+    const reply = this.mode.reply;
     const images =
-      this.mode.reply === 'not-image'
+      reply === 'not-image'
         ? Array.from({ length: batch }, () => Buffer.from('<html>not an image</html>').toString('base64'))
-        : Array.from({ length: batch }, (_, i) => encodeGradientPng(w / this.imageScale, h / this.imageScale, (seed + i) & 0xff).toString('base64'));
+        : Array.from({ length: batch }, (_, i) => {
+            const png = encodeGradientPng(w / this.imageScale, h / this.imageScale, (seed + i) & 0xff);
+            return (reply === 'png-lying-size' || reply === 'png-with-text' ? faultyPng(png, reply) : png).toString('base64');
+          });
     if (override.sd_model_checkpoint !== undefined && b.override_settings_restore_afterwards === false) this.currentCheckpoint = checkpoint;
     const info = {
       prompt: b.prompt,

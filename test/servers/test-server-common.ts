@@ -43,6 +43,33 @@ export function encodeGradientPng(width: number, height: number, tint = 0): Buff
   ]);
 }
 
+function pngChunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(td) >>> 0);
+  return Buffer.concat([len, td, crc]);
+}
+
+/** A PNG from encodeGradientPng changed as a faulty server would send it (see TestServerMode.reply). */
+export function faultyPng(png: Buffer, fault: 'png-lying-size' | 'png-with-text'): Buffer {
+  const ihdrEnd = 8 + 12 + 13;
+  if (fault === 'png-lying-size') {
+    const ihdr = Buffer.from(png.subarray(16, 29));
+    ihdr.writeUInt32BE(100_000, 0);
+    ihdr.writeUInt32BE(100_000, 4);
+    return Buffer.concat([png.subarray(0, 8), pngChunk('IHDR', ihdr), png.subarray(ihdrEnd)]);
+  }
+  const text = (keyword: string, value: string) => pngChunk('tEXt', Buffer.from(`${keyword}\0${value}`, 'latin1'));
+  return Buffer.concat([
+    png.subarray(0, ihdrEnd),
+    text('parameters', 'server prompt\nNegative prompt: from the server\nSteps: 1'),
+    text('Comment', '{"workflow": "the server\'s private workflow"}'),
+    png.subarray(ihdrEnd),
+  ]);
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -59,8 +86,12 @@ export interface TestServerMode {
   stall: boolean;
   /** Send CORS headers (and answer preflight) as the real server started with its CORS flag does. */
   cors: boolean;
-  /** What the generation reply carries: real PNGs, bytes that are not an image, or a reply of `oversizedMB`. */
-  reply: 'png' | 'not-image' | 'oversized';
+  /**
+   * What the generation reply carries: real PNGs, bytes that are not an image, a reply of `oversizedMB`,
+   * PNGs whose IHDR claims 100000x100000 over the real data ('png-lying-size'), or PNGs carrying the
+   * server's own text chunks ('png-with-text': a `parameters` and a `Comment` chunk).
+   */
+  reply: 'png' | 'not-image' | 'oversized' | 'png-lying-size' | 'png-with-text';
   oversizedMB: number;
   /** Installed model files the server pretends not to have. */
   missing: string[];

@@ -3,7 +3,7 @@
  * images, the stage results as they arrive from the engine worker, and the plan the user may edit.
  */
 import type { ChatInput, ReferenceImage } from '../../core/chat.ts';
-import { MAX_REFERENCE_IMAGE_BYTES } from '../../core/chat.ts';
+import { MAX_REFERENCE_IMAGE_BYTES, checkChatLength } from '../../core/chat.ts';
 import type { ArgumentsResult, ModelResult, PromptResult } from '../../core/engines/engine.ts';
 import type { PipelineEvent, PlanResult } from '../../core/pipeline.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
@@ -11,6 +11,7 @@ import { scrubPrompt, withSafeNegative } from '../../core/safety.ts';
 import type { PromptDraft, Refit } from '../../../workers/engine-api.ts';
 import { guardQuota, openAppDb, type ChatRecord } from '../../storage/db.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
+import { announce, onAnnouncement } from '../sync.ts';
 import { engineStatus } from './engine.svelte.ts';
 import { generation } from './generation.svelte.ts';
 import { safeMode } from './safe-mode.svelte.ts';
@@ -71,6 +72,8 @@ class ChatStore {
   /** What safe mode did to this plan (models excluded, prompt terms removed), for the operator. */
   safetyNote = $state<string | null>(null);
   private requestId: string | null = null;
+  /** Ids of the chats known to be in IndexedDB: one of them missing at write time was deleted elsewhere. */
+  private stored = new Set<string>();
   /** When Send was pressed (performance.now()), for the stages' wall times. */
   private sentAt = 0;
 
@@ -78,6 +81,10 @@ class ChatStore {
     const db = await openAppDb();
     const chats = await db.getAllFromIndex('chats', 'updated');
     this.chats = chats.reverse();
+    for (const c of chats) this.stored.add(c.id);
+    onAnnouncement((message) => {
+      if (message.type === 'chats') void this.followOtherTab();
+    });
     const latest = this.chats[0];
     if (latest) this.show(latest);
     this.loaded = true;
@@ -162,15 +169,15 @@ class ChatStore {
     this.pendingImages = this.pendingImages.filter((_, i) => i !== index);
   }
 
-  /** Adds a turn to the current chat (or starts one) and plans the whole chat again. */
-  async send(text: string): Promise<void> {
+  /** Adds a turn to the current chat (or starts one) and plans the whole chat again; false when the turn was refused. */
+  async send(text: string): Promise<boolean> {
     const message = text.trim();
-    if (message === '' || this.running) return;
+    if (message === '' || this.running) return false;
     // Safe mode refuses before anything is stored or planned.
     const refusal = safeMode.refuseRequest([...(this.current?.input.messages ?? []), message]);
     if (refusal) {
       this.error = refusal;
-      return;
+      return false;
     }
     this.sentAt = performance.now();
     const now = Date.now();
@@ -179,6 +186,12 @@ class ChatStore {
       messages: [...(base?.input.messages ?? []), message],
       images: [...(base?.input.images ?? []), ...$state.snapshot(this.pendingImages)],
     };
+    try {
+      checkChatLength(input.messages);
+    } catch (e) {
+      this.error = (e as Error).message;
+      return false;
+    }
     const chat: ChatRecord = {
       id: base?.id ?? newId(),
       created: base?.created ?? now,
@@ -194,6 +207,7 @@ class ChatStore {
     this.error = null;
     await this.save(chat);
     await this.run(chat);
+    return true;
   }
 
   /**
@@ -280,6 +294,18 @@ class ChatStore {
     }
   }
 
+  /** True when the chat shown has messages but no plan: planning was cut off (a reload, a closed tab, an error). */
+  get planMissing(): boolean {
+    return !this.running && this.current !== null && this.current.result === null && this.current.input.messages.length > 0;
+  }
+
+  /** Plans the current chat again (after a reload interrupted its plan). */
+  async planAgain(): Promise<void> {
+    if (!this.current || this.running) return;
+    this.error = null;
+    await this.run($state.snapshot(this.current) as ChatRecord);
+  }
+
   /**
    * Safe mode on a finished plan: the prompt loses the parts with blocked terms (an engine can borrow
    * them from neighbouring demonstrations for a harmless request) and the safe negative prompt is appended.
@@ -326,16 +352,49 @@ class ChatStore {
   async deleteChat(id: string): Promise<void> {
     const db = await openAppDb();
     await db.delete('chats', id);
+    this.stored.delete(id);
     this.chats = this.chats.filter((c) => c.id !== id);
     if (this.current?.id === id) this.newChat();
+    announce({ type: 'chats', deleted: id });
   }
 
+  /** Another tab changed the chats: the list follows, and a chat deleted there leaves this tab too. */
+  private async followOtherTab(): Promise<void> {
+    const db = await openAppDb();
+    const chats = (await db.getAllFromIndex('chats', 'updated')).reverse();
+    this.stored = new Set(chats.map((c) => c.id));
+    this.chats = chats;
+    if (this.current && !this.stored.has(this.current.id) && !this.running) {
+      this.newChat();
+      this.error = 'The chat shown here was deleted in another tab.';
+    }
+  }
+
+  /**
+   * Stores a chat, never bringing back one that was deleted: a chat this tab knows was stored but is
+   * gone now was deleted (in another tab), so the write is refused, checked in the write's transaction.
+   */
   private async save(chat: ChatRecord): Promise<void> {
     const plain = $state.snapshot(chat) as ChatRecord;
     try {
       const db = await openAppDb();
-      await guardQuota('this chat', () => db.put('chats', plain));
+      const tx = db.transaction('chats', 'readwrite');
+      const deleted = this.stored.has(plain.id) && (await tx.store.get(plain.id)) === undefined;
+      if (deleted) {
+        await tx.done;
+        this.stored.delete(plain.id);
+        this.chats = this.chats.filter((c) => c.id !== plain.id);
+        if (this.current?.id === plain.id) this.newChat();
+        this.error = 'This chat was deleted in another tab, so it was not saved again. Start a new chat.';
+        return;
+      }
+      await guardQuota('this chat', async () => {
+        await tx.store.put(plain);
+        await tx.done;
+      });
+      this.stored.add(plain.id);
       this.chats = [plain, ...this.chats.filter((c) => c.id !== plain.id)];
+      announce({ type: 'chats' });
     } catch (e) {
       this.error = (e as Error).message;
     }

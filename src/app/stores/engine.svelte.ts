@@ -18,9 +18,16 @@ import type {
 } from '../../../workers/engine-api.ts';
 import { loadCuratedPacks, type CuratedPack } from '../../core/engines/neural/curated.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
+import { announce, onAnnouncement } from '../sync.ts';
 import { offline } from './offline.svelte.ts';
 
 class EngineStore {
+  constructor() {
+    onAnnouncement((message) => {
+      if (message.type === 'catalog') void this.followOtherTab(message.activeId);
+    });
+  }
+
   status = $state<EngineStatus | null>(null);
   catalogs = $state<StoredCatalog[]>([]);
   importing = $state(false);
@@ -66,6 +73,10 @@ class EngineStore {
     }
   }
 
+  cancelImport(): void {
+    void engineWorker().cancelImport();
+  }
+
   async importCatalog(request: CatalogImportRequest): Promise<void> {
     this.importing = true;
     this.error = null;
@@ -78,6 +89,7 @@ class EngineStore {
         }),
       );
       await this.refresh();
+      this.announceCatalog();
       // Something worth keeping is stored now: ask the browser not to evict it.
       void offline.askPersistence();
     } catch (e) {
@@ -85,6 +97,21 @@ class EngineStore {
     } finally {
       this.importing = false;
       this.progress = null;
+    }
+  }
+
+  /** Tells the other tabs which catalog is active now, so their engine plans over it too. */
+  private announceCatalog(): void {
+    announce({ type: 'catalog', activeId: this.status?.catalogId ?? null });
+  }
+
+  /** Another tab imported, chose or deleted a catalog: this tab's engine follows (nothing is announced back). */
+  private async followOtherTab(activeId: string | null): Promise<void> {
+    try {
+      if (activeId !== null && activeId !== this.status?.catalogId) this.status = await engineWorker().useCatalog(activeId);
+      this.catalogs = await engineWorker().listCatalogs();
+    } catch (e) {
+      this.error = (e as Error).message;
     }
   }
 
@@ -167,6 +194,7 @@ class EngineStore {
     try {
       this.status = await engineWorker().useCatalog(id);
       this.catalogs = await engineWorker().listCatalogs();
+      this.announceCatalog();
     } catch (e) {
       this.error = (e as Error).message;
     }
@@ -176,6 +204,7 @@ class EngineStore {
     try {
       await engineWorker().deleteCatalog(id);
       await this.refresh();
+      this.announceCatalog();
     } catch (e) {
       this.error = (e as Error).message;
     }

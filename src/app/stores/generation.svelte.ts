@@ -10,8 +10,20 @@ import { EndpointError } from '../../core/endpoints/errors.ts';
 import { createEndpointClient } from '../../core/endpoints/index.ts';
 import { findInstalled, matchInstalledModels, mergeInstalledLists, type InstalledMatch } from '../../core/endpoints/installed.ts';
 import { jobKey } from '../../core/endpoints/job-key.ts';
-import { KioskConfigError, kioskConfigFromUrl, parseKioskConfig, validateEndpointConfig } from '../../core/endpoints/kiosk.ts';
+import {
+  KioskConfigError,
+  decideEndpointSource,
+  kioskConfigFromUrl,
+  parseKioskConfig,
+  validateEndpointConfig,
+  type EndpointSourceDecision,
+  type KioskConfig,
+} from '../../core/endpoints/kiosk.ts';
+
+const linkAnswerKey = (config: KioskConfig) => `chatgen-link-answer:${config.endpoints.map((e) => `${e.kind} ${e.baseUrl}`).join(' ')}`;
 import { planLosses } from '../../core/endpoints/losses.ts';
+import { settingsForStorage, type StoredEndpointSettings } from '../../core/endpoints/secrets.ts';
+import { announce, onAnnouncement } from '../sync.ts';
 import { embedParameters, formatParameters } from '../../core/endpoints/png.ts';
 import { EndpointPool, type DispatchPolicy, type EndpointFilter } from '../../core/endpoints/pool.ts';
 import { DEFAULT_TIMEOUT_MS, type ConnectionReport, type EndpointConfig, type GenerationProgress, type InstalledModel } from '../../core/endpoints/types.ts';
@@ -23,11 +35,13 @@ import { safeMode } from './safe-mode.svelte.ts';
 
 const OFFLINE_MESSAGE = 'The browser is offline, so the image server cannot be reached. Planning still works; generate again once you are back online.';
 
-export interface GenerationSettings {
+export interface GenerationSettings extends StoredEndpointSettings {
   endpoints: EndpointConfig[];
   dispatch: DispatchPolicy;
   batchSize: number;
   onlyInstalledModels: boolean;
+  /** Counts saves; a save based on an older revision (another tab saved since) is refused. */
+  revision?: number;
 }
 
 const SETTINGS_KEY = 'generation-endpoints';
@@ -55,10 +69,8 @@ function newId(): string {
   return `r-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Where a kiosk's configuration comes from: URL parameters first, then /kiosk.json beside the app. */
-async function loadKioskConfig(): Promise<GenerationSettings | null> {
-  const fromUrl = kioskConfigFromUrl(new URLSearchParams(location.search));
-  if (fromUrl) return fromUrl;
+/** A kiosk's configuration from /kiosk.json beside the app, or null when there is none. */
+async function loadKioskFile(): Promise<KioskConfig | null> {
   const raw = await readKioskFile();
   return raw === null ? null : parseKioskConfig(raw, 'kiosk.json');
 }
@@ -76,20 +88,37 @@ class GenerationStore {
   /** A kiosk configuration (kiosk.json or URL parameters) that could not be used: shown at start, one line per problem. */
   configProblems = $state<{ source: string; problems: string[] } | null>(null);
   loaded = $state(false);
+  /** A link's endpoints waiting for the user's answer: nothing is generated until then. */
+  linkRequest = $state<EndpointSourceDecision['ask']>(null);
   private pool: EndpointPool | null = null;
   private nextJob = 1;
 
+  constructor() {
+    // A job left running when the tab closes or reloads would keep the server busy for nobody: interrupt it.
+    if (typeof window !== 'undefined') {
+      window.addEventListener('pagehide', () => {
+        if (this.running.length > 0) void this.cancel();
+      });
+    }
+    onAnnouncement((message) => {
+      if (message.type === 'settings') void this.followOtherTab();
+    });
+  }
+
   async load(): Promise<void> {
     try {
-      const kiosk = await loadKioskConfig();
-      if (kiosk) {
-        this.settings = kiosk;
-        this.kiosk = true;
-      } else {
-        const db = await openAppDb();
-        const saved = (await db.get('settings', SETTINGS_KEY))?.value as GenerationSettings | undefined;
-        if (saved) this.settings = saved;
-      }
+      const link = kioskConfigFromUrl(new URLSearchParams(location.search));
+      const kioskFile = await loadKioskFile();
+      const db = await openAppDb();
+      const saved = kioskFile ? null : (((await db.get('settings', SETTINGS_KEY))?.value as GenerationSettings | undefined) ?? null);
+      const decision = decideEndpointSource({ link, kioskFile, saved });
+      // Nothing saved and no link: the defaults stay as they are (re-assigning them would reset a form being filled in).
+      if (decision.settings) this.settings = decision.settings;
+      this.kiosk = decision.kiosk;
+      this.notice = decision.notice;
+      const answered = decision.ask ? sessionStorage.getItem(linkAnswerKey(decision.ask.config)) : null;
+      if (answered === 'use') this.useLinkSettings(decision.ask!.config);
+      else if (answered !== 'keep') this.linkRequest = decision.ask;
     } catch (e) {
       if (e instanceof KioskConfigError) this.configProblems = { source: e.source, problems: e.problems };
       else if (/kiosk\.json/.test((e as Error).message)) this.configProblems = { source: 'kiosk.json', problems: [(e as Error).message] };
@@ -97,6 +126,21 @@ class GenerationStore {
     }
     await this.refreshResults();
     this.loaded = true;
+  }
+
+  private useLinkSettings(config: KioskConfig): void {
+    this.settings = config;
+    this.kiosk = true;
+    this.pool = null;
+  }
+
+  /** The user's answer to the link's endpoints, remembered for this visit (the tab's session). */
+  answerLink(use: boolean): void {
+    const ask = this.linkRequest;
+    if (!ask) return;
+    sessionStorage.setItem(linkAnswerKey(ask.config), use ? 'use' : 'keep');
+    if (use) this.useLinkSettings(ask.config);
+    this.linkRequest = null;
   }
 
   async refreshResults(): Promise<void> {
@@ -116,12 +160,49 @@ class GenerationStore {
     if (!endpoints.length && !problems.length) problems.push('Add at least one endpoint.');
     if (!Number.isInteger(next.batchSize) || next.batchSize < 1 || next.batchSize > 16) problems.push('Images per run must be from 1 to 16.');
     if (problems.length) return problems;
-    const settings: GenerationSettings = { ...next, endpoints };
     const db = await openAppDb();
-    await guardQuota('the endpoint settings', () => db.put('settings', { key: SETTINGS_KEY, value: $state.snapshot(settings) }));
+    // A form opened before another tab saved must not write its stale copy over that change: the
+    // revision it was filled from is checked against the stored one in the same transaction.
+    const tx = db.transaction('settings', 'readwrite');
+    const current = ((await tx.store.get(SETTINGS_KEY))?.value as GenerationSettings | undefined) ?? null;
+    const revision = current?.revision ?? 0;
+    if ((next.revision ?? 0) !== revision) {
+      await tx.done;
+      if (current) this.adopt(current);
+      return ['The endpoints were changed in another tab meanwhile; the form now shows that change. Make yours again and save.'];
+    }
+    const settings: GenerationSettings = { ...next, endpoints, revision: revision + 1 };
+    // Keys the user chose not to remember stay in this tab's memory only.
+    const stored = settingsForStorage($state.snapshot(settings) as GenerationSettings);
+    await guardQuota('the endpoint settings', async () => {
+      await tx.store.put({ key: SETTINGS_KEY, value: stored });
+      await tx.done;
+    });
     this.settings = settings;
     this.pool = null;
+    announce({ type: 'settings' });
     return [];
+  }
+
+  /** Settings another tab saved; keys this tab holds only in memory are kept for the same endpoints. */
+  private adopt(saved: GenerationSettings): void {
+    const keys = new Map(this.settings.endpoints.map((e) => [`${e.kind} ${e.baseUrl}`, e]));
+    this.settings = {
+      ...saved,
+      endpoints: saved.endpoints.map((e) => {
+        const mine = keys.get(`${e.kind} ${e.baseUrl}`);
+        return e.apiKey || e.authHeader || !mine ? e : { ...e, ...(mine.apiKey ? { apiKey: mine.apiKey } : {}), ...(mine.authHeader ? { authHeader: mine.authHeader } : {}) };
+      }),
+    };
+    this.pool = null;
+  }
+
+  /** Another tab saved endpoint settings: use them from now on (not in a kiosk or a confirmed link). */
+  private async followOtherTab(): Promise<void> {
+    if (this.kiosk || !this.loaded) return;
+    const db = await openAppDb();
+    const saved = (await db.get('settings', SETTINGS_KEY))?.value as GenerationSettings | undefined;
+    if (saved) this.adopt(saved);
   }
 
   private poolNow(): EndpointPool {
@@ -165,6 +246,10 @@ class GenerationStore {
     this.error = null;
     this.errorReason = null;
     this.notice = null;
+    if (this.linkRequest) {
+      this.fail('config', `First answer whether to use the endpoints from the link (${this.linkRequest.hosts.join(', ')}).`);
+      return null;
+    }
     const snapshot = structuredClone($state.snapshot(plan)) as GenerationPlan;
     const hit = await this.cached(snapshot);
     if (hit) {

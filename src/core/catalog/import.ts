@@ -4,7 +4,7 @@
  * when the user imports a catalog, free of any worker or database so Node tests run it as is.
  */
 import { hashString } from '../hash.ts';
-import { fetchCatalogText, readStreamText } from './fetch-text.ts';
+import { CatalogFetchError, fetchCatalogText, readStreamText } from './fetch-text.ts';
 import type { RecordError } from './jsonl.ts';
 import { loadCatalog, type CatalogLoadProgress, type CatalogTexts } from './load.ts';
 import type { CatalogIndexSnapshot } from '../engines/default/index-snapshot.ts';
@@ -18,6 +18,8 @@ export interface CatalogImportRequest {
   demonstrations?: CatalogFileSource;
   /** A label shown in Settings. */
   label: string;
+  /** Largest download accepted from a URL, in MB (default DEFAULT_CATALOG_FETCH_LIMITS.maxMB). */
+  maxMB?: number;
 }
 
 export type ImportProgress =
@@ -68,16 +70,32 @@ export interface CatalogRepository {
 
 export const sourceName = (source: CatalogFileSource): string => (source.kind === 'file' ? source.name : source.url);
 
-/** Reads one file as text, reporting bytes read. */
-export function readCatalogSource(
-  source: CatalogFileSource,
-  onProgress: (progress: ImportProgress) => void,
-  fetchImpl: typeof fetch = fetch,
-): Promise<string> {
+export interface ReadSourceOptions {
+  fetch?: typeof fetch;
+  /** Cancel: the read stops with a 'cancelled' CatalogFetchError. */
+  signal?: AbortSignal;
+  /** Largest download from a URL, in MB. */
+  maxMB?: number;
+}
+
+const cancelledImport = () => new CatalogFetchError('cancelled', 'The import was cancelled; nothing was imported.');
+
+/** Reads one file as text, reporting bytes read as they arrive; a URL is given up when silent, too large or cancelled. */
+export function readCatalogSource(source: CatalogFileSource, onProgress: (progress: ImportProgress) => void, options: ReadSourceOptions = {}): Promise<string> {
   const file = sourceName(source);
-  const report = (bytes: number, total: number | null) => onProgress({ phase: 'reading', file, bytes, total });
-  if (source.kind === 'url') return fetchCatalogText(source.url, report, fetchImpl);
-  return readStreamText(source.file.stream(), source.file.size, report);
+  const report = (bytes: number, total: number | null) => {
+    if (options.signal?.aborted) throw cancelledImport();
+    onProgress({ phase: 'reading', file, bytes, total });
+  };
+  if (source.kind === 'url') {
+    return fetchCatalogText(source.url, {
+      onProgress: report,
+      ...(options.fetch ? { fetchImpl: options.fetch } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.maxMB ? { maxBytes: options.maxMB * 1048576 } : {}),
+    });
+  }
+  return readStreamText(source.file.stream(), { total: source.file.size, onProgress: report });
 }
 
 export interface ImportedCatalog {
@@ -94,16 +112,22 @@ export interface ImportedCatalog {
  */
 export async function importCatalog(
   request: CatalogImportRequest,
-  options: { onProgress: (progress: ImportProgress) => void; fetch?: typeof fetch; now?: () => number },
+  options: { onProgress: (progress: ImportProgress) => void; fetch?: typeof fetch; now?: () => number; signal?: AbortSignal },
 ): Promise<ImportedCatalog> {
   const { onProgress } = options;
+  const read: ReadSourceOptions = {
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(request.maxMB ? { maxMB: request.maxMB } : {}),
+  };
   const catalogName = sourceName(request.catalog);
-  const catalogText = await readCatalogSource(request.catalog, onProgress, options.fetch);
+  const catalogText = await readCatalogSource(request.catalog, onProgress, read);
   const demonstrations = request.demonstrations
-    ? { file: sourceName(request.demonstrations), text: await readCatalogSource(request.demonstrations, onProgress, options.fetch) }
+    ? { file: sourceName(request.demonstrations), text: await readCatalogSource(request.demonstrations, onProgress, read) }
     : undefined;
   const texts: CatalogTexts = { catalog: { file: catalogName, text: catalogText }, ...(demonstrations ? { demonstrations } : {}) };
   const { catalog, errors } = loadCatalog(texts, request.label, (p) => onProgress(p));
+  if (options.signal?.aborted) throw cancelledImport();
   const demonstrationsText = demonstrations?.text ?? '';
   const id = `import-${hashString(catalogText + demonstrationsText)}`;
   return {

@@ -118,16 +118,51 @@ export interface ParseOptions {
   progressEvery?: number;
 }
 
+/** A file that is not JSONL as a whole (another encoding or JSON layout): nothing in it is read. */
+export class JsonlFormatError extends Error {
+  override name = 'JsonlFormatError';
+  constructor(readonly file: string, problem: string) {
+    super(`this is not JSONL: ${problem}`);
+  }
+}
+
+/**
+ * What is wrong with a text that is not JSONL as a whole, or null. Checked before reading lines, so
+ * such a file gives one message saying what was expected instead of a JSON error per line.
+ */
+export function jsonlFormatProblem(text: string): string | null {
+  const head = text.slice(0, 4096);
+  // UTF-16 read as UTF-8: its byte order mark becomes two replacement characters, ASCII gets NULs between.
+  if (head.startsWith('\ufffd\ufffd') || head.includes('\u0000')) {
+    return 'the file is UTF-16 text; expected UTF-8 (save it as UTF-8 and import it again)';
+  }
+  const body = head.replace(/^\ufeff/, '').trimStart();
+  if (body.startsWith('[')) {
+    return "the file is one JSON array; expected one JSON object per line (convert it with: jq -c '.[]' file.json > file.jsonl)";
+  }
+  // Pretty-printed: an object opens a line alone and its fields follow indented ('{' then '  "id": 1,').
+  const [first = '', second = ''] = body.split(/\r\n|\r|\n/, 2);
+  if (first.trim() === '{' && /^\s+"/.test(second)) {
+    return 'each JSON object spans several lines (pretty-printed); expected one object per line (convert it with: jq -c . file.json > file.jsonl)';
+  }
+  return null;
+}
+
 /**
  * Parses JSONL text line by line with `parseRecord` validating each object. Bad JSON, non-object
- * lines and field errors become RecordErrors; the rest become records.
+ * lines and field errors become RecordErrors; the rest become records. A text that is not JSONL as a
+ * whole throws JsonlFormatError. Lines may end in LF, CRLF or a lone CR (old Mac files).
  */
 export function parseJsonl<T>(text: string, parseRecord: (o: JsonObject) => T, opts: ParseOptions): ParseResult<T> {
+  const problem = jsonlFormatProblem(text);
+  if (problem) throw new JsonlFormatError(opts.file, problem);
   const records: T[] = [];
   const recordLines: number[] = [];
   const errors: RecordError[] = [];
   const maxErrors = opts.maxErrors ?? 100;
   const every = opts.progressEvery ?? 1000;
+  // A file with no LF at all ends its lines in CR; in a CRLF file the CR is trimmed off each line.
+  const lineEnd = text.includes('\n') || !text.includes('\r') ? '\n' : '\r';
   let lineNo = 0;
   let start = 0;
   // A BOM at the start of a file is not part of the first record.
@@ -136,7 +171,7 @@ export function parseJsonl<T>(text: string, parseRecord: (o: JsonObject) => T, o
     if (errors.length < maxErrors) errors.push(e);
   };
   while (start <= text.length) {
-    let end = text.indexOf('\n', start);
+    let end = text.indexOf(lineEnd, start);
     if (end === -1) end = text.length;
     lineNo++;
     const line = text.slice(start, end).trim();

@@ -1,6 +1,6 @@
 /** Builds a Catalog from catalog + demonstration JSONL texts, validating every line. */
 import { hashString } from '../hash.ts';
-import { formatRecordError, parseJsonl, type RecordError } from './jsonl.ts';
+import { JsonlFormatError, formatRecordError, parseJsonl, type ParseOptions, type ParseResult, type JsonObject, type RecordError } from './jsonl.ts';
 import { parseCatalogModel, parseDemonstration } from './records.ts';
 import type { Catalog } from './types.ts';
 
@@ -30,16 +30,27 @@ export class CatalogError extends Error {
   }
 }
 
+/** parseJsonl, with a file that is not JSONL at all refused as a whole (its one message says what was expected). */
+function parseFile<T>(text: string, parseRecord: (o: JsonObject) => T, opts: ParseOptions): ParseResult<T> {
+  try {
+    return parseJsonl(text, parseRecord, opts);
+  } catch (e) {
+    if (e instanceof JsonlFormatError) throw new CatalogError([{ file: e.file, line: 1, field: '', message: e.message }]);
+    throw e;
+  }
+}
+
 /**
  * Parses both files. Bad lines are reported and skipped; a catalog with no valid model at all, or a
- * duplicate model id, is an error. Demonstrations of models the catalog lacks are reported and skipped.
+ * duplicate model id, is an error. Demonstrations of models the catalog lacks, or repeating an earlier
+ * demonstration's image_id, are reported and skipped.
  */
 export function loadCatalog(
   texts: CatalogTexts,
   source: string,
   onProgress?: (p: CatalogLoadProgress) => void,
 ): CatalogLoadResult {
-  const models = parseJsonl(texts.catalog.text, parseCatalogModel, {
+  const models = parseFile(texts.catalog.text, parseCatalogModel, {
     file: texts.catalog.file,
     onProgress: (linesRead) => onProgress?.({ phase: 'catalog', linesRead }),
   });
@@ -62,17 +73,29 @@ export function loadCatalog(
   let demonstrations: Catalog['demonstrations'] = [];
   if (texts.demonstrations) {
     const file = texts.demonstrations.file;
-    const demos = parseJsonl(texts.demonstrations.text, parseDemonstration, {
+    const demos = parseFile(texts.demonstrations.text, parseDemonstration, {
       file,
       onProgress: (linesRead) => onProgress?.({ phase: 'demonstrations', linesRead }),
     });
-    errors.push(...demos.errors);
+    for (const e of demos.errors) errors.push(e);
+    // The UI and the evidence key demonstrations by image_id: a repeated one is a bad line like any other.
+    const imageLine = new Map<number, number>();
     demonstrations = demos.records.filter((d, i) => {
-      if (seen.has(d.model_id)) return true;
-      if (errors.length < 100) {
-        errors.push({ file, line: demos.recordLines[i] ?? 0, field: 'model_id', message: `model ${d.model_id} is not in the catalog` });
+      const line = demos.recordLines[i] ?? 0;
+      const report = (field: string, message: string) => {
+        if (errors.length < 100) errors.push({ file, line, field, message });
+      };
+      if (!seen.has(d.model_id)) {
+        report('model_id', `model ${d.model_id} is not in the catalog`);
+        return false;
       }
-      return false;
+      const first = imageLine.get(d.image_id);
+      if (first !== undefined) {
+        report('image_id', `duplicate image_id ${d.image_id} (first on line ${first}); this line was skipped`);
+        return false;
+      }
+      imageLine.set(d.image_id, line);
+      return true;
     });
   }
   const version = hashString(texts.catalog.text + '\u0000' + (texts.demonstrations?.text ?? ''));

@@ -5,12 +5,21 @@ import { FieldError, read, within, type JsonObject } from './jsonl.ts';
 
 const MODEL_TYPES = ['Checkpoint', 'LORA'] as const;
 
+/** Longest texts a catalog line may carry: longer ones come from broken exports and would break the layout and the index. */
+export const CATALOG_TEXT_LIMITS = { name: 200, description: 20_000 } as const;
+
+function limited(value: string, field: keyof typeof CATALOG_TEXT_LIMITS): string {
+  const limit = CATALOG_TEXT_LIMITS[field];
+  if (value.length > limit) throw new FieldError(field, `is ${value.length.toLocaleString('en')} characters long; the limit is ${limit.toLocaleString('en')}`);
+  return value;
+}
+
 export function parseCatalogModel(o: JsonObject): CatalogModel {
   const hash = read.string(o, 'hash', { optional: true }).trim();
   if (hash !== '' && !/^[0-9a-fA-F]{8,64}$/.test(hash)) throw new FieldError('hash', `expected hex digits (AutoV2), got "${hash}"`);
   return {
     id: read.number(o, 'id', { integer: true }),
-    name: read.string(o, 'name', { nonEmpty: true }),
+    name: limited(read.string(o, 'name', { nonEmpty: true }), 'name'),
     type: read.oneOf(o, 'type', MODEL_TYPES),
     tags: read.stringArray(o, 'tags', { optional: true }),
     base_model: read.string(o, 'base_model', { optional: true }) || 'Other',
@@ -19,7 +28,7 @@ export function parseCatalogModel(o: JsonObject): CatalogModel {
     hash: hash === '' ? null : hash.toUpperCase(),
     downloads: read.number(o, 'downloads', { optional: true }),
     rating: read.number(o, 'rating', { optional: true }),
-    description: read.string(o, 'description', { optional: true }),
+    description: limited(read.string(o, 'description', { optional: true }), 'description'),
   };
 }
 

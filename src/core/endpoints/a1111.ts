@@ -4,7 +4,7 @@
  * what is installed.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, cancelledError, checkBatchSize, checkPlan, loraBaseFor, makeContext, now, resolveInstalled } from './common.ts';
+import { RunTracker, cancelledError, checkBatchSize, checkImageData, checkPlan, loraBaseFor, makeContext, now, resolveInstalled, servedBy } from './common.ts';
 import { EndpointError } from './errors.ts';
 import { asRecord, badReply, decodeBase64, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { hashFromTitle, normaliseHash, promptWithLora } from './installed.ts';
@@ -115,7 +115,8 @@ export class A1111Client implements EndpointClient {
 
   private async interrupt(): Promise<void> {
     try {
-      await request(this.ctx, '/sdapi/v1/interrupt', { method: 'POST', timeoutMs: 5000 });
+      // keepalive: also sent when this runs as the page closes.
+      await request(this.ctx, '/sdapi/v1/interrupt', { method: 'POST', timeoutMs: 5000, keepalive: true });
     } catch {
       // Best effort: the run is already abandoned on our side.
     }
@@ -204,8 +205,9 @@ export class A1111Client implements EndpointClient {
       const requestMs = now() - started;
       options.onProgress?.({ phase: 'decoding', fraction: 1 });
       const output = this.readReply(parseJson(reply, this.ctx, 'The txt2img reply'), plan, batchSize);
+      await checkImageData(this.ctx, output.images, (i) => `image ${i + 1} of the reply`);
       output.timings = { total: now() - started, request: requestMs };
-      return output;
+      return servedBy(output, reply, this.config);
     } catch (e) {
       if (run.signal.aborted) {
         await this.interrupt();

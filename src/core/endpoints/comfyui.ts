@@ -4,7 +4,7 @@
  * then fetches the images through /history/{id} and /view.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, cancelledError, checkBatchSize, checkPlan, loraBaseFor, makeContext, now, resolveInstalled } from './common.ts';
+import { RunTracker, cancelledError, checkBatchSize, checkImageData, checkPlan, loraBaseFor, makeContext, now, resolveInstalled, servedBy } from './common.ts';
 import { EndpointError, cleanServerText } from './errors.ts';
 import { asRecord, badReply, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { promptWithTriggerWords } from './installed.ts';
@@ -170,13 +170,16 @@ export class ComfyUIClient implements EndpointClient {
     await this.interrupt(ids);
   }
 
+  /**
+   * Drops the prompts from the queue and stops the running one. Both requests start at once and are
+   * keepalive, so they still reach the server when this is called as the page closes.
+   */
   private async interrupt(promptIds: string[]): Promise<void> {
-    try {
-      if (promptIds.length) await request(this.ctx, '/queue', { json: { delete: promptIds }, timeoutMs: 5000 });
-      await request(this.ctx, '/interrupt', { method: 'POST', json: promptIds.length === 1 ? { prompt_id: promptIds[0] } : {}, timeoutMs: 5000 });
-    } catch {
-      // Best effort: the run is already abandoned on our side.
-    }
+    const sent: Promise<unknown>[] = [];
+    if (promptIds.length) sent.push(request(this.ctx, '/queue', { json: { delete: promptIds }, timeoutMs: 5000, keepalive: true }));
+    sent.push(request(this.ctx, '/interrupt', { method: 'POST', json: promptIds.length === 1 ? { prompt_id: promptIds[0] } : {}, timeoutMs: 5000, keepalive: true }));
+    // Best effort: the run is already abandoned on our side.
+    await Promise.allSettled(sent);
   }
 
   /** The exact /prompt body for a plan (exported for tests and the closing note). */
@@ -207,7 +210,8 @@ export class ComfyUIClient implements EndpointClient {
       const events = new EventQueue<WaitEvent>();
       const promptIdOf = { current: null as string | null };
       socket = await this.openSocket(clientId, signal, events, promptIdOf, options.onProgress);
-      const reply = asRecord(parseJson(await this.postPrompt(body, signal), this.ctx, 'The /prompt reply'));
+      const posted = await this.postPrompt(body, signal);
+      const reply = asRecord(parseJson(posted, this.ctx, 'The /prompt reply'));
       if (typeof reply?.prompt_id !== 'string') throw badReply(this.ctx, 'the /prompt reply has no prompt_id.');
       promptId = reply.prompt_id;
       promptIdOf.current = promptId;
@@ -219,12 +223,14 @@ export class ComfyUIClient implements EndpointClient {
       options.onProgress?.({ phase: 'downloading', fraction: 1 });
       const t = now();
       const images = await this.downloadImages(history, plan, signal);
-      return {
+      await checkImageData(this.ctx, images, (i) => `output ${i + 1}`);
+      const output: GenerationOutput = {
         images,
         endpoint: { kind: this.kind, url: this.config.baseUrl },
         server: { checkpoint: body.prompt['4']!.inputs.ckpt_name as string, sampler: `${body.prompt[SAMPLER_NODE]!.inputs.sampler_name} + ${body.prompt[SAMPLER_NODE]!.inputs.scheduler}` },
         timings: { total: now() - started, request: requestMs, wait: waitMs, download: now() - t },
       };
+      return servedBy(output, posted, this.config);
     } catch (e) {
       if (run.signal.aborted) {
         await this.interrupt(promptId ? [promptId] : []);

@@ -1,9 +1,10 @@
 /** Pieces every client shares: run tracking for cancel(), plan checks, and model resolution. */
 import { validateArguments, type GenerationPlan } from '../plan.ts';
 import { EndpointError } from './errors.ts';
-import type { RequestContext } from './http.ts';
+import { badReply, type Reply, type RequestContext } from './http.ts';
+import { PngFormatError, checkPngData } from './png.ts';
 import { findInstalled, fileStem } from './installed.ts';
-import type { ClientDeps, EndpointConfig, EndpointKind, InstalledModel } from './types.ts';
+import { ENDPOINT_KIND_LABELS, type ClientDeps, type EndpointConfig, type EndpointKind, type GeneratedPng, type GenerationOutput, type InstalledModel } from './types.ts';
 
 export function makeContext(config: EndpointConfig, deps: ClientDeps): RequestContext {
   const f = deps.fetch ?? (globalThis.fetch as typeof fetch | undefined);
@@ -59,6 +60,24 @@ export function checkPlan(plan: GenerationPlan, config: EndpointConfig): void {
     throw new EndpointError('invalid-plan', `The plan cannot be sent: ${problems.map((p) => p.message).join('; ')}.`, { kind: config.kind });
   }
   if (!plan.prompt.trim()) throw new EndpointError('invalid-plan', 'The plan cannot be sent: the prompt is empty.', { kind: config.kind });
+  checkPromptLength(plan, config);
+}
+
+/**
+ * Longest prompt (and negative prompt) sent to each kind of server, in characters: OpenAI documents
+ * 4,000 for dall-e-3; A1111 and ComfyUI take any length but encode it in 75-token chunks, so past a
+ * few thousand characters a prompt is a pasted document, not a description.
+ */
+export const PROMPT_LENGTH_LIMITS: Readonly<Record<EndpointKind, number>> = { a1111: 10_000, comfyui: 10_000, openai: 4_000, 'hf-inference': 4_000 };
+
+function checkPromptLength(plan: GenerationPlan, config: EndpointConfig): void {
+  const limit = PROMPT_LENGTH_LIMITS[config.kind];
+  const n = (x: number) => x.toLocaleString('en');
+  for (const [what, text] of [['prompt', plan.prompt], ['negative prompt', plan.negative_prompt]] as const) {
+    if (text.length > limit) {
+      throw new EndpointError('invalid-plan', `The plan cannot be sent: the ${what} is ${n(text.length)} characters long; ${ENDPOINT_KIND_LABELS[config.kind]} takes at most ${n(limit)} here. Edit the plan to shorten it.`, { kind: config.kind });
+    }
+  }
 }
 
 export function checkBatchSize(batchSize: number, config: EndpointConfig): number {
@@ -133,3 +152,21 @@ export function cancelledError(e: unknown, kind: EndpointKind): EndpointError {
 }
 
 export const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/** Checks each image's header against its pixel data; `what(i)` names image i in the message. */
+export async function checkImageData(ctx: RequestContext, images: readonly GeneratedPng[], what: (i: number) => string): Promise<void> {
+  for (const [i, image] of images.entries()) {
+    try {
+      await checkPngData(image.png);
+    } catch (e) {
+      if (e instanceof PngFormatError) throw badReply(ctx, `${what(i)} ${e.message}.`);
+      throw e;
+    }
+  }
+}
+
+/** The output as coming from the server that answered `reply`: an unkeyed request may have been redirected. */
+export function servedBy(output: GenerationOutput, reply: Reply, config: EndpointConfig): GenerationOutput {
+  if (reply.servedBy === config.baseUrl) return output;
+  return { ...output, endpoint: { ...output.endpoint, url: reply.servedBy }, server: { ...output.server, redirected_from: config.baseUrl } };
+}

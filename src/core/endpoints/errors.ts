@@ -10,6 +10,7 @@ export type EndpointErrorReason =
   | 'cancelled'
   | 'bad-reply'
   | 'too-large'
+  | 'redirect'
   | 'missing-model'
   | 'unsupported'
   | 'generation-failed'

@@ -20,12 +20,16 @@ export interface RequestOptions {
   /** Overrides config.timeoutMs (short limits for listings and probes). */
   timeoutMs?: number;
   accept?: string;
+  /** Lets the request outlive the page (an interrupt sent while the tab closes). */
+  keepalive?: boolean;
 }
 
 export interface Reply {
   status: number;
   contentType: string;
   bytes: Uint8Array;
+  /** The base URL of the server that answered: config.baseUrl, or the host an unkeyed request was redirected to. */
+  servedBy: string;
 }
 
 /** Joins a base URL and a path without doubling or losing slashes. */
@@ -50,10 +54,12 @@ const isBrowser = () => typeof (globalThis as { document?: unknown }).document !
  * A browser reports a CORS refusal and a dead server the same way (TypeError). A `no-cors` request
  * to the same URL tells them apart when it succeeds (opaque): the server answered at all.
  */
-async function diagnoseNetworkFailure(ctx: RequestContext, url: string, cause: unknown): Promise<EndpointError> {
+async function diagnoseNetworkFailure(ctx: RequestContext, url: string, cause: unknown, keyed: boolean): Promise<EndpointError> {
   const { kind } = ctx.config;
   const origin = pageOrigin();
-  if (isBrowser()) {
+  // A no-cors probe must follow redirects (the Fetch standard requires it), so a keyed endpoint is never
+  // probed: a redirect would take the probe to a host the user did not choose.
+  if (isBrowser() && !keyed) {
     let answered = false;
     try {
       await ctx.fetch(url, { mode: 'no-cors', signal: AbortSignal.timeout(5000) });
@@ -160,11 +166,16 @@ export async function request(ctx: RequestContext, path: string, options: Reques
       headers,
       body,
       signal,
-      // A redirect could carry the key elsewhere; an endpoint URL is expected to be final.
-      redirect: hasCredentials ? 'error' : 'follow',
+      // A redirect could carry the key elsewhere: a keyed request sees the redirect itself and stops.
+      redirect: hasCredentials ? 'manual' : 'follow',
+      ...(options.keepalive ? { keepalive: true } : {}),
     });
   } catch (e) {
-    throw stopped(e) ?? (await diagnoseNetworkFailure(ctx, url, e));
+    throw stopped(e) ?? (await diagnoseNetworkFailure(ctx, url, e, hasCredentials));
+  }
+  if (hasCredentials && isRedirect(response)) {
+    await response.body?.cancel();
+    throw redirectRefused(ctx, url, response);
   }
   const limit = (config.maxReplyMB ?? DEFAULT_MAX_REPLY_MB) * 1048576;
   let bytes: Uint8Array;
@@ -185,7 +196,37 @@ export async function request(ctx: RequestContext, path: string, options: Reques
       { kind: config.kind, url, status: response.status, serverMessage },
     );
   }
-  return { status: response.status, contentType, bytes };
+  return { status: response.status, contentType, bytes, servedBy: servedBy(config.baseUrl, url, response.url) };
+}
+
+/** A redirect seen with redirect: 'manual': a 3xx in Node, an opaque redirect (status 0) in browsers. */
+const isRedirect = (response: Response) => response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400);
+
+function redirectRefused(ctx: RequestContext, url: string, response: Response): EndpointError {
+  const location = response.headers.get('location');
+  let to = '';
+  try {
+    if (location) to = ` to ${new URL(location, url).origin}`;
+  } catch {
+    to = '';
+  }
+  return new EndpointError(
+    'redirect',
+    `${ctx.config.baseUrl} answered with a redirect${to}. Requests carrying your API key never follow redirects, since the key would go to another address: set the endpoint URL to the address the server sends you to.`,
+    { kind: ctx.config.kind, url, status: response.status || undefined },
+  );
+}
+
+/** The base URL of the server that answered `requested` (itself unless a redirect moved it). */
+function servedBy(baseUrl: string, requested: string, final: string): string {
+  if (!final || final === requested) return baseUrl;
+  const path = requested.slice(baseUrl.length);
+  if (path && final.endsWith(path)) return final.slice(0, final.length - path.length);
+  try {
+    return new URL(final).origin;
+  } catch {
+    return baseUrl;
+  }
 }
 
 /** Parses a JSON reply; anything else is a bad reply (stated, never shown as markup). */

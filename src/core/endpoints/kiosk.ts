@@ -9,6 +9,7 @@
  */
 import { STATION_FIELDS } from '../station.ts';
 import { DISPATCH_POLICIES, type DispatchPolicy } from './pool.ts';
+import { isSecretName, redactUrl, secretQueryNames } from './secrets.ts';
 import { DEFAULT_TIMEOUT_MS, ENDPOINT_KINDS, type EndpointConfig, type EndpointKind, type SchedulerMode } from './types.ts';
 
 export interface KioskConfig {
@@ -16,6 +17,8 @@ export interface KioskConfig {
   dispatch: DispatchPolicy;
   onlyInstalledModels: boolean;
   batchSize: number;
+  /** kiosk.json only: whether a link's `?endpoint=` may replace the kiosk's endpoints (after asking). Default false. */
+  allowUrlOverrides?: boolean;
 }
 
 export class KioskConfigError extends Error {
@@ -32,7 +35,7 @@ export class KioskConfigError extends Error {
 
 const ENDPOINT_FIELDS = new Set(['kind', 'url', 'baseUrl', 'apiKey', 'authHeader', 'timeoutMs', 'concurrency', 'maxReplyMB', 'schedulerMode', 'loraBaseCheckpoint', 'openaiModel', 'pollMs']);
 // The station fields (kiosk mode, PIN, safe mode; src/core/station.ts) share the file and are read there.
-const TOP_FIELDS = new Set(['endpoints', 'dispatch', 'onlyInstalledModels', 'batchSize', ...STATION_FIELDS]);
+const TOP_FIELDS = new Set(['endpoints', 'dispatch', 'onlyInstalledModels', 'batchSize', 'allowUrlOverrides', ...STATION_FIELDS]);
 const SCHEDULER_MODES: readonly SchedulerMode[] = ['auto', 'split', 'combined'];
 
 export function isEndpointKind(v: unknown): v is EndpointKind {
@@ -41,15 +44,19 @@ export function isEndpointKind(v: unknown): v is EndpointKind {
 
 /** Problems with a base URL, or an empty list. */
 export function checkEndpointUrl(url: string): string[] {
+  // Messages show the URL with its credentials masked: they end up on screen and in screenshots.
+  const shown = redactUrl(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return [`"${url}" is not an absolute URL (expected e.g. http://127.0.0.1:7860)`];
+    return [`"${shown}" is not an absolute URL (expected e.g. http://127.0.0.1:7860)`];
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return [`"${url}" must start with http:// or https://`];
-  if (parsed.username || parsed.password) return [`"${url}" carries credentials; use apiKey or authHeader instead`];
-  return [];
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return [`"${shown}" must start with http:// or https://`];
+  if (parsed.username || parsed.password) return [`"${shown}" carries credentials; use apiKey or authHeader instead`];
+  return secretQueryNames(parsed).map(
+    (name) => `"${shown}": "${name}" in the URL looks like a key; a URL is kept in history and logs, so put it in apiKey or authHeader instead`,
+  );
 }
 
 const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
@@ -104,16 +111,17 @@ export function parseKioskConfig(raw: unknown, source = 'kiosk.json'): KioskConf
   if (o.dispatch !== undefined && !DISPATCH_POLICIES.includes(o.dispatch as DispatchPolicy)) problems.push(`"dispatch" must be one of ${DISPATCH_POLICIES.join(', ')}`);
   if (o.onlyInstalledModels !== undefined && typeof o.onlyInstalledModels !== 'boolean') problems.push('"onlyInstalledModels" must be true or false');
   if (o.batchSize !== undefined && !isInt(o.batchSize, 1, 16)) problems.push('"batchSize" must be a whole number from 1 to 16');
+  if (o.allowUrlOverrides !== undefined && typeof o.allowUrlOverrides !== 'boolean') problems.push('"allowUrlOverrides" must be true or false');
   if (problems.length) throw new KioskConfigError(source, problems);
   return {
     endpoints,
     dispatch: (o.dispatch as DispatchPolicy | undefined) ?? 'least-busy',
     onlyInstalledModels: (o.onlyInstalledModels as boolean | undefined) ?? false,
     batchSize: (o.batchSize as number | undefined) ?? 1,
+    ...(o.allowUrlOverrides === true ? { allowUrlOverrides: true } : {}),
   };
 }
 
-const SECRET_PARAMS = ['apikey', 'api-key', 'api_key', 'key', 'token', 'auth', 'authorization'];
 
 /** Kiosk settings from URL parameters; null when the URL names no endpoint. */
 export function kioskConfigFromUrl(params: URLSearchParams): KioskConfig | null {
@@ -121,7 +129,7 @@ export function kioskConfigFromUrl(params: URLSearchParams): KioskConfig | null 
   if (specs.length === 0) return null;
   const problems: string[] = [];
   for (const k of params.keys()) {
-    if (SECRET_PARAMS.includes(k.toLowerCase())) problems.push(`"${k}": API keys are not accepted in the URL (it is kept in history and server logs); put them in kiosk.json`);
+    if (isSecretName(k)) problems.push(`"${k}": API keys are not accepted in the URL (it is kept in history and server logs); put them in kiosk.json`);
   }
   const timeoutS = params.get('timeout');
   const concurrency = params.get('concurrency');
@@ -149,4 +157,51 @@ export function kioskConfigFromUrl(params: URLSearchParams): KioskConfig | null 
   }
   if (problems.length || !config) throw new KioskConfigError('URL parameters', problems);
   return config;
+}
+
+/** Where this visit's endpoints come from, and whether the user must first confirm a link's endpoints. */
+export interface EndpointSourceDecision {
+  /** The endpoints in use until the user answers (the saved ones, or the kiosk's); null: the app's defaults. */
+  settings: KioskConfig | null;
+  /** The settings come from a kiosk file or a confirmed link: the settings form is read-only. */
+  kiosk: boolean;
+  /** A link names endpoints other than those in use: ask (showing these hosts) before any prompt is sent. */
+  ask: { hosts: string[]; config: KioskConfig } | null;
+  /** Said when a kiosk ignores the link's endpoints. */
+  notice: string | null;
+}
+
+const endpointSignature = (endpoints: readonly EndpointConfig[]) =>
+  endpoints.map((e) => `${e.kind} ${e.baseUrl}`).sort().join('\n');
+
+/** A link's endpoints as the user sees them: kind and host. */
+export function linkHosts(config: KioskConfig): string[] {
+  return config.endpoints.map((e) => {
+    let host = e.baseUrl;
+    try {
+      host = new URL(e.baseUrl).host;
+    } catch {
+      // validated already; keep the text
+    }
+    return `${host} (${e.kind})`;
+  });
+}
+
+/**
+ * Decides between a link's `?endpoint=` settings, a kiosk file and the saved settings. A link never
+ * replaces saved endpoints silently: when it names different ones the user is asked once (the answer is
+ * remembered for the visit by the caller). In a kiosk the link is ignored unless kiosk.json sets
+ * `"allowUrlOverrides": true`, and then it is asked about too.
+ */
+export function decideEndpointSource(sources: { link: KioskConfig | null; kioskFile: KioskConfig | null; saved: KioskConfig | null }): EndpointSourceDecision {
+  const { link, kioskFile, saved } = sources;
+  const base = kioskFile ?? saved;
+  const decision: EndpointSourceDecision = { settings: base, kiosk: kioskFile !== null, ask: null, notice: null };
+  if (!link) return decision;
+  if (kioskFile && !kioskFile.allowUrlOverrides) {
+    return { ...decision, notice: 'This kiosk uses its own endpoints; the endpoints given in the link are ignored.' };
+  }
+  // Nothing saved (a fresh browser): the link replaces nothing, so it configures the visit as before.
+  if (!base || endpointSignature(base.endpoints) === endpointSignature(link.endpoints)) return { ...decision, settings: { ...link }, kiosk: true };
+  return { ...decision, ask: { hosts: linkHosts(link), config: link } };
 }

@@ -5,9 +5,9 @@
  * `planLosses` states that for the UI.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, checkBatchSize, checkPlan, makeContext, now } from './common.ts';
+import { RunTracker, checkBatchSize, checkImageData, checkPlan, makeContext, now, servedBy } from './common.ts';
 import { cleanServerText } from './errors.ts';
-import { asRecord, badReply, decodeBase64, parseJson, request, type RequestContext } from './http.ts';
+import { asRecord, badReply, decodeBase64, parseJson, request, type Reply, type RequestContext } from './http.ts';
 import { PngFormatError, pngSize } from './png.ts';
 import type {
   ClientDeps,
@@ -98,9 +98,11 @@ export class OpenAIImagesClient implements EndpointClient {
       const bodies = this.buildRequests(plan, batchSize);
       const images: GeneratedPng[] = [];
       const revised: string[] = [];
+      let last: Reply | null = null;
       for (const [i, body] of bodies.entries()) {
         options.onProgress?.({ phase: 'sampling', fraction: i / bodies.length });
-        const reply = asRecord(parseJson(await request(this.ctx, '/v1/images/generations', { json: body, signal }), this.ctx, 'The images reply'));
+        last = await request(this.ctx, '/v1/images/generations', { json: body, signal });
+        const reply = asRecord(parseJson(last, this.ctx, 'The images reply'));
         const data = reply?.data;
         if (!Array.isArray(data) || data.length === 0) throw badReply(this.ctx, 'the images reply has no data.');
         for (const item of data) {
@@ -116,7 +118,9 @@ export class OpenAIImagesClient implements EndpointClient {
       options.onProgress?.({ phase: 'downloading', fraction: 1 });
       const server: Record<string, string> = { model: this.model };
       if (revised[0]) server.revised_prompt = revised[0];
-      return { images, endpoint: { kind: this.kind, url: this.config.baseUrl }, server, timings: { total: now() - started } };
+      await checkImageData(this.ctx, images, (i) => `image ${i + 1}`);
+      const output: GenerationOutput = { images, endpoint: { kind: this.kind, url: this.config.baseUrl }, server, timings: { total: now() - started } };
+      return last ? servedBy(output, last, this.config) : output;
     });
   }
 
@@ -173,11 +177,13 @@ export class HFInferenceClient implements EndpointClient {
     return this.runs.run(options.signal, this.kind, async (signal) => {
       const started = now();
       const images: GeneratedPng[] = [];
+      let last: Reply | null = null;
       // One image per request; consecutive seeds, as A1111 numbers a batch.
       for (let i = 0; i < batchSize; i++) {
         options.onProgress?.({ phase: 'sampling', fraction: i / batchSize });
         const seed = (plan.arguments.seed + i) >>> 0;
         const reply = await request(this.ctx, '', { json: this.buildRequest(plan, seed), signal, accept: 'image/png' });
+        last = reply;
         if (!reply.contentType.startsWith('image/')) {
           throw badReply(this.ctx, `expected an image, got ${cleanServerText(reply.contentType || 'no content type', 60)}.`);
         }
@@ -185,7 +191,9 @@ export class HFInferenceClient implements EndpointClient {
         images.push({ png: reply.bytes, seed, width, height });
       }
       options.onProgress?.({ phase: 'downloading', fraction: 1 });
-      return { images, endpoint: { kind: this.kind, url: this.config.baseUrl }, server: {}, timings: { total: now() - started } };
+      await checkImageData(this.ctx, images, (i) => `image ${i + 1}`);
+      const output: GenerationOutput = { images, endpoint: { kind: this.kind, url: this.config.baseUrl }, server: {}, timings: { total: now() - started } };
+      return last ? servedBy(output, last, this.config) : output;
     });
   }
 

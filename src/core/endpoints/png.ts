@@ -70,6 +70,58 @@ export function pngSize(bytes: Uint8Array): { width: number; height: number } {
   return { width: v.getUint32(0), height: v.getUint32(4) };
 }
 
+const CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Bytes of filtered pixel rows an image of this header decompresses to (Adam7 passes when interlaced). */
+function rawDataBytes(width: number, height: number, bitsPerPixel: number, interlaced: boolean): number {
+  const rows = (w: number, h: number) => (w > 0 && h > 0 ? h * (1 + Math.ceil((w * bitsPerPixel) / 8)) : 0);
+  if (!interlaced) return rows(width, height);
+  // Adam7: [x start, y start, x step, y step] of the seven passes.
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+  return passes.reduce((n, [x0, y0, dx, dy]) => n + rows(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)), 0);
+}
+
+/**
+ * Width and height, checked against the data: the IDAT stream must inflate to exactly the bytes the
+ * header's size, bit depth and colour type call for. A header may claim any size (a 100000x100000
+ * PNG of a few bytes); inflation stops as soon as the data runs past what the header allows.
+ */
+export async function checkPngData(bytes: Uint8Array): Promise<{ width: number; height: number }> {
+  const chunks = readPngChunks(bytes);
+  const ihdr = chunks[0]!.data;
+  if (ihdr.length !== 13) throw new PngFormatError('has an IHDR chunk of the wrong length');
+  const v = new DataView(ihdr.buffer, ihdr.byteOffset, ihdr.byteLength);
+  const width = v.getUint32(0);
+  const height = v.getUint32(4);
+  const depth = ihdr[8]!;
+  const channels = CHANNELS[ihdr[9]!];
+  if (width === 0 || height === 0 || channels === undefined || ![1, 2, 4, 8, 16].includes(depth)) {
+    throw new PngFormatError(`has an impossible header (${width}×${height}, bit depth ${depth}, colour type ${ihdr[9]})`);
+  }
+  const expected = rawDataBytes(width, height, depth * channels, ihdr[12] === 1);
+  const idat = chunks.filter((c) => c.type === 'IDAT').map((c) => c.data);
+  if (idat.length === 0) throw new PngFormatError('has no image data (IDAT)');
+  const mismatch = (detail: string) => new PngFormatError(`says it is ${width}×${height} pixels but its data does not match (${detail})`);
+  const reader = new Blob(idat as Uint8Array<ArrayBuffer>[]).stream().pipeThrough(new DecompressionStream('deflate')).getReader();
+  let inflated = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      inflated += value.byteLength;
+      if (inflated > expected) {
+        await reader.cancel();
+        throw mismatch(`more pixel data than ${expected.toLocaleString('en')} bytes`);
+      }
+    }
+  } catch (e) {
+    if (e instanceof PngFormatError) throw e;
+    throw new PngFormatError(`has pixel data that does not inflate (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (inflated !== expected) throw mismatch(`${inflated.toLocaleString('en')} bytes of pixel rows, ${expected.toLocaleString('en')} expected`);
+  return { width, height };
+}
+
 export function encodeChunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const view = new DataView(out.buffer);
@@ -105,7 +157,8 @@ function textChunk(keyword: string, text: string): Uint8Array {
 function readTextChunk(chunk: PngChunk): { keyword: string; text: string } | null {
   const zero = chunk.data.indexOf(0);
   if (zero < 1) return null;
-  const keyword = String.fromCharCode(...chunk.data.subarray(0, zero));
+  let keyword = '';
+  for (const b of chunk.data.subarray(0, Math.min(zero, 80))) keyword += String.fromCharCode(b);
   if (chunk.type === 'tEXt') {
     let text = '';
     for (const b of chunk.data.subarray(zero + 1)) text += String.fromCharCode(b);
@@ -125,10 +178,17 @@ function readTextChunk(chunk: PngChunk): { keyword: string; text: string } | nul
   return null;
 }
 
-/** Returns a copy of the PNG with a `parameters` text chunk before IEND (an older one replaced). */
+/**
+ * The chunks a downloaded PNG keeps from the server's: the image and how to show its colours. Text,
+ * EXIF, time and unknown chunks are the server's words (a workflow, a prompt, anything) and are dropped,
+ * so the file carries only the app's own `parameters`.
+ */
+const KEPT_CHUNKS = new Set(['IHDR', 'PLTE', 'IDAT', 'tRNS', 'gAMA', 'cHRM', 'sRGB', 'iCCP', 'sBIT', 'pHYs']);
+
+/** Returns a copy of the PNG with only the image's own chunks and the app's `parameters` text chunk before IEND. */
 export function embedParameters(png: Uint8Array, parameters: string): Uint8Array {
   const chunks = readPngChunks(png);
-  const kept = chunks.filter((c) => c.type !== 'IEND' && readTextChunk(c)?.keyword !== 'parameters');
+  const kept = chunks.filter((c) => KEPT_CHUNKS.has(c.type));
   const parts: Uint8Array[] = [Uint8Array.from(SIGNATURE)];
   for (const c of kept) parts.push(png.subarray(c.offset, c.offset + 12 + c.data.length));
   parts.push(textChunk('parameters', parameters));
@@ -171,8 +231,10 @@ export function formatParameters(plan: GenerationPlan, seed: number, extra: Reco
     fields.push(['Model', stripExtension(plan.model.file)]);
   }
   for (const [k, v] of Object.entries(extra)) fields.push([k, v]);
-  const lines = [plan.prompt];
-  if (plan.negative_prompt.trim()) lines.push(`Negative prompt: ${plan.negative_prompt}`);
+  // Line breaks in the prompts would let a prompt write its own "Negative prompt:" or fields line.
+  const oneLine = (text: string) => text.replace(/\r\n|\r|\n/g, ' ');
+  const lines = [oneLine(plan.prompt)];
+  if (plan.negative_prompt.trim()) lines.push(`Negative prompt: ${oneLine(plan.negative_prompt)}`);
   lines.push(fields.map(([k, v]) => `${k}: ${quoteIfNeeded(v)}`).join(', '));
   return lines.join('\n');
 }

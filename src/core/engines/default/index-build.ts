@@ -156,9 +156,10 @@ function joinableNameTerms(models: readonly CatalogModel[], demoTerms: readonly 
   return new Set([...nameTerms].filter((t) => (apart.get(t) ?? 0) <= APART_LIMIT));
 }
 
+/** No argument spreads here: a spread of a data-sized list overflows the call stack (a model with 20k demonstrations). */
 function repeat<T>(items: readonly T[], times: number): T[] {
   const out: T[] = [];
-  for (let i = 0; i < times; i++) out.push(...items);
+  for (let i = 0; i < times; i++) for (const item of items) out.push(item);
   return out;
 }
 
@@ -201,7 +202,8 @@ export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFA
     trained_words: new Bm25Index(models.map((m) => retrievalTerms(m.trained_words.join(', ')))),
     description: new Bm25Index(models.map((m) => retrievalTerms(m.description).slice(0, DESCRIPTION_WORDS))),
   };
-  const maxLog = Math.max(1, ...models.map((m) => Math.log1p(Math.max(0, m.downloads))));
+  let maxLog = 1;
+  for (const m of models) maxLog = Math.max(maxLog, Math.log1p(Math.max(0, m.downloads)));
   const popularity = Float32Array.from(models, (m) => Math.log1p(Math.max(0, m.downloads)) / maxLog);
   const nameTerms = models.map((m) => [
     ...new Set(retrievalTerms(`${m.name} ${m.trained_words.join(' ')}`).filter((t) => !GENERIC_NAME_WORDS.has(t) && !/^(v?\d+|\d+d)$/.test(t))),

@@ -20,7 +20,13 @@ function contentSecurityPolicyPlugin(): Plugin {
       order: 'post',
       handler(_html, context) {
         if (context.server) return [];
-        return [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy('meta') }, injectTo: 'head-prepend' }];
+        return [
+          {
+            tag: 'meta',
+            attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy('meta') },
+            injectTo: 'head-prepend',
+          },
+        ];
       },
     },
     configureServer(server) {
@@ -34,7 +40,9 @@ function contentSecurityPolicyPlugin(): Plugin {
           } catch {
             report = { body };
           }
-          console.error(`[csp] violation: ${String(report['effective-directive'])} blocked ${String(report['blocked-uri'])} in ${String(report['document-uri'])}`);
+          console.error(
+            `[csp] violation: ${String(report['effective-directive'])} blocked ${String(report['blocked-uri'])} in ${String(report['document-uri'])}`,
+          );
           res.statusCode = 204;
           res.end();
         });
@@ -68,16 +76,29 @@ const pwa = VitePWA({
   workbox: {
     // The curated pack list and its packs' manifests are read at start (Settings -> Engine), so they are
     // precached with the shell; the packs' weights are not (they download only when a pack is chosen).
-    globPatterns: ['**/*.{html,js,mjs,css,wasm,ico,png,svg,webmanifest}', 'models/starter/*.jsonl', 'models/packs/index.json', 'models/packs/*/manifest.json'],
+    globPatterns: [
+      '**/*.{html,js,mjs,css,wasm,ico,png,svg,webmanifest}',
+      'models/starter/*.jsonl',
+      'models/packs/index.json',
+      'models/packs/*/manifest.json',
+    ],
     maximumFileSizeToCacheInBytes: 40 * 1024 * 1024,
     navigateFallback: 'index.html',
     runtimeCaching: [
       // An operator's kiosk.json must keep working offline: fresh when online, the last copy when not.
-      { urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.endsWith('/kiosk.json'), handler: 'NetworkFirst', options: { cacheName: 'kiosk-config' } },
+      {
+        urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.endsWith('/kiosk.json'),
+        handler: 'NetworkFirst',
+        options: { cacheName: 'kiosk-config' },
+      },
       // A model pack's own small files (manifest.json, head, tokenizer, config) so a downloaded pack opens
       // offline; its ONNX weights are kept by transformers.js in its own Cache Storage, not twice.
       {
-        urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.includes('/models/') && !url.pathname.includes('/models/starter/') && !/\.onnx(_data)?$/.test(url.pathname),
+        urlPattern: ({ url, sameOrigin }) =>
+          sameOrigin &&
+          url.pathname.includes('/models/') &&
+          !url.pathname.includes('/models/starter/') &&
+          !/\.onnx(_data)?$/.test(url.pathname),
         handler: 'NetworkFirst',
         options: { cacheName: 'model-pack-files' },
       },
@@ -87,7 +108,12 @@ const pwa = VitePWA({
 
 export default defineConfig({
   plugins: [svelte(), pwa, contentSecurityPolicyPlugin()],
-  server: { headers: { ...isolationHeaders, 'Content-Security-Policy': contentSecurityPolicy('dev-header', { reportUri: CSP_REPORT_PATH }) } },
+  server: {
+    headers: {
+      ...isolationHeaders,
+      'Content-Security-Policy': contentSecurityPolicy('dev-header', { reportUri: CSP_REPORT_PATH }),
+    },
+  },
   preview: { headers: { ...isolationHeaders, 'Content-Security-Policy': contentSecurityPolicy('preview-header') } },
   worker: { format: 'es' },
   build: { target: 'es2022' },

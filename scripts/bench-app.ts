@@ -62,7 +62,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -81,11 +83,18 @@ async function waitForServer(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} did not answer within 60 s`);
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
 
 function summary(values: number[]): { p50: number; p95: number; min: number; max: number; n: number } {
   const sorted = [...values].sort((a, b) => a - b);
-  return { p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN, n: sorted.length };
+  return {
+    p50: quantile(sorted, 0.5),
+    p95: quantile(sorted, 0.95),
+    min: sorted[0] ?? Number.NaN,
+    max: sorted.at(-1) ?? Number.NaN,
+    n: sorted.length,
+  };
 }
 
 /**
@@ -135,7 +144,9 @@ async function planWallTimes(page: Page): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < plans; i++) {
     await page.getByRole('button', { name: 'New chat' }).click();
-    await page.getByRole('textbox', { name: 'Message' }).fill(REQUESTS[i % REQUESTS.length]! + (i >= REQUESTS.length ? ` (${i})` : ''));
+    await page
+      .getByRole('textbox', { name: 'Message' })
+      .fill(REQUESTS[i % REQUESTS.length]! + (i >= REQUESTS.length ? ` (${i})` : ''));
     const ms = (await page.evaluate('window.__timePlan()')) as number;
     times.push(ms);
     // The chat is saved after the last stage shows; wait for it so the next plan starts from rest.
@@ -146,15 +157,28 @@ async function planWallTimes(page: Page): Promise<number[]> {
 
 async function main(): Promise<void> {
   if (!args['no-build']) {
-    const build = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+    const build = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     if (build.status !== 0) throw new Error('vite build failed');
   }
   const port = await freePort();
-  const preview = spawn(process.execPath, ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore' });
+  const preview = spawn(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    { cwd: root, stdio: 'ignore' },
+  );
   const origin = `http://127.0.0.1:${port}`;
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   const results: Record<string, unknown> = {};
   try {
@@ -176,7 +200,10 @@ async function main(): Promise<void> {
       await page.getByLabel('Catalog file (JSONL)').setInputFiles(catalogFile);
       await page.getByLabel('Demonstrations file (JSONL)').setInputFiles(path.join(args.data, 'demonstrations.jsonl'));
       await page.getByRole('button', { name: 'Import' }).click();
-      await page.getByTestId('import-result').filter({ hasText: 'Imported 8,049 models' }).waitFor({ timeout: 300_000 });
+      await page
+        .getByTestId('import-result')
+        .filter({ hasText: 'Imported 8,049 models' })
+        .waitFor({ timeout: 300_000 });
       const importMs = Date.now() - importStarted;
       await page.getByRole('button', { name: 'Chat', exact: true }).click();
       const bigReload = summary(await reloadToReady(page, 8049));
@@ -193,7 +220,10 @@ async function main(): Promise<void> {
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
   console.log('\n| catalog | reload to ready p50 / p95 (ms) | plan wall p50 / p95 (ms) | plans | import (ms) |');
   console.log('| --- | --- | --- | --- | --- |');
-  for (const [name, r] of Object.entries(results) as [string, { reloadToReadyMs: ReturnType<typeof summary>; planWallMs: ReturnType<typeof summary>; importMs?: number }][]) {
+  for (const [name, r] of Object.entries(results) as [
+    string,
+    { reloadToReadyMs: ReturnType<typeof summary>; planWallMs: ReturnType<typeof summary>; importMs?: number },
+  ][]) {
     console.log(
       `| ${name} | ${fmt(r.reloadToReadyMs.p50)} / ${fmt(r.reloadToReadyMs.p95)} | ${fmt(r.planWallMs.p50)} / ${fmt(r.planWallMs.p95)} | ${r.planWallMs.n} | ${r.importMs !== undefined ? fmt(r.importMs) : '-'} |`,
     );

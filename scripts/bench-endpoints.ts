@@ -25,7 +25,15 @@ const WARMUP = 5;
 const plan: GenerationPlan = {
   prompt: 'a lighthouse on a cliff at dusk, dramatic sky, highly detailed',
   negative_prompt: 'blurry, lowres',
-  model: { id: 1, name: 'Realistic Vision V5.1', type: 'Checkpoint', file: 'realisticVisionV51_v51VAE.safetensors', base_model: 'SD 1.5', trained_words: [], hash: '15012C538F' },
+  model: {
+    id: 1,
+    name: 'Realistic Vision V5.1',
+    type: 'Checkpoint',
+    file: 'realisticVisionV51_v51VAE.safetensors',
+    base_model: 'SD 1.5',
+    trained_words: [],
+    hash: '15012C538F',
+  },
   arguments: { sampler: 'DPM++ 2M Karras', steps: 30, cfg_scale: 7, width: 512, height: 768, seed: 1 },
 };
 
@@ -45,7 +53,14 @@ async function time(fn: (i: number) => Promise<unknown>): Promise<number> {
   return median(xs);
 }
 
-const cfg = (kind: EndpointConfig['kind'], baseUrl: string): EndpointConfig => ({ kind, baseUrl, timeoutMs: 30_000, concurrency: 1, pollMs: 1000, apiKey: kind === 'openai' || kind === 'hf-inference' ? 'k' : undefined });
+const cfg = (kind: EndpointConfig['kind'], baseUrl: string): EndpointConfig => ({
+  kind,
+  baseUrl,
+  timeoutMs: 30_000,
+  concurrency: 1,
+  pollMs: 1000,
+  apiKey: kind === 'openai' || kind === 'hf-inference' ? 'k' : undefined,
+});
 const ws = (url: string) => new WebSocket(url) as unknown as WebSocketLike;
 
 const a1111 = new A1111TestServer({ delayMs: 0 });
@@ -55,7 +70,11 @@ const [aUrl, cUrl, oUrl] = [await a1111.listen(), await comfy.listen(), await op
 
 const withSeed = (i: number): GenerationPlan => ({ ...plan, arguments: { ...plan.arguments, seed: i } });
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 interface Row {
   kind: string;
@@ -84,7 +103,10 @@ await bench('comfyui', comfyClient, async () => {
   // Raw: queue, poll history until done, fetch the image (no websocket).
   const { prompt_id } = (await (await post(`${cUrl}/prompt`, comfyBody)).json()) as { prompt_id: string };
   for (;;) {
-    const h = (await (await fetch(`${cUrl}/history/${prompt_id}`)).json()) as Record<string, { outputs: Record<string, { images: { filename: string }[] }> }>;
+    const h = (await (await fetch(`${cUrl}/history/${prompt_id}`)).json()) as Record<
+      string,
+      { outputs: Record<string, { images: { filename: string }[] }> }
+    >;
     const img = h[prompt_id]?.outputs['9']?.images[0];
     if (img) return (await fetch(`${cUrl}/view?filename=${img.filename}&subfolder=&type=output`)).arrayBuffer();
     await new Promise((r) => setTimeout(r, 1));
@@ -94,12 +116,16 @@ await bench('comfyui', comfyClient, async () => {
 const openaiClient = new OpenAIImagesClient(cfg('openai', oUrl));
 const openaiBody = openaiClient.buildRequests(plan, 1)[0]!;
 await bench('openai', openaiClient, async () => {
-  const j = (await (await post(`${oUrl}/v1/images/generations`, openaiBody, { Authorization: 'Bearer k' })).json()) as { data: { b64_json: string }[] };
+  const j = (await (await post(`${oUrl}/v1/images/generations`, openaiBody, { Authorization: 'Bearer k' })).json()) as {
+    data: { b64_json: string }[];
+  };
   return Buffer.from(j.data[0]!.b64_json, 'base64');
 });
 
 const hfClient = new HFInferenceClient(cfg('hf-inference', `${oUrl}/hf/models/x`));
-await bench('hf-inference', hfClient, async (i) => (await post(`${oUrl}/hf/models/x`, hfClient.buildRequest(plan, i), { Authorization: 'Bearer k' })).arrayBuffer());
+await bench('hf-inference', hfClient, async (i) =>
+  (await post(`${oUrl}/hf/models/x`, hfClient.buildRequest(plan, i), { Authorization: 'Bearer k' })).arrayBuffer(),
+);
 
 // Cache work per image: the job key and embedding the A1111 parameters chunk into the PNG.
 const sample = (await a1111Client.generate(plan)).images[0]!.png;
@@ -109,7 +135,9 @@ const embedMs = await time(async (i) => embedParameters(sample, formatParameters
 await Promise.all([a1111.close(), comfy.close(), openai.close()]);
 
 const f = (ms: number) => ms.toFixed(3).padStart(9);
-console.log(`bench-endpoints: median of ${N} runs per figure (after ${WARMUP} warm-up), Node ${process.version}, test servers with delay 0, 512x768 plan (${sample.length}-byte 64x96 PNG)`);
+console.log(
+  `bench-endpoints: median of ${N} runs per figure (after ${WARMUP} warm-up), Node ${process.version}, test servers with delay 0, 512x768 plan (${sample.length}-byte 64x96 PNG)`,
+);
 console.log('kind          client ms   raw HTTP ms   client overhead ms');
 for (const r of rows) console.log(`${r.kind.padEnd(12)} ${f(r.client)}   ${f(r.raw)}     ${f(r.client - r.raw)}`);
 console.log(`cache work per image: job key ${f(keyMs)} ms, embed parameters chunk ${f(embedMs)} ms`);

@@ -36,15 +36,26 @@ import { tmpdir } from 'node:os';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
-  options: { sizes: { type: 'string', default: 'tiny,medium,hub' }, browser: { type: 'boolean', default: false }, tokens: { type: 'string', default: '64' } },
+  options: {
+    sizes: { type: 'string', default: 'tiny,medium,hub' },
+    browser: { type: 'boolean', default: false },
+    tokens: { type: 'string', default: '64' },
+  },
 });
 const maxNewTokens = Number(values.tokens);
 const sizes = values.sizes!.split(',').map((s) => s.trim());
 
 const starterDir = path.join(root, 'public/models/starter');
 const read = (file: string) => ({ file, text: readFileSync(path.join(starterDir, file), 'utf8') });
-const { catalog } = loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, 'starter');
-const chats = ['a red fox in the snow, watercolor', 'portrait of an old fisherman, photo, dramatic light', 'cyberpunk city street at night, anime style'];
+const { catalog } = loadCatalog(
+  { catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') },
+  'starter',
+);
+const chats = [
+  'a red fox in the snow, watercolor',
+  'portrait of an old fisherman, photo, dramatic light',
+  'cyberpunk city street at night, anime style',
+];
 
 /** The medium pack: built on demand (too big to commit); its head is random, which does not change speed. */
 function ensureMediumPack(): string {
@@ -53,23 +64,34 @@ function ensureMediumPack(): string {
     const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch, onnx'], { encoding: 'utf8' });
     if (probe.status !== 0) {
       console.error(
-        'bench-neural: the medium fixture is built with PyTorch and ONNX under Debian\'s Python, which this machine lacks' +
+        "bench-neural: the medium fixture is built with PyTorch and ONNX under Debian's Python, which this machine lacks" +
           (probe.error ? ' (/usr/bin/python3 is missing)' : ` (${probe.stderr.trim().split('\n').at(-1)})`) +
           '.\nInstall them with:  sudo apt-get install python3-torch python3-onnx\nor run without it:  npx tsx scripts/bench-neural.ts --sizes tiny,hub',
       );
       process.exit(1);
     }
     console.log('building the medium fixture (a few minutes) ...');
-    const r = spawnSync('/usr/bin/python3', [path.join(root, 'scripts/fixtures/build_llm_fixtures.py'), 'medium'], { stdio: 'inherit' });
+    const r = spawnSync('/usr/bin/python3', [path.join(root, 'scripts/fixtures/build_llm_fixtures.py'), 'medium'], {
+      stdio: 'inherit',
+    });
     if (r.status !== 0) throw new Error('building the medium fixture failed');
   }
   const packDir = path.join(root, 'test/fixtures/pack-medium');
   mkdirSync(packDir, { recursive: true });
-  const tiny = JSON.parse(readFileSync(path.join(root, 'test/fixtures/pack-tiny/manifest.json'), 'utf8')) as Record<string, unknown>;
-  const dim = (JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { hidden_size: number }).hidden_size;
-  const head = createHead(catalog.models.map((m) => m.id), dim);
+  const tiny = JSON.parse(readFileSync(path.join(root, 'test/fixtures/pack-tiny/manifest.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const dim = (JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { hidden_size: number })
+    .hidden_size;
+  const head = createHead(
+    catalog.models.map((m) => m.id),
+    dim,
+  );
   let s = 12345;
-  head.weights.forEach((_, i) => (head.weights[i] = (((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) - 0.5) * 0.02));
+  head.weights.forEach(
+    (_, i) => (head.weights[i] = ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5) * 0.02),
+  );
   writeFileSync(path.join(packDir, 'head.f32'), encodeHeadFile(head));
   const manifest = {
     ...tiny,
@@ -100,7 +122,9 @@ const referenceFiles: Record<string, string> = {
   hub: 'test/fixtures/hub/qwen2.5-0.5b-instruct.reference.json',
 };
 const referencePrompts = (size: string) => {
-  const ref = JSON.parse(readFileSync(path.join(root, referenceFiles[size]!), 'utf8')) as { prompts: { input_ids: number[] }[] };
+  const ref = JSON.parse(readFileSync(path.join(root, referenceFiles[size]!), 'utf8')) as {
+    prompts: { input_ids: number[] }[];
+  };
   return ref.prompts.map((p) => ({ input_ids: p.input_ids, max_new_tokens: maxNewTokens }));
 };
 
@@ -123,7 +147,9 @@ async function closeHubServer(): Promise<void> {
 
 function parameterCount(size: string): number {
   const dir = { tiny: 'test/fixtures/llm-tiny', medium: 'test/fixtures/llm-medium' }[size];
-  const ref = JSON.parse(readFileSync(path.join(root, dir ? `${dir}/reference.json` : referenceFiles[size]!), 'utf8')) as { parameters: number };
+  const ref = JSON.parse(
+    readFileSync(path.join(root, dir ? `${dir}/reference.json` : referenceFiles[size]!), 'utf8'),
+  ) as { parameters: number };
   return ref.parameters;
 }
 
@@ -131,12 +157,18 @@ async function native(packDir: string, size: string): Promise<NativeFigures> {
   globalThis.gc?.();
   const rssBefore = process.memoryUsage().rss;
   let t = performance.now();
-  const pack: NodePack = size === 'hub' ? await loadNodePack(packDir, { hubUrl: (await hubServer()).url, cacheDir: (await hubServer()).cacheDir }) : await loadNodePack(packDir);
+  const pack: NodePack =
+    size === 'hub'
+      ? await loadNodePack(packDir, { hubUrl: (await hubServer()).url, cacheDir: (await hubServer()).cacheDir })
+      : await loadNodePack(packDir);
   const loadMs = performance.now() - t;
   const memoryMb = (process.memoryUsage().rss - rssBefore) / (1 << 20);
   const { session } = pack;
   // Prefill: one pass over a 128-token context, repeated.
-  const context = Array.from({ length: 128 }, (_, i) => referencePrompts(size)[0]!.input_ids[i % referencePrompts(size)[0]!.input_ids.length]!);
+  const context = Array.from(
+    { length: 128 },
+    (_, i) => referencePrompts(size)[0]!.input_ids[i % referencePrompts(size)[0]!.input_ids.length]!,
+  );
   let prefillMs = 0;
   for (let rep = 0; rep < 4; rep++) {
     const state = session.begin();
@@ -158,18 +190,32 @@ async function native(packDir: string, size: string): Promise<NativeFigures> {
     }
   }
   // A pack without a head plans in hybrid mode (its stage 1, the default engine's stages 2 and 3).
-  const engine = pack.head ? createNeuralEngine({ session, catalog, head: pack.head, pack: pack.manifest }) : createPackEngine({ session, catalog, head: null, pack: pack.manifest, embedded: createDefaultEngine(catalog) }).engine;
+  const engine = pack.head
+    ? createNeuralEngine({ session, catalog, head: pack.head, pack: pack.manifest })
+    : createPackEngine({ session, catalog, head: null, pack: pack.manifest, embedded: createDefaultEngine(catalog) })
+        .engine;
   const stages: Record<string, number> = { prompt: 0, model: 0, arguments: 0 };
   for (const chat of chats) {
     const result = await runPipeline(engine, { messages: [chat], images: [] }, { seed: 1 });
     for (const timing of result.timings) stages[timing.stage]! += timing.ms / chats.length;
   }
   await session.dispose();
-  return { tokensPerSecond: (tokens / ms) * 1000, stages, loadMs, memoryMb, parameters: parameterCount(size), prefillTokensPerSecond: (3 * 128) / (prefillMs / 1000) };
+  return {
+    tokensPerSecond: (tokens / ms) * 1000,
+    stages,
+    loadMs,
+    memoryMb,
+    parameters: parameterCount(size),
+    prefillTokensPerSecond: (3 * 128) / (prefillMs / 1000),
+  };
 }
 
 async function startVite(port: number): Promise<() => void> {
-  const child = spawn('node', ['node_modules/vite/bin/vite.js', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore' });
+  const child = spawn(
+    'node',
+    ['node_modules/vite/bin/vite.js', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    { cwd: root, stdio: 'ignore' },
+  );
   for (let i = 0; i < 120; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/`)).ok) return () => child.kill();
@@ -188,7 +234,14 @@ async function browserRuns(packDirs: Record<string, string>): Promise<Record<str
   const stopVite = await startVite(port);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-webgpu'],
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--enable-unsafe-webgpu',
+    ],
   });
   const out: Record<string, Record<string, NeuralRun>> = {};
   try {
@@ -202,10 +255,21 @@ async function browserRuns(packDirs: Record<string, string>): Promise<Record<str
       for (const [label, options] of configs) {
         // WebGPU on SwiftShader decodes the 24M model at under 1 token/s: one short prompt is enough there.
         const slow = label === 'webgpu' && size !== 'tiny';
-        const prompts = referencePrompts(size).slice(0, slow ? 1 : 3).map((p) => ({ ...p, max_new_tokens: slow ? 8 : p.max_new_tokens }));
-        const packUrl = dir.startsWith(path.join(root, 'public')) ? `/${path.relative(path.join(root, 'public'), dir)}/` : `/${path.relative(root, dir)}/`;
+        const prompts = referencePrompts(size)
+          .slice(0, slow ? 1 : 3)
+          .map((p) => ({ ...p, max_new_tokens: slow ? 8 : p.max_new_tokens }));
+        const packUrl = dir.startsWith(path.join(root, 'public'))
+          ? `/${path.relative(path.join(root, 'public'), dir)}/`
+          : `/${path.relative(root, dir)}/`;
         const hubUrl = size === 'hub' ? { hubUrl: (await hubServer()).url } : {};
-        const request = { ...options, ...hubUrl, packUrl, prompts, repeats: slow ? 1 : 2, ...(slow ? {} : { chat: chats[0]! }) };
+        const request = {
+          ...options,
+          ...hubUrl,
+          packUrl,
+          prompts,
+          repeats: slow ? 1 : 2,
+          ...(slow ? {} : { chat: chats[0]! }),
+        };
         let run: NeuralRun | null = null;
         // A fresh dev server may reload the page once while it optimises dependencies: retry then.
         for (let attempt = 0; attempt < 3 && !run; attempt++) {
@@ -213,7 +277,10 @@ async function browserRuns(packDirs: Record<string, string>): Promise<Record<str
           try {
             await page.goto(`http://127.0.0.1:${port}/test/browser/pages/neural.html`);
             await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-            run = await page.evaluate((o) => (window as unknown as { runNeural: (o: NeuralRunOptions) => Promise<NeuralRun> }).runNeural(o), request);
+            run = await page.evaluate(
+              (o) => (window as unknown as { runNeural: (o: NeuralRunOptions) => Promise<NeuralRun> }).runNeural(o),
+              request,
+            );
           } catch (err) {
             if (!String(err).includes('Execution context was destroyed')) throw err;
           } finally {
@@ -250,13 +317,21 @@ const nativeFigures: Record<string, NativeFigures> = {};
 for (const [size, dir] of Object.entries(packDirs)) nativeFigures[size] = await native(dir, size);
 const browserFigures = values.browser ? await browserRuns(packDirs) : null;
 
-console.log(`\nGreedy decoding, up to ${maxNewTokens} new tokens per prompt (tokens/s), and stage latency (ms, mean of ${chats.length} chats)\n`);
-console.log('(hub: hybrid planning, so "model" and "arguments" are the default engine\'s stages; load includes the download from the hub test server)\n');
-console.log('| fixture | parameters | backend | tokens/s | ratio to native | load ms | prompt ms | model ms | arguments ms | memory MB |');
+console.log(
+  `\nGreedy decoding, up to ${maxNewTokens} new tokens per prompt (tokens/s), and stage latency (ms, mean of ${chats.length} chats)\n`,
+);
+console.log(
+  '(hub: hybrid planning, so "model" and "arguments" are the default engine\'s stages; load includes the download from the hub test server)\n',
+);
+console.log(
+  '| fixture | parameters | backend | tokens/s | ratio to native | load ms | prompt ms | model ms | arguments ms | memory MB |',
+);
 console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const size of Object.keys(packDirs)) {
   const n = nativeFigures[size]!;
-  console.log(`| ${size} | ${(n.parameters / 1e6).toFixed(2)}M | onnxruntime-node (cpu) | ${n.tokensPerSecond.toFixed(0)} | 1.00 | ${n.loadMs.toFixed(0)} | ${n.stages.prompt!.toFixed(0)} | ${n.stages.model!.toFixed(0)} | ${n.stages.arguments!.toFixed(0)} | ${n.memoryMb.toFixed(0)} |`);
+  console.log(
+    `| ${size} | ${(n.parameters / 1e6).toFixed(2)}M | onnxruntime-node (cpu) | ${n.tokensPerSecond.toFixed(0)} | 1.00 | ${n.loadMs.toFixed(0)} | ${n.stages.prompt!.toFixed(0)} | ${n.stages.model!.toFixed(0)} | ${n.stages.arguments!.toFixed(0)} | ${n.memoryMb.toFixed(0)} |`,
+  );
   for (const [label, run] of Object.entries(browserFigures?.[size] ?? {})) {
     const tps = browserTokensPerSecond(run);
     const st = run.plan?.stageMs ?? {};
@@ -275,7 +350,10 @@ await catalogEstimate(nativeFigures, browserFigures);
  * per token over a context of CONTEXT_TOKENS), at the FLOP rate the largest fixture reached in prefill.
  * Training: the head's own epochs, timed here on random h of the real width with the project's trainer.
  */
-async function catalogEstimate(nativeRuns: Record<string, NativeFigures>, browser: Record<string, Record<string, NeuralRun>> | null): Promise<void> {
+async function catalogEstimate(
+  nativeRuns: Record<string, NativeFigures>,
+  browser: Record<string, Record<string, NeuralRun>> | null,
+): Promise<void> {
   const MODELS = 8049;
   const DEMONSTRATIONS = 39300;
   const CONTEXT_TOKENS = 160;
@@ -287,17 +365,27 @@ async function catalogEstimate(nativeRuns: Record<string, NativeFigures>, browse
   const nativeFlops = flops(largest);
   const largestSize = Object.keys(nativeRuns).find((k) => nativeRuns[k] === largest)!;
   const ASSUMED_GPU_FLOPS = 1e12;
-  const wasmRatio = browser?.[largestSize]?.['wasm-1'] ? browserTokensPerSecond(browser[largestSize]!['wasm-1']!) / largest.tokensPerSecond : null;
+  const wasmRatio = browser?.[largestSize]?.['wasm-1']
+    ? browserTokensPerSecond(browser[largestSize]!['wasm-1']!) / largest.tokensPerSecond
+    : null;
   const packsDir = path.join(root, 'public/models/packs');
   const index = JSON.parse(readFileSync(path.join(packsDir, 'index.json'), 'utf8')) as { packs: string[] };
-  const manifests: PackManifest[] = index.packs.map((p) => parsePackManifest(JSON.parse(readFileSync(path.join(packsDir, p, 'manifest.json'), 'utf8'))));
+  const manifests: PackManifest[] = index.packs.map((p) =>
+    parsePackManifest(JSON.parse(readFileSync(path.join(packsDir, p, 'manifest.json'), 'utf8'))),
+  );
   const hidden: Record<string, { dim: number; parameters: number }> = {
     'Qwen2.5-0.5B-Instruct': { dim: 896, parameters: 494e6 },
     'SmolLM2-360M-Instruct': { dim: 960, parameters: 362e6 },
   };
-  console.log(`\nEstimate for the ${MODELS.toLocaleString('en')}-model catalog (${DEMONSTRATIONS.toLocaleString('en')} demonstrations, ~${CONTEXT_TOKENS} tokens each, ${EPOCHS} epochs)`);
-  console.log(`measured here: prefill ${(nativeFlops / 1e9).toFixed(2)} GFLOP/s on onnxruntime-node (${largestSize} fixture)${wasmRatio ? `, browser WASM (1 thread) at ${wasmRatio.toFixed(2)}x native` : ''}\n`);
-  console.log('| pack | download (dtype) | memory | head file | encode demonstrations (native, this machine) | encode (browser WASM, this machine) | encode at 1 TFLOP/s (a GPU via WebGPU, assumed) | train head (60 epochs, this machine) |');
+  console.log(
+    `\nEstimate for the ${MODELS.toLocaleString('en')}-model catalog (${DEMONSTRATIONS.toLocaleString('en')} demonstrations, ~${CONTEXT_TOKENS} tokens each, ${EPOCHS} epochs)`,
+  );
+  console.log(
+    `measured here: prefill ${(nativeFlops / 1e9).toFixed(2)} GFLOP/s on onnxruntime-node (${largestSize} fixture)${wasmRatio ? `, browser WASM (1 thread) at ${wasmRatio.toFixed(2)}x native` : ''}\n`,
+  );
+  console.log(
+    '| pack | download (dtype) | memory | head file | encode demonstrations (native, this machine) | encode (browser WASM, this machine) | encode at 1 TFLOP/s (a GPU via WebGPU, assumed) | train head (60 epochs, this machine) |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const m of manifests) {
     const size = hidden[m.name];

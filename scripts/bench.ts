@@ -108,32 +108,47 @@ async function main(): Promise<void> {
     throw new UsageError((e as Error).message);
   }
   if (values.help) {
-    process.stdout.write(readFileSync(import.meta.filename, 'utf8').split('*/')[0]!.replace(/^\/\*\*\n/, '').replace(/^ \* ?/gm, '') + '\n');
+    process.stdout.write(
+      readFileSync(import.meta.filename, 'utf8')
+        .split('*/')[0]!
+        .replace(/^\/\*\*\n/, '')
+        .replace(/^ \* ?/gm, '') + '\n',
+    );
     return;
   }
   const dataDir = path.resolve(values.data);
   if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
     throw new UsageError(
       `data folder not found: ${dataDir}\n` +
-        (values.data === DEFAULT_DATA ? 'The default is ../shared/data/civitai-2023 beside the repository; pass --data DIR to use another.' : ''),
+        (values.data === DEFAULT_DATA
+          ? 'The default is ../shared/data/civitai-2023 beside the repository; pass --data DIR to use another.'
+          : ''),
     );
   }
   const catalogFile = path.resolve(values.catalog ?? path.join(dataDir, 'catalog.jsonl'));
   const demosFile = path.resolve(values.demonstrations ?? path.join(dataDir, 'demonstrations.jsonl'));
-  if (values.suite !== undefined && values.suite !== 'trust') throw new UsageError(`--suite must be "trust", got "${values.suite}"`);
+  if (values.suite !== undefined && values.suite !== 'trust')
+    throw new UsageError(`--suite must be "trust", got "${values.suite}"`);
   const trust = values.suite === 'trust';
-  const itemsFile = path.resolve(values.items ?? (trust ? path.join(repoRoot, 'test/trust/suite.jsonl') : path.join(dataDir, 'dev.jsonl')));
+  const itemsFile = path.resolve(
+    values.items ?? (trust ? path.join(repoRoot, 'test/trust/suite.jsonl') : path.join(dataDir, 'dev.jsonl')),
+  );
   let limit: number | undefined;
   if (values.limit !== undefined) {
     limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got "${values.limit}"`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new UsageError(`--limit must be a whole number of at least 1, got "${values.limit}"`);
   }
   const engineNames = parseEngineList(values.engines);
-  if ((values.images === undefined) !== (values.scorers === undefined)) throw new UsageError('--images and --scorers go together');
-  if (values.reference !== undefined && values.images === undefined) throw new UsageError('--reference needs --images and --scorers');
+  if ((values.images === undefined) !== (values.scorers === undefined))
+    throw new UsageError('--images and --scorers go together');
+  if (values.reference !== undefined && values.images === undefined)
+    throw new UsageError('--reference needs --images and --scorers');
   const wantsNeural = engineNames.includes('neural');
   if (wantsNeural && values.pack === undefined) {
-    throw new UsageError('--engines neural needs --pack DIR: a model pack folder with manifest.json (e.g. test/fixtures/pack-tiny)');
+    throw new UsageError(
+      '--engines neural needs --pack DIR: a model pack folder with manifest.json (e.g. test/fixtures/pack-tiny)',
+    );
   }
   if (!wantsNeural && (values.pack !== undefined || values['pack-dtype'] !== undefined)) {
     throw new UsageError('--pack and --pack-dtype are only used by the neural engine: add neural to --engines');
@@ -177,16 +192,30 @@ async function main(): Promise<void> {
   if (trust) {
     const suite = parseTrustSuite(itemsText, path.relative(repoRoot, itemsFile));
     const engines = await buildBenchEngines(engineNames, catalog, inputs);
-    process.stderr.write(`bench: trust suite, ${suite.length} requests, catalog ${path.basename(dataDir)} (${catalog.models.length} models)\n`);
+    process.stderr.write(
+      `bench: trust suite, ${suite.length} requests, catalog ${path.basename(dataDir)} (${catalog.models.length} models)\n`,
+    );
     const bar = progressBar();
-    const run = await runTrustSuite({ items: suite, catalog, engines, onProgress: (done, total) => bar({ done, total, engine: 'trust', itemId: '' }) });
-    const out = values.out === path.join(repoRoot, 'reports/bench-report.json') ? path.join(repoRoot, 'reports/trust-report.json') : values.out;
+    const run = await runTrustSuite({
+      items: suite,
+      catalog,
+      engines,
+      onProgress: (done, total) => bar({ done, total, engine: 'trust', itemId: '' }),
+    });
+    const out =
+      values.out === path.join(repoRoot, 'reports/bench-report.json')
+        ? path.join(repoRoot, 'reports/trust-report.json')
+        : values.out;
     mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
     writeFileSync(out, JSON.stringify(run, null, 2) + '\n');
     process.stdout.write(`\n${trustTable(run.summaries)}\n\n`);
-    for (const c of run.checks.filter((x) => !x.holds && x.applicable)) process.stdout.write(`- ${c.engine} ${c.id}: ${c.failures.join('; ')}\n`);
+    for (const c of run.checks.filter((x) => !x.holds && x.applicable))
+      process.stdout.write(`- ${c.engine} ${c.id}: ${c.failures.join('; ')}\n`);
     const skipped = run.checks.filter((c) => !c.applicable).map((c) => c.id);
-    if (skipped.length > 0) process.stdout.write(`\nNot applicable to this catalog (the named model is not in it): ${[...new Set(skipped)].join(', ')}\n`);
+    if (skipped.length > 0)
+      process.stdout.write(
+        `\nNot applicable to this catalog (the named model is not in it): ${[...new Set(skipped)].join(', ')}\n`,
+      );
     process.stdout.write(`\nreport with every plan: ${path.relative(process.cwd(), path.resolve(out))}\n`);
     return;
   }
@@ -200,14 +229,25 @@ async function main(): Promise<void> {
   for (const e of engines) {
     process.stderr.write(`bench: engine ${e.engine.name} ready in ${(e.setupMs / 1000).toFixed(2)}s\n`);
     const stages = e.engine.stageEngines;
-    if (stages) process.stderr.write(`bench: ${e.engine.name}: stage 1 by ${stages.prompt}; stage 2 by ${stages.model}; stage 3 by ${stages.arguments}\n`);
+    if (stages)
+      process.stderr.write(
+        `bench: ${e.engine.name}: stage 1 by ${stages.prompt}; stage 2 by ${stages.model}; stage 3 by ${stages.arguments}\n`,
+      );
   }
 
   let bert: BertScorer | undefined;
   if (values.bert !== undefined) {
     const dir = path.resolve(values.bert);
-    const embedder = await loadBertEmbedder({ localModelPath: path.dirname(dir), modelId: path.basename(dir), device: 'cpu' });
-    bert = await BertScorer.create(embedder, items.map((i) => i.gold.prompt), { idf: values['bert-idf'] });
+    const embedder = await loadBertEmbedder({
+      localModelPath: path.dirname(dir),
+      modelId: path.basename(dir),
+      device: 'cpu',
+    });
+    bert = await BertScorer.create(
+      embedder,
+      items.map((i) => i.gold.prompt),
+      { idf: values['bert-idf'] },
+    );
     process.stderr.write(`bench: BERTScore with ${embedder.name}${values['bert-idf'] ? ' (idf-weighted)' : ''}\n`);
   }
 
@@ -225,9 +265,14 @@ async function main(): Promise<void> {
   let images: ImageEvaluation | null = null;
   if (values.images !== undefined && values.scorers !== undefined) {
     const imagesStarted = performance.now();
-    const { sets, skipped } = await readEngineImages(path.resolve(values.images), engineNames, new Set(items.map((i) => i.id)));
+    const { sets, skipped } = await readEngineImages(
+      path.resolve(values.images),
+      engineNames,
+      new Set(items.map((i) => i.id)),
+    );
     for (const [engine, count] of Object.entries(skipped)) {
-      if (count > 0) process.stderr.write(`bench: ${engine}: ${count} image(s) not named by an item id of this run; not scored\n`);
+      if (count > 0)
+        process.stderr.write(`bench: ${engine}: ${count} image(s) not named by an item id of this run; not scored\n`);
     }
     const packs = await openScorerPacks(path.resolve(values.scorers));
     const reference = values.reference === undefined ? null : await readReferenceImages(path.resolve(values.reference));
@@ -242,7 +287,9 @@ async function main(): Promise<void> {
   writeFileSync(values.predictions, result.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n');
 
   const failed = result.scores.filter((s) => s.failed).length;
-  process.stdout.write(`\n${metricsTable(result.report)}\n\nPer-argument exact match:\n\n${perArgumentTable(result.report)}\n\n`);
+  process.stdout.write(
+    `\n${metricsTable(result.report)}\n\nPer-argument exact match:\n\n${perArgumentTable(result.report)}\n\n`,
+  );
   if (images) {
     process.stdout.write(`Image-level evaluation:\n\n${imageTable(images)}\n\n${images.unified.explanation}\n`);
     for (const [engine, m] of Object.entries(images.engines)) {

@@ -46,17 +46,23 @@ function violation(from: string, to: string): string | null {
     case 'storage':
       return b === 'core' || b === 'storage' ? null : 'src/storage imports only src/core and src/storage';
     case 'runtime':
-      return b === 'core' || b === 'storage' || b === 'runtime' || isProtocol(to) ? null : 'src/runtime imports src/core, src/storage, src/runtime and workers/*-api.ts';
+      return b === 'core' || b === 'storage' || b === 'runtime' || isProtocol(to)
+        ? null
+        : 'src/runtime imports src/core, src/storage, src/runtime and workers/*-api.ts';
     case 'workers':
       return b === 'app' || b === 'test' || b === 'scripts' ? 'workers never import src/app, test or scripts' : null;
     case 'app':
       if (b === 'workers') return isProtocol(to) ? null : 'src/app imports from workers/ only the *-api.ts protocols';
-      return b === 'test' || b === 'scripts' || b === 'node' ? 'src/app imports src/core, src/storage, src/runtime and src/app' : null;
+      return b === 'test' || b === 'scripts' || b === 'node'
+        ? 'src/app imports src/core, src/storage, src/runtime and src/app'
+        : null;
     case 'node':
       return b === 'core' || b === 'node' ? null : 'src/node imports only src/core and src/node';
     case 'scripts': {
       const testServer = path.relative(root, to).split(path.sep).join('/').startsWith('test/servers/');
-      return (b === 'test' && !testServer) || b === 'app' ? 'scripts never import src/app, nor test/ other than test/servers' : null;
+      return (b === 'test' && !testServer) || b === 'app'
+        ? 'scripts never import src/app, nor test/ other than test/servers'
+        : null;
     }
     default:
       return null;
@@ -76,7 +82,10 @@ function sourceFiles(dir: string, out: string[] = []): string[] {
 /** Every module specifier a file names: static imports and re-exports (type-only included), and dynamic imports. */
 export function importSpecifiers(text: string): string[] {
   const found: string[] = [];
-  const patterns = [/\b(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
+  const patterns = [
+    /\b(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
   // Comments may quote imports (as this file's header does); strip them first.
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"\\])\/\/.*$/gm, '$1');
   for (const pattern of patterns) for (const m of code.matchAll(pattern)) found.push(m[1]!);
@@ -148,9 +157,12 @@ function main(): void {
     }
     graph.set(file, targets);
   }
-  for (const component of cycles(graph)) problems.push(`import cycle: ${component.map(rel).join(' -> ')} -> ${rel(component[0]!)}`);
+  for (const component of cycles(graph))
+    problems.push(`import cycle: ${component.map(rel).join(' -> ')} -> ${rel(component[0]!)}`);
   if (problems.length > 0) {
-    console.error(`check-imports: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    console.error(
+      `check-imports: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
     process.exit(1);
   }
   console.log(`check-imports: ${files.length} files, layers respected, no import cycles`);

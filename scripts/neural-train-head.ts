@@ -18,14 +18,22 @@ import { encodeHeadFile } from '../src/core/engines/neural/manifest.ts';
 import { loadNodePack } from '../src/node/neural.ts';
 
 const { values } = parseArgs({
-  options: { pack: { type: 'string' }, catalog: { type: 'string' }, epochs: { type: 'string', default: '60' }, lr: { type: 'string', default: '0.02' } },
+  options: {
+    pack: { type: 'string' },
+    catalog: { type: 'string' },
+    epochs: { type: 'string', default: '60' },
+    lr: { type: 'string', default: '0.02' },
+  },
 });
 if (!values.pack || !values.catalog) {
   console.error('usage: tsx scripts/neural-train-head.ts --pack DIR --catalog DIR [--epochs N] [--lr X]');
   process.exit(2);
 }
 const read = (f: string) => ({ file: f, text: readFileSync(path.join(values.catalog!, f), 'utf8') });
-const { catalog } = loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, values.catalog);
+const { catalog } = loadCatalog(
+  { catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') },
+  values.catalog,
+);
 const pack = await loadNodePack(values.pack);
 const { session, manifest } = pack;
 const started = performance.now();
@@ -43,12 +51,16 @@ const result = await new PackHeadTrainer(session, manifest, catalog).train(
     },
   },
 );
-console.log(`trained in ${((performance.now() - trainingFrom) / 1000).toFixed(1)} s; final train accuracy ${(result.accuracy * 100).toFixed(1)}%`);
+console.log(
+  `trained in ${((performance.now() - trainingFrom) / 1000).toFixed(1)} s; final train accuracy ${(result.accuracy * 100).toFixed(1)}%`,
+);
 // A pack without a head gets one named head.f32.
 const headFile = manifest.head?.file ?? 'head.f32';
 writeFileSync(path.join(values.pack, headFile), encodeHeadFile(result.head));
 const manifestPath = path.join(values.pack, 'manifest.json');
-const raw = JSON.parse(readFileSync(manifestPath, 'utf8')) as { head?: { file: string; model_ids: number[]; dim: number } };
+const raw = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+  head?: { file: string; model_ids: number[]; dim: number };
+};
 raw.head = { file: headFile, dim: result.head.dim, model_ids: result.head.modelIds };
 writeFileSync(manifestPath, JSON.stringify(raw, null, 2) + '\n');
 await session.dispose();

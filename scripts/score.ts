@@ -50,7 +50,8 @@ async function readPrompts(file: string): Promise<Map<string, string>> {
   const text = await readFile(file, 'utf8');
   const prompts = new Map<string, string>();
   const add = (key: unknown, prompt: unknown, where: string) => {
-    if (typeof key !== 'string' || typeof prompt !== 'string') fail(`${where}: expected a file name and a prompt string`);
+    if (typeof key !== 'string' || typeof prompt !== 'string')
+      fail(`${where}: expected a file name and a prompt string`);
     prompts.set(key, prompt);
   };
   const trimmed = text.trim();
@@ -94,14 +95,20 @@ async function main(): Promise<void> {
     },
   });
   if (!values.pack?.length || !values.images || !values.out) {
-    fail('usage: npm run score -- --pack DIR [--pack DIR ...] --images DIR [--prompts FILE] [--reference DIR] --out scores.json');
+    fail(
+      'usage: npm run score -- --pack DIR [--pack DIR ...] --images DIR [--prompts FILE] [--reference DIR] --out scores.json',
+    );
   }
   const files = imageFiles(values.images, '--images');
   const prompts = values.prompts ? await readPrompts(values.prompts) : new Map<string, string>();
   const packs: ScorerPack[] = [];
   for (const dir of values.pack.flatMap(packDirs)) packs.push(await openFolderPack(dir));
   const images = await Promise.all(files.map(readImageFile));
-  const rows: ImageRow[] = files.map((file) => ({ file: path.basename(file), prompt: promptFor(prompts, file) ?? null, scores: {} }));
+  const rows: ImageRow[] = files.map((file) => ({
+    file: path.basename(file),
+    prompt: promptFor(prompts, file) ?? null,
+    scores: {},
+  }));
   const notes: string[] = [];
   const fidResults: Record<string, FidResult> = {};
   const timings: Record<string, number> = {};
@@ -120,9 +127,15 @@ async function main(): Promise<void> {
       const reference = await pack.features(referenceImages);
       fidResults[id] = fid(featureSetFromRows(generated), featureSetFromRows(reference));
     } else {
-      const usable = rows.map((row, i) => ({ row, image: images[i]! })).filter(({ row }) => !PROMPT_KINDS.has(kind) || row.prompt !== null);
-      if (usable.length < rows.length) notes.push(`${id}: ${rows.length - usable.length} image(s) have no prompt in --prompts; not scored`);
-      const scores = usable.length > 0 ? await pack.score(usable.map(({ row, image }) => ({ image, prompt: row.prompt ?? undefined }))) : [];
+      const usable = rows
+        .map((row, i) => ({ row, image: images[i]! }))
+        .filter(({ row }) => !PROMPT_KINDS.has(kind) || row.prompt !== null);
+      if (usable.length < rows.length)
+        notes.push(`${id}: ${rows.length - usable.length} image(s) have no prompt in --prompts; not scored`);
+      const scores =
+        usable.length > 0
+          ? await pack.score(usable.map(({ row, image }) => ({ image, prompt: row.prompt ?? undefined })))
+          : [];
       for (const row of rows) row.scores[id] = null;
       usable.forEach(({ row }, i) => (row.scores[id] = scores[i]!));
     }
@@ -140,7 +153,14 @@ async function main(): Promise<void> {
     created: new Date().toISOString(),
     images_dir: path.resolve(values.images),
     reference_dir: values.reference ? path.resolve(values.reference) : null,
-    packs: packs.map((p) => ({ id: p.manifest.id, kind: p.manifest.kind, name: p.manifest.name, meant_for: p.manifest.meantFor, backend: p.backend, ms: timings[p.manifest.id] ?? null })),
+    packs: packs.map((p) => ({
+      id: p.manifest.id,
+      kind: p.manifest.kind,
+      name: p.manifest.name,
+      meant_for: p.manifest.meantFor,
+      backend: p.backend,
+      ms: timings[p.manifest.id] ?? null,
+    })),
     images: rows,
     means,
     fid: fidResults,
@@ -149,11 +169,17 @@ async function main(): Promise<void> {
   await writeFile(values.out, `${JSON.stringify(report, null, 1)}\n`);
 
   const fmt = (v: number | null | undefined) => (typeof v === 'number' ? v.toFixed(4) : '—');
-  const table = [['image', ...scoredPacks], ...rows.map((r) => [r.file, ...scoredPacks.map((id) => fmt(r.scores[id]))]), ['mean', ...scoredPacks.map((id) => fmt(means[id]))]];
+  const table = [
+    ['image', ...scoredPacks],
+    ...rows.map((r) => [r.file, ...scoredPacks.map((id) => fmt(r.scores[id]))]),
+    ['mean', ...scoredPacks.map((id) => fmt(means[id]))],
+  ];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   for (const row of table) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
   for (const [id, result] of Object.entries(fidResults)) {
-    console.log(`FID (${id}): ${result.distance.toFixed(4)}  [mean term ${result.meanTerm.toFixed(4)}, covariance term ${result.covarianceTerm.toFixed(4)}]`);
+    console.log(
+      `FID (${id}): ${result.distance.toFixed(4)}  [mean term ${result.meanTerm.toFixed(4)}, covariance term ${result.covarianceTerm.toFixed(4)}]`,
+    );
     for (const warning of result.warnings) console.log(`  warning: ${warning}`);
   }
   for (const note of notes) console.log(`note: ${note}`);

@@ -16,7 +16,15 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mergeTurns } from '../src/core/chat.ts';
-import { ARGUMENT_FEATURES, argumentEvidence, buildArgumentPriors, DEFAULT_ARGUMENT_OPTIONS, valueKey, VOTED, type ArgumentFeature } from '../src/core/engines/default/args.ts';
+import {
+  ARGUMENT_FEATURES,
+  argumentEvidence,
+  buildArgumentPriors,
+  DEFAULT_ARGUMENT_OPTIONS,
+  valueKey,
+  VOTED,
+  type ArgumentFeature,
+} from '../src/core/engines/default/args.ts';
 import { requestQuery } from '../src/core/engines/default/index.ts';
 import { TRAINED_RERANKER } from '../src/core/engines/default/reranker-weights.ts';
 import { DEFAULT_SELECT_WEIGHTS, normaliseScores, rankModels } from '../src/core/engines/default/select.ts';
@@ -55,10 +63,19 @@ for (const { round, items, index } of trainingRounds(options)) {
   process.stderr.write(`round ${round + 1}/${options.rounds}: ${lists.length} lists\n`);
 }
 
-const { weights: w, loss, top1 } = trainListwiseSoftmax(lists, ARGUMENT_FEATURES.length, { steps: 400, l2: options.l2 });
-process.stderr.write(`trained on ${lists.length} lists (${skipped} skipped: true value not among the candidates); loss ${loss.toFixed(3)}, top-1 ${top1.toFixed(3)}\n`);
+const {
+  weights: w,
+  loss,
+  top1,
+} = trainListwiseSoftmax(lists, ARGUMENT_FEATURES.length, { steps: 400, l2: options.l2 });
+process.stderr.write(
+  `trained on ${lists.length} lists (${skipped} skipped: true value not among the candidates); loss ${loss.toFixed(3)}, top-1 ${top1.toFixed(3)}\n`,
+);
 
-const weights = Object.fromEntries(ARGUMENT_FEATURES.map((f, j) => [f, Number(w[j]!.toFixed(4))])) as Record<ArgumentFeature, number>;
+const weights = Object.fromEntries(ARGUMENT_FEATURES.map((f, j) => [f, Number(w[j]!.toFixed(4))])) as Record<
+  ArgumentFeature,
+  number
+>;
 const out = path.resolve(import.meta.dirname, '../src/core/engines/default/argument-weights.ts');
 writeFileSync(
   out,

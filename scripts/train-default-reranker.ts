@@ -17,7 +17,12 @@ import path from 'node:path';
 import { mergeTurns } from '../src/core/chat.ts';
 import { requestQuery } from '../src/core/engines/default/index.ts';
 import { TRAINED_RERANKER } from '../src/core/engines/default/reranker-weights.ts';
-import { DEFAULT_SELECT_WEIGHTS, RERANK_FEATURES, rankModels, type RerankFeature } from '../src/core/engines/default/select.ts';
+import {
+  DEFAULT_SELECT_WEIGHTS,
+  RERANK_FEATURES,
+  rankModels,
+  type RerankFeature,
+} from '../src/core/engines/default/select.ts';
 import { parseTrainingOptions, trainingRounds, trainListwiseSoftmax, type ScoredList } from './lib/train-linear.ts';
 
 const options = parseTrainingOptions();
@@ -30,7 +35,14 @@ for (const { round, items, index } of trainingRounds(options)) {
   for (const item of items) {
     total++;
     const text = mergeTurns(item.messages).text;
-    const ranked = rankModels(index, requestQuery(text, index), DEFAULT_SELECT_WEIGHTS, DEFAULT_SELECT_WEIGHTS.shortlist, undefined, TRAINED_RERANKER);
+    const ranked = rankModels(
+      index,
+      requestQuery(text, index),
+      DEFAULT_SELECT_WEIGHTS,
+      DEFAULT_SELECT_WEIGHTS.shortlist,
+      undefined,
+      TRAINED_RERANKER,
+    );
     const gold = ranked.findIndex((r) => index.models[r.row]!.id === item.gold.model_id);
     if (gold < 0 || ranked.length < 2) {
       skipped++;
@@ -47,7 +59,10 @@ process.stderr.write(
     `loss ${loss.toFixed(3)}, top-1 within shortlist ${top1.toFixed(3)}\n`,
 );
 
-const weights = Object.fromEntries(RERANK_FEATURES.map((f, j) => [f, Number(w[j]!.toFixed(4))])) as Record<RerankFeature, number>;
+const weights = Object.fromEntries(RERANK_FEATURES.map((f, j) => [f, Number(w[j]!.toFixed(4))])) as Record<
+  RerankFeature,
+  number
+>;
 const out = path.resolve(import.meta.dirname, '../src/core/engines/default/reranker-weights.ts');
 writeFileSync(
   out,
@@ -60,7 +75,9 @@ writeFileSync(
 import type { Reranker } from './select.ts';
 
 export const TRAINED_RERANKER: Reranker = {
-  weights: ${JSON.stringify(weights, null, 2).replace(/"(\w+)":/g, '$1:').replace(/\n/g, '\n  ')},
+  weights: ${JSON.stringify(weights, null, 2)
+    .replace(/"(\w+)":/g, '$1:')
+    .replace(/\n/g, '\n  ')},
 };
 `,
 );

@@ -13,8 +13,19 @@
  *                                                          # itself as the chat, nothing lost in a casual rewrite
  */
 import { readFileSync } from 'node:fs';
-import { createDefaultEngine, DEFAULT_ENGINE_OPTIONS, type DefaultEngineOptions } from '../src/core/engines/default/index.ts';
-import { DEFAULT_DATA_DIR, formatScores, loadTrainCatalog, pseudoItems, scoreEngine, type PseudoItem } from './lib/pseudo-queries.ts';
+import {
+  createDefaultEngine,
+  DEFAULT_ENGINE_OPTIONS,
+  type DefaultEngineOptions,
+} from '../src/core/engines/default/index.ts';
+import {
+  DEFAULT_DATA_DIR,
+  formatScores,
+  loadTrainCatalog,
+  pseudoItems,
+  scoreEngine,
+  type PseudoItem,
+} from './lib/pseudo-queries.ts';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
@@ -30,7 +41,8 @@ const seed = Number(flag('--seed', '20231128'));
 const itemsFile = flag('--items', '');
 const goldPromptIndex = argv.indexOf('--gold-prompt');
 if (goldPromptIndex !== -1) argv.splice(goldPromptIndex, 1);
-const variants = argv.length > 0 ? argv.map((a) => JSON.parse(a) as Partial<Record<keyof DefaultEngineOptions, object>>) : [{}];
+const variants =
+  argv.length > 0 ? argv.map((a) => JSON.parse(a) as Partial<Record<keyof DefaultEngineOptions, object>>) : [{}];
 
 const catalog = loadTrainCatalog(dataDir);
 let { items, train } = pseudoItems(catalog, sampleSize, seed);
@@ -47,7 +59,10 @@ if (goldPromptIndex !== -1) items = items.map((item) => ({ ...item, messages: [i
 
 for (const variant of variants) {
   const merged = Object.fromEntries(
-    Object.entries(DEFAULT_ENGINE_OPTIONS).map(([k, v]) => [k, { ...v, ...((variant as Record<string, object>)[k] ?? {}) }]),
+    Object.entries(DEFAULT_ENGINE_OPTIONS).map(([k, v]) => [
+      k,
+      { ...v, ...((variant as Record<string, object>)[k] ?? {}) },
+    ]),
   ) as unknown as DefaultEngineOptions;
   const started = performance.now();
   const engine = createDefaultEngine(train, merged);

@@ -17,7 +17,13 @@ import { runBench } from '../src/core/bench/run.ts';
 import { loadCatalog } from '../src/core/catalog/load.ts';
 import { loadBertEmbedder } from '../src/core/metrics/bert-embedder.ts';
 import { BertScorer } from '../src/core/metrics/bertscore.ts';
-import type { BenchNeuralRuntime, BenchRunOutcome, BenchRunProgress, BenchRunRequest, BenchWorkerApi } from './bench-api.ts';
+import type {
+  BenchNeuralRuntime,
+  BenchRunOutcome,
+  BenchRunProgress,
+  BenchRunRequest,
+  BenchWorkerApi,
+} from './bench-api.ts';
 import { openPack, savedHead, type OpenedPack } from '../src/runtime/pack-loader.ts';
 import { headStore } from '../src/storage/heads.ts';
 
@@ -30,20 +36,38 @@ async function bertScorer(modelUrl: string, idf: boolean, references: string[]):
   if (trimmed === '' || cut === trimmed.length - 1) throw new Error(`not a model folder URL: "${modelUrl}"`);
   env.backends.onnx.wasm!.wasmPaths = { mjs: ortWasmMjs, wasm: ortWasm };
   env.backends.onnx.wasm!.numThreads = 1;
-  const embedder = await loadBertEmbedder({ localModelPath: trimmed.slice(0, cut + 1) || '/', modelId: trimmed.slice(cut + 1), device: 'wasm' });
+  const embedder = await loadBertEmbedder({
+    localModelPath: trimmed.slice(0, cut + 1) || '/',
+    modelId: trimmed.slice(cut + 1),
+    device: 'wasm',
+  });
   return BertScorer.create(embedder, references, { idf });
 }
 
 /** Opens the pack for the neural engine; a head trained for it in this browser replaces the pack's own. */
-async function openNeuralPack(pack: NonNullable<BenchRunRequest['neuralPack']>, onProgress: (p: BenchRunProgress) => void): Promise<{ opened: OpenedPack; inputs: BenchEngineInputs; runtime: BenchNeuralRuntime }> {
+async function openNeuralPack(
+  pack: NonNullable<BenchRunRequest['neuralPack']>,
+  onProgress: (p: BenchRunProgress) => void,
+): Promise<{ opened: OpenedPack; inputs: BenchEngineInputs; runtime: BenchNeuralRuntime }> {
   const url = new URL(pack.url, self.location.href).href;
-  const opened = await openPack(url, { wasmPaths: { mjs: ortWasmMjs, wasm: ortWasm }, prefer: pack.prefer, numThreads: 1 }, (p) => onProgress({ phase: 'pack', ...p }), pack.hubUrl ? { hubUrl: pack.hubUrl } : {});
+  const opened = await openPack(
+    url,
+    { wasmPaths: { mjs: ortWasmMjs, wasm: ortWasm }, prefer: pack.prefer, numThreads: 1 },
+    (p) => onProgress({ phase: 'pack', ...p }),
+    pack.hubUrl ? { hubUrl: pack.hubUrl } : {},
+  );
   const trained = await savedHead(headStore(), url, opened.session.hiddenSize);
   const head = trained?.head ?? opened.pack.head;
   return {
     opened,
     inputs: { neuralPack: { session: opened.session, head, manifest: opened.pack.manifest } },
-    runtime: { pack: opened.pack.manifest.name, backend: opened.backend, dtype: opened.session.dtype, notice: opened.notice, head: trained ? 'trained' : 'pack' },
+    runtime: {
+      pack: opened.pack.manifest.name,
+      backend: opened.backend,
+      dtype: opened.session.dtype,
+      notice: opened.notice,
+      head: trained ? 'trained' : 'pack',
+    },
   };
 }
 
@@ -64,7 +88,10 @@ const api: BenchWorkerApi = {
         return { file: f.name, text: await f.file.text() };
       };
       const { catalog, errors } = loadCatalog(
-        { catalog: await read(request.catalog), ...(request.demonstrations ? { demonstrations: await read(request.demonstrations) } : {}) },
+        {
+          catalog: await read(request.catalog),
+          ...(request.demonstrations ? { demonstrations: await read(request.demonstrations) } : {}),
+        },
         request.catalog.name,
         onProgress,
       );
@@ -72,7 +99,8 @@ const api: BenchWorkerApi = {
       const allItems = loadBenchItems(itemsText.text, itemsText.file);
       const items = request.limit === undefined ? allItems : allItems.slice(0, request.limit);
       if (engineNames.includes('neural')) {
-        if (!request.neuralPack) throw new Error('the neural engine needs a model pack: choose one in Settings → Engine');
+        if (!request.neuralPack)
+          throw new Error('the neural engine needs a model pack: choose one in Settings → Engine');
         neural = await openNeuralPack(request.neuralPack, onProgress);
       }
       const engines = [];
@@ -83,7 +111,11 @@ const api: BenchWorkerApi = {
       let bert: BertScorer | undefined;
       if (request.bert) {
         onProgress({ phase: 'bert', model: request.bert.modelUrl });
-        bert = await bertScorer(request.bert.modelUrl, request.bert.idf, items.map((i) => i.gold.prompt));
+        bert = await bertScorer(
+          request.bert.modelUrl,
+          request.bert.idf,
+          items.map((i) => i.gold.prompt),
+        );
       }
       const result = await runBench({
         items,

@@ -37,7 +37,8 @@ function heapUsed(): number | null {
 }
 
 /** WASM threads for the LLM: half the cores up to 4, and only with cross-origin isolation. */
-const llmThreads = () => (self.crossOriginIsolated ? Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))) : 1);
+const llmThreads = () =>
+  self.crossOriginIsolated ? Math.max(1, Math.min(4, Math.floor((navigator.hardwareConcurrency || 2) / 2))) : 1;
 
 const host = new EngineHost({
   catalogs: catalogStore(),

@@ -28,19 +28,31 @@ export interface EngineImages {
  * DIR/<item id>.png when one engine runs, or DIR/<engine>/<item id>.png. A sub-folder named after no engine of the
  * run is an error (a typo would otherwise drop that engine silently); an engine without a sub-folder is not evaluated.
  */
-export async function readEngineImages(dir: string, engineNames: readonly string[], itemIds: ReadonlySet<string>): Promise<EngineImages> {
+export async function readEngineImages(
+  dir: string,
+  engineNames: readonly string[],
+  itemIds: ReadonlySet<string>,
+): Promise<EngineImages> {
   requireFolder(dir, '--images');
   const entries = readdirSync(dir, { withFileTypes: true });
-  const subfolders = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const subfolders = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const folders: [string, string][] = [];
   if (subfolders.length > 0) {
     for (const name of subfolders) {
-      if (!engineNames.includes(name)) throw new Error(`--images ${dir}: sub-folder "${name}" is not an engine of this run (${engineNames.join(', ')})`);
+      if (!engineNames.includes(name))
+        throw new Error(
+          `--images ${dir}: sub-folder "${name}" is not an engine of this run (${engineNames.join(', ')})`,
+        );
       folders.push([name, path.join(dir, name)]);
     }
   } else {
     if (engineNames.length !== 1) {
-      throw new Error(`--images ${dir} has no sub-folders, but ${engineNames.length} engines run: put each engine's images in a sub-folder named after it`);
+      throw new Error(
+        `--images ${dir} has no sub-folders, but ${engineNames.length} engines run: put each engine's images in a sub-folder named after it`,
+      );
     }
     folders.push([engineNames[0]!, dir]);
   }
@@ -49,7 +61,9 @@ export async function readEngineImages(dir: string, engineNames: readonly string
     const files = readdirSync(folder).filter(isImage).sort();
     const used = files.filter((f) => itemIds.has(stem(f)));
     result.skipped[engine] = files.length - used.length;
-    result.sets[engine] = await Promise.all(used.map(async (f) => ({ itemId: stem(f), image: await readImageFile(path.join(folder, f)) })));
+    result.sets[engine] = await Promise.all(
+      used.map(async (f) => ({ itemId: stem(f), image: await readImageFile(path.join(folder, f)) })),
+    );
   }
   return result;
 }
@@ -63,7 +77,8 @@ export async function openScorerPacks(dir: string): Promise<ScorerPack[]> {
         .filter((e) => e.isDirectory() && existsSync(path.join(dir, e.name, SCORER_MANIFEST_FILE)))
         .map((e) => path.join(dir, e.name))
         .sort();
-  if (dirs.length === 0) throw new Error(`--scorers ${dir} has no ${SCORER_MANIFEST_FILE}, nor any sub-folder with one`);
+  if (dirs.length === 0)
+    throw new Error(`--scorers ${dir} has no ${SCORER_MANIFEST_FILE}, nor any sub-folder with one`);
   return Promise.all(dirs.map((d) => openFolderPack(d)));
 }
 

@@ -25,5 +25,12 @@ export interface NeuralRun {
   outputs: { ids: number[]; backend: string; ms: number }[];
   progress: LlmLoadProgress[];
   loadMs: number;
-  plan?: { valid: boolean; prompt: string; model: string; arguments: unknown; streamed: number; stageMs: Record<string, number> };
+  plan?: {
+    valid: boolean;
+    prompt: string;
+    model: string;
+    arguments: unknown;
+    streamed: number;
+    stageMs: Record<string, number>;
+  };
 }

@@ -5,7 +5,16 @@
  * result on every backend (DequantizeLinear with `axis` is opset 13), and transformers.js loads it as
  * `dtype: 'q8'` when saved as onnx/model_quantized.onnx.
  */
-import { DATA_TYPE, GRAPH, indexOnnxModel, initializerFloats, MODEL, NODE, OnnxModelError, TENSOR } from '../../src/core/onnx/model.ts';
+import {
+  DATA_TYPE,
+  GRAPH,
+  indexOnnxModel,
+  initializerFloats,
+  MODEL,
+  NODE,
+  OnnxModelError,
+  TENSOR,
+} from '../../src/core/onnx/model.ts';
 import { ProtoWriter, WIRE_LENGTH_DELIMITED } from '../../src/core/onnx/protobuf.ts';
 
 const ATTRIBUTE = { name: 1, i: 3, type: 20 } as const;
@@ -29,7 +38,11 @@ export interface QuantizeResult {
 }
 
 /** Quantises a [rows, columns] row-major float matrix per column: q in [-127, 127], w ≈ q · scale[column]. */
-export function quantizePerColumn(values: Float32Array, rows: number, columns: number): { q: Int8Array; scale: Float32Array } {
+export function quantizePerColumn(
+  values: Float32Array,
+  rows: number,
+  columns: number,
+): { q: Int8Array; scale: Float32Array } {
   const scale = new Float32Array(columns);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < columns; c++) scale[c] = Math.max(scale[c]!, Math.abs(values[r * columns + c]!));
@@ -60,7 +73,8 @@ function tensor(w: ProtoWriter, name: string, dims: number[], dataType: number, 
 export function quantizeMatMulWeightsInt8(model: Uint8Array): QuantizeResult {
   const index = indexOnnxModel(model);
   const opset = index.opsets.get('') ?? 0;
-  if (opset < 13) throw new OnnxModelError(`per-channel DequantizeLinear needs opset 13 or later; the model imports opset ${opset}`);
+  if (opset < 13)
+    throw new OnnxModelError(`per-channel DequantizeLinear needs opset 13 or later; the model imports opset ${opset}`);
   const targets = new Map<string, QuantizedWeight>();
   for (const node of index.nodes) {
     const weight = node.inputs[1];
@@ -82,7 +96,9 @@ export function quantizeMatMulWeightsInt8(model: Uint8Array): QuantizeResult {
         .string(NODE.output, t.name)
         .string(NODE.name, `dequantize_${t.name}`)
         .string(NODE.opType, 'DequantizeLinear')
-        .message(NODE.attribute, (a) => a.string(ATTRIBUTE.name, 'axis').varint(ATTRIBUTE.i, 1).varint(ATTRIBUTE.type, ATTRIBUTE_TYPE_INT)),
+        .message(NODE.attribute, (a) =>
+          a.string(ATTRIBUTE.name, 'axis').varint(ATTRIBUTE.i, 1).varint(ATTRIBUTE.type, ATTRIBUTE_TYPE_INT),
+        ),
     );
   }
   const { bytes } = index;
@@ -97,9 +113,15 @@ export function quantizeMatMulWeightsInt8(model: Uint8Array): QuantizeResult {
   graph.raw(bytes.subarray(copyFrom, index.graph.end));
   for (const t of targets.values()) {
     const { q, scale } = quantizePerColumn(initializerFloats(index, t.name), t.rows, t.columns);
-    graph.message(GRAPH.initializer, (w) => tensor(w, `${t.name}_quantized`, [t.rows, t.columns], DATA_TYPE.INT8, new Uint8Array(q.buffer)));
-    graph.message(GRAPH.initializer, (w) => tensor(w, `${t.name}_scale`, [t.columns], DATA_TYPE.FLOAT, floatBytes(scale)));
-    graph.message(GRAPH.initializer, (w) => tensor(w, `${t.name}_zero_point`, [t.columns], DATA_TYPE.INT8, new Uint8Array(t.columns)));
+    graph.message(GRAPH.initializer, (w) =>
+      tensor(w, `${t.name}_quantized`, [t.rows, t.columns], DATA_TYPE.INT8, new Uint8Array(q.buffer)),
+    );
+    graph.message(GRAPH.initializer, (w) =>
+      tensor(w, `${t.name}_scale`, [t.columns], DATA_TYPE.FLOAT, floatBytes(scale)),
+    );
+    graph.message(GRAPH.initializer, (w) =>
+      tensor(w, `${t.name}_zero_point`, [t.columns], DATA_TYPE.INT8, new Uint8Array(t.columns)),
+    );
   }
   const graphBytes = graph.finish();
   const out = new ProtoWriter()

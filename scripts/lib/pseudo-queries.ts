@@ -26,7 +26,10 @@ export function loadTrainCatalog(dataDir: string): Catalog {
   return loadCatalog(
     {
       catalog: { file: 'catalog.jsonl', text: readFileSync(path.join(dataDir, 'catalog.jsonl'), 'utf8') },
-      demonstrations: { file: 'demonstrations.jsonl', text: readFileSync(path.join(dataDir, 'demonstrations.jsonl'), 'utf8') },
+      demonstrations: {
+        file: 'demonstrations.jsonl',
+        text: readFileSync(path.join(dataDir, 'demonstrations.jsonl'), 'utf8'),
+      },
     },
     'civitai-2023',
   ).catalog;
@@ -74,7 +77,26 @@ const CLOSINGS = ['', '', '', ' pls', ' thanks!', ', that would be awesome', ' l
 const FOLLOW_UPS = ['also add', 'oh and', 'can you make it', 'and i want', 'plus', 'actually also'];
 
 /** Model tags that say nothing about the look (kept out of style hints). */
-const NON_STYLE_TAGS = new Set(['character', 'woman', 'man', 'girl', 'boy', 'person', 'people', 'female', 'male', 'clothing', 'concept', 'sexy', 'celebrity', 'base model', 'tool', 'lora', 'checkpoint', 'style']);
+const NON_STYLE_TAGS = new Set([
+  'character',
+  'woman',
+  'man',
+  'girl',
+  'boy',
+  'person',
+  'people',
+  'female',
+  'male',
+  'clothing',
+  'concept',
+  'sexy',
+  'celebrity',
+  'base model',
+  'tool',
+  'lora',
+  'checkpoint',
+  'style',
+]);
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
@@ -152,7 +174,10 @@ export function casualise(
 
 /** The gold prompt as the test items give it: the human prompt with `<lora:...>` tags removed. */
 export function goldPrompt(prompt: string): string {
-  return prompt.replace(/<[^<>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return prompt
+    .replace(/<[^<>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 export interface PseudoItem {
@@ -192,7 +217,12 @@ export function pseudoItems(catalog: Catalog, n: number, seed: number): PseudoSe
     items.push({
       messages,
       setting: ds.length - 1 >= 3 ? 'supervised' : 'few-shot',
-      gold: { model_id: demo.model_id, image_id: demo.image_id, prompt: goldPrompt(demo.prompt), arguments: demo.arguments },
+      gold: {
+        model_id: demo.model_id,
+        image_id: demo.image_id,
+        prompt: goldPrompt(demo.prompt),
+        arguments: demo.arguments,
+      },
     });
   }
   return { items, train: { ...catalog, demonstrations: catalog.demonstrations.filter((d) => !heldOut.has(d)) } };
@@ -215,7 +245,10 @@ export async function scoreEngine(engine: Engine, items: readonly PseudoItem[]):
   let inTop5 = 0;
   let f1 = 0;
   let coverage = 0;
-  const hits = Object.fromEntries(SCORED_ARGUMENTS.map((a) => [a, 0])) as Record<(typeof SCORED_ARGUMENTS)[number], number>;
+  const hits = Object.fromEntries(SCORED_ARGUMENTS.map((a) => [a, 0])) as Record<
+    (typeof SCORED_ARGUMENTS)[number],
+    number
+  >;
   const latencies: number[] = [];
   for (const item of items) {
     const started = performance.now();

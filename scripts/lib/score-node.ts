@@ -38,5 +38,9 @@ export async function readImageFile(file: string): Promise<RgbaImage> {
   if (isPng(bytes)) return decodePng(bytes, (compressed) => inflateSync(compressed), file);
   const { default: sharp } = await import('sharp');
   const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }

@@ -30,11 +30,19 @@ export function parseTrainingOptions(): TrainingOptions {
       'tune-seed': { type: 'string', default: '20231128' },
     },
   });
-  return { dataDir: values.data, rounds: Number(values.rounds), perRound: Number(values.n), l2: Number(values.l2), tuneSeed: Number(values['tune-seed']) };
+  return {
+    dataDir: values.data,
+    rounds: Number(values.rounds),
+    perRound: Number(values.n),
+    l2: Number(values.l2),
+    tuneSeed: Number(values['tune-seed']),
+  };
 }
 
 /** Each round: fresh pseudo items (seed 1000 + round) and the index built without their demonstrations. */
-export function* trainingRounds(options: TrainingOptions): Generator<{ round: number; items: PseudoItem[]; index: CatalogIndex }> {
+export function* trainingRounds(
+  options: TrainingOptions,
+): Generator<{ round: number; items: PseudoItem[]; index: CatalogIndex }> {
   const catalog = loadTrainCatalog(options.dataDir);
   const tuneHeldOut = new Set(pseudoItems(catalog, 400, options.tuneSeed).items.map((i) => i.gold.image_id));
   for (let round = 0; round < options.rounds; round++) {
@@ -55,7 +63,11 @@ export interface ListwiseFit {
   top1: number;
 }
 
-export function trainListwiseSoftmax(lists: readonly ScoredList[], dims: number, options: { steps: number; l2: number; lr?: number }): ListwiseFit {
+export function trainListwiseSoftmax(
+  lists: readonly ScoredList[],
+  dims: number,
+  options: { steps: number; l2: number; lr?: number },
+): ListwiseFit {
   const lr = options.lr ?? 0.05;
   const w = new Float64Array(dims);
   const m = new Float64Array(dims);
@@ -77,7 +89,7 @@ export function trainListwiseSoftmax(lists: readonly ScoredList[], dims: number,
         if (z > top) top = z;
       }
       let sum = 0;
-      for (let i = 0; i < rows.length; i++) sum += (logits[i] = Math.exp(logits[i]! - top));
+      for (let i = 0; i < rows.length; i++) sum += logits[i] = Math.exp(logits[i]! - top);
       loss -= Math.log(logits[gold]! / sum);
       if (logits[gold] === 1) top1++;
       for (let i = 0; i < rows.length; i++) {

@@ -11,7 +11,9 @@ export interface NamedFile {
   file: Blob;
 }
 
-export async function activeCatalogFiles(catalogId: string): Promise<{ catalog: NamedFile; demonstrations?: NamedFile }> {
+export async function activeCatalogFiles(
+  catalogId: string,
+): Promise<{ catalog: NamedFile; demonstrations?: NamedFile }> {
   const jsonl = (text: string) => new Blob([text], { type: 'application/x-ndjson' });
   if (catalogId === STARTER_CATALOG_ID) {
     const base = new URL(`${import.meta.env.BASE_URL}models/starter/`, location.origin);
@@ -22,13 +24,18 @@ export async function activeCatalogFiles(catalogId: string): Promise<{ catalog: 
         return jsonl(await reply.text());
       }),
     );
-    return { catalog: { name: 'starter/catalog.jsonl', file: catalog! }, demonstrations: { name: 'starter/demonstrations.jsonl', file: demonstrations! } };
+    return {
+      catalog: { name: 'starter/catalog.jsonl', file: catalog! },
+      demonstrations: { name: 'starter/demonstrations.jsonl', file: demonstrations! },
+    };
   }
   const store = catalogStore();
   const [record, texts] = await Promise.all([store.get(catalogId), store.texts(catalogId)]);
   if (!record || !texts) throw new Error('The active catalog is no longer stored; choose it again in Settings.');
   return {
     catalog: { name: `${record.source}/catalog.jsonl`, file: jsonl(texts.catalog_text) },
-    ...(texts.demonstrations_text ? { demonstrations: { name: `${record.source}/demonstrations.jsonl`, file: jsonl(texts.demonstrations_text) } } : {}),
+    ...(texts.demonstrations_text
+      ? { demonstrations: { name: `${record.source}/demonstrations.jsonl`, file: jsonl(texts.demonstrations_text) } }
+      : {}),
   };
 }

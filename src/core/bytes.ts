@@ -1,7 +1,10 @@
 /** Byte arrays: joining chunks, and reading a response body into one buffer with progress and a size cap. */
 
 /** Joins chunks into one array (`total` when the caller already counted the bytes). */
-export function concatBytes(chunks: readonly Uint8Array[], total = chunks.reduce((n, c) => n + c.length, 0)): Uint8Array {
+export function concatBytes(
+  chunks: readonly Uint8Array[],
+  total = chunks.reduce((n, c) => n + c.length, 0),
+): Uint8Array {
   const out = new Uint8Array(total);
   let pos = 0;
   for (const c of chunks) {

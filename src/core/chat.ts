@@ -46,10 +46,16 @@ export function checkChatLength(messages: readonly string[]): void {
   const n = (x: number) => x.toLocaleString('en');
   const { messageChars, chatChars } = CHAT_LENGTH_LIMITS;
   for (const [i, m] of messages.entries()) {
-    if (m.length > messageChars) throw new ChatInputError(`Message ${i + 1} is ${n(m.length)} characters long; the limit is ${n(messageChars)}. Shorten it to what you would like to see.`);
+    if (m.length > messageChars)
+      throw new ChatInputError(
+        `Message ${i + 1} is ${n(m.length)} characters long; the limit is ${n(messageChars)}. Shorten it to what you would like to see.`,
+      );
   }
   const total = messages.reduce((sum, m) => sum + m.length, 0);
-  if (total > chatChars) throw new ChatInputError(`The chat is ${n(total)} characters long; the limit is ${n(chatChars)}. Start a new chat with the essentials.`);
+  if (total > chatChars)
+    throw new ChatInputError(
+      `The chat is ${n(total)} characters long; the limit is ${n(chatChars)}. Start a new chat with the essentials.`,
+    );
 }
 
 export function validateChatInput(input: ChatInput): ChatInput {

@@ -10,7 +10,11 @@ import type { GenerationPlan } from './plan.ts';
 export type ComparedPlan = { engine: string; result: PlanResult } | { engine: string; error: string };
 
 /** Plans the chat with each engine in turn (one failing engine does not stop the others). */
-export async function compareEngines(engines: readonly Engine[], input: ChatInput, options: { seed?: number; signal?: AbortSignal } = {}): Promise<ComparedPlan[]> {
+export async function compareEngines(
+  engines: readonly Engine[],
+  input: ChatInput,
+  options: { seed?: number; signal?: AbortSignal } = {},
+): Promise<ComparedPlan[]> {
   const out: ComparedPlan[] = [];
   for (const engine of engines) {
     try {
@@ -44,7 +48,16 @@ const fieldValue = (plan: GenerationPlan, field: PlanField): string => {
   }
 };
 
-export const PLAN_FIELDS: readonly PlanField[] = ['prompt', 'negative_prompt', 'model', 'sampler', 'steps', 'cfg_scale', 'size', 'seed'];
+export const PLAN_FIELDS: readonly PlanField[] = [
+  'prompt',
+  'negative_prompt',
+  'model',
+  'sampler',
+  'steps',
+  'cfg_scale',
+  'size',
+  'seed',
+];
 
 /** The fields on which not all the plans agree. */
 export function differingFields(plans: readonly GenerationPlan[]): Set<PlanField> {

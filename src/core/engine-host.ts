@@ -43,7 +43,14 @@ import type {
 import { PipelineAbortedError, type PipelineEvent, type PlanResult } from './pipeline.ts';
 import { refitForModel, searchModels, type Refit } from './whatif.ts';
 import type { PlannedModel } from './plan.ts';
-import { Planner, summariseCatalog, type CatalogSummary, type PlanCache, type PlanOutcome, type PlanRequestOptions } from './planner.ts';
+import {
+  Planner,
+  summariseCatalog,
+  type CatalogSummary,
+  type PlanCache,
+  type PlanOutcome,
+  type PlanRequestOptions,
+} from './planner.ts';
 import { screenModels, type SafetyPolicy, type SafetyScreen } from './safety.ts';
 
 export const STARTER_CATALOG_ID = 'starter';
@@ -129,7 +136,10 @@ export interface EngineHostApi {
    * Loads the active catalog (an import, else the built-in starter) and builds the chosen engine;
    * a neural pack's download progress goes to `onProgress`, the catalog's to `onCatalogProgress`.
    */
-  init(onProgress?: (progress: LlmLoadProgress) => void, onCatalogProgress?: (progress: CatalogStartProgress) => void): Promise<EngineStatus>;
+  init(
+    onProgress?: (progress: LlmLoadProgress) => void,
+    onCatalogProgress?: (progress: CatalogStartProgress) => void,
+  ): Promise<EngineStatus>;
   /** Chooses the engine (saved in settings); a pack that cannot be loaded leaves the embedded engine planning. */
   setEngine(choice: EngineChoice, onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus>;
   /** `onPromptDraft` receives stage 1's text while the neural engine writes it. */
@@ -144,7 +154,10 @@ export interface EngineHostApi {
   cancel(requestId: string): void;
   /** Cancels a neural pack's download (setEngine then leaves the embedded engine planning); the next load resumes it. */
   cancelPackDownload(): Promise<void>;
-  importCatalog(request: CatalogImportRequest, onProgress: (progress: ImportProgress) => void): Promise<CatalogImportReport>;
+  importCatalog(
+    request: CatalogImportRequest,
+    onProgress: (progress: ImportProgress) => void,
+  ): Promise<CatalogImportReport>;
   /** Stops the running import (download, reading or indexing); it rejects with a 'cancelled' message and nothing is stored. */
   cancelImport(): void;
   listCatalogs(): Promise<StoredCatalog[]>;
@@ -156,7 +169,10 @@ export interface EngineHostApi {
    * Trains the neural pack's ModelToken head on the active catalog's demonstrations (resuming a
    * cancelled run unless `restart`); the new head plans from then on and is saved for the pack.
    */
-  trainHead(options: LlmHeadTrainingOptions, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome>;
+  trainHead(
+    options: LlmHeadTrainingOptions,
+    onProgress?: (progress: HeadTrainingProgress) => void,
+  ): Promise<HeadTrainingOutcome>;
   /** Trains only one model's row (added when missing) from its demonstrations. */
   addModelRow(modelId: number, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome>;
   /** Stops a head training run; its state is kept and the next trainHead resumes it. */
@@ -207,7 +223,11 @@ const EMBEDDED: EngineChoice = { kind: 'embedded' };
 export function parseEngineChoice(value: unknown): EngineChoice {
   if (typeof value !== 'object' || value === null) return EMBEDDED;
   const v = value as Record<string, unknown>;
-  if (v['kind'] === 'neural' && typeof v['packUrl'] === 'string' && (v['backend'] === 'webgpu' || v['backend'] === 'wasm')) {
+  if (
+    v['kind'] === 'neural' &&
+    typeof v['packUrl'] === 'string' &&
+    (v['backend'] === 'webgpu' || v['backend'] === 'wasm')
+  ) {
     const hubUrl = typeof v['hubUrl'] === 'string' && v['hubUrl'].trim() !== '' ? v['hubUrl'].trim() : undefined;
     return { kind: 'neural', packUrl: v['packUrl'], backend: v['backend'], ...(hubUrl ? { hubUrl } : {}) };
   }
@@ -221,7 +241,11 @@ const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * The neural engine as the Planner sees it: each stage is a call to the runtime. An abort cancels
  * the runtime's run and surfaces as the pipeline's AbortError.
  */
-function neuralRuntimeEngine(runtime: NeuralRuntime, info: LlmEngineInfo, onPromptDraft?: (draft: PromptDraft) => void): Engine {
+function neuralRuntimeEngine(
+  runtime: NeuralRuntime,
+  info: LlmEngineInfo,
+  onPromptDraft?: (draft: PromptDraft) => void,
+): Engine {
   const call = async <T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> => {
     if (signal?.aborted) throw new PipelineAbortedError();
     const onAbort = () => void runtime.cancel();
@@ -246,8 +270,11 @@ function neuralRuntimeEngine(runtime: NeuralRuntime, info: LlmEngineInfo, onProm
     version: info.version,
     writePrompt: (request, signal) => call(signal, () => runtime.writePrompt(request, onText)),
     selectModel: (request, prompt, options, signal) =>
-      call(signal, () => runtime.selectModel(request, prompt, options.allowedModelIds ? [...options.allowedModelIds] : undefined)),
-    configureArguments: (request, prompt, model, seed, signal) => call(signal, () => runtime.configureArguments(request, prompt, model, seed)),
+      call(signal, () =>
+        runtime.selectModel(request, prompt, options.allowedModelIds ? [...options.allowedModelIds] : undefined),
+      ),
+    configureArguments: (request, prompt, model, seed, signal) =>
+      call(signal, () => runtime.configureArguments(request, prompt, model, seed)),
   };
 }
 
@@ -309,7 +336,11 @@ export class EngineHost implements EngineHostApi {
     }
     const runtime = this.neuralRuntime();
     try {
-      await runtime.configure({ ...this.options.neuralConfig(), prefer: choice.backend, ...(choice.hubUrl ? { hubUrl: choice.hubUrl } : {}) });
+      await runtime.configure({
+        ...this.options.neuralConfig(),
+        prefer: choice.backend,
+        ...(choice.hubUrl ? { hubUrl: choice.hubUrl } : {}),
+      });
       const status = await runtime.load(choice.packUrl, onProgress);
       const info = await runtime.useCatalog(this.planner!.catalog);
       this.neural = { info, llm: status };
@@ -319,7 +350,10 @@ export class EngineHost implements EngineHostApi {
     }
   }
 
-  init(onProgress?: (progress: LlmLoadProgress) => void, onCatalogProgress?: (progress: CatalogStartProgress) => void): Promise<EngineStatus> {
+  init(
+    onProgress?: (progress: LlmLoadProgress) => void,
+    onCatalogProgress?: (progress: CatalogStartProgress) => void,
+  ): Promise<EngineStatus> {
     if (this.planner && !this.initializing) return Promise.resolve(this.status());
     this.initializing ??= this.initOnce(onProgress, onCatalogProgress).finally(() => {
       this.initializing = null;
@@ -327,7 +361,10 @@ export class EngineHost implements EngineHostApi {
     return this.initializing;
   }
 
-  private async initOnce(onProgress?: (progress: LlmLoadProgress) => void, onCatalogProgress?: (progress: CatalogStartProgress) => void): Promise<EngineStatus> {
+  private async initOnce(
+    onProgress?: (progress: LlmLoadProgress) => void,
+    onCatalogProgress?: (progress: CatalogStartProgress) => void,
+  ): Promise<EngineStatus> {
     await this.loadActiveCatalog(onCatalogProgress);
     this.choice = parseEngineChoice(await this.options.settings.get(ENGINE_CHOICE_KEY));
     await this.applyChoice(onProgress);
@@ -337,7 +374,8 @@ export class EngineHost implements EngineHostApi {
   async setEngine(choice: EngineChoice, onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus> {
     await this.init();
     const next = parseEngineChoice(choice);
-    if (next.kind === 'neural' && next.packUrl.trim() === '') throw new Error('Give the URL of a model pack folder (it holds manifest.json).');
+    if (next.kind === 'neural' && next.packUrl.trim() === '')
+      throw new Error('Give the URL of a model pack folder (it holds manifest.json).');
     await this.options.settings.put(ENGINE_CHOICE_KEY, next);
     // A different pack or backend starts from a fresh runtime state, so the new choice is what loads.
     if (!sameChoice(next, this.choice) && this.runtime) await this.runtime.unload();
@@ -368,10 +406,14 @@ export class EngineHost implements EngineHostApi {
    * A stored catalog and its index: restored from the snapshot when one fits the catalog version and
    * the index format, else parsed from the stored texts, indexed, and snapshotted for the next start.
    */
-  private async storedCatalog(id: string, onProgress?: (progress: CatalogStartProgress) => void): Promise<CatalogIndex> {
+  private async storedCatalog(
+    id: string,
+    onProgress?: (progress: CatalogStartProgress) => void,
+  ): Promise<CatalogIndex> {
     const record = await this.options.catalogs.get(id);
     if (!record) throw new Error(`The imported catalog "${id}" is no longer stored.`);
-    const report = (phase: CatalogStartProgress['phase'], step: number) => onProgress?.({ phase, catalog: record.source, step, steps: 4 });
+    const report = (phase: CatalogStartProgress['phase'], step: number) =>
+      onProgress?.({ phase, catalog: record.source, step, steps: 4 });
     report('reading', 0);
     const stored = await this.options.catalogs.snapshot(id);
     if (stored && stored.catalog_version === record.version && stored.index_key === indexSnapshotKey()) {
@@ -429,7 +471,12 @@ export class EngineHost implements EngineHostApi {
       // engine does the rest. Either way stage 1 is held to the request rules.
       const engine =
         neural.info.planning.mode === 'hybrid'
-          ? createHybridEngine({ llm: onRuntime, embedded: this.planner!.engine, llmLabel: neural.info.llmLabel, reason: neural.info.planning.reason })
+          ? createHybridEngine({
+              llm: onRuntime,
+              embedded: this.planner!.engine,
+              llmLabel: neural.info.llmLabel,
+              reason: neural.info.planning.reason,
+            })
           : labelNeuralStages(onRuntime, neural.info.llmLabel);
       const planner = new Planner(this.planner!.catalog, engine, this.options.planCache);
       try {
@@ -461,7 +508,10 @@ export class EngineHost implements EngineHostApi {
     this.importing?.abort();
   }
 
-  async importCatalog(request: CatalogImportRequest, onProgress: (p: ImportProgress) => void): Promise<CatalogImportReport> {
+  async importCatalog(
+    request: CatalogImportRequest,
+    onProgress: (p: ImportProgress) => void,
+  ): Promise<CatalogImportReport> {
     // Cancel applies from the first moment, also while a start-up is still loading.
     this.importing?.abort();
     const controller = new AbortController();
@@ -567,7 +617,9 @@ export class EngineHost implements EngineHostApi {
   /** The engine that made a plan, when it is still loaded; the embedded engine otherwise. */
   private engineFor(name: string): Engine {
     const neural = this.neural;
-    return neural && neural.info.name === name ? neuralRuntimeEngine(this.neuralRuntime(), neural.info) : this.planner!.engine;
+    return neural && neural.info.name === name
+      ? neuralRuntimeEngine(this.neuralRuntime(), neural.info)
+      : this.planner!.engine;
   }
 
   async refit(input: ChatInput, result: PlanResult, modelId: number, negativePrompt: string): Promise<Refit> {
@@ -600,22 +652,36 @@ export class EngineHost implements EngineHostApi {
   }
 
   private loadedRuntime(): NeuralRuntime {
-    if (!this.neural) throw new Error('The ModelToken head belongs to a neural pack: choose and load one in Settings first.');
+    if (!this.neural)
+      throw new Error('The ModelToken head belongs to a neural pack: choose and load one in Settings first.');
     return this.neuralRuntime();
   }
 
   /** The new head's engine plans from now on (a new version, so new plan cache keys). */
   private headTrained(report: LlmHeadTrainingReport): HeadTrainingOutcome {
     this.neural = { info: report.engine, llm: report.status };
-    return { pairs: report.pairs, encoded: report.encoded, loss: report.loss, accuracy: report.accuracy, status: this.status(), saveError: report.saveError };
+    return {
+      pairs: report.pairs,
+      encoded: report.encoded,
+      loss: report.loss,
+      accuracy: report.accuracy,
+      status: this.status(),
+      saveError: report.saveError,
+    };
   }
 
-  async trainHead(options: LlmHeadTrainingOptions, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome> {
+  async trainHead(
+    options: LlmHeadTrainingOptions,
+    onProgress?: (progress: HeadTrainingProgress) => void,
+  ): Promise<HeadTrainingOutcome> {
     await this.init();
     return this.headTrained(await this.loadedRuntime().trainHead(options, onProgress));
   }
 
-  async addModelRow(modelId: number, onProgress?: (progress: HeadTrainingProgress) => void): Promise<HeadTrainingOutcome> {
+  async addModelRow(
+    modelId: number,
+    onProgress?: (progress: HeadTrainingProgress) => void,
+  ): Promise<HeadTrainingOutcome> {
     await this.init();
     return this.headTrained(await this.loadedRuntime().addModelRow(modelId, {}, onProgress));
   }

@@ -4,7 +4,15 @@
  * engines return; no internal names (argument origins, reranker features) reach the text. The numbers
  * stay in the evidence itself, which the UI keeps under "details".
  */
-import type { ArgumentName, ArgumentOrigin, ArgumentSource, ArgumentsResult, ModelCandidate, ModelResult, PromptResult } from './engines/engine.ts';
+import type {
+  ArgumentName,
+  ArgumentOrigin,
+  ArgumentSource,
+  ArgumentsResult,
+  ModelCandidate,
+  ModelResult,
+  PromptResult,
+} from './engines/engine.ts';
 import type { GenerationPlan, PlannedModel } from './plan.ts';
 
 /** The parts of a plan result an explanation reads (a PlanResult has them all). */
@@ -75,7 +83,8 @@ function addedTermSource(from: string): 'neighbours' | 'generic' | 'model' | 'tr
 export function explainPrompt(prompt: PromptResult): string {
   const { kept_terms: kept, added_terms: added, neighbours, request } = prompt.evidence;
   const sentences: string[] = [];
-  if (request && request.phrases.length > 0) sentences.push(`The prompt keeps your phrases ${quoteList(request.phrases, 6)}.`);
+  if (request && request.phrases.length > 0)
+    sentences.push(`The prompt keeps your phrases ${quoteList(request.phrases, 6)}.`);
   else {
     sentences.push(
       kept.length > 0
@@ -83,19 +92,31 @@ export function explainPrompt(prompt: PromptResult): string {
         : 'None of your words could be kept as they were, so the prompt was written from scratch.',
     );
   }
-  if (request && request.negatives.length > 0) sentences.push(`You asked to leave out ${quoteList(request.negatives)}, so ${request.negatives.length === 1 ? 'it goes' : 'they go'} in the negative prompt.`);
+  if (request && request.negatives.length > 0)
+    sentences.push(
+      `You asked to leave out ${quoteList(request.negatives)}, so ${request.negatives.length === 1 ? 'it goes' : 'they go'} in the negative prompt.`,
+    );
   for (const r of request?.replacements ?? []) {
     // The words taken out say the change more plainly than the whole phrases they were in.
     const removed = quoteList(r.terms.length > 0 ? r.terms : r.removed);
-    sentences.push(r.by ? `Message ${r.turn + 1} replaced ${removed} with “${r.by}” (${replacementRule(r.rule)}).` : `Message ${r.turn + 1} removed ${removed}.`);
+    sentences.push(
+      r.by
+        ? `Message ${r.turn + 1} replaced ${removed} with “${r.by}” (${replacementRule(r.rule)}).`
+        : `Message ${r.turn + 1} removed ${removed}.`,
+    );
   }
   const groups = new Map<string, string[]>();
   for (const a of added) groups.set(addedTermSource(a.from), [...(groups.get(addedTermSource(a.from)) ?? []), a.term]);
   const parts: string[] = [];
   const fromNeighbours = groups.get('neighbours');
   if (fromNeighbours) {
-    const voters = Math.max(neighbours.length, ...added.map((a) => Number(/of (\d+) neighbours/.exec(a.from)?.[1] ?? 0)));
-    parts.push(`${quoteList(fromNeighbours)} because many of the ${plural(voters, 'example prompt')} most like your request use ${fromNeighbours.length === 1 ? 'it' : 'them'}`);
+    const voters = Math.max(
+      neighbours.length,
+      ...added.map((a) => Number(/of (\d+) neighbours/.exec(a.from)?.[1] ?? 0)),
+    );
+    parts.push(
+      `${quoteList(fromNeighbours)} because many of the ${plural(voters, 'example prompt')} most like your request use ${fromNeighbours.length === 1 ? 'it' : 'them'}`,
+    );
   }
   const generic = groups.get('generic');
   if (generic) parts.push(`the common quality words ${quoteList(generic)}`);
@@ -111,7 +132,8 @@ export function explainPrompt(prompt: PromptResult): string {
 
 /** Why a later turn replaced something: a picture has one time of day, one colour per thing…, or the person said so. */
 function replacementRule(rule: string): string {
-  if (/^(time of day|weather|season|medium)$/.test(rule) || rule.startsWith('colour of ')) return `a picture has one ${rule}`;
+  if (/^(time of day|weather|season|medium)$/.test(rule) || rule.startsWith('colour of '))
+    return `a picture has one ${rule}`;
   return `you said “${rule}”`;
 }
 
@@ -129,8 +151,14 @@ const RANKING_SIGNALS: Record<string, ReasonMeaning> = {
   'two best demonstrations': { phrase: 'two of its example prompts are like your request' },
   'name / trigger words mentioned': { phrase: 'you named it or used its trigger words' },
   popularity: { phrase: 'many people download it', against: 'it is less downloaded' },
-  'is a LoRA': { phrase: 'it is a LoRA, made for one style or subject', against: 'it is a LoRA, which only suits a specific request' },
-  'number of demonstrations': { phrase: 'it has many example prompts', against: 'having many example prompts does not by itself make it a better fit' },
+  'is a LoRA': {
+    phrase: 'it is a LoRA, made for one style or subject',
+    against: 'it is a LoRA, which only suits a specific request',
+  },
+  'number of demonstrations': {
+    phrase: 'it has many example prompts',
+    against: 'having many example prompts does not by itself make it a better fit',
+  },
   'share of the request the entry covers': { phrase: 'its entry covers much of what you asked for' },
   'name match': { phrase: 'its name matches your words' },
   'tag match': { phrase: 'its tags match your words' },
@@ -139,8 +167,14 @@ const RANKING_SIGNALS: Record<string, ReasonMeaning> = {
   'share of the nearest demonstrations': { phrase: 'many of the example prompts nearest your request belong to it' },
   'SD 1.5 base': { phrase: 'it is built on SD 1.5', against: 'it is built on SD 1.5, an older base' },
   'a LoRA whose name / trigger words are mentioned': { phrase: 'you named this LoRA or its trigger words' },
-  'a LoRA whose tags match': { phrase: 'this LoRA’s tags match your words', against: 'a LoRA that only matches by tags is often too specific' },
-  'a checkpoint whose entry matches': { phrase: 'it is a general checkpoint that matches your request', against: 'general checkpoints are slightly held back so specific ones can win' },
+  'a LoRA whose tags match': {
+    phrase: 'this LoRA’s tags match your words',
+    against: 'a LoRA that only matches by tags is often too specific',
+  },
+  'a checkpoint whose entry matches': {
+    phrase: 'it is a general checkpoint that matches your request',
+    against: 'general checkpoints are slightly held back so specific ones can win',
+  },
 };
 
 const RANKING_REASON = /^(.+?) (-?\d+(?:\.\d+)?) \(([+-]?\d+(?:\.\d+)?)\)$/;
@@ -152,26 +186,39 @@ export function explainReason(reason: string): { text: string; helped: boolean }
     const meaning = RANKING_SIGNALS[ranking[1]!];
     if (!meaning) return null;
     const helped = Number(ranking[3]) >= 0;
-    return { text: helped ? meaning.phrase : (meaning.against ?? `${meaning.phrase}, but this counted against it`), helped };
+    return {
+      text: helped ? meaning.phrase : (meaning.against ?? `${meaning.phrase}, but this counted against it`),
+      helped,
+    };
   }
   const downloads = /^([\d,]+) downloads$/.exec(reason.trim());
   if (downloads) return { text: `it is the most downloaded checkpoint (${downloads[1]} downloads)`, helped: true };
   const token = /^P\(model token\) = ([\d.e-]+)/.exec(reason.trim());
-  if (token) return { text: `the language model gave it ${Math.round(100 * Number(token[1]))}% of its vote`, helped: true };
+  if (token)
+    return { text: `the language model gave it ${Math.round(100 * Number(token[1]))}% of its vote`, helped: true };
   if (/^logit /.test(reason.trim())) return null;
-  if (/nothing in the request matched/i.test(reason)) return { text: 'nothing in your request matched it', helped: false };
+  if (/nothing in the request matched/i.test(reason))
+    return { text: 'nothing in your request matched it', helped: false };
   if (reason === HAND_PICKED) return { text: 'you picked it', helped: true };
   return null;
 }
 
 export function explainCandidate(candidate: ModelCandidate): CandidateExplanation {
-  const meanings = candidate.reasons.map(explainReason).filter((m): m is { text: string; helped: boolean } => m !== null);
+  const meanings = candidate.reasons
+    .map(explainReason)
+    .filter((m): m is { text: string; helped: boolean } => m !== null);
   const helped = meanings.filter((m) => m.helped).map((m) => m.text);
   const against = meanings.filter((m) => !m.helped).map((m) => `against it: ${m.text}`);
   return { model_id: candidate.model_id, name: candidate.name, reasons: [...new Set([...helped, ...against])] };
 }
 
-const words = (text: string) => new Set(text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean));
+const words = (text: string) =>
+  new Set(
+    text
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter(Boolean),
+  );
 
 /** Which of the kept request words the model's name, trigger words and cited example prompts hold. */
 function matchedTerms(input: ExplainInput): { inName: string[]; examples: number; inExamples: string[] } {
@@ -180,7 +227,8 @@ function matchedTerms(input: ExplainInput): { inName: string[]; examples: number
   const kept = input.prompt.evidence.kept_terms;
   const examples = new Map<number, string>();
   for (const n of input.prompt.evidence.neighbours) if (n.model_id === model.id) examples.set(n.image_id, n.prompt);
-  for (const d of input.arguments.evidence.demonstrations) if (d.model_id === model.id) examples.set(d.image_id, d.prompt);
+  for (const d of input.arguments.evidence.demonstrations)
+    if (d.model_id === model.id) examples.set(d.image_id, d.prompt);
   const exampleWords = [...examples.values()].map(words);
   const inExamples = kept.filter((t) => exampleWords.some((w) => w.has(t.toLowerCase())));
   const matching = exampleWords.filter((w) => kept.some((t) => w.has(t.toLowerCase()))).length;
@@ -197,20 +245,26 @@ export function explainModel(input: ExplainInput): string {
   const because: string[] = [];
   if (inName.length > 0) because.push(`its name or trigger words hold ${quoteList(inName)}`);
   if (examples > 0 && inExamples.length > 0) {
-    because.push(`${examples === 1 ? 'one of its example prompts matches' : `${examples} of its example prompts match`} ${quoteList(inExamples)}`);
+    because.push(
+      `${examples === 1 ? 'one of its example prompts matches' : `${examples} of its example prompts match`} ${quoteList(inExamples)}`,
+    );
   }
   if (because.length === 0 && chosen) {
     const first = explainCandidate(chosen).reasons[0];
     if (first) because.push(first);
   }
   if (input.model.evidence.method === HAND_PICKED) {
-    const share = chosen ? `the engine had given it ${Math.round(100 * chosen.score)}% of the vote` : `it was not among the engine's best ${candidates.length}`;
+    const share = chosen
+      ? `the engine had given it ${Math.round(100 * chosen.score)}% of the vote`
+      : `it was not among the engine's best ${candidates.length}`;
     const triggers = stage3Triggers(input);
     return [
       `You picked ${model.name}, ${typeInWords(model.type, model.base_model)}; ${share}.`,
       input.plan.base_checkpoint ? `The LoRA runs on the checkpoint ${input.plan.base_checkpoint.name}.` : '',
       triggers.length > 0 ? `Its trigger words ${quoteList(triggers)} were added to the prompt.` : '',
-    ].filter(Boolean).join(' ');
+    ]
+      .filter(Boolean)
+      .join(' ');
   }
   if (!chosen) sentences.push(`${opening}.`);
   else sentences.push(because.length > 0 ? `${opening}, because ${because.join(' and ')}.` : `${opening}.`);
@@ -226,7 +280,10 @@ export function explainModel(input: ExplainInput): string {
   }
   if (input.plan.base_checkpoint) sentences.push(`The LoRA runs on the checkpoint ${input.plan.base_checkpoint.name}.`);
   const triggers = stage3Triggers(input);
-  if (triggers.length > 0) sentences.push(`Its trigger ${triggers.length === 1 ? 'word' : 'words'} ${quoteList(triggers)} ${triggers.length === 1 ? 'was' : 'were'} added to the prompt to switch its style on.`);
+  if (triggers.length > 0)
+    sentences.push(
+      `Its trigger ${triggers.length === 1 ? 'word' : 'words'} ${quoteList(triggers)} ${triggers.length === 1 ? 'was' : 'were'} added to the prompt to switch its style on.`,
+    );
   return sentences.join(' ');
 }
 
@@ -234,7 +291,9 @@ export function explainModel(input: ExplainInput): string {
 export function stage3Triggers(input: Pick<ExplainInput, 'plan' | 'prompt'>): string[] {
   const before = input.prompt.prompt.toLowerCase();
   const now = input.plan.prompt.toLowerCase();
-  return input.plan.model.trained_words.filter((w) => w.trim() && now.includes(w.toLowerCase()) && !before.includes(w.toLowerCase()));
+  return input.plan.model.trained_words.filter(
+    (w) => w.trim() && now.includes(w.toLowerCase()) && !before.includes(w.toLowerCase()),
+  );
 }
 
 const ORIGIN_WORDS: Record<ArgumentOrigin, string> = {
@@ -257,7 +316,8 @@ export function explainSource(source: ArgumentSource): string {
   // The engine's own sentence about the shape is plain prose ("“tall” asks for a portrait picture: 832×1216, …").
   if (source.origin === 'request-shape' && source.detail.trim()) return source.detail.replace(/"([^"]+)"/g, '“$1”');
   const nearest = /\((\d+)% of their vote\)/.exec(source.detail);
-  if (nearest) return `what the example prompts nearest your request use, from any model (${nearest[1]}% of them), as the chosen model’s own examples gave no clear answer`;
+  if (nearest)
+    return `what the example prompts nearest your request use, from any model (${nearest[1]}% of them), as the chosen model’s own examples gave no clear answer`;
   return base;
 }
 
@@ -271,13 +331,18 @@ export function explainArguments(input: ExplainInput): string {
   }
   const groups = [...byOrigin.entries()].sort((x, y) => y[1].length - x[1].length);
   const settings = `${a.sampler} sampler, ${a.steps} steps, CFG scale ${a.cfg_scale}, ${a.width}×${a.height} pixels`;
-  const origins = groups.map(([origin, names]) => `${names.length === 5 ? 'all of them' : names.join(', ')}: ${ORIGIN_WORDS[origin]}`);
+  const origins = groups.map(
+    ([origin, names]) => `${names.length === 5 ? 'all of them' : names.join(', ')}: ${ORIGIN_WORDS[origin]}`,
+  );
   return `The picture will be made with the ${settings}. Where these come from: ${origins.join('; ')}.`;
 }
 
 export function explainPlan(input: ExplainInput): PlanExplanation {
   const sources = Object.fromEntries(
-    (Object.keys(ARGUMENT_LABELS) as ArgumentName[]).map((name) => [name, explainSource(input.arguments.evidence.sources[name])]),
+    (Object.keys(ARGUMENT_LABELS) as ArgumentName[]).map((name) => [
+      name,
+      explainSource(input.arguments.evidence.sources[name]),
+    ]),
   ) as Record<ArgumentName, string>;
   const notices = input.prompt.evidence.notes.filter((n) => /image/i.test(n));
   return {
@@ -292,17 +357,58 @@ export function explainPlan(input: ExplainInput): PlanExplanation {
 
 /** Short definitions for the glossary (one tap away in the app, and in the Markdown handout). */
 export const GLOSSARY: readonly { term: string; definition: string }[] = [
-  { term: 'Prompt', definition: 'The text that describes the picture. The image model draws what these words describe.' },
-  { term: 'Negative prompt', definition: 'Things the picture should not have (for example “blurry” or “extra fingers”).' },
-  { term: 'Checkpoint', definition: 'A complete image model, such as SD 1.5 or SDXL, or one fine-tuned from them for a look (photos, anime…).' },
-  { term: 'LoRA', definition: 'A small add-on file that teaches a checkpoint one style, character or object. It runs on top of a checkpoint of the same base.' },
-  { term: 'Trigger word', definition: 'A word a LoRA or fine-tuned model was trained with; putting it in the prompt switches its style or subject on.' },
-  { term: 'Sampler', definition: 'The method that turns random noise into a picture step by step. Different samplers give slightly different looks and speeds.' },
-  { term: 'Steps', definition: 'How many times the sampler refines the picture. More steps take longer; after about 20–40 little changes.' },
-  { term: 'CFG scale', definition: 'How strictly the picture follows the prompt. Low values are freer, high values follow the words closely but can look harsh (7 is common).' },
-  { term: 'Size', definition: 'Width × height in pixels. Each base model works best at the size it was trained on: 512 for SD 1.5, 1024 for SDXL.' },
-  { term: 'Seed', definition: 'The number that starts the random noise. The same seed and settings give the same picture again.' },
-  { term: 'Example prompt', definition: 'A real prompt someone made a picture with, stored with the model and its settings. The app learns from these.' },
+  {
+    term: 'Prompt',
+    definition: 'The text that describes the picture. The image model draws what these words describe.',
+  },
+  {
+    term: 'Negative prompt',
+    definition: 'Things the picture should not have (for example “blurry” or “extra fingers”).',
+  },
+  {
+    term: 'Checkpoint',
+    definition:
+      'A complete image model, such as SD 1.5 or SDXL, or one fine-tuned from them for a look (photos, anime…).',
+  },
+  {
+    term: 'LoRA',
+    definition:
+      'A small add-on file that teaches a checkpoint one style, character or object. It runs on top of a checkpoint of the same base.',
+  },
+  {
+    term: 'Trigger word',
+    definition:
+      'A word a LoRA or fine-tuned model was trained with; putting it in the prompt switches its style or subject on.',
+  },
+  {
+    term: 'Sampler',
+    definition:
+      'The method that turns random noise into a picture step by step. Different samplers give slightly different looks and speeds.',
+  },
+  {
+    term: 'Steps',
+    definition:
+      'How many times the sampler refines the picture. More steps take longer; after about 20–40 little changes.',
+  },
+  {
+    term: 'CFG scale',
+    definition:
+      'How strictly the picture follows the prompt. Low values are freer, high values follow the words closely but can look harsh (7 is common).',
+  },
+  {
+    term: 'Size',
+    definition:
+      'Width × height in pixels. Each base model works best at the size it was trained on: 512 for SD 1.5, 1024 for SDXL.',
+  },
+  {
+    term: 'Seed',
+    definition: 'The number that starts the random noise. The same seed and settings give the same picture again.',
+  },
+  {
+    term: 'Example prompt',
+    definition:
+      'A real prompt someone made a picture with, stored with the model and its settings. The app learns from these.',
+  },
 ];
 
 export interface PromptSegment {
@@ -321,11 +427,17 @@ export function markPrompt(
   alsoAdded: readonly string[] = [],
 ): PromptSegment[] {
   // The person's phrases (when the engine parsed the request) count word by word, like kept terms.
-  const kept = new Set([...evidence.kept_terms, ...(evidence.request?.phrases ?? []).flatMap((p) => p.split(/[^\p{L}\p{N}'’-]+/u))].map((t) => t.toLowerCase()).filter(Boolean));
+  const kept = new Set(
+    [...evidence.kept_terms, ...(evidence.request?.phrases ?? []).flatMap((p) => p.split(/[^\p{L}\p{N}'’-]+/u))]
+      .map((t) => t.toLowerCase())
+      .filter(Boolean),
+  );
   const kinds: PromptSegment['kind'][] = Array.from(prompt, () => 'plain');
   const lower = prompt.toLowerCase();
   const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}]/u.test(c);
-  const phrases = [...new Set([...evidence.added_terms.map((a) => a.term), ...alsoAdded].map((t) => t.toLowerCase()).filter(Boolean))].sort((a, b) => b.length - a.length);
+  const phrases = [
+    ...new Set([...evidence.added_terms.map((a) => a.term), ...alsoAdded].map((t) => t.toLowerCase()).filter(Boolean)),
+  ].sort((a, b) => b.length - a.length);
   for (const phrase of phrases) {
     for (let at = lower.indexOf(phrase); at >= 0; at = lower.indexOf(phrase, at + phrase.length)) {
       const whole = !isWordChar(lower[at - 1]) && !isWordChar(lower[at + phrase.length]);
@@ -334,11 +446,14 @@ export function markPrompt(
     }
   }
   // The person's phrases are marked whole where the prompt holds them; the rest of their words one by one.
-  const own = [...new Set((evidence.request?.phrases ?? []).map((p) => p.toLowerCase()).filter(Boolean))].sort((a, b) => b.length - a.length);
+  const own = [...new Set((evidence.request?.phrases ?? []).map((p) => p.toLowerCase()).filter(Boolean))].sort(
+    (a, b) => b.length - a.length,
+  );
   for (const phrase of own) {
     for (let at = lower.indexOf(phrase); at >= 0; at = lower.indexOf(phrase, at + phrase.length)) {
       const whole = !isWordChar(lower[at - 1]) && !isWordChar(lower[at + phrase.length]);
-      if (whole && kinds.slice(at, at + phrase.length).every((k) => k === 'plain')) kinds.fill('yours', at, at + phrase.length);
+      if (whole && kinds.slice(at, at + phrase.length).every((k) => k === 'plain'))
+        kinds.fill('yours', at, at + phrase.length);
     }
   }
   for (const m of prompt.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu)) {

@@ -27,7 +27,8 @@ export class ModelTokenError extends Error {
 }
 
 export function validateHead(head: ModelTokenHead): ModelTokenHead {
-  if (!Number.isInteger(head.dim) || head.dim <= 0) throw new ModelTokenError(`head dim must be a positive whole number, got ${head.dim}`);
+  if (!Number.isInteger(head.dim) || head.dim <= 0)
+    throw new ModelTokenError(`head dim must be a positive whole number, got ${head.dim}`);
   if (head.weights.length !== head.modelIds.length * head.dim) {
     throw new ModelTokenError(
       `head weights hold ${head.weights.length} floats; ${head.modelIds.length} models x ${head.dim} needs ${head.modelIds.length * head.dim}`,
@@ -66,7 +67,8 @@ export function headFingerprint(head: ModelTokenHead): string {
 
 /** W_m·h for every row. */
 export function modelLogits(head: ModelTokenHead, h: ArrayLike<number>): Float32Array {
-  if (h.length !== head.dim) throw new ModelTokenError(`hidden state has ${h.length} values; the head expects ${head.dim}`);
+  if (h.length !== head.dim)
+    throw new ModelTokenError(`hidden state has ${h.length} values; the head expects ${head.dim}`);
   const out = new Float32Array(head.modelIds.length);
   for (let r = 0; r < out.length; r++) {
     let s = 0;
@@ -100,7 +102,12 @@ export interface ModelScores {
  * Scores the models at one position: softmax([W_m·h; W_d·h]) with the vocabulary entering through
  * its log-sum-exp. `competing[r]` false leaves row r out of the softmax (a model the user did not allow).
  */
-export function scoreModels(head: ModelTokenHead, h: ArrayLike<number>, vocabLogSumExp: number, competing?: ArrayLike<boolean>): ModelScores {
+export function scoreModels(
+  head: ModelTokenHead,
+  h: ArrayLike<number>,
+  vocabLogSumExp: number,
+  competing?: ArrayLike<boolean>,
+): ModelScores {
   const logits = modelLogits(head, h);
   const inSoftmax = Array.from(logits, (z, r) => (competing && !competing[r] ? -Infinity : z));
   const total = logSumExp([...inSoftmax, vocabLogSumExp]);
@@ -158,7 +165,8 @@ export async function encodeExamples(
     }
     if (options.signal?.aborted) throw new DOMException('Encoding was cancelled.', 'AbortError');
     const { h, vocabLogSumExp } = await encoder.encode(pair.text, options.signal);
-    if (h.length !== encoder.dim) throw new ModelTokenError(`encoder returned ${h.length} values, declared ${encoder.dim}`);
+    if (h.length !== encoder.dim)
+      throw new ModelTokenError(`encoder returned ${h.length} values, declared ${encoder.dim}`);
     const example = { h, vocabLogSumExp, modelId: pair.modelId };
     out.push(example);
     options.onExample?.(example, out.length - 1);
@@ -223,13 +231,17 @@ function epochOrder(n: number, seed: number, epoch: number): number[] {
 }
 
 /** Mean loss and accuracy of a head over examples (all rows compete). */
-export function evaluateHead(head: ModelTokenHead, examples: readonly TrainingExample[]): { loss: number; accuracy: number } {
+export function evaluateHead(
+  head: ModelTokenHead,
+  examples: readonly TrainingExample[],
+): { loss: number; accuracy: number } {
   const rowOf = new Map(head.modelIds.map((id, r) => [id, r]));
   let loss = 0;
   let correct = 0;
   for (const ex of examples) {
     const target = rowOf.get(ex.modelId);
-    if (target === undefined) throw new ModelTokenError(`example for model ${ex.modelId}, which has no row in the head`);
+    if (target === undefined)
+      throw new ModelTokenError(`example for model ${ex.modelId}, which has no row in the head`);
     const z = modelLogits(head, ex.h);
     loss += logSumExp([...z, ex.vocabLogSumExp]) - z[target]!;
     let best = 0;
@@ -244,16 +256,31 @@ export function evaluateHead(head: ModelTokenHead, examples: readonly TrainingEx
  * so a worker stays responsive; checks `signal` between batches and throws TrainingAbortedError with
  * the state to resume from.
  */
-export async function trainHead(head: ModelTokenHead, examples: readonly TrainingExample[], options: TrainOptions): Promise<TrainResult> {
+export async function trainHead(
+  head: ModelTokenHead,
+  examples: readonly TrainingExample[],
+  options: TrainOptions,
+): Promise<TrainResult> {
   validateHead(head);
-  const { epochs, learningRate = 0.01, weightDecay = 0.01, batchSize = 32, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, seed = 1 } = options;
-  if (!Number.isInteger(epochs) || epochs < 0) throw new ModelTokenError(`epochs must be a whole number >= 0, got ${epochs}`);
+  const {
+    epochs,
+    learningRate = 0.01,
+    weightDecay = 0.01,
+    batchSize = 32,
+    beta1 = 0.9,
+    beta2 = 0.999,
+    epsilon = 1e-8,
+    seed = 1,
+  } = options;
+  if (!Number.isInteger(epochs) || epochs < 0)
+    throw new ModelTokenError(`epochs must be a whole number >= 0, got ${epochs}`);
   if (examples.length === 0) throw new ModelTokenError('no training examples');
   const rowOf = new Map(head.modelIds.map((id, r) => [id, r]));
   const targets = examples.map((ex) => {
     const r = rowOf.get(ex.modelId);
     if (r === undefined) throw new ModelTokenError(`example for model ${ex.modelId}, which has no row in the head`);
-    if (ex.h.length !== head.dim) throw new ModelTokenError(`example h has ${ex.h.length} values; the head expects ${head.dim}`);
+    if (ex.h.length !== head.dim)
+      throw new ModelTokenError(`example h has ${ex.h.length} values; the head expects ${head.dim}`);
     return r;
   });
   const trainable = head.modelIds.map((id) => !options.trainableModelIds || options.trainableModelIds.has(id));
@@ -265,7 +292,12 @@ export async function trainHead(head: ModelTokenHead, examples: readonly Trainin
     throw new ModelTokenError('the state to resume belongs to a head with other models or another width');
   }
   const state: TrainerState = resume
-    ? { ...resume, head: { ...resume.head, weights: resume.head.weights.slice() }, firstMoment: resume.firstMoment.slice(), secondMoment: resume.secondMoment.slice() }
+    ? {
+        ...resume,
+        head: { ...resume.head, weights: resume.head.weights.slice() },
+        firstMoment: resume.firstMoment.slice(),
+        secondMoment: resume.secondMoment.slice(),
+      }
     : {
         head: { dim: head.dim, modelIds: [...head.modelIds], weights: head.weights.slice() },
         firstMoment: new Float32Array(head.weights.length),
@@ -315,7 +347,9 @@ export async function trainHead(head: ModelTokenHead, examples: readonly Trainin
           const m = (state.firstMoment[k] = beta1 * state.firstMoment[k]! + (1 - beta1) * g);
           const v = (state.secondMoment[k] = beta2 * state.secondMoment[k]! + (1 - beta2) * g * g);
           // Decoupled weight decay (AdamW), then the Adam step.
-          w[k] = w[k]! * (1 - learningRate * weightDecay) - (learningRate * (m / correction1)) / (Math.sqrt(v / correction2) + epsilon);
+          w[k] =
+            w[k]! * (1 - learningRate * weightDecay) -
+            (learningRate * (m / correction1)) / (Math.sqrt(v / correction2) + epsilon);
         }
       }
       state.batch++;

@@ -57,16 +57,29 @@ export function normaliseInput(input: ChatInput): string {
   return JSON.stringify({ messages, images: input.images.map((i) => hashString(i.source)) });
 }
 
-export function planCacheKey(input: ChatInput, engine: { name: string; version: string }, catalogVersion: string, options: object): string {
+export function planCacheKey(
+  input: ChatInput,
+  engine: { name: string; version: string },
+  catalogVersion: string,
+  options: object,
+): string {
   return hashString(JSON.stringify([normaliseInput(input), engine.name, engine.version, catalogVersion, options]));
 }
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
-export async function runPipeline(engine: Engine, rawInput: ChatInput, options: PipelineOptions = {}): Promise<PlanResult> {
+export async function runPipeline(
+  engine: Engine,
+  rawInput: ChatInput,
+  options: PipelineOptions = {},
+): Promise<PlanResult> {
   const { signal, onEvent } = options;
   const input = validateChatInput(rawInput);
-  const request: StageRequest = { input, merged: mergeTurns(input.messages), ...(options.allowedModelIds ? { allowedModelIds: options.allowedModelIds } : {}) };
+  const request: StageRequest = {
+    input,
+    merged: mergeTurns(input.messages),
+    ...(options.allowedModelIds ? { allowedModelIds: options.allowedModelIds } : {}),
+  };
   const seed = options.seed ?? seedFromText(normaliseInput(input));
   const timings: StageTiming[] = [];
   const started = now();

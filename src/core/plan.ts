@@ -150,15 +150,24 @@ export function validateArguments(args: GenerationArguments): ArgumentProblem[] 
   }
   const { steps, cfg_scale, size } = ARGUMENT_LIMITS;
   if (!Number.isInteger(args.steps) || args.steps < steps.min || args.steps > steps.max) {
-    problems.push({ field: 'steps', message: `steps must be a whole number from ${steps.min} to ${steps.max}, got ${args.steps}` });
+    problems.push({
+      field: 'steps',
+      message: `steps must be a whole number from ${steps.min} to ${steps.max}, got ${args.steps}`,
+    });
   }
   if (!Number.isFinite(args.cfg_scale) || args.cfg_scale < cfg_scale.min || args.cfg_scale > cfg_scale.max) {
-    problems.push({ field: 'cfg_scale', message: `cfg_scale must be from ${cfg_scale.min} to ${cfg_scale.max}, got ${args.cfg_scale}` });
+    problems.push({
+      field: 'cfg_scale',
+      message: `cfg_scale must be from ${cfg_scale.min} to ${cfg_scale.max}, got ${args.cfg_scale}`,
+    });
   }
   for (const field of ['width', 'height'] as const) {
     const v = args[field];
     if (!Number.isInteger(v) || v < size.min || v > size.max || v % size.multiple !== 0) {
-      problems.push({ field, message: `${field} must be a multiple of ${size.multiple} from ${size.min} to ${size.max}, got ${v}` });
+      problems.push({
+        field,
+        message: `${field} must be a multiple of ${size.multiple} from ${size.min} to ${size.max}, got ${v}`,
+      });
     }
   }
   if (!Number.isInteger(args.seed) || args.seed < 0 || args.seed > 0xffffffff) {
@@ -175,9 +184,13 @@ export function snapSize(value: number): number {
 }
 
 /** Repairs what can be repaired (clamps, snaps, canonical sampler) so that the result always validates. */
-export function repairArguments(args: GenerationArguments, fallbackSampler: KnownSampler = 'Euler a'): GenerationArguments {
+export function repairArguments(
+  args: GenerationArguments,
+  fallbackSampler: KnownSampler = 'Euler a',
+): GenerationArguments {
   const { steps, cfg_scale } = ARGUMENT_LIMITS;
-  const clamp = (v: number, lo: number, hi: number, dflt: number) => (Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : dflt);
+  const clamp = (v: number, lo: number, hi: number, dflt: number) =>
+    Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : dflt;
   return {
     sampler: canonicalSampler(args.sampler) ?? fallbackSampler,
     steps: Math.round(clamp(args.steps, steps.min, steps.max, 20)),

@@ -19,13 +19,54 @@ export interface SafetyPolicy {
 }
 
 export const DEFAULT_BLOCKED_TERMS: readonly string[] = [
-  'nsfw', 'nude', 'nudity', 'naked', 'topless', 'bottomless', 'undressed', 'porn', 'porno', 'pornographic', 'pornstar',
-  'sex', 'sexual', 'sexy', 'hentai', 'ecchi', 'erotic', 'erotica', 'lewd', 'explicit', 'nipple', 'genital', 'genitals',
-  'penis', 'vagina', 'pussy', 'breast', 'boob', 'lingerie', 'fetish', 'bdsm', 'orgasm', 'stripper', 'gore', 'gory',
-  'dismembered', 'decapitated', 'beheaded', 'mutilated', 'torture', 'suicide', 'self harm', 'self-harm', 'corpse',
+  'nsfw',
+  'nude',
+  'nudity',
+  'naked',
+  'topless',
+  'bottomless',
+  'undressed',
+  'porn',
+  'porno',
+  'pornographic',
+  'pornstar',
+  'sex',
+  'sexual',
+  'sexy',
+  'hentai',
+  'ecchi',
+  'erotic',
+  'erotica',
+  'lewd',
+  'explicit',
+  'nipple',
+  'genital',
+  'genitals',
+  'penis',
+  'vagina',
+  'pussy',
+  'breast',
+  'boob',
+  'lingerie',
+  'fetish',
+  'bdsm',
+  'orgasm',
+  'stripper',
+  'gore',
+  'gory',
+  'dismembered',
+  'decapitated',
+  'beheaded',
+  'mutilated',
+  'torture',
+  'suicide',
+  'self harm',
+  'self-harm',
+  'corpse',
 ];
 
-export const DEFAULT_SAFE_NEGATIVE_PROMPT = 'nsfw, nude, naked, nipples, sexual content, explicit, gore, blood, violence';
+export const DEFAULT_SAFE_NEGATIVE_PROMPT =
+  'nsfw, nude, naked, nipples, sexual content, explicit, gore, blood, violence';
 
 export const DEFAULT_SAFETY_POLICY: SafetyPolicy = {
   blockedTerms: DEFAULT_BLOCKED_TERMS,
@@ -35,17 +76,77 @@ export const DEFAULT_SAFETY_POLICY: SafetyPolicy = {
 
 /** Catalog tags (lower case) that mark a model as NSFW-leaning. */
 const NSFW_TAGS = new Set([
-  'nsfw', 'sexy', 'sex', 'hentai', 'porn', 'pornstar', 'nude', 'nudes', 'nudity', 'naked', 'breasts', 'boobs', 'erotic',
-  'erotic pose', 'lewd', 'lingerie', 'fetish', 'bdsm', 'ecchi', 'topless', 'nipples', 'underwear', 'seductive', 'onlyfans',
+  'nsfw',
+  'sexy',
+  'sex',
+  'hentai',
+  'porn',
+  'pornstar',
+  'nude',
+  'nudes',
+  'nudity',
+  'naked',
+  'breasts',
+  'boobs',
+  'erotic',
+  'erotic pose',
+  'lewd',
+  'lingerie',
+  'fetish',
+  'bdsm',
+  'ecchi',
+  'topless',
+  'nipples',
+  'underwear',
+  'seductive',
+  'onlyfans',
 ]);
 /** Catalog tags that mark a model as a real person's likeness. */
 const LIKENESS_TAGS = new Set([
-  'celebrity', 'celeb', 'celebrities', 'real person', 'real people', 'actress', 'actor', 'singer', 'politician', 'political',
-  'kpop idol', 'k-pop idol', 'kpop girl', 'japanese idol', 'instagram', 'instagram model', 'influencer', 'youtuber',
-  'famous', 'famous people', 'athlete', 'public figure', 'president', 'streamer', 'tiktok',
+  'celebrity',
+  'celeb',
+  'celebrities',
+  'real person',
+  'real people',
+  'actress',
+  'actor',
+  'singer',
+  'politician',
+  'political',
+  'kpop idol',
+  'k-pop idol',
+  'kpop girl',
+  'japanese idol',
+  'instagram',
+  'instagram model',
+  'influencer',
+  'youtuber',
+  'famous',
+  'famous people',
+  'athlete',
+  'public figure',
+  'president',
+  'streamer',
+  'tiktok',
 ]);
 /** Words in a model's name that mark it NSFW-leaning. */
-const NSFW_NAME_WORDS = new Set(['nsfw', 'hentai', 'porn', 'porno', 'nude', 'nudes', 'naked', 'sex', 'sexy', 'lewd', 'erotic', 'ecchi', 'lingerie', 'topless', 'fetish']);
+const NSFW_NAME_WORDS = new Set([
+  'nsfw',
+  'hentai',
+  'porn',
+  'porno',
+  'nude',
+  'nudes',
+  'naked',
+  'sex',
+  'sexy',
+  'lewd',
+  'erotic',
+  'ecchi',
+  'lingerie',
+  'topless',
+  'fetish',
+]);
 
 export type ExclusionReason = 'nsfw' | 'likeness' | 'not-allowlisted';
 
@@ -71,7 +172,7 @@ export interface SafetyScreen {
   unknownAllowlistEntries: string[];
 }
 
-const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's' };
+const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
 
 /**
  * Lower case, accents removed, common digit-for-letter spellings undone ("s3xy", "nud3"), and every
@@ -99,7 +200,8 @@ export function findBlockedTerms(text: string, policy: Pick<SafetyPolicy, 'block
   for (const term of policy.blockedTerms) {
     const needle = normaliseForSafety(term).trim();
     if (!needle) continue;
-    if (haystack.includes(` ${needle} `) || haystack.includes(` ${needle}s `) || haystack.includes(` ${needle}es `)) found.push(term);
+    if (haystack.includes(` ${needle} `) || haystack.includes(` ${needle}s `) || haystack.includes(` ${needle}es `))
+      found.push(term);
   }
   return found;
 }
@@ -125,7 +227,10 @@ export function exclusionOf(model: SafetyModel): Omit<ModelExclusion, 'id' | 'na
 }
 
 /** Which catalog models may be chosen under the policy, and what was excluded and why. */
-export function screenModels(models: readonly SafetyModel[], policy: Pick<SafetyPolicy, 'allowedModels'>): SafetyScreen {
+export function screenModels(
+  models: readonly SafetyModel[],
+  policy: Pick<SafetyPolicy, 'allowedModels'>,
+): SafetyScreen {
   const allowIds = new Set<number>();
   const allowNames = new Set<string>();
   for (const entry of policy.allowedModels ?? []) {
@@ -141,7 +246,8 @@ export function screenModels(models: readonly SafetyModel[], policy: Pick<Safety
     if (allowNames.has(m.name.trim().toLowerCase())) seenEntries.add(m.name.trim().toLowerCase());
     const why = exclusionOf(m);
     if (why) excluded.push({ id: m.id, name: m.name, ...why });
-    else if (policy.allowedModels && !allowlisted(m)) excluded.push({ id: m.id, name: m.name, reason: 'not-allowlisted', evidence: 'not in the allowlist' });
+    else if (policy.allowedModels && !allowlisted(m))
+      excluded.push({ id: m.id, name: m.name, reason: 'not-allowlisted', evidence: 'not in the allowlist' });
     else allowedIds.push(m.id);
   }
   const unknownAllowlistEntries = (policy.allowedModels ?? [])
@@ -154,27 +260,51 @@ export function screenModels(models: readonly SafetyModel[], policy: Pick<Safety
  * Removes from a written prompt the comma-separated parts that hold a blocked term (an engine may
  * borrow such terms from neighbouring demonstrations even for a harmless request).
  */
-export function scrubPrompt(prompt: string, policy: Pick<SafetyPolicy, 'blockedTerms'>): { prompt: string; removed: string[] } {
+export function scrubPrompt(
+  prompt: string,
+  policy: Pick<SafetyPolicy, 'blockedTerms'>,
+): { prompt: string; removed: string[] } {
   const removed: string[] = [];
   const kept = prompt.split(',').filter((part) => {
     const found = findBlockedTerms(part, policy);
     removed.push(...found.filter((t) => !removed.includes(t)));
     return found.length === 0;
   });
-  return { prompt: kept.map((p) => p.trim()).filter(Boolean).join(', '), removed };
+  return {
+    prompt: kept
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .join(', '),
+    removed,
+  };
 }
 
 /** The negative prompt with the policy's safe terms appended (those it does not already hold). */
 export function withSafeNegative(negative: string, policy: Pick<SafetyPolicy, 'safeNegativePrompt'>): string {
-  const have = new Set(negative.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
-  const add = policy.safeNegativePrompt.split(',').map((t) => t.trim()).filter((t) => t && !have.has(t.toLowerCase()));
+  const have = new Set(
+    negative
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const add = policy.safeNegativePrompt
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t && !have.has(t.toLowerCase()));
   return [negative.trim(), ...add].filter(Boolean).join(', ');
 }
 
 /** Operator settings from kiosk.json merged with the defaults: extra blocked terms add to the built-in list. */
-export function policyFrom(options: { blockedTerms?: readonly string[]; allowedModels?: readonly (number | string)[] | null; safeNegativePrompt?: string }): SafetyPolicy {
+export function policyFrom(options: {
+  blockedTerms?: readonly string[];
+  allowedModels?: readonly (number | string)[] | null;
+  safeNegativePrompt?: string;
+}): SafetyPolicy {
   return {
-    blockedTerms: [...DEFAULT_BLOCKED_TERMS, ...(options.blockedTerms ?? []).filter((t) => !DEFAULT_BLOCKED_TERMS.includes(t))],
+    blockedTerms: [
+      ...DEFAULT_BLOCKED_TERMS,
+      ...(options.blockedTerms ?? []).filter((t) => !DEFAULT_BLOCKED_TERMS.includes(t)),
+    ],
     safeNegativePrompt: options.safeNegativePrompt ?? DEFAULT_SAFE_NEGATIVE_PROMPT,
     allowedModels: options.allowedModels && options.allowedModels.length > 0 ? options.allowedModels : null,
   };

@@ -42,7 +42,15 @@ export const DEFAULT_STATION_CONFIG: StationConfig = {
 };
 
 export const STATION_FIELDS: readonly string[] = [
-  'mode', 'allowKioskParam', 'idleResetSeconds', 'operatorPin', 'fullscreen', 'safeMode', 'blockedTerms', 'allowedModels', 'safeNegativePrompt',
+  'mode',
+  'allowKioskParam',
+  'idleResetSeconds',
+  'operatorPin',
+  'fullscreen',
+  'safeMode',
+  'blockedTerms',
+  'allowedModels',
+  'safeNegativePrompt',
 ];
 
 const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
@@ -73,7 +81,8 @@ export function parseStationConfig(raw: unknown): { config: StationConfig; probl
     else problems.push('"operatorPin" must be 4 to 12 digits, e.g. "4321"');
   }
   if (o.blockedTerms !== undefined) {
-    if (Array.isArray(o.blockedTerms) && o.blockedTerms.every(nonEmptyString)) config.blockedTerms = o.blockedTerms.map((t) => t.trim());
+    if (Array.isArray(o.blockedTerms) && o.blockedTerms.every(nonEmptyString))
+      config.blockedTerms = o.blockedTerms.map((t) => t.trim());
     else problems.push('"blockedTerms" must be a list of non-empty strings');
   }
   if (o.allowedModels !== undefined) {
@@ -87,7 +96,9 @@ export function parseStationConfig(raw: unknown): { config: StationConfig; probl
     else problems.push('"safeNegativePrompt" must be a non-empty string');
   }
   if (config.mode === 'kiosk' && config.operatorPin === null) {
-    problems.push('kiosk mode has no "operatorPin": Settings and Bench stay locked on this station until kiosk.json sets one');
+    problems.push(
+      'kiosk mode has no "operatorPin": Settings and Bench stay locked on this station until kiosk.json sets one',
+    );
   }
   return { config, problems };
 }
@@ -100,10 +111,14 @@ export function kioskModeOf(config: StationConfig, params: URLSearchParams): { k
   const asked = params.get('kiosk');
   if (config.mode === 'kiosk') return { kiosk: true, problems: [] };
   if (asked === null) return { kiosk: false, problems: [] };
-  if (!['1', 'true', '0', 'false'].includes(asked)) return { kiosk: false, problems: [`"kiosk" in the URL must be 1 or 0, got "${asked}"`] };
+  if (!['1', 'true', '0', 'false'].includes(asked))
+    return { kiosk: false, problems: [`"kiosk" in the URL must be 1 or 0, got "${asked}"`] };
   const wanted = asked === '1' || asked === 'true';
   if (wanted && !config.allowKioskParam) {
-    return { kiosk: false, problems: ['"?kiosk=1" is ignored: this site\'s kiosk.json does not allow it ("allowKioskParam": true)'] };
+    return {
+      kiosk: false,
+      problems: ['"?kiosk=1" is ignored: this site\'s kiosk.json does not allow it ("allowKioskParam": true)'],
+    };
   }
   return { kiosk: wanted, problems: [] };
 }

@@ -12,12 +12,22 @@ import type { GenerationPlan, PlannedModel } from './plan.ts';
  * Stage 2's result when a person picks the model: `forStage3` is certain (stage 3 follows this model's
  * habits alone), `shown` keeps the engine's ranking of the best candidates for the stage 2 card.
  */
-export function handPickedModel(model: PlannedModel, previous: ModelResult): { forStage3: ModelResult; shown: ModelResult } {
+export function handPickedModel(
+  model: PlannedModel,
+  previous: ModelResult,
+): { forStage3: ModelResult; shown: ModelResult } {
   const ranked = previous.evidence.candidates.find((c) => c.model_id === model.id);
   const note = ranked
     ? `You picked ${model.name}; the engine had given it ${Math.round(100 * ranked.score)}% of the vote.`
     : `You picked ${model.name}, which was not among the engine's best ${previous.evidence.candidates.length}.`;
-  const certain = { model_id: model.id, name: model.name, type: model.type, base_model: model.base_model, score: 1, reasons: [HAND_PICKED] };
+  const certain = {
+    model_id: model.id,
+    name: model.name,
+    type: model.type,
+    base_model: model.base_model,
+    score: 1,
+    reasons: [HAND_PICKED],
+  };
   return {
     forStage3: { model, evidence: { method: HAND_PICKED, candidates: [certain], competing: 1, notes: [note] } },
     shown: { model, evidence: { ...previous.evidence, method: HAND_PICKED, notes: [note] } },
@@ -63,7 +73,10 @@ export async function refitForModel(engine: Engine, request: RefitRequest, signa
   // added trigger words go, the new one's come in.
   const prompt =
     args.prompt ??
-    promptWithTriggerWords(withoutTriggerWords(request.prompt.prompt, request.previous.model, request.prompt), request.model.trained_words);
+    promptWithTriggerWords(
+      withoutTriggerWords(request.prompt.prompt, request.previous.model, request.prompt),
+      request.model.trained_words,
+    );
   return {
     plan: {
       prompt,
@@ -86,13 +99,22 @@ export interface PlanChange {
   why: string;
 }
 
-const termsOf = (prompt: string) => prompt.split(',').map((s) => s.trim()).filter(Boolean);
+const termsOf = (prompt: string) =>
+  prompt
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** What differs between two plans, in the order a person reads a plan; `sources` explains new arguments. */
-export function diffPlans(before: GenerationPlan, after: GenerationPlan, sources?: ArgumentsResult['evidence']['sources']): PlanChange[] {
+export function diffPlans(
+  before: GenerationPlan,
+  after: GenerationPlan,
+  sources?: ArgumentsResult['evidence']['sources'],
+): PlanChange[] {
   const changes: PlanChange[] = [];
   const modelName = (m: PlannedModel | undefined) => (m ? `${m.name} (${m.type}, ${m.base_model})` : 'none');
-  if (before.model.id !== after.model.id) changes.push({ label: 'Model', before: modelName(before.model), after: modelName(after.model), why: '' });
+  if (before.model.id !== after.model.id)
+    changes.push({ label: 'Model', before: modelName(before.model), after: modelName(after.model), why: '' });
   if (before.base_checkpoint?.id !== after.base_checkpoint?.id) {
     changes.push({
       label: 'Runs on checkpoint',
@@ -108,20 +130,29 @@ export function diffPlans(before: GenerationPlan, after: GenerationPlan, sources
     const removed = termsOf(before.prompt).filter((t) => !now.has(t.toLowerCase()));
     const trigger = new Set(after.model.trained_words.map((w) => w.toLowerCase()));
     const why = [
-      added.length ? `added ${added.map((t) => `“${t}”`).join(', ')}${added.every((t) => trigger.has(t.toLowerCase())) ? ' (the new model’s trigger words)' : ''}` : '',
+      added.length
+        ? `added ${added.map((t) => `“${t}”`).join(', ')}${added.every((t) => trigger.has(t.toLowerCase())) ? ' (the new model’s trigger words)' : ''}`
+        : '',
       removed.length ? `removed ${removed.map((t) => `“${t}”`).join(', ')}` : '',
     ].filter(Boolean);
     changes.push({ label: 'Prompt', before: before.prompt, after: after.prompt, why: why.join('; ') });
   }
-  if (before.negative_prompt !== after.negative_prompt) changes.push({ label: 'Negative prompt', before: before.negative_prompt, after: after.negative_prompt, why: '' });
+  if (before.negative_prompt !== after.negative_prompt)
+    changes.push({ label: 'Negative prompt', before: before.negative_prompt, after: after.negative_prompt, why: '' });
   const a = before.arguments;
   const b = after.arguments;
   const why = (name: ArgumentName) => (sources ? explainSource(sources[name]) : '');
   if (a.width !== b.width || a.height !== b.height) {
-    changes.push({ label: 'Size', before: `${a.width}×${a.height}`, after: `${b.width}×${b.height}`, why: why('width') });
+    changes.push({
+      label: 'Size',
+      before: `${a.width}×${a.height}`,
+      after: `${b.width}×${b.height}`,
+      why: why('width'),
+    });
   }
   for (const name of ['sampler', 'steps', 'cfg_scale', 'seed'] as const) {
-    if (a[name] !== b[name]) changes.push({ label: ARGUMENT_LABELS[name], before: String(a[name]), after: String(b[name]), why: why(name) });
+    if (a[name] !== b[name])
+      changes.push({ label: ARGUMENT_LABELS[name], before: String(a[name]), after: String(b[name]), why: why(name) });
   }
   return changes;
 }

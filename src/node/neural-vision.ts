@@ -7,26 +7,54 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { env } from '@huggingface/transformers';
-import { PackManifestError, onnxFileForDtype, type PackDtype, type PackManifest } from '../core/engines/neural/manifest.ts';
+import {
+  PackManifestError,
+  onnxFileForDtype,
+  type PackDtype,
+  type PackManifest,
+} from '../core/engines/neural/manifest.ts';
 import type { LlmDtype } from '../core/engines/neural/transformers-session.ts';
 import { TransformersVisionSession } from '../core/engines/neural/transformers-vision-session.ts';
 
 const VISION_PACK_FILES = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
 
-export async function openVisionSession(packDir: string, manifest: PackManifest, dtype: PackDtype): Promise<TransformersVisionSession> {
+export async function openVisionSession(
+  packDir: string,
+  manifest: PackManifest,
+  dtype: PackDtype,
+): Promise<TransformersVisionSession> {
   if (manifest.hidden_state_output === null) {
-    throw new PackManifestError(packDir, ['a vision-language pack needs "hidden_state_output": its decoder must export h (the graph edit covers single-file text decoders only)']);
+    throw new PackManifestError(packDir, [
+      'a vision-language pack needs "hidden_state_output": its decoder must export h (the graph edit covers single-file text decoders only)',
+    ]);
   }
   const hiddenOutput = manifest.hidden_state_output;
   if ('hub_id' in manifest.base_model) {
     env.allowRemoteModels = true;
-    return TransformersVisionSession.load({ model: manifest.base_model.hub_id, device: 'cpu', dtype: dtype as LlmDtype, hiddenOutput, chatTemplate: manifest.chat_template });
+    return TransformersVisionSession.load({
+      model: manifest.base_model.hub_id,
+      device: 'cpu',
+      dtype: dtype as LlmDtype,
+      hiddenOutput,
+      chatTemplate: manifest.chat_template,
+    });
   }
   const modelDir = path.resolve(packDir, manifest.base_model.path);
-  const missing = VISION_PACK_FILES.map((name) => `onnx/${onnxFileForDtype(dtype, name)}`).filter((file) => !existsSync(path.join(modelDir, file)));
-  if (missing.length > 0) throw new PackManifestError(packDir, [`the pack lists dtype ${dtype} but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing in ${modelDir}`]);
+  const missing = VISION_PACK_FILES.map((name) => `onnx/${onnxFileForDtype(dtype, name)}`).filter(
+    (file) => !existsSync(path.join(modelDir, file)),
+  );
+  if (missing.length > 0)
+    throw new PackManifestError(packDir, [
+      `the pack lists dtype ${dtype} but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing in ${modelDir}`,
+    ]);
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   env.localModelPath = path.dirname(modelDir) + path.sep;
-  return TransformersVisionSession.load({ model: path.basename(modelDir), device: 'cpu', dtype: dtype as LlmDtype, hiddenOutput, chatTemplate: manifest.chat_template });
+  return TransformersVisionSession.load({
+    model: path.basename(modelDir),
+    device: 'cpu',
+    dtype: dtype as LlmDtype,
+    hiddenOutput,
+    chatTemplate: manifest.chat_template,
+  });
 }

@@ -11,7 +11,12 @@ import path from 'node:path';
 import { env } from '@huggingface/transformers';
 import { exposeHiddenState } from '../core/onnx/hidden.ts';
 import { applyHubUrl, createHubFetch, explainHubFailure, type HubFailure } from '../core/engines/neural/hub.ts';
-import { onnxFileForDtype, PackManifestError, type PackDtype, type PackManifest } from '../core/engines/neural/manifest.ts';
+import {
+  onnxFileForDtype,
+  PackManifestError,
+  type PackDtype,
+  type PackManifest,
+} from '../core/engines/neural/manifest.ts';
 import { loadPack, type LoadedPack, type PackFiles } from '../core/engines/neural/pack.ts';
 import { TransformersLlmSession, type LlmDtype } from '../core/engines/neural/transformers-session.ts';
 import type { TransformersVisionSession } from '../core/engines/neural/transformers-vision-session.ts';
@@ -29,19 +34,29 @@ export function packFilesFromDirectory(dir: string): PackFiles {
  * A directory transformers.js can load in which onnx/<file for dtype> exposes `last_hidden_state`:
  * the model directory itself when it already does, else a cached copy whose other files are links.
  */
-export function prepareModelDirectory(modelDir: string, dtype: PackDtype, hiddenOutput: string | null, cacheRoot = path.join(os.tmpdir(), 'chatgen-neural')): string {
+export function prepareModelDirectory(
+  modelDir: string,
+  dtype: PackDtype,
+  hiddenOutput: string | null,
+  cacheRoot = path.join(os.tmpdir(), 'chatgen-neural'),
+): string {
   const onnxName = onnxFileForDtype(dtype);
   const source = path.join(modelDir, 'onnx', onnxName);
-  if (!existsSync(source)) throw new PackManifestError(modelDir, [`the pack lists dtype ${dtype} but onnx/${onnxName} is missing`]);
+  if (!existsSync(source))
+    throw new PackManifestError(modelDir, [`the pack lists dtype ${dtype} but onnx/${onnxName} is missing`]);
   if (hiddenOutput !== null) return modelDir;
   const stat = statSync(source);
-  const key = createHash('sha256').update(`${path.resolve(source)}|${stat.size}|${stat.mtimeMs}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(`${path.resolve(source)}|${stat.size}|${stat.mtimeMs}`)
+    .digest('hex')
+    .slice(0, 16);
   const target = path.join(cacheRoot, key);
   const edited = path.join(target, 'onnx', onnxName);
   if (existsSync(edited)) return target;
   mkdirSync(path.join(target, 'onnx'), { recursive: true });
   for (const entry of readdirSync(modelDir)) {
-    if (entry !== 'onnx' && !existsSync(path.join(target, entry))) symlinkSync(path.resolve(modelDir, entry), path.join(target, entry));
+    if (entry !== 'onnx' && !existsSync(path.join(target, entry)))
+      symlinkSync(path.resolve(modelDir, entry), path.join(target, entry));
   }
   const bytes = readFileSync(source);
   writeFileSync(edited, exposeHiddenState(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).bytes);
@@ -69,9 +84,13 @@ export async function loadNodePack(packDir: string, options: NodePackOptions = {
   const pack = await loadPack(packFilesFromDirectory(packDir));
   const { manifest } = pack;
   const dtype = options.dtype ?? cpuDtype(manifest.dtypes);
-  if (!manifest.dtypes.includes(dtype)) throw new PackManifestError(packDir, [`dtype ${dtype} is not in the pack (it has ${manifest.dtypes.join(', ')})`]);
+  if (!manifest.dtypes.includes(dtype))
+    throw new PackManifestError(packDir, [`dtype ${dtype} is not in the pack (it has ${manifest.dtypes.join(', ')})`]);
   if (!('hub_id' in manifest.base_model)) {
-    const session = manifest.architecture === 'vision-language' ? await openVisionSession(packDir, manifest, dtype) : await openSession(packDir, manifest, dtype, pack.head !== null);
+    const session =
+      manifest.architecture === 'vision-language'
+        ? await openVisionSession(packDir, manifest, dtype)
+        : await openSession(packDir, manifest, dtype, pack.head !== null);
     return { ...pack, session, dtype };
   }
   // A hub model: downloads go through a fetch that records what the hub said, so that a 401 or 404
@@ -82,7 +101,10 @@ export async function loadNodePack(packDir: string, options: NodePackOptions = {
   const previousFetch = env.fetch;
   env.fetch = createHubFetch({ fetch: (input, init) => fetch(input, init), onFailure: (f) => void (failure ??= f) });
   try {
-    const session = manifest.architecture === 'vision-language' ? await openVisionSession(packDir, manifest, dtype) : await openSession(packDir, manifest, dtype, pack.head !== null);
+    const session =
+      manifest.architecture === 'vision-language'
+        ? await openVisionSession(packDir, manifest, dtype)
+        : await openSession(packDir, manifest, dtype, pack.head !== null);
     return { ...pack, session, dtype };
   } catch (err) {
     if (failure) throw new Error(explainHubFailure(failure, hubUrl), { cause: err });
@@ -92,19 +114,38 @@ export async function loadNodePack(packDir: string, options: NodePackOptions = {
   }
 }
 
-async function openSession(packDir: string, manifest: PackManifest, dtype: PackDtype, needsHidden: boolean): Promise<TransformersLlmSession> {
+async function openSession(
+  packDir: string,
+  manifest: PackManifest,
+  dtype: PackDtype,
+  needsHidden: boolean,
+): Promise<TransformersLlmSession> {
   const hiddenOutput = manifest.hidden_state_output ?? 'last_hidden_state';
   if ('hub_id' in manifest.base_model) {
     // Without a head (hybrid planning) h is not needed: stage 1 only generates text.
     if (manifest.hidden_state_output === null && needsHidden) {
-      throw new PackManifestError(packDir, ['a hub model without a hidden-state output needs a local copy (base_model.path) for the graph edit in Node, or a manifest without "head" (hybrid planning)']);
+      throw new PackManifestError(packDir, [
+        'a hub model without a hidden-state output needs a local copy (base_model.path) for the graph edit in Node, or a manifest without "head" (hybrid planning)',
+      ]);
     }
-    return TransformersLlmSession.load({ model: manifest.base_model.hub_id, device: 'cpu', dtype: dtype as LlmDtype, hiddenOutput, chatTemplate: manifest.chat_template });
+    return TransformersLlmSession.load({
+      model: manifest.base_model.hub_id,
+      device: 'cpu',
+      dtype: dtype as LlmDtype,
+      hiddenOutput,
+      chatTemplate: manifest.chat_template,
+    });
   }
   const modelDir = path.resolve(packDir, manifest.base_model.path);
   const prepared = prepareModelDirectory(modelDir, dtype, manifest.hidden_state_output);
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   env.localModelPath = path.dirname(prepared) + path.sep;
-  return TransformersLlmSession.load({ model: path.basename(prepared), device: 'cpu', dtype: dtype as LlmDtype, hiddenOutput, chatTemplate: manifest.chat_template });
+  return TransformersLlmSession.load({
+    model: path.basename(prepared),
+    device: 'cpu',
+    dtype: dtype as LlmDtype,
+    hiddenOutput,
+    chatTemplate: manifest.chat_template,
+  });
 }

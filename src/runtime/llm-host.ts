@@ -34,7 +34,9 @@ export interface LoadedLlm {
 }
 
 const packHeadInfo = (head: ModelTokenHead | null, dim: number): LlmHeadInfo =>
-  head ? { source: 'pack', rows: head.modelIds.length, dim: head.dim, accuracy: null, saved: null } : { source: 'none', rows: 0, dim, accuracy: null, saved: null };
+  head
+    ? { source: 'pack', rows: head.modelIds.length, dim: head.dim, accuracy: null, saved: null }
+    : { source: 'none', rows: 0, dim, accuracy: null, saved: null };
 
 export class LlmHost implements NeuralRuntime {
   private config: LlmWorkerConfig | null = null;
@@ -65,7 +67,8 @@ export class LlmHost implements NeuralRuntime {
     this.gpuDevice = device;
     this.deviceLost = null;
     void device.lost.then((info) => {
-      if (this.gpuDevice === device) this.deviceLost = `the WebGPU device was lost (${info.reason || 'unknown'}: ${info.message || 'no message'})`;
+      if (this.gpuDevice === device)
+        this.deviceLost = `the WebGPU device was lost (${info.reason || 'unknown'}: ${info.message || 'no message'})`;
     });
   }
 
@@ -78,11 +81,24 @@ export class LlmHost implements NeuralRuntime {
   /** Makes a trained head the pack's head (a new engine, hence a new engine version) and saves it. */
   private async adoptTrainedHead(l: LoadedLlm, result: HeadTrainingResult): Promise<LlmHeadTrainingReport> {
     const created = Date.now();
-    const head: LlmHeadInfo = { source: 'trained', rows: result.head.modelIds.length, dim: result.head.dim, accuracy: result.accuracy, saved: null };
+    const head: LlmHeadInfo = {
+      source: 'trained',
+      rows: result.head.modelIds.length,
+      dim: result.head.dim,
+      accuracy: result.accuracy,
+      saved: null,
+    };
     let saveError: string | null = null;
     try {
       await this.heads.put(
-        { pack: l.pack.manifest.name, created, model_ids: result.head.modelIds, dim: result.head.dim, weights: result.head.weights, train_accuracy: result.accuracy },
+        {
+          pack: l.pack.manifest.name,
+          created,
+          model_ids: result.head.modelIds,
+          dim: result.head.dim,
+          weights: result.head.weights,
+          train_accuracy: result.accuracy,
+        },
         l.url,
       );
       head.saved = created;
@@ -91,18 +107,32 @@ export class LlmHost implements NeuralRuntime {
     }
     this.loaded = { ...l, pack: { ...l.pack, head: result.head }, status: { ...l.status, head } };
     this.builtEngine = null;
-    return { pairs: result.pairs, encoded: result.encoded, loss: result.loss, accuracy: result.accuracy, engine: this.engineInfo(this.loaded), status: this.loaded.status, saveError };
+    return {
+      pairs: result.pairs,
+      encoded: result.encoded,
+      loss: result.loss,
+      accuracy: result.accuracy,
+      engine: this.engineInfo(this.loaded),
+      status: this.loaded.status,
+      saveError,
+    };
   }
 
   /** The engine over the loaded pack and the active catalog, and whether its head can run stage 2 there. */
   private engineInfo(l: LoadedLlm): LlmEngineInfo {
     const engine = this.neuralEngine(l);
-    return { name: engine.name, version: engine.version, planning: planningModeFor(l.pack.head, this.engineCatalog!), llmLabel: llmLabelOf(l.pack.manifest, l.session) };
+    return {
+      name: engine.name,
+      version: engine.version,
+      planning: planningModeFor(l.pack.head, this.engineCatalog!),
+      llmLabel: llmLabelOf(l.pack.manifest, l.session),
+    };
   }
 
   /** The trainer for the loaded session and the catalog of useCatalog(), reusing h computed before on this session. */
   private trainerFor(l: LoadedLlm): PackHeadTrainer {
-    if (!this.engineCatalog) throw new Error('call useCatalog() before training the head: its demonstrations are the training pairs');
+    if (!this.engineCatalog)
+      throw new Error('call useCatalog() before training the head: its demonstrations are the training pairs');
     if (this.exampleCache?.session !== l.session) this.exampleCache = { session: l.session, cache: new Map() };
     const kept = this.headTrainer;
     if (kept && kept.session === l.session && kept.catalog === this.engineCatalog) return kept;
@@ -116,13 +146,23 @@ export class LlmHost implements NeuralRuntime {
     this.downloading = controller;
     let opened;
     try {
-      opened = await openPack(url, this.config, onProgress, { ...(this.config.hubUrl ? { hubUrl: this.config.hubUrl } : {}), signal: controller.signal });
+      opened = await openPack(url, this.config, onProgress, {
+        ...(this.config.hubUrl ? { hubUrl: this.config.hubUrl } : {}),
+        signal: controller.signal,
+      });
     } finally {
       if (this.downloading === controller) this.downloading = null;
     }
     if (opened.backend === 'webgpu') await this.watchDevice();
     const { pack, session } = opened;
-    const status: LlmStatus = { pack: pack.manifest.name, backend: opened.backend, dtype: session.dtype, notice: opened.notice, shaderF16: opened.shaderF16, head: packHeadInfo(pack.head, session.hiddenSize) };
+    const status: LlmStatus = {
+      pack: pack.manifest.name,
+      backend: opened.backend,
+      dtype: session.dtype,
+      notice: opened.notice,
+      shaderF16: opened.shaderF16,
+      head: packHeadInfo(pack.head, session.hiddenSize),
+    };
     return { url, pack, session, status };
   }
 
@@ -138,7 +178,9 @@ export class LlmHost implements NeuralRuntime {
         return await work(this.loaded, controller.signal);
       } catch (err) {
         if (this.loaded.status.backend !== 'webgpu' || controller.signal.aborted) throw err;
-        await this.fallBackToWasm(this.deviceLost ?? `WebGPU failed during the run (${err instanceof Error ? err.message : String(err)})`);
+        await this.fallBackToWasm(
+          this.deviceLost ?? `WebGPU failed during the run (${err instanceof Error ? err.message : String(err)})`,
+        );
         return await work(this.loaded, controller.signal);
       }
     } finally {
@@ -163,8 +205,19 @@ export class LlmHost implements NeuralRuntime {
   private async fallBackToWasm(reason: string): Promise<void> {
     const previous = this.loaded!;
     await previous.session.dispose().catch(() => undefined);
-    const session = await openPackOn(previous.url, previous.pack, 'wasm', false, undefined, this.config?.hubUrl ? { hubUrl: this.config.hubUrl } : {});
-    this.loaded = { ...previous, session, status: { ...previous.status, backend: 'wasm', dtype: session.dtype, notice: `${reason}: switched to WASM` } };
+    const session = await openPackOn(
+      previous.url,
+      previous.pack,
+      'wasm',
+      false,
+      undefined,
+      this.config?.hubUrl ? { hubUrl: this.config.hubUrl } : {},
+    );
+    this.loaded = {
+      ...previous,
+      session,
+      status: { ...previous.status, backend: 'wasm', dtype: session.dtype, notice: `${reason}: switched to WASM` },
+    };
   }
 
   async configure(next: LlmWorkerConfig): Promise<void> {
@@ -205,7 +258,14 @@ export class LlmHost implements NeuralRuntime {
     });
 
   selectModel: NeuralRuntime['selectModel'] = (request, prompt, allowedModelIds) =>
-    this.withSession((l, signal) => this.neuralEngine(l).selectModel(request, prompt, allowedModelIds ? { allowedModelIds: new Set(allowedModelIds) } : {}, signal));
+    this.withSession((l, signal) =>
+      this.neuralEngine(l).selectModel(
+        request,
+        prompt,
+        allowedModelIds ? { allowedModelIds: new Set(allowedModelIds) } : {},
+        signal,
+      ),
+    );
 
   configureArguments: NeuralRuntime['configureArguments'] = (request, prompt, model, seed) =>
     this.withSession((l, signal) => this.neuralEngine(l).configureArguments(request, prompt, model, seed, signal));
@@ -213,14 +273,23 @@ export class LlmHost implements NeuralRuntime {
   trainHead: NeuralRuntime['trainHead'] = (options, onProgress) => {
     const { restart, ...settings } = options;
     return this.withSession(async (l, signal) => {
-      const result = await this.trainerFor(l).train(settings, { signal, ...(onProgress ? { onProgress } : {}), ...(restart ? { restart } : {}) });
+      const result = await this.trainerFor(l).train(settings, {
+        signal,
+        ...(onProgress ? { onProgress } : {}),
+        ...(restart ? { restart } : {}),
+      });
       return this.adoptTrainedHead(l, result);
     });
   };
 
   addModelRow: NeuralRuntime['addModelRow'] = (modelId, options, onProgress) =>
     this.withSession(async (l, signal) => {
-      const result = await this.trainerFor(l).addModel(l.pack.head ?? createHead([], l.session.hiddenSize), modelId, options, { signal, ...(onProgress ? { onProgress } : {}) });
+      const result = await this.trainerFor(l).addModel(
+        l.pack.head ?? createHead([], l.session.hiddenSize),
+        modelId,
+        options,
+        { signal, ...(onProgress ? { onProgress } : {}) },
+      );
       return this.adoptTrainedHead(l, result);
     });
 
@@ -228,7 +297,11 @@ export class LlmHost implements NeuralRuntime {
     if (!this.loaded) throw new Error('no pack is loaded: call load() first');
     const { head, manifest } = this.loaded.pack;
     if (!head) throw new Error(`pack "${manifest.name}" has no ModelToken head yet: train one first`);
-    return { pack: manifest.name, bytes: encodeHeadFile(head), entry: { file: manifest.head?.file ?? 'head.f32', dim: head.dim, model_ids: [...head.modelIds] } };
+    return {
+      pack: manifest.name,
+      bytes: encodeHeadFile(head),
+      entry: { file: manifest.head?.file ?? 'head.f32', dim: head.dim, model_ids: [...head.modelIds] },
+    };
   }
 
   async cancel(): Promise<void> {

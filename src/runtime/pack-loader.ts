@@ -10,7 +10,13 @@
 import { env, type ProgressInfo } from '@huggingface/transformers';
 import { readBody } from '../core/bytes.ts';
 import { dtypeFor } from '../core/engines/neural/curated.ts';
-import { applyHubUrl, createHubFetch, explainHubFailure, type HubFailure, type PartialDownloads } from '../core/engines/neural/hub.ts';
+import {
+  applyHubUrl,
+  createHubFetch,
+  explainHubFailure,
+  type HubFailure,
+  type PartialDownloads,
+} from '../core/engines/neural/hub.ts';
 import { onnxFileForDtype, type PackDtype } from '../core/engines/neural/manifest.ts';
 import { loadPack, type LoadedPack, type PackFiles } from '../core/engines/neural/pack.ts';
 import type { LlmBackend, LlmHeadInfo, LlmLoadProgress } from '../core/engines/neural/runtime-api.ts';
@@ -33,7 +39,9 @@ function packUrlFiles(url: string): PackFiles {
     if (!response.ok) throw new Error(`HTTP ${response.status} for ${new URL(p, base).pathname}`);
     // Dev servers and SPA hosts answer a missing file with the app's page: say that, not a JSON parse error.
     if (response.headers.get('content-type')?.includes('text/html')) {
-      throw new Error(`${new URL(p, base).pathname} is not there (the server answered with an HTML page): is the URL a pack folder?`);
+      throw new Error(
+        `${new URL(p, base).pathname} is not there (the server answered with an HTML page): is the URL a pack folder?`,
+      );
     }
     return response;
   };
@@ -46,7 +54,10 @@ function packUrlFiles(url: string): PackFiles {
 
 function chooseDtype(available: readonly PackDtype[], backend: LlmBackend, shaderF16: boolean): PackDtype {
   const chosen = dtypeFor(available, backend, shaderF16);
-  if (!chosen) throw new Error(`the pack offers only ${available.join(', ')}, none of which runs on ${backend}${backend === 'webgpu' ? ' without shader-f16' : ''}`);
+  if (!chosen)
+    throw new Error(
+      `the pack offers only ${available.join(', ')}, none of which runs on ${backend}${backend === 'webgpu' ? ' without shader-f16' : ''}`,
+    );
   return chosen;
 }
 
@@ -76,7 +87,14 @@ export interface HubAccess {
 }
 
 /** Opens the pack's decoder on one backend, in the best dtype that backend runs. */
-export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBackend, shaderF16: boolean, onProgress?: (p: LlmLoadProgress) => void, hub: HubAccess = {}): Promise<PackSession> {
+export async function openPackOn(
+  url: string,
+  pack: LoadedPack,
+  backend: LlmBackend,
+  shaderF16: boolean,
+  onProgress?: (p: LlmLoadProgress) => void,
+  hub: HubAccess = {},
+): Promise<PackSession> {
   const { manifest } = pack;
   const dtype = chooseDtype(manifest.dtypes, backend, shaderF16);
   const base = new URL(url.endsWith('/') ? url : `${url}/`, self.location.href);
@@ -87,10 +105,14 @@ export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBack
     env.allowLocalModels = false;
     model = manifest.base_model.hub_id;
   } else {
-    const modelUrl = new URL(manifest.base_model.path.endsWith('/') ? manifest.base_model.path : `${manifest.base_model.path}/`, base);
+    const modelUrl = new URL(
+      manifest.base_model.path.endsWith('/') ? manifest.base_model.path : `${manifest.base_model.path}/`,
+      base,
+    );
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
-    if (modelUrl.origin !== self.location.origin) throw new Error(`the pack's base model must be served by this app (${modelUrl.origin} is another origin)`);
+    if (modelUrl.origin !== self.location.origin)
+      throw new Error(`the pack's base model must be served by this app (${modelUrl.origin} is another origin)`);
     // A path, not a URL: transformers.js 4.3 checks that local files exist only for paths.
     env.localModelPath = new URL('..', modelUrl).pathname;
     model = modelUrl.pathname.split('/').filter(Boolean).at(-1)!;
@@ -108,10 +130,20 @@ export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBack
   env.fetch = async (input: string | URL, init?: RequestInit) => {
     const href = typeof input === 'string' ? input : input.href;
     const response = await hubFetch(input, init);
-    if (manifest.hidden_state_output !== null || !response.ok || !new URL(href, self.location.href).pathname.endsWith(onnxFile)) return response;
-    const bytes = await readBody(response, { onProgress: (loaded, total) => onProgress?.({ file: onnxFile.slice(1), loaded, total }) });
+    if (
+      manifest.hidden_state_output !== null ||
+      !response.ok ||
+      !new URL(href, self.location.href).pathname.endsWith(onnxFile)
+    )
+      return response;
+    const bytes = await readBody(response, {
+      onProgress: (loaded, total) => onProgress?.({ file: onnxFile.slice(1), loaded, total }),
+    });
     const edited = exposeHiddenState(bytes).bytes;
-    return new Response(edited as BlobPart, { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-length': String(edited.length) } });
+    return new Response(edited as BlobPart, {
+      status: 200,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(edited.length) },
+    });
   };
   const sessionClass = manifest.architecture === 'vision-language' ? TransformersVisionSession : TransformersLlmSession;
   const load = sessionClass.load({
@@ -128,7 +160,10 @@ export async function openPackOn(url: string, pack: LoadedPack, backend: LlmBack
   try {
     return await load;
   } catch (err) {
-    if (hub.signal?.aborted) throw new Error('the download was cancelled; the files already downloaded stay cached and the next load resumes the rest');
+    if (hub.signal?.aborted)
+      throw new Error(
+        'the download was cancelled; the files already downloaded stay cached and the next load resumes the rest',
+      );
     if (failure && hubUrl) throw new Error(explainHubFailure(failure, hubUrl), { cause: err });
     throw err;
   }
@@ -152,7 +187,12 @@ export interface OpenedPack {
 }
 
 /** Loads the pack at `url` and opens its decoder, WebGPU first when preferred, falling back to WASM. */
-export async function openPack(url: string, runtime: PackRuntime, onProgress?: (p: LlmLoadProgress) => void, hub: HubAccess = {}): Promise<OpenedPack> {
+export async function openPack(
+  url: string,
+  runtime: PackRuntime,
+  onProgress?: (p: LlmLoadProgress) => void,
+  hub: HubAccess = {},
+): Promise<OpenedPack> {
   const pack = await loadPack(packUrlFiles(url));
   env.backends.onnx.wasm!.wasmPaths = runtime.wasmPaths;
   env.backends.onnx.wasm!.numThreads = runtime.numThreads ?? 1;
@@ -161,14 +201,33 @@ export async function openPack(url: string, runtime: PackRuntime, onProgress?: (
     if (gpu) env.backends.onnx.webgpu!.adapter = gpu.adapter;
     return openPackOn(url, pack, backend, gpu?.shaderF16 ?? false, onProgress, hub);
   });
-  return { pack, session: opened.value, backend: opened.backend, shaderF16: opened.gpu?.shaderF16 ?? false, notice: opened.notice };
+  return {
+    pack,
+    session: opened.value,
+    backend: opened.backend,
+    shaderF16: opened.gpu?.shaderF16 ?? false,
+    notice: opened.notice,
+  };
 }
 
 /** A head trained earlier in this browser for the pack at `url` (saved in IndexedDB), if it fits the decoder. */
-export async function savedHead(heads: HeadStore, url: string, hiddenSize: number): Promise<{ head: ModelTokenHead; info: LlmHeadInfo } | null> {
+export async function savedHead(
+  heads: HeadStore,
+  url: string,
+  hiddenSize: number,
+): Promise<{ head: ModelTokenHead; info: LlmHeadInfo } | null> {
   // Storage that cannot be read (e.g. blocked by the browser) leaves the pack's own head in use.
   const record = await heads.get(url);
   if (!record || record.dim !== hiddenSize) return null;
   const head = validateHead({ dim: record.dim, modelIds: record.model_ids, weights: record.weights });
-  return { head, info: { source: 'trained', rows: head.modelIds.length, dim: head.dim, accuracy: record.train_accuracy ?? null, saved: record.created } };
+  return {
+    head,
+    info: {
+      source: 'trained',
+      rows: head.modelIds.length,
+      dim: head.dim,
+      accuracy: record.train_accuracy ?? null,
+      saved: record.created,
+    },
+  };
 }

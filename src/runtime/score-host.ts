@@ -14,7 +14,13 @@ import type { ScorerManifest } from '../core/scoring/manifest.ts';
 import { decodePng, isPng } from '../core/scoring/png.ts';
 import { ortRuntime, type OrtModule, type ScoringRuntime } from '../core/scoring/runtime.ts';
 import { readScorerManifest, ScorerPack, type LoadProgress, type PackSource } from '../core/scoring/scorers.ts';
-import type { PackInfo, ScoreImage, ScoreRequestItem, ScoreWorkerApi, ScoreWorkerConfig } from '../../workers/score-api.ts';
+import type {
+  PackInfo,
+  ScoreImage,
+  ScoreRequestItem,
+  ScoreWorkerApi,
+  ScoreWorkerConfig,
+} from '../../workers/score-api.ts';
 import { openWithFallback, type Backend } from './backend.ts';
 
 function urlSource(base: string): PackSource {
@@ -74,15 +80,24 @@ export class ScoreHost implements ScoreWorkerApi {
   async open(url: string): Promise<PackInfo> {
     const manifest = await readScorerManifest(urlSource(url));
     const existing = this.packs.get(manifest.id);
-    if (existing && existing.url !== url) throw new Error(`a pack with id "${manifest.id}" is already open from ${existing.url}`);
-    if (!existing) this.packs.set(manifest.id, { url, manifest, pack: null, backend: null, fallback: null, loading: null });
+    if (existing && existing.url !== url)
+      throw new Error(`a pack with id "${manifest.id}" is already open from ${existing.url}`);
+    if (!existing)
+      this.packs.set(manifest.id, { url, manifest, pack: null, backend: null, fallback: null, loading: null });
     return this.info(manifest.id);
   }
 
   info(id: string): PackInfo {
     const open = this.get(id);
     const m = open.manifest;
-    return { id: m.id, kind: m.kind, name: m.name, meantFor: m.meantFor, backend: open.backend, fallback: open.fallback };
+    return {
+      id: m.id,
+      kind: m.kind,
+      name: m.name,
+      meantFor: m.meantFor,
+      backend: open.backend,
+      fallback: open.fallback,
+    };
   }
 
   /** Downloads the pack's files and creates its sessions (also done lazily by score/features). */
@@ -105,7 +120,9 @@ export class ScoreHost implements ScoreWorkerApi {
 
   async score(id: string, items: ScoreRequestItem[]): Promise<number[]> {
     const pack = await this.loaded(id);
-    const decoded = await Promise.all(items.map(async (item) => ({ image: await decodeImage(item.image), prompt: item.prompt })));
+    const decoded = await Promise.all(
+      items.map(async (item) => ({ image: await decodeImage(item.image), prompt: item.prompt })),
+    );
     return pack.score(decoded);
   }
 
@@ -133,7 +150,8 @@ export class ScoreHost implements ScoreWorkerApi {
 
   private get(id: string): OpenPack {
     const open = this.packs.get(id);
-    if (!open) throw new Error(`scorer pack "${id}" is not open (open: ${[...this.packs.keys()].join(', ') || 'none'})`);
+    if (!open)
+      throw new Error(`scorer pack "${id}" is not open (open: ${[...this.packs.keys()].join(', ') || 'none'})`);
     return open;
   }
 

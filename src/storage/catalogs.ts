@@ -14,7 +14,11 @@ export function catalogStore(db: DbConnection = appDb): CatalogRepository {
       const conn = await db();
       await guardQuota('the imported catalog', async () => {
         const tx = conn.transaction(['catalogs', 'catalog_texts'], 'readwrite');
-        await Promise.all([tx.objectStore('catalogs').put(record), tx.objectStore('catalog_texts').put(texts), tx.done]);
+        await Promise.all([
+          tx.objectStore('catalogs').put(record),
+          tx.objectStore('catalog_texts').put(texts),
+          tx.done,
+        ]);
       });
     },
     list: async () => (await db()).getAll('catalogs'),

@@ -108,7 +108,8 @@ function upgrade(db: AppDb, oldVersion: number, transaction: IDBTransaction): vo
     cursor.onsuccess = () => {
       const at = cursor.result;
       if (!at) return;
-      const { catalog_text, demonstrations_text, ...record } = at.value as CatalogRecord & Partial<Omit<CatalogTextsRecord, 'id'>>;
+      const { catalog_text, demonstrations_text, ...record } = at.value as CatalogRecord &
+        Partial<Omit<CatalogTextsRecord, 'id'>>;
       if (catalog_text !== undefined) {
         texts.put({ id: record.id, catalog_text, demonstrations_text: demonstrations_text ?? '' });
         at.update(record);
@@ -153,10 +154,19 @@ export function onDatabaseVersionEvent(listener: (event: DatabaseVersionEvent) =
  * blocked, and the user is told to reload. `VersionError` (the data is newer than this app, e.g. after
  * a rollback): a DatabaseVersionError that says so, instead of a start-up that never ends.
  */
-async function handleVersionChanges(factory: IDBFactory, name: string, request: IDBOpenDBRequest, opened: Promise<AppDb>): Promise<AppDb> {
+async function handleVersionChanges(
+  factory: IDBFactory,
+  name: string,
+  request: IDBOpenDBRequest,
+  opened: Promise<AppDb>,
+): Promise<AppDb> {
   const tell = (event: DatabaseVersionEvent) => versionListeners.forEach((listener) => listener(event));
   request.addEventListener('blocked', () =>
-    tell({ kind: 'blocked', message: 'ChatGen Web is open in another tab with an older version: close or reload that tab so this one can update its storage.' }),
+    tell({
+      kind: 'blocked',
+      message:
+        'ChatGen Web is open in another tab with an older version: close or reload that tab so this one can update its storage.',
+    }),
   );
   let db: AppDb;
   try {
@@ -172,7 +182,11 @@ async function handleVersionChanges(factory: IDBFactory, name: string, request: 
   db.addEventListener('versionchange', () => {
     db.close();
     if (factory === globalThis.indexedDB) opening = null;
-    tell({ kind: 'versionchange', message: 'ChatGen Web was updated or its data changed in another tab. Reload this tab to go on; your data is kept.' });
+    tell({
+      kind: 'versionchange',
+      message:
+        'ChatGen Web was updated or its data changed in another tab. Reload this tab to go on; your data is kept.',
+    });
   });
   return db;
 }

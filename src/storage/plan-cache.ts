@@ -9,7 +9,9 @@ export function planCacheStore(db: DbConnection = appDb, now: () => number = Dat
     put: async (key, result) => {
       const conn = await db();
       // A full quota must not fail the plan the user is waiting for: the cache is an optimisation.
-      await guardQuota('the plan cache entry', () => conn.put('plans', { key, created: now(), result })).catch(() => undefined);
+      await guardQuota('the plan cache entry', () => conn.put('plans', { key, created: now(), result })).catch(
+        () => undefined,
+      );
     },
   };
 }

@@ -25,16 +25,30 @@ async function expectImages(page: Page, count: number, kind: string) {
   await expect(page.locator('[data-stage="image"] figcaption').first()).toContainText(`· ${kind} ·`);
   const images = page.locator('[data-stage="image"] img');
   await expect(images).toHaveCount(count);
-  await expect.poll(() => images.first().evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+  await expect
+    .poll(() => images.first().evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0))
+    .toBe(true);
 }
 
-test('generates through each endpoint kind from the components, the second identical request served from the cache', async ({ page }) => {
+test('generates through each endpoint kind from the components, the second identical request served from the cache', async ({
+  page,
+}) => {
   await page.goto('/test/browser/pages/generation.html');
   const kinds: [string, string, string, () => number][] = [
     ['a1111', urls.a1111, '', () => a1111.requests.filter((r) => r.path === '/sdapi/v1/txt2img').length],
     ['comfyui', urls.comfyui, '', () => comfy.requests.filter((r) => r.path === '/prompt').length],
-    ['openai', urls.openai, 'sk-test-key', () => openai.requests.filter((r) => r.path === '/v1/images/generations').length],
-    ['hf-inference', `${urls.openai}/hf/models/test-sd`, 'sk-test-key', () => openai.requests.filter((r) => r.path.startsWith('/hf/')).length],
+    [
+      'openai',
+      urls.openai,
+      'sk-test-key',
+      () => openai.requests.filter((r) => r.path === '/v1/images/generations').length,
+    ],
+    [
+      'hf-inference',
+      `${urls.openai}/hf/models/test-sd`,
+      'sk-test-key',
+      () => openai.requests.filter((r) => r.path.startsWith('/hf/')).length,
+    ],
   ];
   for (const [kind, url, key, sent] of kinds) {
     await useEndpoint(page, kind, url, key);
@@ -58,7 +72,9 @@ test('generates through each endpoint kind from the components, the second ident
   expect(a1111.rejected.length + comfy.rejected.length + openai.rejected.length).toBe(0);
 });
 
-test('cancels a run mid-way, survives a server error, and keeps the gallery (with parameters in the PNG) across a reload', async ({ page }) => {
+test('cancels a run mid-way, survives a server error, and keeps the gallery (with parameters in the PNG) across a reload', async ({
+  page,
+}) => {
   await page.goto('/test/browser/pages/generation.html');
   await useEndpoint(page, 'a1111', urls.a1111);
   await page.getByRole('button', { name: 'Generate' }).click();
@@ -83,7 +99,10 @@ test('cancels a run mid-way, survives a server error, and keeps the gallery (wit
   await expect(page.locator('.gallery .result')).toHaveCount(1);
   const thumb = page.locator('.gallery img').first();
   await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download PNG' }).first().click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download PNG' }).first().click(),
+  ]);
   const bytes = new Uint8Array(fs.readFileSync((await download.path())!));
   expect(readParameters(bytes)).toBe(
     'a lighthouse on a cliff at dusk, dramatic sky, highly detailed\nNegative prompt: blurry, lowres, watermark\n' +

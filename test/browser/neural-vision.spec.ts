@@ -9,11 +9,18 @@ async function run(page: Page, options: VisionRunOptions): Promise<VisionRun> {
   page.on('console', (m) => m.type() === 'error' && console.warn(`[page] ${m.text()}`));
   await page.goto('/test/browser/pages/neural-vision.html');
   await page.waitForSelector('body[data-ready="true"]');
-  return page.evaluate((o) => (window as unknown as { runVision: (o: VisionRunOptions) => Promise<VisionRun> }).runVision(o), options);
+  return page.evaluate(
+    (o) => (window as unknown as { runVision: (o: VisionRunOptions) => Promise<VisionRun> }).runVision(o),
+    options,
+  );
 }
 
 test('LLM worker on WASM: a vision-language pack reads the reference image in stage 1', async ({ page }) => {
-  const result = await run(page, { packUrl: '/test/fixtures/pack-vlm-tiny/', message: MESSAGE, imageSets: [[CIRCLE], [STRIPES], []] });
+  const result = await run(page, {
+    packUrl: '/test/fixtures/pack-vlm-tiny/',
+    message: MESSAGE,
+    imageSets: [[CIRCLE], [STRIPES], []],
+  });
   expect(result.status).toMatchObject({ backend: 'wasm', dtype: 'fp32', pack: 'vlm-tiny-test' });
   // The same prompts as in Node (test/unit/neural-vision-session.test.ts): the fixture opens with a tag only the image tells.
   expect(result.results[0]!.prompt).toMatch(/^a red circle, a red fox/);
@@ -25,5 +32,5 @@ test('LLM worker on WASM: a vision-language pack reads the reference image in st
 
 test('LLM worker on WASM: a text-only pack says the reference image was not used', async ({ page }) => {
   const result = await run(page, { packUrl: '/test/fixtures/pack-tiny/', message: MESSAGE, imageSets: [[CIRCLE]] });
-  expect(result.notes[0]).toContain('the reference image was not used: this pack\'s model reads text only');
+  expect(result.notes[0]).toContain("the reference image was not used: this pack's model reads text only");
 });

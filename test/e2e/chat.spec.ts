@@ -4,12 +4,16 @@ async function send(page: Page, text: string) {
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.getByRole('button', { name: 'Send' }).click();
   // The stage results arrive in order; arguments come last.
-  await expect(page.locator('[data-stage="arguments"]')).toContainText(/Sampler: .+ · Steps: \d+ · CFG scale: [\d.]+ · Size: \d+×\d+ · Seed: \d+/);
+  await expect(page.locator('[data-stage="arguments"]')).toContainText(
+    /Sampler: .+ · Steps: \d+ · CFG scale: [\d.]+ · Size: \d+×\d+ · Seed: \d+/,
+  );
 }
 
 const stage = (page: Page, name: string) => page.locator(`[data-stage="${name}"]`);
 
-test('a single message and a three-turn chat are planned step by step, cached, and restored after reload', async ({ page }) => {
+test('a single message and a three-turn chat are planned step by step, cached, and restored after reload', async ({
+  page,
+}) => {
   await page.goto('/');
   await expect(page.getByText(/Engine: default/)).toBeVisible();
 
@@ -21,7 +25,11 @@ test('a single message and a three-turn chat are planned step by step, cached, a
   await expect(stage(page, 'model')).toContainText(/\((Checkpoint|LORA), /);
   await expect(page.locator('table.candidates tbody tr')).toHaveCount(5);
   await expect(page.getByTestId('cache-badge')).toHaveCount(0);
-  const firstPlan = { prompt, model: await stage(page, 'model').innerText(), args: await stage(page, 'arguments').innerText() };
+  const firstPlan = {
+    prompt,
+    model: await stage(page, 'model').innerText(),
+    args: await stage(page, 'arguments').innerText(),
+  };
 
   // Three turns: later turns refine the first; every turn's content reaches the prompt.
   await page.getByRole('button', { name: 'New chat' }).click();
@@ -52,19 +60,28 @@ test('a single message and a three-turn chat are planned step by step, cached, a
   await expect(stage(page, 'prompt')).toContainText('dragon');
 });
 
-test('a message with a reference image is planned, and the text-only engine says the image was not used', async ({ page }) => {
+test('a message with a reference image is planned, and the text-only engine says the image was not used', async ({
+  page,
+}) => {
   await page.goto('/');
   // A real 2x2 PNG.
-  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
+    'base64',
+  );
   await page.getByLabel('Attach image file').setInputFiles({ name: 'cat.png', mimeType: 'image/png', buffer: png });
   await expect(page.getByRole('img', { name: 'Attached image 1' })).toBeVisible();
   await send(page, 'make my cat look like a ghibli hero, cozy evening light');
   await expect(page.getByRole('img', { name: 'Reference image 1' })).toBeVisible();
   // Said up front, not inside a collapsed panel.
-  await expect(page.getByTestId('image-notice')).toHaveText('The default engine reads text only: the reference image was not used.');
+  await expect(page.getByTestId('image-notice')).toHaveText(
+    'The default engine reads text only: the reference image was not used.',
+  );
 
   // Something that is not an image is refused with a specific message, and nothing is lost.
-  await page.getByLabel('Attach image file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  await page
+    .getByLabel('Attach image file')
+    .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
   await expect(page.getByRole('alert')).toContainText('notes.txt is not an image (text/plain).');
   await expect(page.locator('[data-stage="prompt"]')).toContainText('ghibli');
 });

@@ -8,19 +8,33 @@ import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { loadCatalog } from '../../src/core/catalog/load.ts';
 import { plannedModelOf } from '../../src/core/catalog/types.ts';
-import { catalogResolver, jsonToPlanDocument, markdownToPlanDocument, parametersToPlan } from '../../src/core/export/index.ts';
+import {
+  catalogResolver,
+  jsonToPlanDocument,
+  markdownToPlanDocument,
+  parametersToPlan,
+} from '../../src/core/export/index.ts';
 import { ComfyTestServer } from '../servers/comfyui-test-server.ts';
 
 const starterDir = path.resolve(import.meta.dirname, '../../public/models/starter/');
 const { catalog } = loadCatalog(
   {
     catalog: { file: 'catalog.jsonl', text: readFileSync(path.join(starterDir, 'catalog.jsonl'), 'utf8') },
-    demonstrations: { file: 'demonstrations.jsonl', text: readFileSync(path.join(starterDir, 'demonstrations.jsonl'), 'utf8') },
+    demonstrations: {
+      file: 'demonstrations.jsonl',
+      text: readFileSync(path.join(starterDir, 'demonstrations.jsonl'), 'utf8'),
+    },
   },
   'starter',
 );
 // The server holds the catalog's files and the reference SD 1.5 checkpoint a LoRA plan without its own falls back to.
-const comfy = new ComfyTestServer({ checkpoints: ['v1-5-pruned-emaonly.safetensors', ...catalog.models.filter((m) => m.type === 'Checkpoint').map((m) => m.file)], loras: catalog.models.filter((m) => m.type === 'LORA').map((m) => m.file) });
+const comfy = new ComfyTestServer({
+  checkpoints: [
+    'v1-5-pruned-emaonly.safetensors',
+    ...catalog.models.filter((m) => m.type === 'Checkpoint').map((m) => m.file),
+  ],
+  loras: catalog.models.filter((m) => m.type === 'LORA').map((m) => m.file),
+});
 let comfyUrl = '';
 test.beforeAll(async () => {
   comfyUrl = await comfy.listen();
@@ -36,7 +50,9 @@ async function send(page: Page, text: string) {
   await expect(stage(page, 'arguments')).toContainText(ARGUMENTS);
 }
 
-test('first visit: a welcome with four example requests; one click plans it with explanations in words', async ({ page }) => {
+test('first visit: a welcome with four example requests; one click plans it with explanations in words', async ({
+  page,
+}) => {
   await page.goto('/');
   const welcome = page.getByRole('region', { name: 'Welcome to ChatGen' });
   await expect(welcome).toContainText('needs a diffusion server');
@@ -61,7 +77,9 @@ test('first visit: a welcome with four example requests; one click plans it with
   await expect(page.getByRole('complementary', { name: 'Past chats' })).toContainText('default');
 });
 
-test('step-through (?teach=1) reveals the stages in order, and marks the person’s words apart from added terms', async ({ page }) => {
+test('step-through (?teach=1) reveals the stages in order, and marks the person’s words apart from added terms', async ({
+  page,
+}) => {
   await page.goto('/?teach=1');
   await expect(page.getByRole('checkbox', { name: 'Step-through mode' })).toBeChecked();
   await page.getByRole('textbox', { name: 'Message' }).fill('an oil painting of a mountain landscape at sunset');
@@ -87,12 +105,22 @@ test('step-through (?teach=1) reveals the stages in order, and marks the person�
   expect(added.length).toBeGreaterThan(0);
   for (const term of added) expect(yours).not.toContain(term);
   // The text cue: added terms are led by a "+" (CSS content), the person's words underlined.
-  const cue = await prompt.locator('mark.added').first().evaluate((el) => getComputedStyle(el, '::before').content);
+  const cue = await prompt
+    .locator('mark.added')
+    .first()
+    .evaluate((el) => getComputedStyle(el, '::before').content);
   expect(cue).toBe('"+"');
-  expect(await prompt.locator('mark.yours').first().evaluate((el) => getComputedStyle(el).textDecorationLine)).toBe('underline');
+  expect(
+    await prompt
+      .locator('mark.yours')
+      .first()
+      .evaluate((el) => getComputedStyle(el).textDecorationLine),
+  ).toBe('underline');
 });
 
-test('what-if: another model in Edit plan re-runs stage 3 (SDXL size, trigger words) and shows what changed', async ({ page }) => {
+test('what-if: another model in Edit plan re-runs stage 3 (SDXL size, trigger words) and shows what changed', async ({
+  page,
+}) => {
   await page.goto('/');
   await send(page, 'an oil painting of a mountain landscape at sunset');
   const sizeBefore = /Size: (\d+×\d+)/.exec(await stage(page, 'arguments').innerText())![1]!;
@@ -119,7 +147,9 @@ test('what-if: another model in Edit plan re-runs stage 3 (SDXL size, trigger wo
   // Then an SDXL checkpoint: an SDXL size, and the LoRA's trigger words leave with it.
   await page.getByRole('button', { name: 'Edit plan' }).click();
   await pick('juggernaut xl', 'Juggernaut XL (Checkpoint, SDXL 1.0)');
-  await expect(whatIf.getByTestId('what-if-arguments')).toContainText(/(1024×1024|832×1216|896×1152|1216×832|1152×896|1344×768|768×1344)/);
+  await expect(whatIf.getByTestId('what-if-arguments')).toContainText(
+    /(1024×1024|832×1216|896×1152|1216×832|1152×896|1344×768|768×1344)/,
+  );
   await expect(whatIf.getByTestId('what-if-prompt')).not.toContainText('wtrcolor style');
   await expect(whatIf.getByRole('row', { name: /^Size/ })).toContainText(sizeBefore);
   await whatIf.getByRole('button', { name: 'Use the new plan' }).click();
@@ -137,7 +167,11 @@ test('compare engines: baseline and default side by side, differences marked', a
   await expect(compare.getByRole('row', { name: /^Seed/ })).not.toContainText('differs');
 });
 
-test('copy, exports that round-trip, a share link that opens read-only, and a one-page print', async ({ page, browser, context }) => {
+test('copy, exports that round-trip, a share link that opens read-only, and a one-page print', async ({
+  page,
+  browser,
+  context,
+}) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await page.goto('/');
   await send(page, 'a cozy watercolor fox reading in a library, autumn vibes');
@@ -158,8 +192,14 @@ test('copy, exports that round-trip, a share link that opens read-only, and a on
   expect(json.plan.prompt).toBe(promptText);
   expect(markdownToPlanDocument(files['Markdown handout']!)).toEqual(json);
   expect(files['Markdown handout']).toContain('## 2. The model');
-  expect(parametersToPlan(files['A1111 parameters']!, catalogResolver(catalog.models.map(plannedModelOf)))).toEqual(json.plan);
-  const posted = await fetch(`${comfyUrl}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: JSON.parse(files['ComfyUI workflow']!), client_id: 'classroom' }) });
+  expect(parametersToPlan(files['A1111 parameters']!, catalogResolver(catalog.models.map(plannedModelOf)))).toEqual(
+    json.plan,
+  );
+  const posted = await fetch(`${comfyUrl}/prompt`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt: JSON.parse(files['ComfyUI workflow']!), client_id: 'classroom' }),
+  });
   expect(posted.status, JSON.stringify(comfy.rejected)).toBe(200);
 
   await page.getByRole('button', { name: 'Share' }).click();
@@ -171,9 +211,13 @@ test('copy, exports that round-trip, a share link that opens read-only, and a on
   const shared = reader.getByRole('region', { name: 'Shared plan' });
   await expect(shared).toContainText('read-only');
   await expect(shared.locator('[data-stage="prompt"]')).toHaveText(promptText);
-  await expect(shared.locator('[data-stage="arguments"]')).toHaveText((await stage(page, 'arguments').innerText()).trim());
+  await expect(shared.locator('[data-stage="arguments"]')).toHaveText(
+    (await stage(page, 'arguments').innerText()).trim(),
+  );
   await expect(shared.locator('[data-stage="model"]')).toContainText(json.plan.model.name);
-  await expect(shared.locator('[data-explain="model"]')).toHaveText(await page.locator('[data-explain="model"]').innerText());
+  await expect(shared.locator('[data-explain="model"]')).toHaveText(
+    await page.locator('[data-explain="model"]').innerText(),
+  );
   await expect(reader.getByRole('navigation')).toHaveCount(0);
   await expect(reader.getByRole('textbox', { name: 'Message' })).toHaveCount(0);
   await fresh.close();
@@ -213,9 +257,21 @@ test('Bench says what files it needs and why Run is disabled, and can run on the
   await expect(page.getByTestId('bench-run-why')).toHaveText('Pick the test items file.');
   const args = { sampler: 'DPM++ 2M Karras', steps: 30, cfg_scale: 7, width: 512, height: 768 };
   const items = [
-    { id: 's1', input_type: 'single', setting: 'supervised', messages: ['an oil painting of a mountain lake at sunset'], gold: { prompt: 'oil painting, lake', model_id: 28068, arguments: args } },
+    {
+      id: 's1',
+      input_type: 'single',
+      setting: 'supervised',
+      messages: ['an oil painting of a mountain lake at sunset'],
+      gold: { prompt: 'oil painting, lake', model_id: 28068, arguments: args },
+    },
   ];
-  await page.getByTestId('bench-items').setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(items.map((i) => JSON.stringify(i)).join('\n')) });
+  await page
+    .getByTestId('bench-items')
+    .setInputFiles({
+      name: 'items.jsonl',
+      mimeType: 'application/x-ndjson',
+      buffer: Buffer.from(items.map((i) => JSON.stringify(i)).join('\n')),
+    });
   await expect(page.getByTestId('bench-run-why')).toHaveCount(0);
   await page.getByTestId('bench-run').click();
   await expect(page.getByTestId('bench-status')).toHaveText(/^1 of 1 items in [\d.]+ s$/, { timeout: 60_000 });

@@ -11,15 +11,27 @@ const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/mod
   .trim()
   .split('\n')
   .map((line) => JSON.parse(line) as { file: string; type: string });
-const checkpoints = starter.filter((m) => m.type === 'Checkpoint').map((m) => m.file).slice(0, 12);
+const checkpoints = starter
+  .filter((m) => m.type === 'Checkpoint')
+  .map((m) => m.file)
+  .slice(0, 12);
 const loras = starter.filter((m) => m.type === 'LORA').map((m) => m.file);
 
-const a1111 = new A1111TestServer({ delayMs: 300, checkpoints: checkpoints.map((file) => ({ file, sha256: null })), loras });
+const a1111 = new A1111TestServer({
+  delayMs: 300,
+  checkpoints: checkpoints.map((file) => ({ file, sha256: null })),
+  loras,
+});
 const comfy = new ComfyTestServer({ delayMs: 300, checkpoints, loras });
 const openai = new OpenAITestServer({ delayMs: 50, apiKey: 'sk-test-key' });
 const urls = serveDuringSpec({ a1111, comfyui: comfy, openai });
 
-async function useEndpoint(page: Page, kind: string, url: string, options: { apiKey?: string; onlyInstalled?: boolean } = {}) {
+async function useEndpoint(
+  page: Page,
+  kind: string,
+  url: string,
+  options: { apiKey?: string; onlyInstalled?: boolean } = {},
+) {
   await page.getByRole('button', { name: 'Settings' }).click();
   await page.getByLabel('Endpoint type').selectOption(kind);
   await page.getByLabel('Endpoint URL').fill(url);
@@ -43,11 +55,15 @@ async function generate(page: Page, kind: string) {
   await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
 }
 
-test('plans among the models installed on the server and generates through each endpoint kind from the app', async ({ page }) => {
+test('plans among the models installed on the server and generates through each endpoint kind from the app', async ({
+  page,
+}) => {
   await page.goto('/');
   await useEndpoint(page, 'a1111', urls.a1111, { onlyInstalled: true });
   await plan(page, 'a cozy watercolor fox reading in a library, autumn vibes');
-  await expect(page.getByTestId('installed-note')).toContainText(`Only the ${checkpoints.length + loras.length} catalog models installed on the endpoint compete.`);
+  await expect(page.getByTestId('installed-note')).toContainText(
+    `Only the ${checkpoints.length + loras.length} catalog models installed on the endpoint compete.`,
+  );
   const chosen = await page.locator('[data-stage="model"]').innerText();
   expect(checkpoints.concat(loras).some((file) => chosen.includes(file))).toBe(true);
   await generate(page, 'a1111');
@@ -59,7 +75,9 @@ test('plans among the models installed on the server and generates through each 
   expect(comfy.requests.some((r) => r.path === '/prompt')).toBe(true);
 
   await useEndpoint(page, 'openai', urls.openai, { apiKey: 'sk-test-key' });
-  await expect(page.getByRole('note', { name: 'What this endpoint loses' })).toContainText('The negative prompt is not sent');
+  await expect(page.getByRole('note', { name: 'What this endpoint loses' })).toContainText(
+    'The negative prompt is not sent',
+  );
   await generate(page, 'openai');
   // The key went to its own endpoint only.
   expect(a1111.requests.concat(comfy.requests).some((r) => JSON.stringify(r).includes('sk-test-key'))).toBe(false);
@@ -69,7 +87,9 @@ test('plans among the models installed on the server and generates through each 
   expect(a1111.rejected.length + comfy.rejected.length + openai.rejected.length).toBe(0);
 });
 
-test('cancels a run, survives a server error without losing earlier images, and finds the gallery after reload', async ({ page }) => {
+test('cancels a run, survives a server error without losing earlier images, and finds the gallery after reload', async ({
+  page,
+}) => {
   await page.goto('/');
   await useEndpoint(page, 'a1111', urls.a1111);
   await plan(page, 'a pixel art castle at night');

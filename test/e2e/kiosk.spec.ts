@@ -18,10 +18,18 @@ const a1111 = new A1111TestServer({
   checkpoints: starter.filter((m) => m.type === 'Checkpoint').map((m) => ({ file: m.file, sha256: null })),
   loras: starter.filter((m) => m.type === 'LORA').map((m) => m.file),
 });
-const urls = serveDuringSpec({ a1111, comfyui: new ComfyTestServer({ delayMs: 0 }), openai: new OpenAITestServer({ delayMs: 0 }) });
+const urls = serveDuringSpec({
+  a1111,
+  comfyui: new ComfyTestServer({ delayMs: 0 }),
+  openai: new OpenAITestServer({ delayMs: 0 }),
+});
 // A second A1111 server with only two of the starter checkpoints, for the two-endpoint test.
 const starterCheckpoints = starter.filter((m) => m.type === 'Checkpoint').map((m) => m.file);
-const smallServer = new A1111TestServer({ delayMs: 50, checkpoints: starterCheckpoints.slice(0, 2).map((file) => ({ file, sha256: null })), loras: [] });
+const smallServer = new A1111TestServer({
+  delayMs: 50,
+  checkpoints: starterCheckpoints.slice(0, 2).map((file) => ({ file, sha256: null })),
+  loras: [],
+});
 let smallUrl = '';
 test.beforeAll(async () => {
   smallUrl = await smallServer.listen();
@@ -60,14 +68,21 @@ function storedCounts(page: Page) {
         request.onsuccess = () => resolve(request.result);
         request.onerror = () => reject(request.error);
       });
-    const counts = { chats: await count('chats'), plans: await count('plans'), results: await count('results'), catalogs: await count('catalogs') };
+    const counts = {
+      chats: await count('chats'),
+      plans: await count('plans'),
+      results: await count('results'),
+      catalogs: await count('catalogs'),
+    };
     db.close();
     return counts;
   });
 }
 
 async function visitorChatsAndGenerates(page: Page, text: string) {
-  await page.locator('input[type="file"][aria-label="Attach image file"]').setInputFiles({ name: 'ref.png', mimeType: 'image/png', buffer: encodeGradientPng(32, 32, 40) });
+  await page
+    .locator('input[type="file"][aria-label="Attach image file"]')
+    .setInputFiles({ name: 'ref.png', mimeType: 'image/png', buffer: encodeGradientPng(32, 32, 40) });
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(page.getByTestId('plan-summary')).toContainText('Model:');
@@ -89,7 +104,9 @@ async function expectNoVisitorTrace(page: Page, text: string) {
   await expect.poll(() => storedCounts(page)).toMatchObject({ chats: 0, plans: 0, results: 0 });
 }
 
-test('a visitor chats and generates; after "Start over" and after the idle timeout the next visitor sees nothing of them', async ({ page }) => {
+test('a visitor chats and generates; after "Start over" and after the idle timeout the next visitor sees nothing of them', async ({
+  page,
+}) => {
   await serveKioskJson(page, kioskJson());
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto('/');
@@ -98,12 +115,17 @@ test('a visitor chats and generates; after "Start over" and after the idle timeo
   await visitorChatsAndGenerates(page, 'a cozy watercolor fox reading in a library');
   expect(a1111.requests.some((r) => r.path === '/sdapi/v1/txt2img')).toBe(true);
   // The result is shown big on a kiosk, not as a 256 px thumbnail.
-  const shownWidth = await page.locator('[data-stage="image"] img').first().evaluate((img) => img.getBoundingClientRect().width);
+  const shownWidth = await page
+    .locator('[data-stage="image"] img')
+    .first()
+    .evaluate((img) => img.getBoundingClientRect().width);
   expect(shownWidth).toBeGreaterThan(400);
   await page.screenshot({ path: path.join(SCREENSHOTS, 'kiosk-1280.png') });
   await page.setViewportSize({ width: 390, height: 844 });
   expect(await overflowing(page), 'kiosk at 390 px').toEqual([]);
-  const smallest = await page.locator('button:visible').evaluateAll((buttons) => Math.min(...buttons.map((b) => b.getBoundingClientRect().height)));
+  const smallest = await page
+    .locator('button:visible')
+    .evaluateAll((buttons) => Math.min(...buttons.map((b) => b.getBoundingClientRect().height)));
   expect(smallest, 'touch targets of at least 44 px').toBeGreaterThanOrEqual(44);
   await page.screenshot({ path: path.join(SCREENSHOTS, 'kiosk-390.png'), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -129,12 +151,33 @@ test('a visitor chats and generates; after "Start over" and after the idle timeo
 });
 
 const model = (id: number, name: string, tags: string[]) =>
-  JSON.stringify({ id, name, type: 'Checkpoint', tags, base_model: 'SD 1.5', trained_words: [], file: `${name.replace(/\W+/g, '_')}.safetensors`, hash: '', downloads: 100, rating: 5, description: `${name}: ${tags.join(', ')}` });
+  JSON.stringify({
+    id,
+    name,
+    type: 'Checkpoint',
+    tags,
+    base_model: 'SD 1.5',
+    trained_words: [],
+    file: `${name.replace(/\W+/g, '_')}.safetensors`,
+    hash: '',
+    downloads: 100,
+    rating: 5,
+    description: `${name}: ${tags.join(', ')}`,
+  });
 const demonstration = (id: number, modelId: number, prompt: string) =>
-  JSON.stringify({ image_id: id, model_id: modelId, prompt, negative_prompt: 'blurry', arguments: { sampler: 'Euler a', steps: 24, cfg_scale: 6, width: 512, height: 768 } });
+  JSON.stringify({
+    image_id: id,
+    model_id: modelId,
+    prompt,
+    negative_prompt: 'blurry',
+    arguments: { sampler: 'Euler a', steps: 24, cfg_scale: 6, width: 512, height: 768 },
+  });
 // The request names the NSFW-tagged model by its uncommon name, so the engine picks it; safe mode must still never choose it.
 const REQUEST = 'a woman at the beach at sunset, zorblax style';
-const CATALOG = [model(7001, 'Zorblax Beach Mix', ['sexy', 'woman', 'beach']), model(7002, 'Seaside Watercolor', ['watercolor', 'landscape'])].join('\n');
+const CATALOG = [
+  model(7001, 'Zorblax Beach Mix', ['sexy', 'woman', 'beach']),
+  model(7002, 'Seaside Watercolor', ['watercolor', 'landscape']),
+].join('\n');
 const DEMONSTRATIONS = [
   demonstration(1, 7001, 'a woman at the beach at sunset, summer, golden hour'),
   demonstration(2, 7001, 'a woman walking on the beach at sunset, golden hour'),
@@ -142,12 +185,18 @@ const DEMONSTRATIONS = [
   demonstration(4, 7002, 'a quiet harbour in watercolor, soft colours'),
 ].join('\n');
 
-test('visitors cannot reach Settings or Bench without the PIN; safe mode refuses blocked terms and never selects an excluded model', async ({ page }) => {
+test('visitors cannot reach Settings or Bench without the PIN; safe mode refuses blocked terms and never selects an excluded model', async ({
+  page,
+}) => {
   // The operator's catalog, imported before the station became a kiosk: without safe mode the request gets the NSFW-tagged model.
   await page.goto('/');
   await page.getByRole('button', { name: 'Settings' }).click();
-  await page.getByLabel('Catalog file (JSONL)').setInputFiles({ name: 'beach.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(CATALOG) });
-  await page.getByLabel('Demonstrations file (JSONL)').setInputFiles({ name: 'beach-demos.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(DEMONSTRATIONS) });
+  await page
+    .getByLabel('Catalog file (JSONL)')
+    .setInputFiles({ name: 'beach.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(CATALOG) });
+  await page
+    .getByLabel('Demonstrations file (JSONL)')
+    .setInputFiles({ name: 'beach-demos.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(DEMONSTRATIONS) });
   await page.getByRole('button', { name: 'Import' }).click();
   await expect(page.getByTestId('import-result')).toContainText('Imported 2 models');
   await page.getByRole('button', { name: 'Chat', exact: true }).click();
@@ -209,7 +258,12 @@ test('visitors cannot reach Settings or Bench without the PIN; safe mode refuses
 });
 
 test('kiosk and URL configuration problems are shown at start, one line each', async ({ page }) => {
-  await serveKioskJson(page, { endpoints: [{ kind: 'a1111', url: 'ftp://gpu' }], mode: 'kiosk', idleResetSeconds: -1, operatorPin: 'abc' });
+  await serveKioskJson(page, {
+    endpoints: [{ kind: 'a1111', url: 'ftp://gpu' }],
+    mode: 'kiosk',
+    idleResetSeconds: -1,
+    operatorPin: 'abc',
+  });
   await page.goto('/?kiosk=maybe');
   const problems = page.getByTestId('config-problems').getByRole('listitem');
   await expect(problems).toHaveText([
@@ -222,9 +276,13 @@ test('kiosk and URL configuration problems are shown at start, one line each', a
   await expect(page.getByRole('button', { name: 'Settings' })).toHaveCount(0);
 
   await page.unroute('**/kiosk.json');
-  await page.route('**/kiosk.json', (route) => route.fulfill({ contentType: 'application/json', body: '{"mode": "kiosk",' }));
+  await page.route('**/kiosk.json', (route) =>
+    route.fulfill({ contentType: 'application/json', body: '{"mode": "kiosk",' }),
+  );
   await page.goto('/');
-  await expect(page.getByTestId('config-problems').getByRole('listitem')).toHaveText([/^kiosk\.json: kiosk\.json is not valid JSON: /]);
+  await expect(page.getByTestId('config-problems').getByRole('listitem')).toHaveText([
+    /^kiosk\.json: kiosk\.json is not valid JSON: /,
+  ]);
 
   await page.unroute('**/kiosk.json');
   await page.goto('/?endpoint=a1111:not-a-url&endpoint=dalle:http://x&kiosk=1');
@@ -235,7 +293,9 @@ test('kiosk and URL configuration problems are shown at start, one line each', a
   ]);
 });
 
-test('with two endpoints a model installed on both counts once, and a job goes to an endpoint that has its model', async ({ page }) => {
+test('with two endpoints a model installed on both counts once, and a job goes to an endpoint that has its model', async ({
+  page,
+}) => {
   smallServer.requests.length = 0;
   // The small server comes first: least-busy would send the job there if it did not look at what is installed.
   await page.goto(`/?endpoint=a1111:${smallUrl}&endpoint=a1111:${urls.a1111}&only-installed=1`);
@@ -243,9 +303,14 @@ test('with two endpoints a model installed on both counts once, and a job goes t
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
   // Every starter model is on the first server, two of them on the second too: none is "not in the catalog".
-  await expect(page.getByTestId('installed-note')).toHaveText(`Only the ${starter.length} catalog models installed on the 2 endpoints compete.`);
+  await expect(page.getByTestId('installed-note')).toHaveText(
+    `Only the ${starter.length} catalog models installed on the 2 endpoints compete.`,
+  );
   const chosen = await page.locator('[data-stage="model"]').innerText();
-  expect(starterCheckpoints.slice(0, 2).some((file) => chosen.includes(file)), 'the plan chose a model only the first server has').toBe(false);
+  expect(
+    starterCheckpoints.slice(0, 2).some((file) => chosen.includes(file)),
+    'the plan chose a model only the first server has',
+  ).toBe(false);
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.locator('[data-stage="image"] figcaption').first()).toContainText('· a1111 ·');
   expect(a1111.requests.filter((r) => r.path === '/sdapi/v1/txt2img')).toHaveLength(1);

@@ -19,9 +19,13 @@ export function overflowing(page: Page) {
     for (const el of document.body.querySelectorAll('*')) {
       const r = el.getBoundingClientRect();
       if (r.width === 0 || clipped(el)) continue;
-      if (r.width > width + 0.5 || r.right > width + 0.5) out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} ${Math.round(r.width)}px wide, right edge ${Math.round(r.right)}`);
+      if (r.width > width + 0.5 || r.right > width + 0.5)
+        out.push(
+          `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} ${Math.round(r.width)}px wide, right edge ${Math.round(r.right)}`,
+        );
     }
-    if (document.scrollingElement!.scrollWidth > width) out.push(`page scrolls sideways: ${document.scrollingElement!.scrollWidth}px > ${width}px`);
+    if (document.scrollingElement!.scrollWidth > width)
+      out.push(`page scrolls sideways: ${document.scrollingElement!.scrollWidth}px > ${width}px`);
     return out;
   });
 }
@@ -46,7 +50,10 @@ export function lowContrastMuted(page: Page) {
       if (!(el as HTMLElement).offsetParent || !el.textContent?.trim()) continue;
       const [a, b] = [luminance(rgb(getComputedStyle(el).color)), luminance(background(el))];
       const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-      if (ratio < 4.5) out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} "${el.textContent.trim().slice(0, 30)}": ${ratio.toFixed(2)}:1`);
+      if (ratio < 4.5)
+        out.push(
+          `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} "${el.textContent.trim().slice(0, 30)}": ${ratio.toFixed(2)}:1`,
+        );
     }
     return out;
   });

@@ -19,7 +19,11 @@ for (const scheme of ['light', 'dark'] as const) {
     await page.getByRole('textbox', { name: 'Message' }).fill(LONG_TITLE);
     await page.getByRole('button', { name: 'Send' }).click();
     await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
-    await expect.poll(() => page.locator('.plan-column').evaluate((el) => Math.round(el.getBoundingClientRect().top)), { timeout: 5000 }).toBeLessThan(200);
+    await expect
+      .poll(() => page.locator('.plan-column').evaluate((el) => Math.round(el.getBoundingClientRect().top)), {
+        timeout: 5000,
+      })
+      .toBeLessThan(200);
     expect(await overflowing(page), 'after a chat with a long title').toEqual([]);
     await page.screenshot({ path: path.join(shots, `chat-390-${scheme}.png`) });
     for (const details of await page.locator('.stage details > summary').all()) await details.click();
@@ -32,7 +36,8 @@ for (const scheme of ['light', 'dark'] as const) {
     for (const name of ['Settings', 'Gallery', 'Bench']) {
       await page.getByRole('button', { name, exact: true }).click();
       expect(await overflowing(page), `${name} page`).toEqual([]);
-      if (name === 'Settings') await page.screenshot({ path: path.join(shots, `settings-390-${scheme}.png`), fullPage: true });
+      if (name === 'Settings')
+        await page.screenshot({ path: path.join(shots, `settings-390-${scheme}.png`), fullPage: true });
     }
 
     await page.setViewportSize({ width: 1280, height: 800 });

@@ -17,15 +17,21 @@ async function openHeadSettings(page: Page, chooseNeural: boolean) {
   return head;
 }
 
-test('the neural pack\'s ModelToken head trains in the app on WASM (progress, cancel, resume), is restored from IndexedDB after a reload, and exports as a pack head file', async ({ page }) => {
+test("the neural pack's ModelToken head trains in the app on WASM (progress, cancel, resume), is restored from IndexedDB after a reload, and exports as a pack head file", async ({
+  page,
+}) => {
   page.on('console', (m) => m.type() === 'error' && console.warn(`[page] ${m.text()}`));
   const started = Date.now();
   const lap = (label: string) => console.log(`[head e2e] ${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   await page.goto('/');
   await expect(page.getByText(/Engine: default/)).toBeVisible();
   const head = await openHeadSettings(page, true);
-  const manifest = JSON.parse(readFileSync('test/fixtures/pack-tiny/manifest.json', 'utf8')) as { head: { file: string; dim: number; model_ids: number[] } };
-  await expect(head.getByTestId('head-info')).toHaveText(`From the pack · ${manifest.head.model_ids.length} models × ${manifest.head.dim}`);
+  const manifest = JSON.parse(readFileSync('test/fixtures/pack-tiny/manifest.json', 'utf8')) as {
+    head: { file: string; dim: number; model_ids: number[] };
+  };
+  await expect(head.getByTestId('head-info')).toHaveText(
+    `From the pack · ${manifest.head.model_ids.length} models × ${manifest.head.dim}`,
+  );
   lap('pack loaded');
 
   // Cancel while the frozen model encodes the starter demonstrations: the encoded pairs are kept.
@@ -33,7 +39,9 @@ test('the neural pack\'s ModelToken head trains in the app on WASM (progress, ca
   await head.getByRole('button', { name: 'Train head' }).click();
   await expect(head.getByTestId('head-progress')).toContainText(/Encoding demonstrations: \d+ of \d+/);
   await head.getByRole('button', { name: 'Cancel training' }).click();
-  await expect(head.getByTestId('head-message')).toHaveText('Training was cancelled; Train head resumes it where it stopped.');
+  await expect(head.getByTestId('head-message')).toHaveText(
+    'Training was cancelled; Train head resumes it where it stopped.',
+  );
   await expect(head.getByTestId('head-info')).toContainText('From the pack');
   lap('cancelled');
 
@@ -52,7 +60,9 @@ test('the neural pack\'s ModelToken head trains in the app on WASM (progress, ca
   await expect(outcome).toBeVisible({ timeout: 45_000 });
   const text = await outcome.innerText();
   console.log(`[head e2e] ${text}`);
-  const m = /Trained on (\d+) demonstrations \((\d+) encoded now\): train accuracy ([\d.]+)%, loss ([\d.]+)/.exec(text)!;
+  const m = /Trained on (\d+) demonstrations \((\d+) encoded now\): train accuracy ([\d.]+)%, loss ([\d.]+)/.exec(
+    text,
+  )!;
   expect(m).not.toBeNull();
   const [pairs, encodedNow, accuracy] = [Number(m[1]), Number(m[2]), Number(m[3])];
   expect(encodedNow).toBeLessThan(pairs);
@@ -66,7 +76,10 @@ test('the neural pack\'s ModelToken head trains in the app on WASM (progress, ca
   await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Chat' }).click();
   await page.getByRole('textbox', { name: 'Message' }).fill('a castle on a hill at dusk, oil painting');
   await page.getByRole('button', { name: 'Send' }).click();
-  await expect(page.locator('article.stage').filter({ has: page.locator('[data-stage="model"]') })).toContainText(/the model tokens took \d+\.\d% of the next-token probability/, { timeout: 30_000 });
+  await expect(page.locator('article.stage').filter({ has: page.locator('[data-stage="model"]') })).toContainText(
+    /the model tokens took \d+\.\d% of the next-token probability/,
+    { timeout: 30_000 },
+  );
   await expect(page.getByTestId('plan-engine')).toHaveText('engine: neural');
   lap('planned with the trained head');
 
@@ -83,12 +96,19 @@ test('the neural pack\'s ModelToken head trains in the app on WASM (progress, ca
   await restored.getByRole('button', { name: 'Export head' }).click();
   await expect.poll(() => downloads.length).toBe(2);
   const byName = new Map(downloads.map((d) => [d.suggestedFilename(), d]));
-  expect([...byName.keys()].sort()).toEqual([manifest.head.file, manifest.head.file.replace(/\.[^.]*$/, '.json')].sort());
+  expect([...byName.keys()].sort()).toEqual(
+    [manifest.head.file, manifest.head.file.replace(/\.[^.]*$/, '.json')].sort(),
+  );
   const bytes = readFileSync((await byName.get(manifest.head.file)!.path())!);
   expect(bytes.length).toBe(manifest.head.model_ids.length * manifest.head.dim * 4);
   const packBytes = readFileSync(`test/fixtures/pack-tiny/${manifest.head.file}`);
   expect(bytes.equals(packBytes)).toBe(false);
-  const entry = JSON.parse(readFileSync((await byName.get(manifest.head.file.replace(/\.[^.]*$/, '.json'))!.path())!, 'utf8')) as { pack: string; head: typeof manifest.head };
-  expect(entry).toEqual({ pack: 'tiny-test', head: { file: manifest.head.file, dim: manifest.head.dim, model_ids: manifest.head.model_ids } });
+  const entry = JSON.parse(
+    readFileSync((await byName.get(manifest.head.file.replace(/\.[^.]*$/, '.json'))!.path())!, 'utf8'),
+  ) as { pack: string; head: typeof manifest.head };
+  expect(entry).toEqual({
+    pack: 'tiny-test',
+    head: { file: manifest.head.file, dim: manifest.head.dim, model_ids: manifest.head.model_ids },
+  });
   lap('exported');
 });

@@ -12,7 +12,8 @@ import { HUB_FIXTURES, HubTestServer } from '../servers/hub-test-server.ts';
 
 const QWEN = 'onnx-community/Qwen2.5-0.5B-Instruct';
 const stage = (page: Page, name: string) => page.locator(`[data-stage="${name}"]`);
-const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name }).click();
+const nav = (page: Page, name: string) =>
+  page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name }).click();
 
 async function send(page: Page, text: string) {
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
@@ -20,7 +21,9 @@ async function send(page: Page, text: string) {
   await expect(stage(page, 'arguments')).toContainText(/Sampler: .+ · Steps: \d+/, { timeout: 30_000 });
 }
 
-test('a curated pack downloads from the hub URL, resumes, plans in hybrid mode, survives a reload offline, and hub errors fall back visibly', async ({ page }) => {
+test('a curated pack downloads from the hub URL, resumes, plans in hybrid mode, survives a reload offline, and hub errors fall back visibly', async ({
+  page,
+}) => {
   const hub = new HubTestServer({ root: HUB_FIXTURES });
   const hubUrl = await hub.listen();
   try {
@@ -31,7 +34,9 @@ test('a curated pack downloads from the hub URL, resumes, plans in hybrid mode, 
     const section = page.getByRole('region', { name: 'Engine' });
     await section.getByLabel('Neural pack').check();
     const qwen = section.getByTestId('curated-pack').filter({ hasText: 'Qwen2.5-0.5B-Instruct' });
-    await expect(qwen).toContainText('494M parameters · download ≈ 786 MB (q4, WASM), 483 MB (q4f16, WebGPU with shader-f16)');
+    await expect(qwen).toContainText(
+      '494M parameters · download ≈ 786 MB (q4, WASM), 483 MB (q4f16, WebGPU with shader-f16)',
+    );
     await expect(qwen).toContainText('Adds: stage 1 (prompt and negative prompt) by an LLM');
     await qwen.getByRole('radio').check();
     await expect(section.getByLabel('Pack URL', { exact: true })).toHaveCount(0);
@@ -44,7 +49,10 @@ test('a curated pack downloads from the hub URL, resumes, plans in hybrid mode, 
     // A gated repo: 401 GatedRepo, said in words; the embedded engine keeps planning.
     hub.configure({ gated: [QWEN] });
     await use.click();
-    await expect(notice).toContainText(`the model hub at ${hubUrl} refuses ${QWEN}: it is gated and needs a logged-in account (401`, { timeout: 30_000 });
+    await expect(notice).toContainText(
+      `the model hub at ${hubUrl} refuses ${QWEN}: it is gated and needs a logged-in account (401`,
+      { timeout: 30_000 },
+    );
     await expect(section.getByTestId('engine-active')).toContainText('Planning with default');
 
     // A missing file: 404 EntryNotFound.
@@ -59,7 +67,10 @@ test('a curated pack downloads from the hub URL, resumes, plans in hybrid mode, 
     hub.configure({ missing: [], bytesPerSecond: 600_000 });
     await nav(page, 'Settings');
     await use.click();
-    const modelRow = section.getByRole('list', { name: 'Pack downloads' }).getByRole('listitem').filter({ hasText: 'onnx/model_q4.onnx' });
+    const modelRow = section
+      .getByRole('list', { name: 'Pack downloads' })
+      .getByRole('listitem')
+      .filter({ hasText: 'onnx/model_q4.onnx' });
     await expect(modelRow).toContainText(/[1-9][\d.]* MB of 3\.0 MB|[1-9]\d* KB of 3\.0 MB/, { timeout: 30_000 });
     await section.getByRole('button', { name: 'Cancel download' }).click();
     await expect(notice).toContainText('the download was cancelled', { timeout: 30_000 });
@@ -67,9 +78,13 @@ test('a curated pack downloads from the hub URL, resumes, plans in hybrid mode, 
     await use.click();
     await expect(use).toBeEnabled({ timeout: 60_000 });
     await expect(section.getByTestId('engine-active')).toContainText('pack “Qwen2.5-0.5B-Instruct” on WASM (q4)');
-    const resumed = hub.requests.filter((r) => r.path.startsWith('/cdn/') && r.path.endsWith('onnx/model_q4.onnx') && r.range !== null);
+    const resumed = hub.requests.filter(
+      (r) => r.path.startsWith('/cdn/') && r.path.endsWith('onnx/model_q4.onnx') && r.range !== null,
+    );
     expect(resumed.map((r) => r.status)).toEqual([206]);
-    await expect(section.getByTestId('planning-mode')).toContainText('Hybrid planning: the pack\'s LLM writes the prompt (stage 1); the embedded engine picks the model and arguments (stages 2 and 3) because the pack has no ModelToken head');
+    await expect(section.getByTestId('planning-mode')).toContainText(
+      "Hybrid planning: the pack's LLM writes the prompt (stage 1); the embedded engine picks the model and arguments (stages 2 and 3) because the pack has no ModelToken head",
+    );
     await expect(section.getByTestId('head-info')).toContainText('None yet');
     await page.screenshot({ path: 'test-results/neural-hub-settings.png', fullPage: true });
 
@@ -79,11 +94,17 @@ test('a curated pack downloads from the hub URL, resumes, plans in hybrid mode, 
     await send(page, 'a red fox in the snow, watercolor');
     await expect(page.getByTestId('plan-engine')).toHaveText('engine: neural');
     // Each stage says, visibly, which engine ran it.
-    await expect(page.getByTestId('stage-engine')).toHaveText(['by LLM "Qwen2.5-0.5B-Instruct" (wasm, q4)', 'by the embedded engine (default)', 'by the embedded engine (default)']);
+    await expect(page.getByTestId('stage-engine')).toHaveText([
+      'by LLM "Qwen2.5-0.5B-Instruct" (wasm, q4)',
+      'by the embedded engine (default)',
+      'by the embedded engine (default)',
+    ]);
     const promptStage = page.locator('article.stage').filter({ has: stage(page, 'prompt') });
     await expect(promptStage).toContainText('Stage 1 by the LLM "Qwen2.5-0.5B-Instruct" (wasm, q4) (hybrid planning).');
     const modelStage = page.locator('article.stage').filter({ has: stage(page, 'model') });
-    await expect(modelStage).toContainText('Stage 2 by the embedded engine (default): the pack has no ModelToken head.');
+    await expect(modelStage).toContainText(
+      'Stage 2 by the embedded engine (default): the pack has no ModelToken head.',
+    );
     await page.screenshot({ path: 'test-results/neural-hub-plan.png', fullPage: true });
 
     // The hub goes away; after a reload the pack comes from the browser's cache and plans again.

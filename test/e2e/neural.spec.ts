@@ -26,7 +26,10 @@ async function send(page: Page, text: string) {
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.getByRole('button', { name: 'Send' }).click();
   try {
-    await expect(stage(page, 'arguments')).toContainText(/Sampler: .+ · Steps: \d+ · CFG scale: [\d.]+ · Size: \d+×\d+ · Seed: \d+/, { timeout: 30_000 });
+    await expect(stage(page, 'arguments')).toContainText(
+      /Sampler: .+ · Steps: \d+ · CFG scale: [\d.]+ · Size: \d+×\d+ · Seed: \d+/,
+      { timeout: 30_000 },
+    );
   } catch (e) {
     // Say where the plan stopped: the header (engine, backend), any error shown, and the stage headings.
     const seen = await page.locator('header.top, [role="alert"], article.stage h3').allInnerTexts();
@@ -34,7 +37,9 @@ async function send(page: Page, text: string) {
   }
 }
 
-test('the neural pack plans in the app on WASM, streams stage 1, caches apart from the embedded engine, and a bad pack falls back visibly', async ({ page }) => {
+test('the neural pack plans in the app on WASM, streams stage 1, caches apart from the embedded engine, and a bad pack falls back visibly', async ({
+  page,
+}) => {
   page.on('console', (m) => m.type() === 'error' && console.warn(`[page] ${m.text()}`));
   const started = Date.now();
   const lap = (label: string) => console.log(`[neural e2e] ${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -67,7 +72,11 @@ test('the neural pack plans in the app on WASM, streams stage 1, caches apart fr
   expect(prompt.trim().length).toBeGreaterThan(0);
   // Stage 1 then passes the request rules (the request's own words kept first, left-out terms moved to the
   // negative prompt), which may reorder the model's text: its streamed words are in the final prompt.
-  const draftWords = streamed.at(-1)!.trim().split(/[\s,]+/).filter((w) => w.length > 3);
+  const draftWords = streamed
+    .at(-1)!
+    .trim()
+    .split(/[\s,]+/)
+    .filter((w) => w.length > 3);
   expect(draftWords.some((w) => prompt.includes(w))).toBe(true);
   // The 0.18M-parameter test decoder never writes a "Negative prompt:" line, so that stage stays empty here.
   await expect(stage(page, 'negative-prompt')).toBeAttached();
@@ -79,7 +88,10 @@ test('the neural pack plans in the app on WASM, streams stage 1, caches apart fr
   await expect(modelStage).toContainText(/P\(model token\) = [\d.e-]+ in the joint softmax/);
   await expect(modelStage).toContainText(/ran on wasm \(fp32\), pack "tiny-test"/);
   await page.screenshot({ path: 'test-results/neural.png', fullPage: true });
-  const neuralPlan = { model: await stage(page, 'model').innerText(), args: await stage(page, 'arguments').innerText() };
+  const neuralPlan = {
+    model: await stage(page, 'model').innerText(),
+    args: await stage(page, 'arguments').innerText(),
+  };
 
   // The same chat again: served from the plan cache, still the neural engine's plan.
   await page.getByRole('button', { name: 'New chat' }).click();
@@ -93,21 +105,31 @@ test('the neural pack plans in the app on WASM, streams stage 1, caches apart fr
   // The Bench page offers the chosen pack as the neural engine, beside the catalog-only engines.
   await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Bench' }).click();
   await expect(page.getByRole('checkbox', { name: 'neural' })).not.toBeChecked();
-  await expect(page.getByText(/neural runs the pack chosen in Settings \(http:\/\/127\.0\.0\.1:\d+\/test\/fixtures\/pack-tiny\/\)/)).toBeVisible();
+  await expect(
+    page.getByText(
+      /neural runs the pack chosen in Settings \(http:\/\/127\.0\.0\.1:\d+\/test\/fixtures\/pack-tiny\/\)/,
+    ),
+  ).toBeVisible();
   await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Chat' }).click();
 
   // A pack that cannot be loaded: the header says so and the embedded engine plans, never from the neural cache.
   await chooseEngine(page, { packUrl: '/test/fixtures/no-such-pack/' });
-  await expect(page.getByTestId('engine-fallback')).toContainText(/The neural pack at http:\/\/127\.0\.0\.1:\d+\/test\/fixtures\/no-such-pack\/ could not be loaded \([\s\S]*manifest\.json is not there \(the server answered with an HTML page\)[\s\S]*\); plans come from the embedded engine\./);
+  await expect(page.getByTestId('engine-fallback')).toContainText(
+    /The neural pack at http:\/\/127\.0\.0\.1:\d+\/test\/fixtures\/no-such-pack\/ could not be loaded \([\s\S]*manifest\.json is not there \(the server answered with an HTML page\)[\s\S]*\); plans come from the embedded engine\./,
+  );
   await expect(header).toContainText('Engine: default');
   await expect(header.getByTestId('llm-runtime')).toHaveCount(0);
   await page.getByRole('button', { name: 'New chat' }).click();
   await send(page, 'a red fox in the snow, watercolor');
   await expect(page.getByTestId('plan-engine')).toHaveText('engine: default');
   await expect(page.getByTestId('cache-badge')).toHaveCount(0);
-  const modelEvidence = await page.locator('article.stage').filter({ has: stage(page, 'model') }).innerText();
+  const modelEvidence = await page
+    .locator('article.stage')
+    .filter({ has: stage(page, 'model') })
+    .innerText();
   expect(modelEvidence).not.toContain('model tokens took');
-  for (const name of ['prompt', 'negative-prompt', 'model', 'arguments']) expect((await stage(page, name).innerText()).trim().length).toBeGreaterThan(0);
+  for (const name of ['prompt', 'negative-prompt', 'model', 'arguments'])
+    expect((await stage(page, name).innerText()).trim().length).toBeGreaterThan(0);
   lap('fallback plan');
 
   // The choice survives a reload: the bad pack is tried again and the fallback is said again.

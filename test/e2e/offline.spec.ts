@@ -39,17 +39,40 @@ async function plan(page: Page, text: string) {
 }
 
 const model = (id: number, name: string, tags: string[]) =>
-  JSON.stringify({ id, name, type: 'Checkpoint', tags, base_model: 'SD 1.5', trained_words: [], file: `${name.replace(/\W+/g, '_')}.safetensors`, hash: '', downloads: 100, rating: 5, description: `${name}: ${tags.join(', ')}` });
+  JSON.stringify({
+    id,
+    name,
+    type: 'Checkpoint',
+    tags,
+    base_model: 'SD 1.5',
+    trained_words: [],
+    file: `${name.replace(/\W+/g, '_')}.safetensors`,
+    hash: '',
+    downloads: 100,
+    rating: 5,
+    description: `${name}: ${tags.join(', ')}`,
+  });
 const demonstration = (id: number, modelId: number, prompt: string) =>
-  JSON.stringify({ image_id: id, model_id: modelId, prompt, negative_prompt: 'blurry', arguments: { sampler: 'Euler a', steps: 24, cfg_scale: 6, width: 512, height: 768 } });
-const CATALOG = [model(9001, 'Offline Lighthouse Painter', ['seascape', 'lighthouse', 'oil painting']), model(9002, 'Offline Robot Sketch', ['robot', 'sketch'])].join('\n');
+  JSON.stringify({
+    image_id: id,
+    model_id: modelId,
+    prompt,
+    negative_prompt: 'blurry',
+    arguments: { sampler: 'Euler a', steps: 24, cfg_scale: 6, width: 512, height: 768 },
+  });
+const CATALOG = [
+  model(9001, 'Offline Lighthouse Painter', ['seascape', 'lighthouse', 'oil painting']),
+  model(9002, 'Offline Robot Sketch', ['robot', 'sketch']),
+].join('\n');
 const DEMONSTRATIONS = [
   demonstration(1, 9001, 'a lighthouse on a cliff at dusk, stormy sea, oil painting'),
   demonstration(2, 9001, 'a red lighthouse in the fog, seascape, oil painting'),
   demonstration(3, 9002, 'a small robot drawn in pencil, sketch'),
 ].join('\n');
 
-test('after one visit the built app starts offline, plans with the starter and an imported catalog, and keeps the history', async ({ page }) => {
+test('after one visit the built app starts offline, plans with the starter and an imported catalog, and keeps the history', async ({
+  page,
+}) => {
   test.setTimeout(120_000);
   const failures: string[] = [];
   page.on('response', (r) => {
@@ -64,7 +87,13 @@ test('after one visit the built app starts offline, plans with the starter and a
   // The manifest with its icons, and a service worker that finished precaching (the page is then controlled after a reload).
   const manifest = await page.evaluate(async () => {
     const link = document.querySelector<HTMLLinkElement>('link[rel="manifest"]');
-    return link ? ((await (await fetch(link.href)).json()) as { name: string; icons: { src: string; sizes: string }[]; theme_color: string }) : null;
+    return link
+      ? ((await (await fetch(link.href)).json()) as {
+          name: string;
+          icons: { src: string; sizes: string }[];
+          theme_color: string;
+        })
+      : null;
   });
   expect(manifest?.name).toBe('ChatGen Web');
   expect(manifest?.theme_color).toBe('#3857d6');
@@ -76,8 +105,12 @@ test('after one visit the built app starts offline, plans with the starter and a
   // First visit, online: a chat with the starter catalog, then a small catalog imported from files.
   await plan(page, 'a cozy watercolor fox reading in a library');
   await page.getByRole('button', { name: 'Settings' }).click();
-  await page.getByLabel('Catalog file (JSONL)').setInputFiles({ name: 'offline-catalog.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(CATALOG) });
-  await page.getByLabel('Demonstrations file (JSONL)').setInputFiles({ name: 'offline-demos.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(DEMONSTRATIONS) });
+  await page
+    .getByLabel('Catalog file (JSONL)')
+    .setInputFiles({ name: 'offline-catalog.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(CATALOG) });
+  await page
+    .getByLabel('Demonstrations file (JSONL)')
+    .setInputFiles({ name: 'offline-demos.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(DEMONSTRATIONS) });
   await page.getByRole('button', { name: 'Import' }).click();
   await expect(page.getByTestId('import-result')).toContainText('Imported 2 models');
   // Settings says what the browser keeps: storage used, persistent or not (asked for after the import).
@@ -90,7 +123,9 @@ test('after one visit the built app starts offline, plans with the starter and a
   await expect(page.getByText(/catalog: offline-catalog\.jsonl/)).toBeVisible();
   expect(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? null)).toBe(`${app.url}/sw.js`);
   await expect(page.getByTestId('offline-notice')).toContainText('The browser is offline');
-  await expect(page.getByRole('complementary', { name: 'Past chats' })).toContainText('a cozy watercolor fox reading in a library');
+  await expect(page.getByRole('complementary', { name: 'Past chats' })).toContainText(
+    'a cozy watercolor fox reading in a library',
+  );
 
   await page.getByRole('button', { name: 'New chat' }).click();
   await plan(page, 'a lighthouse on a cliff at night, stormy sea');
@@ -164,7 +199,9 @@ test('a model pack downloaded once opens again offline', async ({ page }) => {
 
   await goOffline(page);
   await page.reload();
-  await expect(page.getByRole('banner').getByTestId('llm-runtime')).toHaveText('(tiny-test on wasm, fp32)', { timeout: 30_000 });
+  await expect(page.getByRole('banner').getByTestId('llm-runtime')).toHaveText('(tiny-test on wasm, fp32)', {
+    timeout: 30_000,
+  });
   await expect(page.getByTestId('engine-fallback')).toHaveCount(0);
   await page.getByRole('textbox', { name: 'Message' }).fill('a red fox in the snow, watercolor');
   await page.getByRole('button', { name: 'Send' }).click();

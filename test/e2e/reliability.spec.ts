@@ -12,20 +12,45 @@ import { A1111TestServer } from '../servers/a1111-test-server.ts';
 import { ComfyTestServer } from '../servers/comfyui-test-server.ts';
 
 const modelLine = (id: number, name: string) =>
-  JSON.stringify({ id, name, type: 'Checkpoint', tags: ['fantasy'], base_model: 'SD 1.5', trained_words: [], file: `${name}.safetensors`, hash: '', downloads: 100 * id, rating: 5, description: 'knights and castles' });
+  JSON.stringify({
+    id,
+    name,
+    type: 'Checkpoint',
+    tags: ['fantasy'],
+    base_model: 'SD 1.5',
+    trained_words: [],
+    file: `${name}.safetensors`,
+    hash: '',
+    downloads: 100 * id,
+    rating: 5,
+    description: 'knights and castles',
+  });
 const demoLine = (imageId: number, modelId: number, prompt: string) =>
-  JSON.stringify({ image_id: imageId, model_id: modelId, prompt, negative_prompt: 'blurry', arguments: { sampler: 'Euler a', steps: 24, cfg_scale: 7, width: 512, height: 768 } });
+  JSON.stringify({
+    image_id: imageId,
+    model_id: modelId,
+    prompt,
+    negative_prompt: 'blurry',
+    arguments: { sampler: 'Euler a', steps: 24, cfg_scale: 7, width: 512, height: 768 },
+  });
 
 async function importCatalog(page: Page, catalog: string, demonstrations: string) {
   await page.getByRole('button', { name: 'Settings' }).click();
-  await page.getByLabel('Catalog file (JSONL)').setInputFiles({ name: 'catalog.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(catalog) });
-  await page.getByLabel('Demonstrations file (JSONL)').setInputFiles({ name: 'demos.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(demonstrations) });
+  await page
+    .getByLabel('Catalog file (JSONL)')
+    .setInputFiles({ name: 'catalog.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(catalog) });
+  await page
+    .getByLabel('Demonstrations file (JSONL)')
+    .setInputFiles({ name: 'demos.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(demonstrations) });
   await page.getByRole('button', { name: 'Import' }).click();
 }
 
 /** Every model of the starter catalog, installed on a test server, so any plan the engine makes can run. */
 function starterModels() {
-  const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { file: string; type: string });
+  const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { file: string; type: string });
   return {
     checkpoints: starter.filter((m) => m.type === 'Checkpoint').map((m) => ({ file: m.file, sha256: null })),
     loras: starter.filter((m) => m.type === 'LORA').map((m) => m.file),
@@ -39,13 +64,20 @@ async function plan(page: Page, text: string) {
   await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
 }
 
-test('finding 1: a catalog repeating a demonstration image_id names the line, and planning keeps Edit plan and Generate', async ({ page }) => {
+test('finding 1: a catalog repeating a demonstration image_id names the line, and planning keeps Edit plan and Generate', async ({
+  page,
+}) => {
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto('/');
   const catalog = [modelLine(1, 'knightmix'), modelLine(2, 'castlemix')].join('\n');
   const prompt = 'a knight in shining armor before a castle, detailed, masterpiece';
-  const demonstrations = [demoLine(5, 1, prompt), demoLine(5, 1, prompt), demoLine(6, 2, prompt), demoLine(5, 2, prompt)].join('\n');
+  const demonstrations = [
+    demoLine(5, 1, prompt),
+    demoLine(5, 1, prompt),
+    demoLine(6, 2, prompt),
+    demoLine(5, 2, prompt),
+  ].join('\n');
   await importCatalog(page, catalog, demonstrations);
   await expect(page.getByTestId('import-result')).toContainText('Imported 2 models');
   const skipped = await page.getByTestId('import-errors').innerText();
@@ -59,16 +91,43 @@ test('finding 1: a catalog repeating a demonstration image_id names the line, an
   expect(pageErrors).toEqual([]);
 });
 
-test('finding 2: Chromium builds the index of 200k models and of one model with 20k demonstrations', async ({ page }) => {
+test('finding 2: Chromium builds the index of 200k models and of one model with 20k demonstrations', async ({
+  page,
+}) => {
   await page.goto('/');
   const built = await page.evaluate(async () => {
     const modulePath = '/src/core/engines/default/index-build.ts';
-    const { buildCatalogIndex } = (await import(/* @vite-ignore */ modulePath)) as typeof import('../../src/core/engines/default/index-build.ts');
-    const model = (id: number) => ({ id, name: `Synthetic model ${id}`, type: 'Checkpoint' as const, tags: [`tag${id % 97}`], base_model: 'SD 1.5', trained_words: [], file: `s${id}.safetensors`, hash: null, downloads: id, rating: 4, description: '' });
-    const demo = (imageId: number, modelId: number) => ({ image_id: imageId, model_id: modelId, prompt: `portrait of a knight ${imageId % 500}, detailed armor, castle walls, dramatic lighting, masterpiece, best quality, ultra detailed, sharp focus, cinematic composition, golden hour, intricate engraving, volumetric fog, rim light, depth of field, highly detailed face, oil painting style, trending artwork`, negative_prompt: '', arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 } });
+    const { buildCatalogIndex } = (await import(
+      /* @vite-ignore */ modulePath
+    )) as typeof import('../../src/core/engines/default/index-build.ts');
+    const model = (id: number) => ({
+      id,
+      name: `Synthetic model ${id}`,
+      type: 'Checkpoint' as const,
+      tags: [`tag${id % 97}`],
+      base_model: 'SD 1.5',
+      trained_words: [],
+      file: `s${id}.safetensors`,
+      hash: null,
+      downloads: id,
+      rating: 4,
+      description: '',
+    });
+    const demo = (imageId: number, modelId: number) => ({
+      image_id: imageId,
+      model_id: modelId,
+      prompt: `portrait of a knight ${imageId % 500}, detailed armor, castle walls, dramatic lighting, masterpiece, best quality, ultra detailed, sharp focus, cinematic composition, golden hour, intricate engraving, volumetric fog, rim light, depth of field, highly detailed face, oil painting style, trending artwork`,
+      negative_prompt: '',
+      arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 },
+    });
     const outcome = (models: number, demos: number) => {
       try {
-        const index = buildCatalogIndex({ source: 'synthetic', version: 'v', models: Array.from({ length: models }, (_, i) => model(i + 1)), demonstrations: Array.from({ length: demos }, (_, i) => demo(i + 1, 1)) });
+        const index = buildCatalogIndex({
+          source: 'synthetic',
+          version: 'v',
+          models: Array.from({ length: models }, (_, i) => model(i + 1)),
+          demonstrations: Array.from({ length: demos }, (_, i) => demo(i + 1, 1)),
+        });
         return `${index.models.length} models, ${index.demosOfModel[0]!.length} demonstrations of model 1`;
       } catch (e) {
         return (e as Error).message;
@@ -85,7 +144,9 @@ test('finding 3: a catalog URL that never answers can be cancelled, and Import w
   try {
     await page.goto('/');
     await page.getByRole('button', { name: 'Settings' }).click();
-    await page.getByLabel('or catalog URL').fill(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/catalog.jsonl`);
+    await page
+      .getByLabel('or catalog URL')
+      .fill(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/catalog.jsonl`);
     await page.getByRole('button', { name: 'Import' }).click();
     await expect(page.getByTestId('import-progress')).toBeVisible();
     await page.getByRole('button', { name: 'Cancel import' }).click();
@@ -109,10 +170,15 @@ async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
     (window as unknown as { cspViolations: string[] }).cspViolations = seen;
     document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
-  return async () => [...console, ...(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations))];
+  return async () => [
+    ...console,
+    ...(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)),
+  ];
 }
 
-test('finding 13: the app runs under its Content-Security-Policy: engine worker, WASM neural pack, generation, images', async ({ page }) => {
+test('finding 13: the app runs under its Content-Security-Policy: engine worker, WASM neural pack, generation, images', async ({
+  page,
+}) => {
   test.setTimeout(120_000);
   const server = new A1111TestServer({ delayMs: 50, ...starterModels() });
   const serverUrl = await server.listen();
@@ -130,7 +196,9 @@ test('finding 13: the app runs under its Content-Security-Policy: engine worker,
     await plan(page, 'a dreamy castle above the clouds');
     await page.getByRole('button', { name: 'Generate' }).click();
     const image = page.locator('[data-stage="image"] img').first();
-    await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), { timeout: 20_000 })
+      .toBe(true);
 
     // The neural engine: the LLM worker and onnxruntime-web's WASM.
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Settings' }).click();
@@ -140,7 +208,9 @@ test('finding 13: the app runs under its Content-Security-Policy: engine worker,
     await engine.getByLabel('Pack URL', { exact: true }).fill('/test/fixtures/pack-tiny/');
     await engine.getByLabel('Neural backend').selectOption('wasm');
     await engine.getByRole('button', { name: 'Use this engine' }).click();
-    await expect(page.getByRole('banner').getByTestId('llm-runtime')).toHaveText('(tiny-test on wasm, fp32)', { timeout: 60_000 });
+    await expect(page.getByRole('banner').getByTestId('llm-runtime')).toHaveText('(tiny-test on wasm, fp32)', {
+      timeout: 60_000,
+    });
     await plan(page, 'a lighthouse at dusk');
 
     expect(await violations()).toEqual([]);
@@ -159,7 +229,10 @@ test('finding 13: the app runs under its Content-Security-Policy: engine worker,
   }
 });
 
-test('finding 5: an upgrade in another tab is never blocked by this one, which asks for a reload; newer data is explained, not a hang', async ({ page, context }) => {
+test('finding 5: an upgrade in another tab is never blocked by this one, which asks for a reload; newer data is explained, not a hang', async ({
+  page,
+  context,
+}) => {
   await page.goto('/');
   await expect(page.getByText(/Engine: default/)).toBeVisible();
   await page.getByRole('textbox', { name: 'Message' }).fill('a red fox');
@@ -187,7 +260,9 @@ test('finding 5: an upgrade in another tab is never blocked by this one, which a
 
   // The older app, reloaded against the newer data, says why it cannot start.
   await page.reload();
-  await expect(page.getByTestId('storage-version').first()).toContainText('newer version of the app', { timeout: 15_000 });
+  await expect(page.getByTestId('storage-version').first()).toContainText('newer version of the app', {
+    timeout: 15_000,
+  });
   await expect(page.getByText('Loading the engine…')).toHaveCount(0);
 });
 
@@ -202,7 +277,15 @@ test('finding 9: a chat whose planning was cut off by a reload offers "Plan agai
         open.onsuccess = () => {
           const tx = open.result.transaction('chats', 'readwrite');
           const now = Date.now();
-          tx.objectStore('chats').put({ id: 'cut-off', created: now, updated: now, title: 'a lighthouse at dusk', input: { messages: ['a lighthouse at dusk'], images: [] }, result: null, plan_key: null });
+          tx.objectStore('chats').put({
+            id: 'cut-off',
+            created: now,
+            updated: now,
+            title: 'a lighthouse at dusk',
+            input: { messages: ['a lighthouse at dusk'], images: [] },
+            result: null,
+            plan_key: null,
+          });
           tx.oncomplete = () => {
             open.result.close();
             resolve();
@@ -220,10 +303,17 @@ test('finding 9: a chat whose planning was cut off by a reload offers "Plan agai
   await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
 });
 
-test('finding 9: closing or reloading the tab interrupts the job it left running on A1111 and ComfyUI', async ({ page }) => {
+test('finding 9: closing or reloading the tab interrupts the job it left running on A1111 and ComfyUI', async ({
+  page,
+}) => {
   const models = starterModels();
   const a1111 = new A1111TestServer({ delayMs: 50, stall: true, ...models });
-  const comfy = new ComfyTestServer({ delayMs: 50, stall: true, checkpoints: models.checkpoints.map((m) => m.file), loras: models.loras });
+  const comfy = new ComfyTestServer({
+    delayMs: 50,
+    stall: true,
+    checkpoints: models.checkpoints.map((m) => m.file),
+    loras: models.loras,
+  });
   const urls = { a1111: await a1111.listen(), comfyui: await comfy.listen() };
   try {
     for (const [kind, server, generationPath, interruptPath] of [
@@ -238,16 +328,27 @@ test('finding 9: closing or reloading the tab interrupts the job it left running
       await expect(page.getByText('Saved.')).toBeVisible();
       await plan(page, 'a lighthouse on a cliff at dusk');
       await page.getByRole('button', { name: 'Generate' }).click();
-      await expect.poll(() => server.requests.some((r) => r.path === generationPath), { message: `${kind} received the job`, timeout: 20_000 }).toBe(true);
+      await expect
+        .poll(() => server.requests.some((r) => r.path === generationPath), {
+          message: `${kind} received the job`,
+          timeout: 20_000,
+        })
+        .toBe(true);
       await page.reload();
-      await expect.poll(() => server.requests.some((r) => r.method === 'POST' && r.path === interruptPath), { message: `${kind} was told to interrupt` }).toBe(true);
+      await expect
+        .poll(() => server.requests.some((r) => r.method === 'POST' && r.path === interruptPath), {
+          message: `${kind} was told to interrupt`,
+        })
+        .toBe(true);
     }
   } finally {
     await Promise.all([a1111.close(), comfy.close()]);
   }
 });
 
-test('finding 4: a link naming another endpoint asks first, showing its host, and nothing reaches it unless accepted', async ({ page }) => {
+test('finding 4: a link naming another endpoint asks first, showing its host, and nothing reaches it unless accepted', async ({
+  page,
+}) => {
   const options = { delayMs: 20, ...starterModels() };
   const mine = new A1111TestServer(options);
   const theirs = new A1111TestServer(options);
@@ -264,7 +365,9 @@ test('finding 4: a link naming another endpoint asks first, showing its host, an
     await expect(question).toContainText(`This link asks to send your prompts to ${new URL(theirsUrl).host} (a1111)`);
     await plan(page, 'a lighthouse on a cliff at dusk');
     await page.getByRole('button', { name: 'Generate' }).click();
-    await expect(page.getByRole('alert').filter({ hasText: 'First answer whether to use the endpoints from the link' })).toBeVisible();
+    await expect(
+      page.getByRole('alert').filter({ hasText: 'First answer whether to use the endpoints from the link' }),
+    ).toBeVisible();
     await page.getByRole('button', { name: 'Keep my saved endpoints' }).click();
     await page.getByRole('button', { name: 'Generate' }).click();
     await expect(page.locator('[data-stage="image"] img')).toHaveCount(1);
@@ -279,7 +382,10 @@ test('finding 4: a link naming another endpoint asks first, showing its host, an
   }
 });
 
-test('finding 8: tabs follow each other: endpoints, a deleted chat that never comes back, the active catalog', async ({ page: a, context }) => {
+test('finding 8: tabs follow each other: endpoints, a deleted chat that never comes back, the active catalog', async ({
+  page: a,
+  context,
+}) => {
   const b = await context.newPage();
   for (const tab of [a, b]) {
     await tab.goto('/');
@@ -293,7 +399,9 @@ test('finding 8: tabs follow each other: endpoints, a deleted chat that never co
           open.onsuccess = () => {
             const get = open.result.transaction('settings').objectStore('settings').get('generation-endpoints');
             get.onsuccess = () => {
-              const value = get.result?.value as { endpoints: { baseUrl: string }[]; onlyInstalledModels: boolean } | undefined;
+              const value = get.result?.value as
+                | { endpoints: { baseUrl: string }[]; onlyInstalledModels: boolean }
+                | undefined;
               open.result.close();
               resolve({ url: value?.endpoints[0]?.baseUrl ?? '', onlyInstalled: value?.onlyInstalledModels ?? false });
             };

@@ -39,11 +39,14 @@ async function shownScores(page: Page, scope: string): Promise<Record<string, nu
   const rows = page.locator(`${scope} .image-scores`).first().locator('.score');
   await expect(rows).toHaveCount(PER_IMAGE.length);
   const out: Record<string, number> = {};
-  for (const row of await rows.all()) out[(await row.getAttribute('data-pack'))!] = Number(await row.locator('.value').getAttribute('data-value'));
+  for (const row of await rows.all())
+    out[(await row.getAttribute('data-pack'))!] = Number(await row.locator('.value').getAttribute('data-value'));
   return out;
 }
 
-test('scores appear beside generated images, come back from IndexedDB after reload without recomputation, and sort the gallery', async ({ page }) => {
+test('scores appear beside generated images, come back from IndexedDB after reload without recomputation, and sort the gallery', async ({
+  page,
+}) => {
   page.on('response', (r) => r.status() >= 400 && console.log(`page: HTTP ${r.status()} ${r.url()}`));
   await page.goto('/');
   await useEndpoint(page);
@@ -56,8 +59,11 @@ test('scores appear beside generated images, come back from IndexedDB after relo
   const loaded = page.getByRole('table', { name: 'Loaded scorers' }).locator('tbody tr');
   await expect(loaded).toHaveCount(PACKS.length, { timeout: 30_000 });
   console.log(`scorers: ${PACKS.length} fixture packs downloaded and loaded on WASM in ${Date.now() - loadStarted} ms`);
-  for (const row of await loaded.all()) await expect(row.locator('[data-backend]')).toHaveAttribute('data-backend', 'wasm');
-  await expect(page.getByRole('list', { name: 'Scorer downloads' })).toContainText('fixture-imagereward/text_encoder.onnx');
+  for (const row of await loaded.all())
+    await expect(row.locator('[data-backend]')).toHaveAttribute('data-backend', 'wasm');
+  await expect(page.getByRole('list', { name: 'Scorer downloads' })).toContainText(
+    'fixture-imagereward/text_encoder.onnx',
+  );
 
   // Plan and generate: the image is scored at once by every per-image pack, each named with its meaning.
   await page.getByRole('button', { name: 'Chat', exact: true }).click();
@@ -67,14 +73,19 @@ test('scores appear beside generated images, come back from IndexedDB after relo
   const generated = async (seed?: number) => {
     await page.getByRole('button', { name: 'Generate' }).click();
     // The panel keeps showing the previous result until the new one arrives.
-    if (seed !== undefined) await expect(page.locator('[data-stage="image"] figcaption').first()).toContainText(`Seed ${seed} `);
+    if (seed !== undefined)
+      await expect(page.locator('[data-stage="image"] figcaption').first()).toContainText(`Seed ${seed} `);
     const image = page.locator('[data-stage="image"] img').first();
-    await expect(image.or(page.locator('.generate-panel .error[data-reason]')).first()).toBeVisible({ timeout: 30_000 });
+    await expect(image.or(page.locator('.generate-panel .error[data-reason]')).first()).toBeVisible({
+      timeout: 30_000,
+    });
     expect(await page.locator('.generate-panel .error').allInnerTexts()).toEqual([]);
     await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
     const shown = Date.now();
     const scores = await shownScores(page, '[data-stage="image"]');
-    console.log(`scores: 1 image x ${PER_IMAGE.length} packs scored on WASM ${Date.now() - shown} ms after the image was shown`);
+    console.log(
+      `scores: 1 image x ${PER_IMAGE.length} packs scored on WASM ${Date.now() - shown} ms after the image was shown`,
+    );
     return scores;
   };
   const first = await generated();
@@ -85,7 +96,7 @@ test('scores appear beside generated images, come back from IndexedDB after relo
   await expect(panel).toContainText('CLIP score');
   await expect(panel).toContainText('agreement of image and approved prompt, 0-100');
   await expect(panel).toContainText('pack: Fixture CLIP (random weights, CLIP ViT shape)');
-  await expect(panel).toContainText("ImageReward");
+  await expect(panel).toContainText('ImageReward');
   await expect(panel).toContainText('pack: Fixture ImageReward');
   await expect(panel).toContainText('LAION aesthetic predictor, 1-10');
 
@@ -108,7 +119,10 @@ test('scores appear beside generated images, come back from IndexedDB after relo
   await page.getByRole('button', { name: 'Gallery' }).click();
   await expect(page.locator('.gallery .result')).toHaveCount(2);
   const byResult = page.locator('.gallery .result');
-  const galleryScores = [await shownScores(page, '.gallery .result:nth-child(1)'), await shownScores(page, '.gallery .result:nth-child(2)')];
+  const galleryScores = [
+    await shownScores(page, '.gallery .result:nth-child(1)'),
+    await shownScores(page, '.gallery .result:nth-child(2)'),
+  ];
   // Newest first: the second generation, then the first; the values are the stored ones.
   expect(galleryScores).toEqual([second, first]);
   await expect(page.getByRole('button', { name: 'Score the images of this result' })).toHaveCount(0);
@@ -131,7 +145,9 @@ test('scores appear beside generated images, come back from IndexedDB after relo
   await expect(comparison).toContainText('Unified Metric over 2 results');
   await expect(comparison).toContainText('min-max normalised');
   await expect(comparison).toContainText('fid left out');
-  const unified = await comparison.locator('[data-unified]').evaluateAll((cells) => cells.map((c) => Number(c.getAttribute('data-unified'))));
+  const unified = await comparison
+    .locator('[data-unified]')
+    .evaluateAll((cells) => cells.map((c) => Number(c.getAttribute('data-unified'))));
   expect(unified).toHaveLength(2);
   // Two runs: each of the three metrics gives 1 to the better run and 0 to the other (0.5 each when tied).
   expect(unified[0]! + unified[1]!).toBeCloseTo(1, 10);

@@ -36,16 +36,85 @@ export interface A1111TestServerOptions extends Partial<TestServerMode> {
 }
 
 export const DEFAULT_A1111_CHECKPOINTS: A1111TestModel[] = [
-  { file: 'v1-5-pruned-emaonly.safetensors', sha256: '6ce0161689b3853acaa03779ec93eafe75a02f4ced659bee03f50797806fa2fa' },
-  { file: 'realisticVisionV51_v51VAE.safetensors', sha256: '15012c538f503ce2ebfc2c8547b268c75ccdaff7a281db55399940ff1d70e21d' },
+  {
+    file: 'v1-5-pruned-emaonly.safetensors',
+    sha256: '6ce0161689b3853acaa03779ec93eafe75a02f4ced659bee03f50797806fa2fa',
+  },
+  {
+    file: 'realisticVisionV51_v51VAE.safetensors',
+    sha256: '15012c538f503ce2ebfc2c8547b268c75ccdaff7a281db55399940ff1d70e21d',
+  },
 ];
 export const DEFAULT_A1111_LORAS = ['add_detail.safetensors'];
 
-const SAMPLERS_1_10 = ['DPM++ 2M', 'DPM++ SDE', 'DPM++ 2M SDE', 'DPM++ 2M SDE Heun', 'DPM++ 2S a', 'DPM++ 3M SDE', 'Euler a', 'Euler', 'LMS', 'Heun', 'DPM2', 'DPM2 a', 'DPM fast', 'DPM adaptive', 'Restart', 'DDIM', 'DDIM CFG++', 'PLMS', 'UniPC', 'LCM'];
-const SAMPLERS_1_8 = ['DPM++ 2M Karras', 'DPM++ SDE Karras', 'DPM++ 2M SDE Exponential', 'DPM++ 2M SDE Karras', 'Euler a', 'Euler', 'LMS', 'Heun', 'DPM2', 'DPM2 a', 'DPM++ 2S a', 'DPM++ 2M', 'DPM++ SDE', 'DPM++ 2M SDE', 'DPM++ 2M SDE Heun', 'DPM++ 2M SDE Heun Karras', 'DPM++ 2M SDE Heun Exponential', 'DPM++ 3M SDE', 'DPM++ 3M SDE Karras', 'DPM++ 3M SDE Exponential', 'DPM fast', 'DPM adaptive', 'LMS Karras', 'DPM2 Karras', 'DPM2 a Karras', 'DPM++ 2S a Karras', 'Restart', 'DDIM', 'PLMS', 'UniPC', 'LCM'];
+const SAMPLERS_1_10 = [
+  'DPM++ 2M',
+  'DPM++ SDE',
+  'DPM++ 2M SDE',
+  'DPM++ 2M SDE Heun',
+  'DPM++ 2S a',
+  'DPM++ 3M SDE',
+  'Euler a',
+  'Euler',
+  'LMS',
+  'Heun',
+  'DPM2',
+  'DPM2 a',
+  'DPM fast',
+  'DPM adaptive',
+  'Restart',
+  'DDIM',
+  'DDIM CFG++',
+  'PLMS',
+  'UniPC',
+  'LCM',
+];
+const SAMPLERS_1_8 = [
+  'DPM++ 2M Karras',
+  'DPM++ SDE Karras',
+  'DPM++ 2M SDE Exponential',
+  'DPM++ 2M SDE Karras',
+  'Euler a',
+  'Euler',
+  'LMS',
+  'Heun',
+  'DPM2',
+  'DPM2 a',
+  'DPM++ 2S a',
+  'DPM++ 2M',
+  'DPM++ SDE',
+  'DPM++ 2M SDE',
+  'DPM++ 2M SDE Heun',
+  'DPM++ 2M SDE Heun Karras',
+  'DPM++ 2M SDE Heun Exponential',
+  'DPM++ 3M SDE',
+  'DPM++ 3M SDE Karras',
+  'DPM++ 3M SDE Exponential',
+  'DPM fast',
+  'DPM adaptive',
+  'LMS Karras',
+  'DPM2 Karras',
+  'DPM2 a Karras',
+  'DPM++ 2S a Karras',
+  'Restart',
+  'DDIM',
+  'PLMS',
+  'UniPC',
+  'LCM',
+];
 const SCHEDULERS_1_10: [string, string][] = [
-  ['automatic', 'Automatic'], ['uniform', 'Uniform'], ['karras', 'Karras'], ['exponential', 'Exponential'], ['polyexponential', 'Polyexponential'],
-  ['sgm_uniform', 'SGM Uniform'], ['kl_optimal', 'KL Optimal'], ['align_your_steps', 'Align Your Steps'], ['simple', 'Simple'], ['normal', 'Normal'], ['ddim', 'DDIM'], ['beta', 'Beta'],
+  ['automatic', 'Automatic'],
+  ['uniform', 'Uniform'],
+  ['karras', 'Karras'],
+  ['exponential', 'Exponential'],
+  ['polyexponential', 'Polyexponential'],
+  ['sgm_uniform', 'SGM Uniform'],
+  ['kl_optimal', 'KL Optimal'],
+  ['align_your_steps', 'Align Your Steps'],
+  ['simple', 'Simple'],
+  ['normal', 'Normal'],
+  ['ddim', 'DDIM'],
+  ['beta', 'Beta'],
 ];
 
 /** StableDiffusionProcessingTxt2Img's API fields (A1111 1.10). The test server requires the core ones a client must send. */
@@ -60,17 +129,50 @@ const TXT2IMG_FIELDS: Record<string, FieldSpec> = {
   width: { type: 'integer', required: true },
   height: { type: 'integer', required: true },
   scheduler: { type: 'string' },
-  styles: { type: 'array' }, subseed: { type: 'integer' }, subseed_strength: { type: 'number' }, seed_resize_from_h: { type: 'integer' },
-  seed_resize_from_w: { type: 'integer' }, n_iter: { type: 'integer' }, restore_faces: { type: 'boolean' }, tiling: { type: 'boolean' },
-  do_not_save_samples: { type: 'boolean' }, do_not_save_grid: { type: 'boolean' }, eta: { type: 'number' }, denoising_strength: { type: 'number' },
-  s_min_uncond: { type: 'number' }, s_churn: { type: 'number' }, s_tmax: { type: 'number' }, s_tmin: { type: 'number' }, s_noise: { type: 'number' },
-  override_settings: { type: 'object' }, override_settings_restore_afterwards: { type: 'boolean' }, refiner_checkpoint: { type: 'string' },
-  refiner_switch_at: { type: 'number' }, disable_extra_networks: { type: 'boolean' }, comments: { type: 'object' }, enable_hr: { type: 'boolean' },
-  firstphase_width: { type: 'integer' }, firstphase_height: { type: 'integer' }, hr_scale: { type: 'number' }, hr_upscaler: { type: 'string' },
-  hr_second_pass_steps: { type: 'integer' }, hr_resize_x: { type: 'integer' }, hr_resize_y: { type: 'integer' }, hr_checkpoint_name: { type: 'string' },
-  hr_sampler_name: { type: 'string' }, hr_scheduler: { type: 'string' }, hr_prompt: { type: 'string' }, hr_negative_prompt: { type: 'string' },
-  force_task_id: { type: 'string' }, sampler_index: { type: 'string' }, script_name: { type: 'string-or-null' }, script_args: { type: 'array' },
-  send_images: { type: 'boolean' }, save_images: { type: 'boolean' }, alwayson_scripts: { type: 'object' }, infotext: { type: 'string' },
+  styles: { type: 'array' },
+  subseed: { type: 'integer' },
+  subseed_strength: { type: 'number' },
+  seed_resize_from_h: { type: 'integer' },
+  seed_resize_from_w: { type: 'integer' },
+  n_iter: { type: 'integer' },
+  restore_faces: { type: 'boolean' },
+  tiling: { type: 'boolean' },
+  do_not_save_samples: { type: 'boolean' },
+  do_not_save_grid: { type: 'boolean' },
+  eta: { type: 'number' },
+  denoising_strength: { type: 'number' },
+  s_min_uncond: { type: 'number' },
+  s_churn: { type: 'number' },
+  s_tmax: { type: 'number' },
+  s_tmin: { type: 'number' },
+  s_noise: { type: 'number' },
+  override_settings: { type: 'object' },
+  override_settings_restore_afterwards: { type: 'boolean' },
+  refiner_checkpoint: { type: 'string' },
+  refiner_switch_at: { type: 'number' },
+  disable_extra_networks: { type: 'boolean' },
+  comments: { type: 'object' },
+  enable_hr: { type: 'boolean' },
+  firstphase_width: { type: 'integer' },
+  firstphase_height: { type: 'integer' },
+  hr_scale: { type: 'number' },
+  hr_upscaler: { type: 'string' },
+  hr_second_pass_steps: { type: 'integer' },
+  hr_resize_x: { type: 'integer' },
+  hr_resize_y: { type: 'integer' },
+  hr_checkpoint_name: { type: 'string' },
+  hr_sampler_name: { type: 'string' },
+  hr_scheduler: { type: 'string' },
+  hr_prompt: { type: 'string' },
+  hr_negative_prompt: { type: 'string' },
+  force_task_id: { type: 'string' },
+  sampler_index: { type: 'string' },
+  script_name: { type: 'string-or-null' },
+  script_args: { type: 'array' },
+  send_images: { type: 'boolean' },
+  save_images: { type: 'boolean' },
+  alwayson_scripts: { type: 'object' },
+  infotext: { type: 'string' },
 };
 
 interface Job {
@@ -137,21 +239,44 @@ export class A1111TestServer extends TestServerBase {
   }
 
   protected route(method: string, path: string): Handler | null {
-    const guard = (h: Handler): Handler => (req, res, url, body) => (this.authorised(req, res) ? h(req, res, url, body) : undefined);
+    const guard =
+      (h: Handler): Handler =>
+      (req, res, url, body) =>
+        this.authorised(req, res) ? h(req, res, url, body) : undefined;
     const routes: Record<string, Handler> = {
       'GET /sdapi/v1/sd-models': (req, res) =>
-        this.json(req, res, 200, this.installedCheckpoints().map((m) => ({
-          title: this.title(m),
-          model_name: fileStemOf(m.file),
-          hash: m.sha256 ? m.sha256.slice(0, 10) : null,
-          sha256: m.sha256,
-          filename: `/stable-diffusion-webui/models/Stable-diffusion/${m.file}`,
-          config: null,
-        }))),
+        this.json(
+          req,
+          res,
+          200,
+          this.installedCheckpoints().map((m) => ({
+            title: this.title(m),
+            model_name: fileStemOf(m.file),
+            hash: m.sha256 ? m.sha256.slice(0, 10) : null,
+            sha256: m.sha256,
+            filename: `/stable-diffusion-webui/models/Stable-diffusion/${m.file}`,
+            config: null,
+          })),
+        ),
       'GET /sdapi/v1/loras': (req, res) =>
-        this.json(req, res, 200, this.installedLoras().map((f) => ({ name: fileStemOf(f), alias: fileStemOf(f), path: `/stable-diffusion-webui/models/Lora/${f}`, metadata: {} }))),
+        this.json(
+          req,
+          res,
+          200,
+          this.installedLoras().map((f) => ({
+            name: fileStemOf(f),
+            alias: fileStemOf(f),
+            path: `/stable-diffusion-webui/models/Lora/${f}`,
+            metadata: {},
+          })),
+        ),
       'GET /sdapi/v1/samplers': (req, res) =>
-        this.json(req, res, 200, (this.version === '1.8' ? SAMPLERS_1_8 : SAMPLERS_1_10).map((name) => ({ name, aliases: [], options: {} }))),
+        this.json(
+          req,
+          res,
+          200,
+          (this.version === '1.8' ? SAMPLERS_1_8 : SAMPLERS_1_10).map((name) => ({ name, aliases: [], options: {} })),
+        ),
       'GET /sdapi/v1/options': (req, res) => this.json(req, res, 200, { sd_model_checkpoint: this.currentCheckpoint }),
       'GET /sdapi/v1/progress': (req, res) => this.json(req, res, 200, this.progress()),
       'POST /sdapi/v1/interrupt': (req, res) => {
@@ -162,7 +287,18 @@ export class A1111TestServer extends TestServerBase {
     };
     if (this.version !== '1.8') {
       routes['GET /sdapi/v1/schedulers'] = (req, res) =>
-        this.json(req, res, 200, SCHEDULERS_1_10.map(([name, label]) => ({ name, label, aliases: null, default_rho: -1, need_inner_model: false })));
+        this.json(
+          req,
+          res,
+          200,
+          SCHEDULERS_1_10.map(([name, label]) => ({
+            name,
+            label,
+            aliases: null,
+            default_rho: -1,
+            need_inner_model: false,
+          })),
+        );
     }
     const h = routes[`${method} ${path}`];
     return h ? guard(h) : null;
@@ -198,25 +334,41 @@ export class A1111TestServer extends TestServerBase {
     if (problems.length) return this.reject(req, res, 422, '/sdapi/v1/txt2img', { detail: problems });
     const b = body as Record<string, unknown>;
     const samplers = this.version === '1.8' ? SAMPLERS_1_8 : [...SAMPLERS_1_10, ...SAMPLERS_1_8];
-    if (!samplers.includes(b.sampler_name as string)) return this.reject(req, res, 404, '/sdapi/v1/txt2img', { detail: 'Sampler not found' });
+    if (!samplers.includes(b.sampler_name as string))
+      return this.reject(req, res, 404, '/sdapi/v1/txt2img', { detail: 'Sampler not found' });
     if (b.scheduler !== undefined && !SCHEDULERS_1_10.some(([n, l]) => n === b.scheduler || l === b.scheduler)) {
-      return this.reject(req, res, 422, '/sdapi/v1/txt2img', { detail: [{ loc: ['body', 'scheduler'], msg: `unknown scheduler ${String(b.scheduler)}`, type: 'value_error' }] });
+      return this.reject(req, res, 422, '/sdapi/v1/txt2img', {
+        detail: [{ loc: ['body', 'scheduler'], msg: `unknown scheduler ${String(b.scheduler)}`, type: 'value_error' }],
+      });
     }
     const override = (b.override_settings ?? {}) as Record<string, unknown>;
     let checkpoint = this.currentCheckpoint;
     if (override.sd_model_checkpoint !== undefined) {
       const wanted = String(override.sd_model_checkpoint);
-      const hit = this.installedCheckpoints().find((m) => this.title(m) === wanted || m.file === wanted || fileStemOf(m.file) === wanted);
+      const hit = this.installedCheckpoints().find(
+        (m) => this.title(m) === wanted || m.file === wanted || fileStemOf(m.file) === wanted,
+      );
       if (!hit) {
         // A1111's API exception handler shape for an unknown checkpoint.
-        return this.json(req, res, 500, { error: 'RuntimeError', detail: '', body: '', errors: `Checkpoint ${wanted} not found; loaded model is unchanged` });
+        return this.json(req, res, 500, {
+          error: 'RuntimeError',
+          detail: '',
+          body: '',
+          errors: `Checkpoint ${wanted} not found; loaded model is unchanged`,
+        });
       }
       checkpoint = this.title(hit);
     }
     for (const m of (b.prompt as string).matchAll(/<lora:([^:>]+)(?::[^>]*)?>/g)) {
       if (!this.installedLoras().some((f) => fileStemOf(f) === m[1])) this.missingLoras.push(m[1]!);
     }
-    if (this.mode.fail) return this.json(req, res, this.mode.fail.status, { error: 'RuntimeError', detail: '', body: '', errors: this.mode.fail.message });
+    if (this.mode.fail)
+      return this.json(req, res, this.mode.fail.status, {
+        error: 'RuntimeError',
+        detail: '',
+        body: '',
+        errors: this.mode.fail.message,
+      });
 
     const steps = b.steps as number;
     this.pending++;
@@ -236,9 +388,12 @@ export class A1111TestServer extends TestServerBase {
         ? Array.from({ length: batch }, () => Buffer.from('<html>not an image</html>').toString('base64'))
         : Array.from({ length: batch }, (_, i) => {
             const png = encodeGradientPng(w / this.imageScale, h / this.imageScale, (seed + i) & 0xff);
-            return (reply === 'png-lying-size' || reply === 'png-with-text' ? faultyPng(png, reply) : png).toString('base64');
+            return (reply === 'png-lying-size' || reply === 'png-with-text' ? faultyPng(png, reply) : png).toString(
+              'base64',
+            );
           });
-    if (override.sd_model_checkpoint !== undefined && b.override_settings_restore_afterwards === false) this.currentCheckpoint = checkpoint;
+    if (override.sd_model_checkpoint !== undefined && b.override_settings_restore_afterwards === false)
+      this.currentCheckpoint = checkpoint;
     const info = {
       prompt: b.prompt,
       all_prompts: Array(batch).fill(b.prompt),

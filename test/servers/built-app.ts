@@ -54,13 +54,21 @@ export interface BuiltApp {
 export async function serveBuiltApp(): Promise<BuiltApp> {
   const outDir = await mkdtemp(path.join(os.tmpdir(), 'chatgen-built-'));
   const started = performance.now();
-  await promisify(execFile)(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], { cwd: root, maxBuffer: 16 << 20 });
+  await promisify(execFile)(
+    process.execPath,
+    [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'],
+    { cwd: root, maxBuffer: 16 << 20 },
+  );
   const buildMs = performance.now() - started;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | null = null;
   const start = async () => {
-    const preview = spawn(process.execPath, [vite, 'preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore' });
+    const preview = spawn(
+      process.execPath,
+      [vite, 'preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+      { cwd: root, stdio: 'ignore' },
+    );
     child = preview;
     await waitForHttp(url, preview, 30_000);
   };

@@ -19,13 +19,67 @@ export interface ComfyTestServerOptions extends Partial<TestServerMode> {
   imageScale?: number;
 }
 
-export const DEFAULT_COMFY_CHECKPOINTS = ['v1-5-pruned-emaonly.safetensors', 'SD1.5/realisticVisionV51_v51VAE.safetensors'];
+export const DEFAULT_COMFY_CHECKPOINTS = [
+  'v1-5-pruned-emaonly.safetensors',
+  'SD1.5/realisticVisionV51_v51VAE.safetensors',
+];
 export const DEFAULT_COMFY_LORAS = ['add_detail.safetensors'];
 
-export const COMFY_SAMPLERS = ['euler', 'euler_cfg_pp', 'euler_ancestral', 'euler_ancestral_cfg_pp', 'heun', 'heunpp2', 'dpm_2', 'dpm_2_ancestral', 'lms', 'dpm_fast', 'dpm_adaptive', 'dpmpp_2s_ancestral', 'dpmpp_2s_ancestral_cfg_pp', 'dpmpp_sde', 'dpmpp_sde_gpu', 'dpmpp_2m', 'dpmpp_2m_cfg_pp', 'dpmpp_2m_sde', 'dpmpp_2m_sde_gpu', 'dpmpp_3m_sde', 'dpmpp_3m_sde_gpu', 'ddpm', 'lcm', 'ipndm', 'ipndm_v', 'deis', 'res_multistep', 'ddim', 'uni_pc', 'uni_pc_bh2'];
-export const COMFY_SCHEDULERS = ['normal', 'karras', 'exponential', 'sgm_uniform', 'simple', 'ddim_uniform', 'beta', 'linear_quadratic', 'kl_optimal'];
+export const COMFY_SAMPLERS = [
+  'euler',
+  'euler_cfg_pp',
+  'euler_ancestral',
+  'euler_ancestral_cfg_pp',
+  'heun',
+  'heunpp2',
+  'dpm_2',
+  'dpm_2_ancestral',
+  'lms',
+  'dpm_fast',
+  'dpm_adaptive',
+  'dpmpp_2s_ancestral',
+  'dpmpp_2s_ancestral_cfg_pp',
+  'dpmpp_sde',
+  'dpmpp_sde_gpu',
+  'dpmpp_2m',
+  'dpmpp_2m_cfg_pp',
+  'dpmpp_2m_sde',
+  'dpmpp_2m_sde_gpu',
+  'dpmpp_3m_sde',
+  'dpmpp_3m_sde_gpu',
+  'ddpm',
+  'lcm',
+  'ipndm',
+  'ipndm_v',
+  'deis',
+  'res_multistep',
+  'ddim',
+  'uni_pc',
+  'uni_pc_bh2',
+];
+export const COMFY_SCHEDULERS = [
+  'normal',
+  'karras',
+  'exponential',
+  'sgm_uniform',
+  'simple',
+  'ddim_uniform',
+  'beta',
+  'linear_quadratic',
+  'kl_optimal',
+];
 
-type InputType = 'INT' | 'FLOAT' | 'STRING' | 'MODEL' | 'CLIP' | 'VAE' | 'CONDITIONING' | 'LATENT' | 'IMAGE' | { combo: () => string[] };
+type InputType =
+  | 'INT'
+  | 'FLOAT'
+  | 'STRING'
+  | 'MODEL'
+  | 'CLIP'
+  | 'VAE'
+  | 'CONDITIONING'
+  | 'LATENT'
+  | 'IMAGE'
+  | { combo: () => string[] };
 
 interface NodeSpec {
   inputs: Record<string, InputType>;
@@ -76,22 +130,38 @@ export class ComfyTestServer extends TestServerBase {
     this.specs = {
       CheckpointLoaderSimple: { inputs: { ckpt_name: { combo: ckpts } }, outputs: ['MODEL', 'CLIP', 'VAE'] },
       LoraLoader: {
-        inputs: { model: 'MODEL', clip: 'CLIP', lora_name: { combo: loraList }, strength_model: 'FLOAT', strength_clip: 'FLOAT' },
+        inputs: {
+          model: 'MODEL',
+          clip: 'CLIP',
+          lora_name: { combo: loraList },
+          strength_model: 'FLOAT',
+          strength_clip: 'FLOAT',
+        },
         outputs: ['MODEL', 'CLIP'],
       },
       CLIPTextEncode: { inputs: { text: 'STRING', clip: 'CLIP' }, outputs: ['CONDITIONING'] },
       EmptyLatentImage: { inputs: { width: 'INT', height: 'INT', batch_size: 'INT' }, outputs: ['LATENT'] },
       KSampler: {
         inputs: {
-          model: 'MODEL', seed: 'INT', steps: 'INT', cfg: 'FLOAT', sampler_name: { combo: () => COMFY_SAMPLERS }, scheduler: { combo: () => COMFY_SCHEDULERS },
-          positive: 'CONDITIONING', negative: 'CONDITIONING', latent_image: 'LATENT', denoise: 'FLOAT',
+          model: 'MODEL',
+          seed: 'INT',
+          steps: 'INT',
+          cfg: 'FLOAT',
+          sampler_name: { combo: () => COMFY_SAMPLERS },
+          scheduler: { combo: () => COMFY_SCHEDULERS },
+          positive: 'CONDITIONING',
+          negative: 'CONDITIONING',
+          latent_image: 'LATENT',
+          denoise: 'FLOAT',
         },
         outputs: ['LATENT'],
       },
       VAEDecode: { inputs: { samples: 'LATENT', vae: 'VAE' }, outputs: ['IMAGE'] },
       SaveImage: { inputs: { images: 'IMAGE', filename_prefix: 'STRING' }, outputs: [], output_node: true },
     };
-    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -106,7 +176,12 @@ export class ComfyTestServer extends TestServerBase {
       if (!set) this.clients.set(sid, (set = new Set()));
       set.add(ws);
       ws.on('close', () => set.delete(ws));
-      ws.send(JSON.stringify({ type: 'status', data: { status: { exec_info: { queue_remaining: this.waiting.length + (this.running ? 1 : 0) } }, sid } }));
+      ws.send(
+        JSON.stringify({
+          type: 'status',
+          data: { status: { exec_info: { queue_remaining: this.waiting.length + (this.running ? 1 : 0) } }, sid },
+        }),
+      );
     });
   }
 
@@ -133,13 +208,23 @@ export class ComfyTestServer extends TestServerBase {
     const spec = this.specs[name]!;
     const required: Record<string, unknown> = {};
     for (const [k, t] of Object.entries(spec.inputs)) required[k] = typeof t === 'object' ? [t.combo(), {}] : [t, {}];
-    return { [name]: { input: { required }, output: spec.outputs, output_node: spec.output_node ?? false, name, display_name: name, category: 'test' } };
+    return {
+      [name]: {
+        input: { required },
+        output: spec.outputs,
+        output_node: spec.output_node ?? false,
+        name,
+        display_name: name,
+        category: 'test',
+      },
+    };
   }
 
   protected route(method: string, path: string): Handler | null {
     if (method === 'GET' && path.startsWith('/object_info/')) {
       const name = decodeURIComponent(path.slice('/object_info/'.length));
-      return (req, res) => (this.specs[name] ? this.json(req, res, 200, this.objectInfo(name)) : this.json(req, res, 200, {}));
+      return (req, res) =>
+        this.specs[name] ? this.json(req, res, 200, this.objectInfo(name)) : this.json(req, res, 200, {});
     }
     if (method === 'GET' && path.startsWith('/history/')) {
       const id = decodeURIComponent(path.slice('/history/'.length));
@@ -150,9 +235,29 @@ export class ComfyTestServer extends TestServerBase {
     }
     const routes: Record<string, Handler> = {
       'GET /system_stats': (req, res) =>
-        this.json(req, res, 200, { system: { os: 'posix', python_version: '3.12.3', embedded_python: false, comfyui_version: '0.3.40 (test server)' }, devices: [] }),
-      'GET /models/checkpoints': (req, res) => this.json(req, res, 200, this.checkpoints.filter((f) => !this.mode.missing.includes(f))),
-      'GET /models/loras': (req, res) => this.json(req, res, 200, this.loras.filter((f) => !this.mode.missing.includes(f))),
+        this.json(req, res, 200, {
+          system: {
+            os: 'posix',
+            python_version: '3.12.3',
+            embedded_python: false,
+            comfyui_version: '0.3.40 (test server)',
+          },
+          devices: [],
+        }),
+      'GET /models/checkpoints': (req, res) =>
+        this.json(
+          req,
+          res,
+          200,
+          this.checkpoints.filter((f) => !this.mode.missing.includes(f)),
+        ),
+      'GET /models/loras': (req, res) =>
+        this.json(
+          req,
+          res,
+          200,
+          this.loras.filter((f) => !this.mode.missing.includes(f)),
+        ),
       'POST /prompt': (req, res, _url, body) => this.prompt(req, res, body),
       'POST /interrupt': (req, res, _url, body) => {
         const wanted = body && typeof body === 'object' ? (body as Record<string, unknown>).prompt_id : undefined;
@@ -161,14 +266,19 @@ export class ComfyTestServer extends TestServerBase {
       },
       'POST /queue': (req, res, _url, body) => {
         const del = body && typeof body === 'object' ? (body as Record<string, unknown>).delete : undefined;
-        if (Array.isArray(del)) for (let i = this.waiting.length - 1; i >= 0; i--) if (del.includes(this.waiting[i]!.id)) this.waiting.splice(i, 1);
+        if (Array.isArray(del))
+          for (let i = this.waiting.length - 1; i >= 0; i--)
+            if (del.includes(this.waiting[i]!.id)) this.waiting.splice(i, 1);
         this.bytes(req, res, 200, 'text/plain', Buffer.alloc(0));
       },
       'GET /view': (req, res, url) => {
         if (url.searchParams.get('type') !== 'output') return this.json(req, res, 400, { error: 'bad type' });
         if (this.mode.reply === 'oversized') return this.oversized(req, res, 'image/png');
-        if (this.mode.reply === 'not-image') return this.bytes(req, res, 200, 'text/html', Buffer.from('<html><body>Login required</body></html>'));
-        const img = this.images.get(`${url.searchParams.get('subfolder') ?? ''}/${url.searchParams.get('filename') ?? ''}`);
+        if (this.mode.reply === 'not-image')
+          return this.bytes(req, res, 200, 'text/html', Buffer.from('<html><body>Login required</body></html>'));
+        const img = this.images.get(
+          `${url.searchParams.get('subfolder') ?? ''}/${url.searchParams.get('filename') ?? ''}`,
+        );
         if (!img) return this.bytes(req, res, 404, 'text/plain', Buffer.from('404: Not Found'));
         this.bytes(req, res, 200, 'image/png', img);
       },
@@ -176,9 +286,18 @@ export class ComfyTestServer extends TestServerBase {
     return routes[`${method} ${path}`] ?? null;
   }
 
-  private validationError(req: http.IncomingMessage, res: http.ServerResponse, nodeErrors: Record<string, unknown>): void {
+  private validationError(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    nodeErrors: Record<string, unknown>,
+  ): void {
     this.reject(req, res, 400, '/prompt', {
-      error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} },
+      error: {
+        type: 'prompt_outputs_failed_validation',
+        message: 'Prompt outputs failed validation',
+        details: '',
+        extra_info: {},
+      },
       node_errors: nodeErrors,
     });
   }
@@ -186,23 +305,37 @@ export class ComfyTestServer extends TestServerBase {
   private prompt(req: http.IncomingMessage, res: http.ServerResponse, body: unknown): void {
     const invalid = (type: string, message: string, details = '') =>
       this.reject(req, res, 400, '/prompt', { error: { type, message, details, extra_info: {} }, node_errors: {} });
-    if (!body || typeof body !== 'object' || Array.isArray(body)) return invalid('invalid_prompt', 'body must be a JSON object');
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      return invalid('invalid_prompt', 'body must be a JSON object');
     const b = body as Record<string, unknown>;
     const allowed = ['prompt', 'client_id', 'extra_data', 'front', 'number', 'prompt_id', 'partial_execution_targets'];
     const unknown = Object.keys(b).filter((k) => !allowed.includes(k));
     if (unknown.length) return invalid('invalid_prompt', `unknown field(s): ${unknown.join(', ')}`);
-    if (b.client_id !== undefined && typeof b.client_id !== 'string') return invalid('invalid_prompt', 'client_id must be a string');
+    if (b.client_id !== undefined && typeof b.client_id !== 'string')
+      return invalid('invalid_prompt', 'client_id must be a string');
     const graph = b.prompt;
     if (!graph || typeof graph !== 'object' || Array.isArray(graph)) return invalid('no_prompt', 'No prompt provided');
     const nodes = graph as Record<string, unknown>;
     for (const [id, raw] of Object.entries(nodes)) {
       const node = raw as Record<string, unknown> | null;
-      if (!node || typeof node.class_type !== 'string') return invalid('invalid_prompt', `Cannot execute because a node is missing the class_type property.`, `Node ID '#${id}'`);
-      if (!this.specs[node.class_type]) return invalid('invalid_prompt', `Cannot execute because node ${node.class_type} does not exist.`, `Node ID '#${id}'`);
+      if (!node || typeof node.class_type !== 'string')
+        return invalid(
+          'invalid_prompt',
+          `Cannot execute because a node is missing the class_type property.`,
+          `Node ID '#${id}'`,
+        );
+      if (!this.specs[node.class_type])
+        return invalid(
+          'invalid_prompt',
+          `Cannot execute because node ${node.class_type} does not exist.`,
+          `Node ID '#${id}'`,
+        );
       const extra = Object.keys(node).filter((k) => k !== 'class_type' && k !== 'inputs' && k !== '_meta');
       if (extra.length) return invalid('invalid_prompt', `node ${id} has unknown properties ${extra.join(', ')}`);
     }
-    const outputs = Object.entries(nodes).filter(([, n]) => this.specs[(n as { class_type: string }).class_type]!.output_node);
+    const outputs = Object.entries(nodes).filter(
+      ([, n]) => this.specs[(n as { class_type: string }).class_type]!.output_node,
+    );
     if (!outputs.length) return invalid('prompt_no_outputs', 'Prompt has no outputs');
     const nodeErrors: Record<string, unknown> = {};
     for (const [id, raw] of Object.entries(nodes)) {
@@ -210,9 +343,15 @@ export class ComfyTestServer extends TestServerBase {
       const spec = this.specs[node.class_type]!;
       const inputs = node.inputs ?? {};
       const errors: Record<string, unknown>[] = [];
-      const err = (type: string, message: string, details: string, input_name: string, extra: Record<string, unknown> = {}) =>
-        errors.push({ type, message, details, extra_info: { input_name, ...extra } });
-      for (const name of Object.keys(inputs)) if (!(name in spec.inputs)) err('unexpected_input', 'Input not in node definition', name, name);
+      const err = (
+        type: string,
+        message: string,
+        details: string,
+        input_name: string,
+        extra: Record<string, unknown> = {},
+      ) => errors.push({ type, message, details, extra_info: { input_name, ...extra } });
+      for (const name of Object.keys(inputs))
+        if (!(name in spec.inputs)) err('unexpected_input', 'Input not in node definition', name, name);
       for (const [name, type] of Object.entries(spec.inputs)) {
         const v = inputs[name];
         if (v === undefined) {
@@ -223,24 +362,67 @@ export class ComfyTestServer extends TestServerBase {
           const [from, index] = v as [unknown, unknown];
           const src = typeof from === 'string' ? (nodes[from] as { class_type: string } | undefined) : undefined;
           const outType = src ? this.specs[src.class_type]!.outputs[index as number] : undefined;
-          if (!src || !Number.isInteger(index) || outType === undefined) err('bad_linked_input', 'Bad linked input, must be a length-2 list of [node_id, slot_index]', `${name}, ${JSON.stringify(v)}`, name);
-          else if (typeof type === 'object' || outType !== type) err('return_type_mismatch', 'Return type mismatch between linked nodes', `${name}, received_type(${outType}) mismatch input_type(${typeof type === 'object' ? 'COMBO' : type})`, name);
+          if (!src || !Number.isInteger(index) || outType === undefined)
+            err(
+              'bad_linked_input',
+              'Bad linked input, must be a length-2 list of [node_id, slot_index]',
+              `${name}, ${JSON.stringify(v)}`,
+              name,
+            );
+          else if (typeof type === 'object' || outType !== type)
+            err(
+              'return_type_mismatch',
+              'Return type mismatch between linked nodes',
+              `${name}, received_type(${outType}) mismatch input_type(${typeof type === 'object' ? 'COMBO' : type})`,
+              name,
+            );
           continue;
         }
         if (typeof type === 'object') {
           const list = type.combo();
-          if (!list.includes(v as string)) err('value_not_in_list', 'Value not in list', `${name}: '${String(v)}' not in ${JSON.stringify(list)}`, name, { received_value: v });
-        } else if (type === 'INT' ? !Number.isInteger(v) : type === 'FLOAT' ? typeof v !== 'number' : type === 'STRING' ? typeof v !== 'string' : true) {
-          err('invalid_input_type', `Failed to convert an input value to a ${type} value`, `${name}, ${JSON.stringify(v)}`, name);
+          if (!list.includes(v as string))
+            err(
+              'value_not_in_list',
+              'Value not in list',
+              `${name}: '${String(v)}' not in ${JSON.stringify(list)}`,
+              name,
+              { received_value: v },
+            );
+        } else if (
+          type === 'INT'
+            ? !Number.isInteger(v)
+            : type === 'FLOAT'
+              ? typeof v !== 'number'
+              : type === 'STRING'
+                ? typeof v !== 'string'
+                : true
+        ) {
+          err(
+            'invalid_input_type',
+            `Failed to convert an input value to a ${type} value`,
+            `${name}, ${JSON.stringify(v)}`,
+            name,
+          );
         }
       }
-      if (errors.length) nodeErrors[id] = { errors, dependent_outputs: outputs.map(([o]) => o), class_type: node.class_type };
+      if (errors.length)
+        nodeErrors[id] = { errors, dependent_outputs: outputs.map(([o]) => o), class_type: node.class_type };
     }
     if (Object.keys(nodeErrors).length) return this.validationError(req, res, nodeErrors);
-    if (this.mode.fail) return this.json(req, res, this.mode.fail.status, { error: { type: 'server_error', message: this.mode.fail.message, details: '', extra_info: {} }, node_errors: {} });
+    if (this.mode.fail)
+      return this.json(req, res, this.mode.fail.status, {
+        error: { type: 'server_error', message: this.mode.fail.message, details: '', extra_info: {} },
+        node_errors: {},
+      });
 
     const id = typeof b.prompt_id === 'string' ? b.prompt_id : `p-${Date.now().toString(16)}-${++promptCounter}`;
-    const run: Run = { id, number: promptCounter, graph: nodes as Run['graph'], clientId: (b.client_id as string | undefined) ?? null, interrupted: false };
+    const run: Run = {
+      id,
+      number: promptCounter,
+      graph: nodes as Run['graph'],
+      clientId: (b.client_id as string | undefined) ?? null,
+      interrupted: false,
+    };
     this.waiting.push(run);
     this.queue = this.queue.then(() => this.execute(run)).catch(() => undefined);
     this.json(req, res, 200, { prompt_id: id, number: run.number, node_errors: {} });
@@ -264,8 +446,18 @@ export class ComfyTestServer extends TestServerBase {
     try {
       say('execution_start', { prompt_id: run.id, timestamp: ts() });
       say('execution_cached', { nodes: [], prompt_id: run.id, timestamp: ts() });
-      const order = ['CheckpointLoaderSimple', 'LoraLoader', 'CLIPTextEncode', 'EmptyLatentImage', 'KSampler', 'VAEDecode', 'SaveImage'];
-      const ids = Object.keys(run.graph).sort((a, b) => order.indexOf(run.graph[a]!.class_type) - order.indexOf(run.graph[b]!.class_type));
+      const order = [
+        'CheckpointLoaderSimple',
+        'LoraLoader',
+        'CLIPTextEncode',
+        'EmptyLatentImage',
+        'KSampler',
+        'VAEDecode',
+        'SaveImage',
+      ];
+      const ids = Object.keys(run.graph).sort(
+        (a, b) => order.indexOf(run.graph[a]!.class_type) - order.indexOf(run.graph[b]!.class_type),
+      );
       const executed: string[] = [];
       const outputs: HistoryEntry['outputs'] = {};
       for (const id of ids) {
@@ -279,27 +471,53 @@ export class ComfyTestServer extends TestServerBase {
             say('progress', { value: s, max: steps, prompt_id: run.id, node: id });
             if (this.mode.executionError && s >= Math.ceil(steps / 2)) {
               say('execution_error', {
-                prompt_id: run.id, node_id: id, node_type: 'KSampler', executed, exception_message: this.mode.executionError,
-                exception_type: 'torch.OutOfMemoryError', traceback: ['  File "execution.py", line 1, in execute\n'], current_inputs: {}, current_outputs: {}, timestamp: ts(),
+                prompt_id: run.id,
+                node_id: id,
+                node_type: 'KSampler',
+                executed,
+                exception_message: this.mode.executionError,
+                exception_type: 'torch.OutOfMemoryError',
+                traceback: ['  File "execution.py", line 1, in execute\n'],
+                current_inputs: {},
+                current_outputs: {},
+                timestamp: ts(),
               });
               this.finish(run, { status_str: 'error', completed: false, messages }, outputs);
               return;
             }
           }
           if (run.interrupted || this.closed) {
-            say('execution_interrupted', { prompt_id: run.id, node_id: id, node_type: 'KSampler', executed, timestamp: ts() });
+            say('execution_interrupted', {
+              prompt_id: run.id,
+              node_id: id,
+              node_type: 'KSampler',
+              executed,
+              timestamp: ts(),
+            });
             this.finish(run, { status_str: 'error', completed: false, messages }, outputs);
             return;
           }
         }
         if (node.class_type === 'SaveImage') {
-          const latentId = (run.graph[(run.graph[(node.inputs.images as [string, number])[0]]!.inputs.samples as [string, number])[0]]!.inputs.latent_image as [string, number])[0];
+          const latentId = (
+            run.graph[(run.graph[(node.inputs.images as [string, number])[0]]!.inputs.samples as [string, number])[0]]!
+              .inputs.latent_image as [string, number]
+          )[0];
           const latent = run.graph[latentId]!.inputs;
-          const sampler = run.graph[(run.graph[(node.inputs.images as [string, number])[0]]!.inputs.samples as [string, number])[0]]!.inputs;
+          const sampler =
+            run.graph[(run.graph[(node.inputs.images as [string, number])[0]]!.inputs.samples as [string, number])[0]]!
+              .inputs;
           const images = [];
           for (let i = 0; i < (latent.batch_size as number); i++) {
             const filename = `${String(node.inputs.filename_prefix)}_${String(++this.imageCounter).padStart(5, '0')}_.png`;
-            this.images.set(`/${filename}`, encodeGradientPng((latent.width as number) / this.imageScale, (latent.height as number) / this.imageScale, ((sampler.seed as number) + i) & 0xff));
+            this.images.set(
+              `/${filename}`,
+              encodeGradientPng(
+                (latent.width as number) / this.imageScale,
+                (latent.height as number) / this.imageScale,
+                ((sampler.seed as number) + i) & 0xff,
+              ),
+            );
             images.push({ filename, subfolder: '', type: 'output' });
           }
           outputs[id] = { images };

@@ -54,7 +54,17 @@ interface RepoFile {
 }
 
 const LFS_EXTENSIONS = ['.onnx', '.onnx_data', '.bin', '.safetensors'];
-const EXPOSED_HEADERS = ['ETag', 'X-Repo-Commit', 'X-Linked-Etag', 'X-Linked-Size', 'X-Error-Code', 'X-Error-Message', 'Content-Range', 'Accept-Ranges', 'Content-Length'];
+const EXPOSED_HEADERS = [
+  'ETag',
+  'X-Repo-Commit',
+  'X-Linked-Etag',
+  'X-Linked-Size',
+  'X-Error-Code',
+  'X-Error-Message',
+  'Content-Range',
+  'Accept-Ranges',
+  'Content-Length',
+];
 
 export class HubTestServer {
   readonly requests: HubRequestRecord[] = [];
@@ -97,7 +107,8 @@ export class HubTestServer {
   /** The commit a repo's `main` resolves to: a hash over its files, stable while they do not change. */
   private repoCommit(repo: string): string {
     const hash = createHash('sha1');
-    for (const file of listFiles(path.join(this.options.root, repo))) hash.update(`${file}\0${this.file(repo, file)!.sha256}\n`);
+    for (const file of listFiles(path.join(this.options.root, repo)))
+      hash.update(`${file}\0${this.file(repo, file)!.sha256}\n`);
     return hash.digest('hex');
   }
 
@@ -123,7 +134,12 @@ export class HubTestServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://hub');
     const pathname = decodeURIComponent(url.pathname);
-    const record: HubRequestRecord = { method: req.method ?? 'GET', path: pathname, range: req.headers.range ?? null, status: 0 };
+    const record: HubRequestRecord = {
+      method: req.method ?? 'GET',
+      path: pathname,
+      range: req.headers.range ?? null,
+      status: 0,
+    };
     if (!pathname.startsWith('/__test__/')) this.requests.push(record);
     const cors = {
       'access-control-allow-origin': '*',
@@ -135,15 +151,25 @@ export class HubTestServer {
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     const error = (status: number, code: string, message: string) =>
-      send(status, { 'content-type': 'application/json', 'x-error-code': code, 'x-error-message': message }, JSON.stringify({ error: message }));
+      send(
+        status,
+        { 'content-type': 'application/json', 'x-error-code': code, 'x-error-message': message },
+        JSON.stringify({ error: message }),
+      );
 
     if (req.method === 'OPTIONS') {
       record.status = 204;
-      res.writeHead(204, { ...cors, 'access-control-allow-methods': 'GET, HEAD, OPTIONS', 'access-control-allow-headers': 'Range, If-Range, Authorization, Content-Type', 'access-control-max-age': '600' });
+      res.writeHead(204, {
+        ...cors,
+        'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+        'access-control-allow-headers': 'Range, If-Range, Authorization, Content-Type',
+        'access-control-max-age': '600',
+      });
       res.end();
       return;
     }
-    if (pathname === '/__test__/log') return send(200, { 'content-type': 'application/json' }, JSON.stringify(this.requests));
+    if (pathname === '/__test__/log')
+      return send(200, { 'content-type': 'application/json' }, JSON.stringify(this.requests));
     if (pathname === '/__test__/config' && req.method === 'POST') {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
@@ -165,12 +191,17 @@ export class HubTestServer {
     const [, owner, name, revision, file] = resolve;
     const repo = `${owner}/${name}`;
     if (this.gated.has(repo)) {
-      return error(401, 'GatedRepo', `Access to model ${repo} is restricted. You must have access to it and be authenticated to access it. Please log in.`);
+      return error(
+        401,
+        'GatedRepo',
+        `Access to model ${repo} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+      );
     }
     const repoDir = path.join(this.options.root, owner!, name!);
     if (!existsSync(repoDir)) return error(401, 'RepoNotFound', 'Repository not found');
     const commit = this.repoCommit(repo);
-    if (revision !== 'main' && revision !== commit) return error(404, 'RevisionNotFound', `Invalid rev id: ${revision}`);
+    if (revision !== 'main' && revision !== commit)
+      return error(404, 'RevisionNotFound', `Invalid rev id: ${revision}`);
     if (file!.includes('..')) return error(404, 'EntryNotFound', 'Entry not found');
     const entry = this.missing.has(`${repo}/${file}`) ? null : this.file(repo, file!);
     if (!entry) return error(404, 'EntryNotFound', 'Entry not found');
@@ -192,7 +223,14 @@ export class HubTestServer {
     return this.serveBytes(req, res, record, entry, { ...cors, ...common }, `"${entry.gitBlobId}"`);
   }
 
-  private async serveBytes(req: http.IncomingMessage, res: http.ServerResponse, record: HubRequestRecord, entry: RepoFile, headers: Record<string, string>, etag = `"${entry.sha256}"`): Promise<void> {
+  private async serveBytes(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    record: HubRequestRecord,
+    entry: RepoFile,
+    headers: Record<string, string>,
+    etag = `"${entry.sha256}"`,
+  ): Promise<void> {
     const total = entry.bytes.length;
     let start = 0;
     let status = 200;

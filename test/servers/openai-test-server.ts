@@ -5,7 +5,15 @@
  * `{inputs, parameters}` and answering raw image bytes. Real PNGs in both.
  */
 import type http from 'node:http';
-import { TestServerBase, checkFields, delay, encodeGradientPng, type FieldSpec, type Handler, type TestServerMode } from './test-server-common.ts';
+import {
+  TestServerBase,
+  checkFields,
+  delay,
+  encodeGradientPng,
+  type FieldSpec,
+  type Handler,
+  type TestServerMode,
+} from './test-server-common.ts';
 
 export interface OpenAITestServerOptions extends Partial<TestServerMode> {
   /** When set, requests must carry `Authorization: Bearer <apiKey>`. */
@@ -33,7 +41,10 @@ const OPENAI_FIELDS: Record<string, FieldSpec> = {
   moderation: { type: 'string' },
 };
 
-const HF_FIELDS: Record<string, FieldSpec> = { inputs: { type: 'string', required: true }, parameters: { type: 'object' } };
+const HF_FIELDS: Record<string, FieldSpec> = {
+  inputs: { type: 'string', required: true },
+  parameters: { type: 'object' },
+};
 const HF_PARAMETERS: Record<string, FieldSpec> = {
   negative_prompt: { type: 'string' },
   num_inference_steps: { type: 'integer' },
@@ -63,23 +74,43 @@ export class OpenAITestServer extends TestServerBase {
     this.closed = true;
   }
 
-  private openaiError(req: http.IncomingMessage, res: http.ServerResponse, status: number, message: string, param: string | null = null): void {
-    this.reject(req, res, status, req.url ?? '', { error: { message, type: 'invalid_request_error', param, code: null } });
+  private openaiError(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    message: string,
+    param: string | null = null,
+  ): void {
+    this.reject(req, res, status, req.url ?? '', {
+      error: { message, type: 'invalid_request_error', param, code: null },
+    });
   }
 
   private authorised(req: http.IncomingMessage, res: http.ServerResponse): boolean {
     if (!this.apiKey || req.headers.authorization === `Bearer ${this.apiKey}`) return true;
-    this.reject(req, res, 401, req.url ?? '', { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+    this.reject(req, res, 401, req.url ?? '', {
+      error: {
+        message: 'Incorrect API key provided.',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_api_key',
+      },
+    });
     return false;
   }
 
   protected route(method: string, path: string): Handler | null {
     if (method === 'GET' && path === '/v1/models') {
       return (req, res) => {
-        if (this.authorised(req, res)) this.json(req, res, 200, { object: 'list', data: Object.keys(SIZES).map((id) => ({ id, object: 'model', owned_by: 'test' })) });
+        if (this.authorised(req, res))
+          this.json(req, res, 200, {
+            object: 'list',
+            data: Object.keys(SIZES).map((id) => ({ id, object: 'model', owned_by: 'test' })),
+          });
       };
     }
-    if (method === 'POST' && path === '/v1/images/generations') return (req, res, _u, body) => this.generations(req, res, body);
+    if (method === 'POST' && path === '/v1/images/generations')
+      return (req, res, _u, body) => this.generations(req, res, body);
     if (method === 'POST' && path.startsWith('/hf/models/')) return (req, res, _u, body) => this.hf(req, res, body);
     return null;
   }
@@ -99,23 +130,46 @@ export class OpenAITestServer extends TestServerBase {
     if (problems.length) {
       const p = problems[0]!;
       const param = p.loc[1] ?? null;
-      return this.openaiError(req, res, 400, p.type === 'value_error.extra' ? `Unrecognized request argument supplied: ${param}` : `Invalid value for '${param}': ${p.msg}.`, param);
+      return this.openaiError(
+        req,
+        res,
+        400,
+        p.type === 'value_error.extra'
+          ? `Unrecognized request argument supplied: ${param}`
+          : `Invalid value for '${param}': ${p.msg}.`,
+        param,
+      );
     }
     const b = body as Record<string, unknown>;
     const model = (b.model as string | undefined) ?? 'dall-e-2';
     const sizes = SIZES[model];
     if (!sizes) return this.openaiError(req, res, 404, `The model '${model}' does not exist.`, 'model');
     const size = (b.size as string | undefined) ?? '1024x1024';
-    if (!sizes.includes(size)) return this.openaiError(req, res, 400, `'${size}' is not one of ${JSON.stringify(sizes)} - 'size'`, 'size');
+    if (!sizes.includes(size))
+      return this.openaiError(req, res, 400, `'${size}' is not one of ${JSON.stringify(sizes)} - 'size'`, 'size');
     const n = (b.n as number | undefined) ?? 1;
-    if (n < 1 || n > 10 || (model === 'dall-e-3' && n !== 1)) return this.openaiError(req, res, 400, `Invalid 'n': ${model === 'dall-e-3' ? 'dall-e-3 supports only n=1' : 'must be 1..10'}.`, 'n');
-    if (b.response_format !== undefined && b.response_format !== 'b64_json' && b.response_format !== 'url') return this.openaiError(req, res, 400, `Invalid response_format.`, 'response_format');
-    if (this.mode.fail) return this.json(req, res, this.mode.fail.status, { error: { message: this.mode.fail.message, type: 'server_error', param: null, code: null } });
+    if (n < 1 || n > 10 || (model === 'dall-e-3' && n !== 1))
+      return this.openaiError(
+        req,
+        res,
+        400,
+        `Invalid 'n': ${model === 'dall-e-3' ? 'dall-e-3 supports only n=1' : 'must be 1..10'}.`,
+        'n',
+      );
+    if (b.response_format !== undefined && b.response_format !== 'b64_json' && b.response_format !== 'url')
+      return this.openaiError(req, res, 400, `Invalid response_format.`, 'response_format');
+    if (this.mode.fail)
+      return this.json(req, res, this.mode.fail.status, {
+        error: { message: this.mode.fail.message, type: 'server_error', param: null, code: null },
+      });
     if (!(await this.wait()) || res.destroyed) return;
     if (this.mode.reply === 'oversized') return this.oversized(req, res, 'application/json');
     const [w, h] = size === 'auto' ? [1024, 1024] : size.split('x').map(Number);
     const data = Array.from({ length: n }, (_, i) => ({
-      b64_json: this.mode.reply === 'not-image' ? Buffer.from('GIF89a not really').toString('base64') : encodeGradientPng(w! / this.imageScale, h! / this.imageScale, i).toString('base64'),
+      b64_json:
+        this.mode.reply === 'not-image'
+          ? Buffer.from('GIF89a not really').toString('base64')
+          : encodeGradientPng(w! / this.imageScale, h! / this.imageScale, i).toString('base64'),
       revised_prompt: b.prompt,
     }));
     this.json(req, res, 200, { created: Math.floor(Date.now() / 1000), data });
@@ -123,13 +177,26 @@ export class OpenAITestServer extends TestServerBase {
 
   private async hf(req: http.IncomingMessage, res: http.ServerResponse, body: unknown): Promise<void> {
     if (!this.authorised(req, res)) return;
-    const problems = [...checkFields(body, HF_FIELDS), ...checkFields((body as Record<string, unknown> | null)?.parameters ?? {}, HF_PARAMETERS, 'parameters')];
-    if (problems.length) return this.reject(req, res, 400, req.url ?? '', { error: problems.map((p) => `${p.loc.join('.')}: ${p.msg}`).join('; ') });
+    const problems = [
+      ...checkFields(body, HF_FIELDS),
+      ...checkFields((body as Record<string, unknown> | null)?.parameters ?? {}, HF_PARAMETERS, 'parameters'),
+    ];
+    if (problems.length)
+      return this.reject(req, res, 400, req.url ?? '', {
+        error: problems.map((p) => `${p.loc.join('.')}: ${p.msg}`).join('; '),
+      });
     if (this.mode.fail) return this.json(req, res, this.mode.fail.status, { error: this.mode.fail.message });
     if (!(await this.wait()) || res.destroyed) return;
     if (this.mode.reply === 'oversized') return this.oversized(req, res, 'image/png');
-    if (this.mode.reply === 'not-image') return this.json(req, res, 200, { estimated_time: 20, warning: 'model is loading' });
+    if (this.mode.reply === 'not-image')
+      return this.json(req, res, 200, { estimated_time: 20, warning: 'model is loading' });
     const p = ((body as Record<string, unknown>).parameters ?? {}) as Record<string, number>;
-    this.bytes(req, res, 200, 'image/png', encodeGradientPng((p.width ?? 512) / this.imageScale, (p.height ?? 512) / this.imageScale, p.seed ?? 0));
+    this.bytes(
+      req,
+      res,
+      200,
+      'image/png',
+      encodeGradientPng((p.width ?? 512) / this.imageScale, (p.height ?? 512) / this.imageScale, p.seed ?? 0),
+    );
   }
 }

@@ -22,7 +22,11 @@ export function serveDuringSpec(servers: SpecServers): SpecServerUrls {
   const urls: SpecServerUrls = { a1111: '', comfyui: '', openai: '' };
   const all = [servers.a1111, servers.comfyui, servers.openai];
   test.beforeAll(async () => {
-    Object.assign(urls, { a1111: await servers.a1111.listen(), comfyui: await servers.comfyui.listen(), openai: await servers.openai.listen() });
+    Object.assign(urls, {
+      a1111: await servers.a1111.listen(),
+      comfyui: await servers.comfyui.listen(),
+      openai: await servers.openai.listen(),
+    });
   });
   test.afterAll(async () => {
     await Promise.all(all.map((s) => s.close()));

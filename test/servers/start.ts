@@ -32,7 +32,9 @@ switch (kind) {
     server = new OpenAITestServer({ delayMs, cors, apiKey: arg('api-key') });
     break;
   default:
-    console.error('usage: tsx test/servers/start.ts --kind a1111|comfyui|openai [--port N] [--delay ms] [--no-cors] [--version 1.8|1.10] [--api-key KEY]');
+    console.error(
+      'usage: tsx test/servers/start.ts --kind a1111|comfyui|openai [--port N] [--delay ms] [--no-cors] [--version 1.8|1.10] [--api-key KEY]',
+    );
     process.exit(2);
 }
 const url = await server.listen(port);

@@ -115,7 +115,12 @@ export const DEFAULT_MODE: TestServerMode = {
   noWebSocket: false,
 };
 
-export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: unknown) => Promise<void> | void;
+export type Handler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  body: unknown,
+) => Promise<void> | void;
 
 export abstract class TestServerBase {
   readonly server: http.Server;
@@ -171,7 +176,11 @@ export abstract class TestServerBase {
 
   json(req: http.IncomingMessage, res: http.ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...this.corsHeaders(req) });
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...this.corsHeaders(req),
+    });
     res.end(text);
   }
 
@@ -243,15 +252,23 @@ export abstract class TestServerBase {
       res.end(JSON.stringify(value));
     };
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...open, 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'content-type' });
+      res.writeHead(204, {
+        ...open,
+        'Access-Control-Allow-Methods': 'GET, POST',
+        'Access-Control-Allow-Headers': 'content-type',
+      });
       return void res.end();
     }
     switch (url.pathname) {
       case '/__test__/mode':
-        if (req.method === 'POST' && body && typeof body === 'object') this.mode = { ...this.mode, ...(body as Partial<TestServerMode>) };
+        if (req.method === 'POST' && body && typeof body === 'object')
+          this.mode = { ...this.mode, ...(body as Partial<TestServerMode>) };
         return send(200, this.mode);
       case '/__test__/requests':
-        return send(200, { requests: this.requests.map(({ method, path, body: b }) => ({ method, path, body: b })), rejected: this.rejected });
+        return send(200, {
+          requests: this.requests.map(({ method, path, body: b }) => ({ method, path, body: b })),
+          rejected: this.rejected,
+        });
       case '/__test__/reset':
         this.requests.length = 0;
         this.rejected.length = 0;
@@ -286,11 +303,13 @@ export interface FieldProblem {
 
 /** Checks a JSON object against field specs the way pydantic (FastAPI) reports it. */
 export function checkFields(body: unknown, spec: Record<string, FieldSpec>, where = 'body'): FieldProblem[] {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return [{ loc: [where], msg: 'value is not a valid dict', type: 'type_error.dict' }];
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return [{ loc: [where], msg: 'value is not a valid dict', type: 'type_error.dict' }];
   const o = body as Record<string, unknown>;
   const problems: FieldProblem[] = [];
   for (const key of Object.keys(o)) {
-    if (!(key in spec)) problems.push({ loc: [where, key], msg: 'extra fields not permitted', type: 'value_error.extra' });
+    if (!(key in spec))
+      problems.push({ loc: [where, key], msg: 'extra fields not permitted', type: 'value_error.extra' });
   }
   for (const [key, s] of Object.entries(spec)) {
     const v = o[key];
@@ -299,13 +318,19 @@ export function checkFields(body: unknown, spec: Record<string, FieldSpec>, wher
       continue;
     }
     const ok =
-      s.type === 'string' ? typeof v === 'string'
-      : s.type === 'string-or-null' ? typeof v === 'string' || v === null
-      : s.type === 'integer' ? Number.isInteger(v)
-      : s.type === 'number' ? typeof v === 'number' && Number.isFinite(v)
-      : s.type === 'boolean' ? typeof v === 'boolean'
-      : s.type === 'array' ? Array.isArray(v)
-      : v !== null && typeof v === 'object' && !Array.isArray(v);
+      s.type === 'string'
+        ? typeof v === 'string'
+        : s.type === 'string-or-null'
+          ? typeof v === 'string' || v === null
+          : s.type === 'integer'
+            ? Number.isInteger(v)
+            : s.type === 'number'
+              ? typeof v === 'number' && Number.isFinite(v)
+              : s.type === 'boolean'
+                ? typeof v === 'boolean'
+                : s.type === 'array'
+                  ? Array.isArray(v)
+                  : v !== null && typeof v === 'object' && !Array.isArray(v);
     if (!ok) problems.push({ loc: [where, key], msg: `value is not a valid ${s.type}`, type: `type_error.${s.type}` });
   }
   return problems;

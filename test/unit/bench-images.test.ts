@@ -37,8 +37,17 @@ const items = loadBenchItems(itemsText, 'items.jsonl');
 
 // Engine "alpha" has no image for it-3; "beta" has one per item.
 const sets: Record<string, [string, string][]> = {
-  alpha: [['it-0', CIRCLE], ['it-1', PORTRAIT], ['it-2', STRIPES]],
-  beta: [['it-0', NOISE], ['it-1', CIRCLE], ['it-2', PORTRAIT], ['it-3', STRIPES]],
+  alpha: [
+    ['it-0', CIRCLE],
+    ['it-1', PORTRAIT],
+    ['it-2', STRIPES],
+  ],
+  beta: [
+    ['it-0', NOISE],
+    ['it-1', CIRCLE],
+    ['it-2', PORTRAIT],
+    ['it-3', STRIPES],
+  ],
 };
 
 const imageIndex = (file: string) => reference.images.indexOf(file);
@@ -46,7 +55,8 @@ const promptIndex = (prompt: string) => reference.prompts.indexOf(prompt);
 const goldOf = (itemId: string) => golds[Number(itemId.slice(3))]!;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** The torch reference score of a pack for an image file against a prompt (reference.json holds [image][prompt]). */
-const torchScore = (pack: string, file: string, prompt: string) => (reference.packs[pack]!.scores as number[][])[imageIndex(file)]![promptIndex(prompt)]!;
+const torchScore = (pack: string, file: string, prompt: string) =>
+  (reference.packs[pack]!.scores as number[][])[imageIndex(file)]![promptIndex(prompt)]!;
 const torchFeatures = (file: string) => reference.packs['fixture-fid']!.features![imageIndex(file)]!;
 
 const decoded = new Map<string, RgbaImage>();
@@ -59,7 +69,8 @@ describe('image-level bench evaluation (core) with the fixture scorer packs', ()
   it('means per engine reproduce the torch reference scores against the gold prompt, FID uses the reference set, Unified is normalised across engines', async () => {
     const packs = await openScorerPacks(scorersDir);
     const imageSets: Record<string, ItemImage[]> = {};
-    for (const [engine, rows] of Object.entries(sets)) imageSets[engine] = await Promise.all(rows.map(async ([itemId, file]) => ({ itemId, image: await image(file) })));
+    for (const [engine, rows] of Object.entries(sets))
+      imageSets[engine] = await Promise.all(rows.map(async ([itemId, file]) => ({ itemId, image: await image(file) })));
     const referenceImages = await Promise.all([CIRCLE, PORTRAIT, STRIPES].map(image));
     const evaluation = await evaluateImages({ items, sets: imageSets, packs, reference: referenceImages });
     await Promise.all(packs.map((p) => p.unload()));
@@ -77,7 +88,10 @@ describe('image-level bench evaluation (core) with the fixture scorer packs', ()
     }
     // alpha's images are exactly the reference set: FID 0. beta's is the FID of the torch features.
     expect(evaluation.engines.alpha!.fid).toBeLessThan(1e-12);
-    const betaFid = fid(featureSetFromRows(sets.beta!.map(([, f]) => torchFeatures(f))), featureSetFromRows([CIRCLE, PORTRAIT, STRIPES].map(torchFeatures))).distance;
+    const betaFid = fid(
+      featureSetFromRows(sets.beta!.map(([, f]) => torchFeatures(f))),
+      featureSetFromRows([CIRCLE, PORTRAIT, STRIPES].map(torchFeatures)),
+    ).distance;
     expect(betaFid).toBeGreaterThan(0);
     expect(Math.abs(evaluation.engines.beta!.fid! - betaFid) / betaFid).toBeLessThan(1e-2);
     expect(evaluation.engines.beta!.fid_notes.join(' ')).toMatch(/singular/);
@@ -107,11 +121,18 @@ describe('image-level bench evaluation (core) with the fixture scorer packs', ()
   it('refuses images named by no item, two packs of one kind, and says why FID is missing', async () => {
     const packs = await openScorerPacks(path.join(scorersDir, 'fixture-clip'));
     const one = await image(CIRCLE);
-    await expect(evaluateImages({ items, sets: { alpha: [{ itemId: 'nope', image: one }] }, packs, reference: null })).rejects.toThrow(
-      'an image is named "nope", which is not the id of any benchmark item',
-    );
-    await expect(evaluateImages({ items, sets: { alpha: [] }, packs: [...packs, ...packs], reference: null })).rejects.toThrow('two clip scorer packs');
-    const evaluation = await evaluateImages({ items, sets: { alpha: [{ itemId: 'it-0', image: one }] }, packs, reference: null });
+    await expect(
+      evaluateImages({ items, sets: { alpha: [{ itemId: 'nope', image: one }] }, packs, reference: null }),
+    ).rejects.toThrow('an image is named "nope", which is not the id of any benchmark item');
+    await expect(
+      evaluateImages({ items, sets: { alpha: [] }, packs: [...packs, ...packs], reference: null }),
+    ).rejects.toThrow('two clip scorer packs');
+    const evaluation = await evaluateImages({
+      items,
+      sets: { alpha: [{ itemId: 'it-0', image: one }] },
+      packs,
+      reference: null,
+    });
     expect(evaluation.engines.alpha!.fid).toBeNull();
     expect(evaluation.engines.alpha!.fid_notes).toEqual(['no fid-features scorer pack given']);
     expect(evaluation.engines.alpha!.hpsv2).toBeNull();
@@ -131,23 +152,58 @@ describe('npm run bench with --images, --scorers and --reference', () => {
     const data = path.join(work, 'data');
     mkdirSync(data);
     const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-    writeFileSync(path.join(data, 'catalog.jsonl'), jsonl([1, 2, 3].map((id) => ({ id, name: `Model ${id}`, type: id === 1 ? 'LORA' : 'Checkpoint', downloads: 100 * id, base_model: 'SD 1.5' }))));
-    writeFileSync(path.join(data, 'demonstrations.jsonl'), jsonl([{ image_id: 10, model_id: 3, prompt: 'a red circle', negative_prompt: '', arguments: args }]));
+    writeFileSync(
+      path.join(data, 'catalog.jsonl'),
+      jsonl(
+        [1, 2, 3].map((id) => ({
+          id,
+          name: `Model ${id}`,
+          type: id === 1 ? 'LORA' : 'Checkpoint',
+          downloads: 100 * id,
+          base_model: 'SD 1.5',
+        })),
+      ),
+    );
+    writeFileSync(
+      path.join(data, 'demonstrations.jsonl'),
+      jsonl([{ image_id: 10, model_id: 3, prompt: 'a red circle', negative_prompt: '', arguments: args }]),
+    );
     writeFileSync(path.join(data, 'dev.jsonl'), itemsText + '\n');
     // Generated images named by item id, one sub-folder per engine (copied from the fixtures at test time).
-    for (const [engine, rows] of [['baseline', sets.alpha!], ['default', sets.beta!]] as const) {
+    for (const [engine, rows] of [
+      ['baseline', sets.alpha!],
+      ['default', sets.beta!],
+    ] as const) {
       mkdirSync(path.join(work, 'images', engine), { recursive: true });
-      for (const [id, file] of rows) copyFileSync(path.join(imagesDir, file), path.join(work, 'images', engine, `${id}.png`));
+      for (const [id, file] of rows)
+        copyFileSync(path.join(imagesDir, file), path.join(work, 'images', engine, `${id}.png`));
     }
     copyFileSync(path.join(imagesDir, STRIPES), path.join(work, 'images', 'default', 'not-an-item.png'));
     mkdirSync(path.join(work, 'reference'));
-    for (const file of [CIRCLE, PORTRAIT, STRIPES]) copyFileSync(path.join(imagesDir, file), path.join(work, 'reference', file));
+    for (const file of [CIRCLE, PORTRAIT, STRIPES])
+      copyFileSync(path.join(imagesDir, file), path.join(work, 'reference', file));
 
     const out = path.join(work, 'report.json');
     const { stdout, stderr } = await run(
       process.execPath,
-      [tsx, 'scripts/bench.ts', '--data', data, '--engines', 'baseline,default', '--out', out, '--predictions', path.join(work, 'p.jsonl'),
-        '--images', path.join(work, 'images'), '--scorers', scorersDir, '--reference', path.join(work, 'reference')],
+      [
+        tsx,
+        'scripts/bench.ts',
+        '--data',
+        data,
+        '--engines',
+        'baseline,default',
+        '--out',
+        out,
+        '--predictions',
+        path.join(work, 'p.jsonl'),
+        '--images',
+        path.join(work, 'images'),
+        '--scorers',
+        scorersDir,
+        '--reference',
+        path.join(work, 'reference'),
+      ],
       { cwd: repoRoot, timeout: 90_000 },
     );
     expect(stderr).toContain('default: 1 image(s) not named by an item id of this run; not scored');
@@ -156,18 +212,63 @@ describe('npm run bench with --images, --scorers and --reference', () => {
     expect(stdout).toMatch(/\| baseline \| 3 \| 0\.000 \|/);
     const report = JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
     expect(report.image_evaluation!.reference).toEqual({ n: 3 });
-    expect(report.image_evaluation!.packs.map((p) => p.kind).sort()).toEqual(['aesthetic', 'clip', 'fid-features', 'hpsv2', 'imagereward']);
+    expect(report.image_evaluation!.packs.map((p) => p.kind).sort()).toEqual([
+      'aesthetic',
+      'clip',
+      'fid-features',
+      'hpsv2',
+      'imagereward',
+    ]);
     const baseline = report.engines.baseline!.images!;
     expect(baseline.n).toBe(3);
-    expect(baseline.clip_score).toBeCloseTo(mean(sets.alpha!.map(([id, file]) => torchScore('fixture-clip', file, goldOf(id)))), 3);
+    expect(baseline.clip_score).toBeCloseTo(
+      mean(sets.alpha!.map(([id, file]) => torchScore('fixture-clip', file, goldOf(id)))),
+      3,
+    );
     expect(report.engines.default!.images!.n).toBe(4);
     expect(baseline.unified! + report.engines.default!.images!.unified!).toBeGreaterThan(0);
 
     await expect(
-      run(process.execPath, [tsx, 'scripts/bench.ts', '--data', data, '--engines', 'baseline', '--out', out, '--predictions', path.join(work, 'p.jsonl'), '--images', path.join(work, 'images')], { cwd: repoRoot }),
+      run(
+        process.execPath,
+        [
+          tsx,
+          'scripts/bench.ts',
+          '--data',
+          data,
+          '--engines',
+          'baseline',
+          '--out',
+          out,
+          '--predictions',
+          path.join(work, 'p.jsonl'),
+          '--images',
+          path.join(work, 'images'),
+        ],
+        { cwd: repoRoot },
+      ),
     ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--images and --scorers go together') });
     await expect(
-      run(process.execPath, [tsx, 'scripts/bench.ts', '--data', data, '--engines', 'baseline', '--out', out, '--predictions', path.join(work, 'p.jsonl'), '--images', path.join(work, 'images'), '--scorers', scorersDir], { cwd: repoRoot }),
+      run(
+        process.execPath,
+        [
+          tsx,
+          'scripts/bench.ts',
+          '--data',
+          data,
+          '--engines',
+          'baseline',
+          '--out',
+          out,
+          '--predictions',
+          path.join(work, 'p.jsonl'),
+          '--images',
+          path.join(work, 'images'),
+          '--scorers',
+          scorersDir,
+        ],
+        { cwd: repoRoot },
+      ),
     ).rejects.toMatchObject({ stderr: expect.stringContaining('sub-folder "default" is not an engine of this run') });
   }, 120_000);
 });

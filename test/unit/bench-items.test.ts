@@ -57,7 +57,12 @@ describe('loadBenchItems', () => {
     const items = loadBenchItems(
       [
         item({ id: 'm-1', input_type: 'multimodal', images: ['images/ref.png'] }),
-        item({ id: 'm-2', input_type: 'multimodal', images: ['data:image/png;base64,iVBORw0KGgo='], messages: ['like this', 'but blue'] }),
+        item({
+          id: 'm-2',
+          input_type: 'multimodal',
+          images: ['data:image/png;base64,iVBORw0KGgo='],
+          messages: ['like this', 'but blue'],
+        }),
         item({ id: 'm-3', input_type: 'multimodal', images: [{ source: 'ref.jpg', mime: 'image/jpeg' }] }),
       ].join('\n'),
       'items.jsonl',
@@ -71,7 +76,13 @@ describe('loadBenchItems', () => {
   });
 
   it('accepts history items and a missing raw_prompt', () => {
-    const [h] = loadBenchItems(item({ input_type: 'history', messages: ['a fox', 'in the snow'], setting: 'few-shot' }, { raw_prompt: undefined }), 'f');
+    const [h] = loadBenchItems(
+      item(
+        { input_type: 'history', messages: ['a fox', 'in the snow'], setting: 'few-shot' },
+        { raw_prompt: undefined },
+      ),
+      'f',
+    );
     expect(h?.input.messages).toHaveLength(2);
     expect(h?.gold.raw_prompt).toBe('red fox, snow, masterpiece');
   });
@@ -88,7 +99,9 @@ describe('loadBenchItems', () => {
     ].join('\n');
     const message = errorOf(text);
     expect(message).toContain('5 problems in the test items');
-    expect(message).toContain('items.jsonl:2 field "setting": expected one of "supervised", "few-shot", got "zero-shot"');
+    expect(message).toContain(
+      'items.jsonl:2 field "setting": expected one of "supervised", "few-shot", got "zero-shot"',
+    );
     expect(message).toContain('items.jsonl:4 field "gold.arguments.steps": expected a number, got "many"');
     expect(message).toMatch(/items\.jsonl:5: not valid JSON/);
     expect(message).toContain('items.jsonl:6 field "messages": must hold at least one user message');
@@ -103,11 +116,15 @@ describe('loadBenchItems', () => {
   });
 
   it('rejects bad images, unknown samplers, a missing gold and an empty file', () => {
-    expect(errorOf(item({ input_type: 'multimodal', images: [3] }))).toContain('field "images[0]": expected an image path, a data URL or {source}');
-    expect(errorOf(item({ input_type: 'multimodal', images: [{ mime: 'image/png' }] }))).toContain('field "images[0].source": is missing');
-    expect(errorOf(item({}, { arguments: { sampler: 'Warp Drive', steps: 20, cfg_scale: 7, width: 512, height: 512 } }))).toContain(
-      'field "gold.arguments.sampler": unknown sampler "Warp Drive"',
+    expect(errorOf(item({ input_type: 'multimodal', images: [3] }))).toContain(
+      'field "images[0]": expected an image path, a data URL or {source}',
     );
+    expect(errorOf(item({ input_type: 'multimodal', images: [{ mime: 'image/png' }] }))).toContain(
+      'field "images[0].source": is missing',
+    );
+    expect(
+      errorOf(item({}, { arguments: { sampler: 'Warp Drive', steps: 20, cfg_scale: 7, width: 512, height: 512 } })),
+    ).toContain('field "gold.arguments.sampler": unknown sampler "Warp Drive"');
     expect(errorOf(item({ gold: undefined }))).toContain('field "gold": expected an object, got nothing');
     expect(errorOf(item({}, { model_id: 1.5 }))).toContain('field "gold.model_id": expected a whole number, got 1.5');
     expect(errorOf('\n\n')).toContain('items.jsonl:1: the file holds no test items');

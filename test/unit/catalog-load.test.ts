@@ -3,15 +3,51 @@ import { formatRecordError } from '../../src/core/catalog/jsonl.ts';
 import { CatalogError, loadCatalog } from '../../src/core/catalog/load.ts';
 
 const model = (id: number, extra: object = {}) =>
-  JSON.stringify({ id, name: `model ${id}`, type: 'LORA', tags: [], base_model: 'SD 1.5', trained_words: ['trig'], file: `m${id}.safetensors`, hash: 'ABCDEF0123', downloads: 1, rating: 5, description: '', ...extra });
+  JSON.stringify({
+    id,
+    name: `model ${id}`,
+    type: 'LORA',
+    tags: [],
+    base_model: 'SD 1.5',
+    trained_words: ['trig'],
+    file: `m${id}.safetensors`,
+    hash: 'ABCDEF0123',
+    downloads: 1,
+    rating: 5,
+    description: '',
+    ...extra,
+  });
 const demo = (image: number, modelId: number, args: object = {}) =>
-  JSON.stringify({ image_id: image, model_id: modelId, prompt: 'a fox', negative_prompt: 'blurry', arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512, ...args } });
+  JSON.stringify({
+    image_id: image,
+    model_id: modelId,
+    prompt: 'a fox',
+    negative_prompt: 'blurry',
+    arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512, ...args },
+  });
 
 describe('loadCatalog', () => {
   it('keeps good lines and reports each bad one with file, line and field', () => {
-    const catalogText = [model(1), '', model(2, { type: 'Embedding' }), model(1), '[1,2]', model(3, { tags: ['ok', 7] }), model(4, { hash: 'xyz' })].join('\n');
-    const demosText = [demo(10, 1), demo(11, 1, { steps: 'many' }), demo(12, 99), demo(13, 1, { sampler: 'Mystery' }), demo(14, 1, { cfg_scale: '7.5' })].join('\n');
-    const { catalog, errors } = loadCatalog({ catalog: { file: 'c.jsonl', text: catalogText }, demonstrations: { file: 'd.jsonl', text: demosText } }, 'test');
+    const catalogText = [
+      model(1),
+      '',
+      model(2, { type: 'Embedding' }),
+      model(1),
+      '[1,2]',
+      model(3, { tags: ['ok', 7] }),
+      model(4, { hash: 'xyz' }),
+    ].join('\n');
+    const demosText = [
+      demo(10, 1),
+      demo(11, 1, { steps: 'many' }),
+      demo(12, 99),
+      demo(13, 1, { sampler: 'Mystery' }),
+      demo(14, 1, { cfg_scale: '7.5' }),
+    ].join('\n');
+    const { catalog, errors } = loadCatalog(
+      { catalog: { file: 'c.jsonl', text: catalogText }, demonstrations: { file: 'd.jsonl', text: demosText } },
+      'test',
+    );
     expect(catalog.models.map((m) => m.id)).toEqual([1]);
     expect(catalog.demonstrations.map((d) => d.image_id)).toEqual([10, 14]);
     expect(catalog.demonstrations[1]!.arguments.cfg_scale).toBe(7.5);
@@ -29,7 +65,9 @@ describe('loadCatalog', () => {
 
   it('refuses a catalog without a single valid model, saying why', () => {
     expect(() => loadCatalog({ catalog: { file: 'empty.jsonl', text: '\n\n' } }, 'x')).toThrow(CatalogError);
-    expect(() => loadCatalog({ catalog: { file: 'bad.jsonl', text: '{"id": "x"}' } }, 'x')).toThrow('bad.jsonl:1 field "id": expected a number, got "x"');
+    expect(() => loadCatalog({ catalog: { file: 'bad.jsonl', text: '{"id": "x"}' } }, 'x')).toThrow(
+      'bad.jsonl:1 field "id": expected a number, got "x"',
+    );
   });
 
   it('gives a version that changes with the content and not otherwise', () => {

@@ -78,7 +78,8 @@ describe('default engine, stage 2: model', () => {
     expect(candidates).toHaveLength(5);
     expect(candidates[0]!.model_id).toBe(result.model.id);
     expect(candidates.reduce((s, c) => s + c.score, 0)).toBeCloseTo(1, 6);
-    for (let i = 1; i < candidates.length; i++) expect(candidates[i]!.score).toBeLessThanOrEqual(candidates[i - 1]!.score);
+    for (let i = 1; i < candidates.length; i++)
+      expect(candidates[i]!.score).toBeLessThanOrEqual(candidates[i - 1]!.score);
     for (const c of candidates) expect(c.reasons.length).toBeGreaterThan(0);
     // Only the models the request asks for and the general checkpoints compete.
     expect(result.evidence.competing).toBeGreaterThanOrEqual(5);
@@ -99,13 +100,34 @@ describe('default engine, stage 2: model', () => {
 
   it('does not join words that demonstrations use apart as an everyday phrase into a model name', () => {
     const model = (id: number, name: string) =>
-      JSON.stringify({ id, name, type: 'LORA', tags: [], base_model: 'SD 1.5', trained_words: [], file: `m${id}.safetensors`, hash: 'ABCDEF0123', downloads: 1, rating: 5, description: '' });
+      JSON.stringify({
+        id,
+        name,
+        type: 'LORA',
+        tags: [],
+        base_model: 'SD 1.5',
+        trained_words: [],
+        file: `m${id}.safetensors`,
+        hash: 'ABCDEF0123',
+        downloads: 1,
+        rating: 5,
+        description: '',
+      });
     const demo = (image: number, modelId: number, prompt: string) =>
-      JSON.stringify({ image_id: image, model_id: modelId, prompt, negative_prompt: '', arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 } });
+      JSON.stringify({
+        image_id: image,
+        model_id: modelId,
+        prompt,
+        negative_prompt: '',
+        arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 },
+      });
     const small = loadCatalog(
       {
         catalog: { file: 'c.jsonl', text: [model(1, 'FullBody Pose'), model(2, 'InkFox Style')].join('\n') },
-        demonstrations: { file: 'd.jsonl', text: [1, 2, 3].map((i) => demo(i, 2, 'a girl, full body, standing')).join('\n') },
+        demonstrations: {
+          file: 'd.jsonl',
+          text: [1, 2, 3].map((i) => demo(i, 2, 'a girl, full body, standing')).join('\n'),
+        },
       },
       'small',
     ).catalog;
@@ -118,7 +140,11 @@ describe('default engine, stage 2: model', () => {
 
   it('chooses only among the allowed models (those installed on the endpoint)', async () => {
     const allowed = new Set([4201, 25694]); // two photoreal checkpoints, nothing pixel-art
-    const result = await runPipeline(engine, { messages: ['pixel art castle at night'], images: [] }, { allowedModelIds: allowed });
+    const result = await runPipeline(
+      engine,
+      { messages: ['pixel art castle at night'], images: [] },
+      { allowedModelIds: allowed },
+    );
     expect(allowed.has(result.plan.model.id)).toBe(true);
     expect(result.model.evidence.candidates.map((c) => c.model_id).every((id) => allowed.has(id))).toBe(true);
     expect(result.model.evidence.candidates).toHaveLength(2);
@@ -139,14 +165,19 @@ describe('default engine, stage 3: arguments', () => {
     const { sources, demonstrations } = result.arguments.evidence;
     for (const name of ['sampler', 'steps', 'cfg_scale', 'width', 'height'] as const) {
       const source = sources[name];
-      if (source.origin === 'model-habit' || (source.origin === 'nearest-demonstration' && !source.detail.includes('runners-up'))) {
+      if (
+        source.origin === 'model-habit' ||
+        (source.origin === 'nearest-demonstration' && !source.detail.includes('runners-up'))
+      ) {
         const used = demos.map((d) => (name === 'sampler' ? canonicalSampler(d.arguments.sampler) : d.arguments[name]));
         expect(used).toContain(args[name]);
       }
       expect(source.detail.length).toBeGreaterThan(0);
     }
     // A model with demonstrations gives its own arguments, not a prior or a fixed default.
-    expect(Object.values(sources).filter((s) => s.origin === 'model-habit' || s.origin === 'nearest-demonstration').length).toBeGreaterThanOrEqual(4);
+    expect(
+      Object.values(sources).filter((s) => s.origin === 'model-habit' || s.origin === 'nearest-demonstration').length,
+    ).toBeGreaterThanOrEqual(4);
     expect(sources.seed.origin).toBe('seed');
     expect(demonstrations.length).toBeGreaterThan(0);
     expect(demonstrations.every((d) => d.model_id === result.plan.model.id)).toBe(true);
@@ -155,7 +186,11 @@ describe('default engine, stage 3: arguments', () => {
 
 describe('default engine, whole requests', () => {
   it("merges a three-turn history and keeps every turn's content", async () => {
-    const messages = ['a knight in a misty forest', 'make it at sunset with golden light', 'and add a red dragon flying overhead'];
+    const messages = [
+      'a knight in a misty forest',
+      'make it at sunset with golden light',
+      'and add a red dragon flying overhead',
+    ];
     const result = await runPipeline(engine, { messages, images: [] });
     expect(result.input_type).toBe('history');
     expect(inputCoverage(messages, result.plan.prompt).dropped).toEqual([]);
@@ -176,8 +211,12 @@ describe('default engine, whole requests', () => {
   });
 
   it('says that a reference image was not used (the engine reads text only)', async () => {
-    const pixel = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
-    const result = await runPipeline(engine, { messages: ['make it look like this but in winter'], images: [{ source: pixel, mime: 'image/png' }] });
+    const pixel =
+      'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    const result = await runPipeline(engine, {
+      messages: ['make it look like this but in winter'],
+      images: [{ source: pixel, mime: 'image/png' }],
+    });
     expect(result.input_type).toBe('multimodal');
     expect(result.prompt.evidence.notes.join(' ')).toMatch(/image was not used/);
     expect(validateArguments(result.plan.arguments)).toEqual([]);

@@ -9,7 +9,12 @@ import { isNativeSize } from '../../src/core/request/shape.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';
 
 let nextId = 1;
-function model(name: string, type: 'Checkpoint' | 'LORA', tags: string[], extra: Partial<CatalogModel> = {}): CatalogModel {
+function model(
+  name: string,
+  type: 'Checkpoint' | 'LORA',
+  tags: string[],
+  extra: Partial<CatalogModel> = {},
+): CatalogModel {
   return {
     id: nextId++,
     name,
@@ -26,13 +31,21 @@ function model(name: string, type: 'Checkpoint' | 'LORA', tags: string[], extra:
   };
 }
 
-const photo = model('PhotoReal One', 'Checkpoint', ['photorealistic', 'photography', 'base model'], { downloads: 90000, file: 'photoRealOne_v1.safetensors' });
+const photo = model('PhotoReal One', 'Checkpoint', ['photorealistic', 'photography', 'base model'], {
+  downloads: 90000,
+  file: 'photoRealOne_v1.safetensors',
+});
 const anime = model('Anime Base', 'Checkpoint', ['anime', 'base model'], { downloads: 80000 });
 const painter = model('Painter Mix', 'Checkpoint', ['illustration', 'painting', 'art style'], { downloads: 70000 });
-const xl = model('Vista XL', 'Checkpoint', ['photorealistic', 'base model'], { downloads: 60000, base_model: 'SDXL 1.0' });
+const xl = model('Vista XL', 'Checkpoint', ['photorealistic', 'base model'], {
+  downloads: 60000,
+  base_model: 'SDXL 1.0',
+});
 const personCheckpoint = model('Jane Q. Public Likeness', 'Checkpoint', ['celebrity', 'actress'], { downloads: 95000 });
 const nsfw = model('Spicy Mix', 'Checkpoint', ['nsfw', 'hentai'], { downloads: 99000 });
-const quiet = model('Quiet (Metal Gear Solid)', 'LORA', ['character', 'metal gear solid', 'video game'], { trained_words: ['quiet'] });
+const quiet = model('Quiet (Metal Gear Solid)', 'LORA', ['character', 'metal gear solid', 'video game'], {
+  trained_words: ['quiet'],
+});
 const zorblax = model('Zorblax the Moon Witch', 'LORA', ['character', 'anime'], { trained_words: ['zorblax'] });
 const kiki = model('Ghibli - Kiki and Jiji', 'LORA', ['character', 'anime'], { trained_words: ['kiki, red bow'] });
 const ghibliStyle = model('Ghibli Style', 'LORA', ['style', 'anime'], { trained_words: ['ghibli style'] });
@@ -41,7 +54,12 @@ const pixel = model('Pixel Forge', 'LORA', ['pixel art', 'style'], { trained_wor
 const noodles = model('Noodle Bar', 'LORA', ['food', 'ramen'], { trained_words: ['chopsticks in bowl'] });
 
 let imageId = 1;
-function demo(m: CatalogModel, prompt: string, size: [number, number] = [512, 768], checkpoint?: string): Demonstration {
+function demo(
+  m: CatalogModel,
+  prompt: string,
+  size: [number, number] = [512, 768],
+  checkpoint?: string,
+): Demonstration {
   return {
     image_id: imageId++,
     model_id: m.id,
@@ -52,7 +70,21 @@ function demo(m: CatalogModel, prompt: string, size: [number, number] = [512, 76
   };
 }
 
-const models = [photo, anime, painter, xl, personCheckpoint, nsfw, quiet, zorblax, kiki, ghibliStyle, jane, pixel, noodles];
+const models = [
+  photo,
+  anime,
+  painter,
+  xl,
+  personCheckpoint,
+  nsfw,
+  quiet,
+  zorblax,
+  kiki,
+  ghibliStyle,
+  jane,
+  pixel,
+  noodles,
+];
 const demonstrations: Demonstration[] = [
   demo(photo, 'RAW photo, a lake at dawn, soft lighting, 8k uhd, film grain'),
   demo(photo, 'RAW photo, portrait of a woman, soft lighting, 8k uhd, film grain'),
@@ -113,14 +145,16 @@ describe('stage 2 chooses only what the request asks for', () => {
 });
 
 describe('stage 3 fits the plan to the model', () => {
-  it("gives a LoRA the checkpoint its demonstrations were made with, and its trigger word", async () => {
+  it('gives a LoRA the checkpoint its demonstrations were made with, and its trigger word', async () => {
     const p = await plan('Quiet from Metal Gear Solid in the desert');
     expect(p.base_checkpoint?.id).toBe(photo.id);
     const z = await plan('Zorblax flying over the moon');
     expect(z.base_checkpoint?.id).toBe(anime.id);
     const px = await planResult('a pixel art castle on a hill');
     expect(px.plan.prompt).toMatch(/, pixforge$/);
-    expect(px.arguments.evidence.notes.join(' ')).toContain('Trigger words of Pixel Forge added to the prompt: pixforge');
+    expect(px.arguments.evidence.notes.join(' ')).toContain(
+      'Trigger words of Pixel Forge added to the prompt: pixforge',
+    );
   });
 
   it('never adds a trigger word that brings back what the person negated', async () => {

@@ -3,14 +3,23 @@ import { A1111Client } from '../../src/core/endpoints/a1111.ts';
 import { pngSize } from '../../src/core/endpoints/png.ts';
 import type { GenerationProgress } from '../../src/core/endpoints/types.ts';
 import { A1111TestServer } from '../servers/a1111-test-server.ts';
-import { CHECKPOINT_PLAN, LORA_PLAN, config, deadPort, failure, resetBeforeEach, serveDuringSuite } from './endpoints-fixtures.ts';
+import {
+  CHECKPOINT_PLAN,
+  LORA_PLAN,
+  config,
+  deadPort,
+  failure,
+  resetBeforeEach,
+  serveDuringSuite,
+} from './endpoints-fixtures.ts';
 
 describe('A1111 client against the A1111 test server (v1.10)', () => {
   const server = new A1111TestServer({ delayMs: 200 });
   const url = serveDuringSuite(server);
   resetBeforeEach(server, 200);
 
-  const txt2imgBodies = () => server.requests.filter((r) => r.path === '/sdapi/v1/txt2img').map((r) => r.body as Record<string, unknown>);
+  const txt2imgBodies = () =>
+    server.requests.filter((r) => r.path === '/sdapi/v1/txt2img').map((r) => r.body as Record<string, unknown>);
 
   it('sends the plan as a v1.9+ txt2img body (scheduler split off) and returns real PNGs with progress', async () => {
     const client = new A1111Client(config('a1111', url()));
@@ -47,7 +56,10 @@ describe('A1111 client against the A1111 test server (v1.10)', () => {
 
   it('runs a custom sampler variant as its base', async () => {
     const client = new A1111Client(config('a1111', url()));
-    await client.generate({ ...CHECKPOINT_PLAN, arguments: { ...CHECKPOINT_PLAN.arguments, sampler: 'DPM++ 2M Karras MOD' } });
+    await client.generate({
+      ...CHECKPOINT_PLAN,
+      arguments: { ...CHECKPOINT_PLAN.arguments, sampler: 'DPM++ 2M Karras MOD' },
+    });
     expect(txt2imgBodies()[0]).toMatchObject({ sampler_name: 'DPM++ 2M', scheduler: 'karras' });
   });
 
@@ -64,23 +76,50 @@ describe('A1111 client against the A1111 test server (v1.10)', () => {
   it('runs a LoRA on the base checkpoint named in the settings', async () => {
     const client = new A1111Client(config('a1111', url(), { loraBaseCheckpoint: 'v1-5-pruned-emaonly' }));
     await client.generate(LORA_PLAN);
-    expect(txt2imgBodies()[0]!.override_settings).toEqual({ sd_model_checkpoint: 'v1-5-pruned-emaonly.safetensors [6ce0161689]' });
+    expect(txt2imgBodies()[0]!.override_settings).toEqual({
+      sd_model_checkpoint: 'v1-5-pruned-emaonly.safetensors [6ce0161689]',
+    });
   });
 
-  it('runs a LoRA on the plan\'s base checkpoint when the server has it and the settings name none', async () => {
-    const base_checkpoint = { ...LORA_PLAN.model, id: 1, name: 'Realistic Vision', type: 'Checkpoint' as const, file: 'realisticVisionV51_v51VAE.safetensors', trained_words: [] };
+  it("runs a LoRA on the plan's base checkpoint when the server has it and the settings name none", async () => {
+    const base_checkpoint = {
+      ...LORA_PLAN.model,
+      id: 1,
+      name: 'Realistic Vision',
+      type: 'Checkpoint' as const,
+      file: 'realisticVisionV51_v51VAE.safetensors',
+      trained_words: [],
+    };
     await new A1111Client(config('a1111', url())).generate({ ...LORA_PLAN, base_checkpoint });
-    expect(txt2imgBodies()[0]!.override_settings).toEqual({ sd_model_checkpoint: 'realisticVisionV51_v51VAE.safetensors [15012c538f]' });
+    expect(txt2imgBodies()[0]!.override_settings).toEqual({
+      sd_model_checkpoint: 'realisticVisionV51_v51VAE.safetensors [15012c538f]',
+    });
     // The operator's setting wins over the plan's.
-    await new A1111Client(config('a1111', url(), { loraBaseCheckpoint: 'v1-5-pruned-emaonly' })).generate({ ...LORA_PLAN, base_checkpoint, arguments: { ...LORA_PLAN.arguments, seed: 43 } });
-    expect(txt2imgBodies()[1]!.override_settings).toEqual({ sd_model_checkpoint: 'v1-5-pruned-emaonly.safetensors [6ce0161689]' });
+    await new A1111Client(config('a1111', url(), { loraBaseCheckpoint: 'v1-5-pruned-emaonly' })).generate({
+      ...LORA_PLAN,
+      base_checkpoint,
+      arguments: { ...LORA_PLAN.arguments, seed: 43 },
+    });
+    expect(txt2imgBodies()[1]!.override_settings).toEqual({
+      sd_model_checkpoint: 'v1-5-pruned-emaonly.safetensors [6ce0161689]',
+    });
   });
 
   it('lists installed checkpoints with AutoV2 hashes and LoRAs', async () => {
     const models = await new A1111Client(config('a1111', url())).listInstalledModels();
     expect(models).toEqual([
-      { kind: 'checkpoint', name: 'v1-5-pruned-emaonly.safetensors [6ce0161689]', file: 'v1-5-pruned-emaonly.safetensors', hash: '6ce0161689' },
-      { kind: 'checkpoint', name: 'realisticVisionV51_v51VAE.safetensors [15012c538f]', file: 'realisticVisionV51_v51VAE.safetensors', hash: '15012c538f' },
+      {
+        kind: 'checkpoint',
+        name: 'v1-5-pruned-emaonly.safetensors [6ce0161689]',
+        file: 'v1-5-pruned-emaonly.safetensors',
+        hash: '6ce0161689',
+      },
+      {
+        kind: 'checkpoint',
+        name: 'realisticVisionV51_v51VAE.safetensors [15012c538f]',
+        file: 'realisticVisionV51_v51VAE.safetensors',
+        hash: '15012c538f',
+      },
       { kind: 'lora', name: 'add_detail', file: 'add_detail.safetensors', hash: null },
     ]);
     const report = await new A1111Client(config('a1111', url())).testConnection();
@@ -162,7 +201,12 @@ describe('A1111 client against the A1111 test server (v1.10)', () => {
   });
 
   it('refuses an invalid plan before any request', async () => {
-    const e = await failure(new A1111Client(config('a1111', url())).generate({ ...CHECKPOINT_PLAN, arguments: { ...CHECKPOINT_PLAN.arguments, steps: 0 } }));
+    const e = await failure(
+      new A1111Client(config('a1111', url())).generate({
+        ...CHECKPOINT_PLAN,
+        arguments: { ...CHECKPOINT_PLAN.arguments, steps: 0 },
+      }),
+    );
     expect(e.reason).toBe('invalid-plan');
     expect(server.requests).toEqual([]);
   });
@@ -173,8 +217,13 @@ describe('A1111 client against a v1.8 test server (no schedulers route) and --ap
   const url = serveDuringSuite(server);
 
   it('probes /sdapi/v1/schedulers, finds none and sends the combined sampler name', async () => {
-    const client = new A1111Client(config('a1111', url(), { authHeader: 'Basic ' + Buffer.from('kiosk:secret').toString('base64') }));
-    await client.generate({ ...CHECKPOINT_PLAN, arguments: { ...CHECKPOINT_PLAN.arguments, sampler: 'DPM++ SDE Karras' } });
+    const client = new A1111Client(
+      config('a1111', url(), { authHeader: 'Basic ' + Buffer.from('kiosk:secret').toString('base64') }),
+    );
+    await client.generate({
+      ...CHECKPOINT_PLAN,
+      arguments: { ...CHECKPOINT_PLAN.arguments, sampler: 'DPM++ SDE Karras' },
+    });
     const body = server.requests.find((r) => r.path === '/sdapi/v1/txt2img')!.body as Record<string, unknown>;
     expect(body.sampler_name).toBe('DPM++ SDE Karras');
     expect('scheduler' in body).toBe(false);
@@ -182,7 +231,12 @@ describe('A1111 client against a v1.8 test server (no schedulers route) and --ap
   });
 
   it('a split body is refused by a v1.8 server with a 422 naming the field', async () => {
-    const client = new A1111Client(config('a1111', url(), { schedulerMode: 'split', authHeader: 'Basic ' + Buffer.from('kiosk:secret').toString('base64') }));
+    const client = new A1111Client(
+      config('a1111', url(), {
+        schedulerMode: 'split',
+        authHeader: 'Basic ' + Buffer.from('kiosk:secret').toString('base64'),
+      }),
+    );
     const e = await failure(client.generate(CHECKPOINT_PLAN));
     expect(e.status).toBe(422);
     expect(e.serverMessage).toContain('extra fields not permitted');

@@ -3,14 +3,23 @@ import { ComfyUIClient } from '../../src/core/endpoints/comfyui.ts';
 import { pngSize } from '../../src/core/endpoints/png.ts';
 import type { GenerationProgress } from '../../src/core/endpoints/types.ts';
 import { ComfyTestServer } from '../servers/comfyui-test-server.ts';
-import { CHECKPOINT_PLAN, LORA_PLAN, config, failure, nodeWebSocket, resetBeforeEach, serveDuringSuite } from './endpoints-fixtures.ts';
+import {
+  CHECKPOINT_PLAN,
+  LORA_PLAN,
+  config,
+  failure,
+  nodeWebSocket,
+  resetBeforeEach,
+  serveDuringSuite,
+} from './endpoints-fixtures.ts';
 
 describe('ComfyUI client against the ComfyUI test server', () => {
   const server = new ComfyTestServer({ delayMs: 200 });
   const url = serveDuringSuite(server);
   resetBeforeEach(server, 200);
   const client = (extra = {}) => new ComfyUIClient(config('comfyui', url(), extra), { webSocket: nodeWebSocket });
-  const promptBodies = () => server.requests.filter((r) => r.path === '/prompt').map((r) => r.body as Record<string, unknown>);
+  const promptBodies = () =>
+    server.requests.filter((r) => r.path === '/prompt').map((r) => r.body as Record<string, unknown>);
 
   it('posts the API-format graph with a client id, follows /ws progress and fetches PNGs via /history and /view', async () => {
     const progress: GenerationProgress[] = [];
@@ -19,13 +28,27 @@ describe('ComfyUI client against the ComfyUI test server', () => {
     const [body] = promptBodies();
     expect(typeof body!.client_id).toBe('string');
     expect(body!.prompt).toEqual({
-      '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'SD1.5/realisticVisionV51_v51VAE.safetensors' } },
+      '4': {
+        class_type: 'CheckpointLoaderSimple',
+        inputs: { ckpt_name: 'SD1.5/realisticVisionV51_v51VAE.safetensors' },
+      },
       '6': { class_type: 'CLIPTextEncode', inputs: { text: CHECKPOINT_PLAN.prompt, clip: ['4', 1] } },
       '7': { class_type: 'CLIPTextEncode', inputs: { text: CHECKPOINT_PLAN.negative_prompt, clip: ['4', 1] } },
       '5': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 768, batch_size: 2 } },
       '3': {
         class_type: 'KSampler',
-        inputs: { seed: 123456789, steps: 30, cfg: 7, sampler_name: 'dpmpp_2m', scheduler: 'karras', denoise: 1, model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['5', 0] },
+        inputs: {
+          seed: 123456789,
+          steps: 30,
+          cfg: 7,
+          sampler_name: 'dpmpp_2m',
+          scheduler: 'karras',
+          denoise: 1,
+          model: ['4', 0],
+          positive: ['6', 0],
+          negative: ['7', 0],
+          latent_image: ['5', 0],
+        },
       },
       '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
       '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'chatgen', images: ['8', 0] } },
@@ -47,10 +70,23 @@ describe('ComfyUI client against the ComfyUI test server', () => {
     expect(graph['4']!.inputs.ckpt_name).toBe('v1-5-pruned-emaonly.safetensors');
     expect(graph['10']).toEqual({
       class_type: 'LoraLoader',
-      inputs: { model: ['4', 0], clip: ['4', 1], lora_name: 'add_detail.safetensors', strength_model: 1, strength_clip: 1 },
+      inputs: {
+        model: ['4', 0],
+        clip: ['4', 1],
+        lora_name: 'add_detail.safetensors',
+        strength_model: 1,
+        strength_clip: 1,
+      },
     });
-    expect(graph['3']!.inputs).toMatchObject({ model: ['10', 0], sampler_name: 'euler_ancestral', scheduler: 'normal' });
-    expect(graph['6']!.inputs).toEqual({ text: 'portrait of an old fisherman, rim light, add_detail', clip: ['10', 1] });
+    expect(graph['3']!.inputs).toMatchObject({
+      model: ['10', 0],
+      sampler_name: 'euler_ancestral',
+      scheduler: 'normal',
+    });
+    expect(graph['6']!.inputs).toEqual({
+      text: 'portrait of an old fisherman, rim light, add_detail',
+      clip: ['10', 1],
+    });
   });
 
   it('polls /history when the websocket is refused', async () => {

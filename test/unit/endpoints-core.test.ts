@@ -4,13 +4,32 @@ import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { A1111Client } from '../../src/core/endpoints/a1111.ts';
 import type { CatalogModel } from '../../src/core/catalog/types.ts';
-import { fileStem, findInstalled, matchInstalledModels, mergeInstalledLists, promptWithLora } from '../../src/core/endpoints/installed.ts';
+import {
+  fileStem,
+  findInstalled,
+  matchInstalledModels,
+  mergeInstalledLists,
+  promptWithLora,
+} from '../../src/core/endpoints/installed.ts';
 import { jobKey } from '../../src/core/endpoints/job-key.ts';
 import { KioskConfigError, kioskConfigFromUrl, parseKioskConfig } from '../../src/core/endpoints/kiosk.ts';
-import { crc32, embedParameters, formatParameters, parseParameters, readParameters, readPngChunks, pngSize } from '../../src/core/endpoints/png.ts';
+import {
+  crc32,
+  embedParameters,
+  formatParameters,
+  parseParameters,
+  readParameters,
+  readPngChunks,
+  pngSize,
+} from '../../src/core/endpoints/png.ts';
 import { EndpointPool } from '../../src/core/endpoints/pool.ts';
 import { combinedA1111Sampler, splitA1111Sampler, toComfySampler } from '../../src/core/endpoints/samplers.ts';
-import type { EndpointClient, EndpointConfig, GenerationOutput, InstalledModel } from '../../src/core/endpoints/types.ts';
+import type {
+  EndpointClient,
+  EndpointConfig,
+  GenerationOutput,
+  InstalledModel,
+} from '../../src/core/endpoints/types.ts';
 import { KNOWN_SAMPLERS } from '../../src/core/plan.ts';
 import { A1111TestServer } from '../servers/a1111-test-server.ts';
 import { COMFY_SAMPLERS, COMFY_SCHEDULERS } from '../servers/comfyui-test-server.ts';
@@ -20,7 +39,10 @@ import { CHECKPOINT_PLAN, LORA_PLAN, config } from './endpoints-fixtures.ts';
 const dataDir = path.resolve(__dirname, '../../../shared/data/civitai-2023');
 const demonstrationsPath = path.join(dataDir, 'demonstrations.jsonl');
 const hasData = fs.existsSync(demonstrationsPath);
-if (!hasData) console.warn(`endpoints-core: ${demonstrationsPath} is absent, so the sampler coverage test over real records is skipped.`);
+if (!hasData)
+  console.warn(
+    `endpoints-core: ${demonstrationsPath} is absent, so the sampler coverage test over real records is skipped.`,
+  );
 
 async function samplersInDemonstrations(): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
@@ -36,7 +58,10 @@ async function samplersInDemonstrations(): Promise<Map<string, number>> {
 describe('sampler mapping', () => {
   it('splits A1111 names into sampler + scheduler (v1.9+)', () => {
     expect(splitA1111Sampler('DPM++ 2M Karras')).toEqual({ sampler_name: 'DPM++ 2M', scheduler: 'karras' });
-    expect(splitA1111Sampler('DPM++ 2M SDE Exponential')).toEqual({ sampler_name: 'DPM++ 2M SDE', scheduler: 'exponential' });
+    expect(splitA1111Sampler('DPM++ 2M SDE Exponential')).toEqual({
+      sampler_name: 'DPM++ 2M SDE',
+      scheduler: 'exponential',
+    });
     expect(splitA1111Sampler('DPM2 a Karras')).toEqual({ sampler_name: 'DPM2 a', scheduler: 'karras' });
     expect(splitA1111Sampler('Euler a')).toEqual({ sampler_name: 'Euler a', scheduler: 'automatic' });
     expect(splitA1111Sampler('DPM++ 2M alt Karras')).toEqual({ sampler_name: 'DPM++ 2M', scheduler: 'karras' });
@@ -49,7 +74,11 @@ describe('sampler mapping', () => {
   });
 
   it('maps the named examples to ComfyUI', () => {
-    expect(toComfySampler('DPM++ 2M Karras')).toMatchObject({ sampler_name: 'dpmpp_2m', scheduler: 'karras', exact: true });
+    expect(toComfySampler('DPM++ 2M Karras')).toMatchObject({
+      sampler_name: 'dpmpp_2m',
+      scheduler: 'karras',
+      exact: true,
+    });
     expect(toComfySampler('Euler a')).toMatchObject({ sampler_name: 'euler_ancestral', scheduler: 'normal' });
     expect(toComfySampler('DPM++ SDE Karras')).toMatchObject({ sampler_name: 'dpmpp_sde', scheduler: 'karras' });
     expect(toComfySampler('UniPC')).toMatchObject({ sampler_name: 'uni_pc', scheduler: 'normal' });
@@ -67,21 +96,24 @@ describe('sampler mapping', () => {
     }
   });
 
-  it.skipIf(!hasData)('maps every sampler name in civitai-2023/demonstrations.jsonl, for ComfyUI and A1111 v1.9+', async () => {
-    const counts = await samplersInDemonstrations();
-    expect(counts.size).toBeGreaterThan(10);
-    const unmapped: string[] = [];
-    for (const name of counts.keys()) {
-      try {
-        const c = toComfySampler(name);
-        expect(COMFY_SAMPLERS).toContain(c.sampler_name);
-        splitA1111Sampler(name);
-      } catch {
-        unmapped.push(name);
+  it.skipIf(!hasData)(
+    'maps every sampler name in civitai-2023/demonstrations.jsonl, for ComfyUI and A1111 v1.9+',
+    async () => {
+      const counts = await samplersInDemonstrations();
+      expect(counts.size).toBeGreaterThan(10);
+      const unmapped: string[] = [];
+      for (const name of counts.keys()) {
+        try {
+          const c = toComfySampler(name);
+          expect(COMFY_SAMPLERS).toContain(c.sampler_name);
+          splitA1111Sampler(name);
+        } catch {
+          unmapped.push(name);
+        }
       }
-    }
-    expect(unmapped).toEqual([]);
-  });
+      expect(unmapped).toEqual([]);
+    },
+  );
 });
 
 describe('PNG parameters chunk', () => {
@@ -120,7 +152,16 @@ describe('PNG parameters chunk', () => {
     expect(parseParameters(text)).toEqual({
       prompt: CHECKPOINT_PLAN.prompt,
       negative_prompt: CHECKPOINT_PLAN.negative_prompt,
-      fields: { Steps: '30', Sampler: 'DPM++ 2M Karras', 'CFG scale': '7', Seed: '5', Size: '512x768', 'Model hash': '15012c538f', Model: 'realisticVisionV51_v51VAE', Note: 'a, b: c' },
+      fields: {
+        Steps: '30',
+        Sampler: 'DPM++ 2M Karras',
+        'CFG scale': '7',
+        Seed: '5',
+        Size: '512x768',
+        'Model hash': '15012c538f',
+        Model: 'realisticVisionV51_v51VAE',
+        Note: 'a, b: c',
+      },
     });
   });
 
@@ -135,7 +176,14 @@ describe('PNG parameters chunk', () => {
 describe('job cache key', () => {
   const ep = { kind: 'a1111' as const, baseUrl: 'http://127.0.0.1:7860' };
   it('is the same for the same plan, endpoint and seed, whatever the key order or trailing slash', () => {
-    const reordered = JSON.parse(JSON.stringify({ arguments: CHECKPOINT_PLAN.arguments, model: CHECKPOINT_PLAN.model, negative_prompt: CHECKPOINT_PLAN.negative_prompt, prompt: CHECKPOINT_PLAN.prompt }));
+    const reordered = JSON.parse(
+      JSON.stringify({
+        arguments: CHECKPOINT_PLAN.arguments,
+        model: CHECKPOINT_PLAN.model,
+        negative_prompt: CHECKPOINT_PLAN.negative_prompt,
+        prompt: CHECKPOINT_PLAN.prompt,
+      }),
+    );
     expect(jobKey(reordered, { ...ep, baseUrl: 'http://127.0.0.1:7860/' }, 1)).toBe(jobKey(CHECKPOINT_PLAN, ep, 1));
   });
   it('differs when the seed, the endpoint kind or URL, or the plan differ', () => {
@@ -149,16 +197,91 @@ describe('job cache key', () => {
 
 describe('installed-model matching', () => {
   const catalog: CatalogModel[] = [
-    { id: 1, name: 'Realistic Vision', type: 'Checkpoint', tags: [], base_model: 'SD 1.5', trained_words: [], file: 'realisticVisionV51_v51VAE.safetensors', hash: '15012C538F', downloads: 0, rating: 0, description: '' },
-    { id: 2, name: 'Renamed on disk', type: 'Checkpoint', tags: [], base_model: 'SD 1.5', trained_words: [], file: 'dreamshaper_8.safetensors', hash: '879DB523C3', downloads: 0, rating: 0, description: '' },
-    { id: 3, name: 'Detail Tweaker', type: 'LORA', tags: [], base_model: 'SD 1.5', trained_words: [], file: 'add_detail.safetensors', hash: null, downloads: 0, rating: 0, description: '' },
-    { id: 4, name: 'Not installed', type: 'Checkpoint', tags: [], base_model: 'SD 1.5', trained_words: [], file: 'absent.safetensors', hash: 'AAAAAAAAAA', downloads: 0, rating: 0, description: '' },
-    { id: 5, name: 'Same stem, other kind', type: 'LORA', tags: [], base_model: 'SD 1.5', trained_words: [], file: 'v1-5-pruned-emaonly.safetensors', hash: null, downloads: 0, rating: 0, description: '' },
+    {
+      id: 1,
+      name: 'Realistic Vision',
+      type: 'Checkpoint',
+      tags: [],
+      base_model: 'SD 1.5',
+      trained_words: [],
+      file: 'realisticVisionV51_v51VAE.safetensors',
+      hash: '15012C538F',
+      downloads: 0,
+      rating: 0,
+      description: '',
+    },
+    {
+      id: 2,
+      name: 'Renamed on disk',
+      type: 'Checkpoint',
+      tags: [],
+      base_model: 'SD 1.5',
+      trained_words: [],
+      file: 'dreamshaper_8.safetensors',
+      hash: '879DB523C3',
+      downloads: 0,
+      rating: 0,
+      description: '',
+    },
+    {
+      id: 3,
+      name: 'Detail Tweaker',
+      type: 'LORA',
+      tags: [],
+      base_model: 'SD 1.5',
+      trained_words: [],
+      file: 'add_detail.safetensors',
+      hash: null,
+      downloads: 0,
+      rating: 0,
+      description: '',
+    },
+    {
+      id: 4,
+      name: 'Not installed',
+      type: 'Checkpoint',
+      tags: [],
+      base_model: 'SD 1.5',
+      trained_words: [],
+      file: 'absent.safetensors',
+      hash: 'AAAAAAAAAA',
+      downloads: 0,
+      rating: 0,
+      description: '',
+    },
+    {
+      id: 5,
+      name: 'Same stem, other kind',
+      type: 'LORA',
+      tags: [],
+      base_model: 'SD 1.5',
+      trained_words: [],
+      file: 'v1-5-pruned-emaonly.safetensors',
+      hash: null,
+      downloads: 0,
+      rating: 0,
+      description: '',
+    },
   ];
   const installed: InstalledModel[] = [
-    { kind: 'checkpoint', name: 'realisticVisionV51_v51VAE.safetensors [15012c538f]', file: 'realisticVisionV51_v51VAE.safetensors', hash: '15012c538f' },
-    { kind: 'checkpoint', name: 'my-favourite.safetensors [879db523c3]', file: 'my-favourite.safetensors', hash: '879db523c3' },
-    { kind: 'checkpoint', name: 'v1-5-pruned-emaonly.safetensors [6ce0161689]', file: 'v1-5-pruned-emaonly.safetensors', hash: '6ce0161689' },
+    {
+      kind: 'checkpoint',
+      name: 'realisticVisionV51_v51VAE.safetensors [15012c538f]',
+      file: 'realisticVisionV51_v51VAE.safetensors',
+      hash: '15012c538f',
+    },
+    {
+      kind: 'checkpoint',
+      name: 'my-favourite.safetensors [879db523c3]',
+      file: 'my-favourite.safetensors',
+      hash: '879db523c3',
+    },
+    {
+      kind: 'checkpoint',
+      name: 'v1-5-pruned-emaonly.safetensors [6ce0161689]',
+      file: 'v1-5-pruned-emaonly.safetensors',
+      hash: '6ce0161689',
+    },
     { kind: 'lora', name: 'add_detail', file: 'ADD_DETAIL.SAFETENSORS', hash: null },
   ];
 
@@ -168,7 +291,9 @@ describe('installed-model matching', () => {
     expect(m.matches.get(2)!.file).toBe('my-favourite.safetensors');
     expect(m.unmatched.map((u) => u.file)).toEqual(['v1-5-pruned-emaonly.safetensors']);
     expect(fileStem('models\\Lora\\Add_Detail.ckpt')).toBe('add_detail');
-    expect(findInstalled({ type: 'Checkpoint', file: 'x.ckpt', hash: '15012c538f' }, installed)?.hash).toBe('15012c538f');
+    expect(findInstalled({ type: 'Checkpoint', file: 'x.ckpt', hash: '15012c538f' }, installed)?.hash).toBe(
+      '15012c538f',
+    );
   });
 
   it('matches what an A1111 test server reports from its /sdapi/v1/sd-models and /loras', async () => {
@@ -205,13 +330,22 @@ describe('installed-model matching', () => {
   });
 
   it('writes the LoRA tag after the prompt with trigger words not already in it', () => {
-    expect(promptWithLora(LORA_PLAN.prompt, 'add_detail', LORA_PLAN.model.trained_words, 0.8)).toBe('portrait of an old fisherman, rim light, add_detail <lora:add_detail:0.8>');
+    expect(promptWithLora(LORA_PLAN.prompt, 'add_detail', LORA_PLAN.model.trained_words, 0.8)).toBe(
+      'portrait of an old fisherman, rim light, add_detail <lora:add_detail:0.8>',
+    );
   });
 });
 
 describe('kiosk configuration', () => {
   it('reads a valid kiosk.json with defaults', () => {
-    const k = parseKioskConfig({ endpoints: [{ kind: 'a1111', url: 'http://gpu-1:7860/' }, { kind: 'comfyui', url: 'http://gpu-2:8188', concurrency: 2, timeoutMs: 120000 }], dispatch: 'round-robin', onlyInstalledModels: true });
+    const k = parseKioskConfig({
+      endpoints: [
+        { kind: 'a1111', url: 'http://gpu-1:7860/' },
+        { kind: 'comfyui', url: 'http://gpu-2:8188', concurrency: 2, timeoutMs: 120000 },
+      ],
+      dispatch: 'round-robin',
+      onlyInstalledModels: true,
+    });
     expect(k.dispatch).toBe('round-robin');
     expect(k.onlyInstalledModels).toBe(true);
     expect(k.batchSize).toBe(1);
@@ -222,7 +356,14 @@ describe('kiosk configuration', () => {
   it('lists every problem at once, each naming its place', () => {
     let err: KioskConfigError | null = null;
     try {
-      parseKioskConfig({ endpoints: [{ kind: 'midjourney', url: 'ftp://x' }, { kind: 'a1111', url: 'http://u:p@h:1', concurency: 2 }], dispatch: 'random', extra: 1 });
+      parseKioskConfig({
+        endpoints: [
+          { kind: 'midjourney', url: 'ftp://x' },
+          { kind: 'a1111', url: 'http://u:p@h:1', concurency: 2 },
+        ],
+        dispatch: 'random',
+        extra: 1,
+      });
     } catch (e) {
       err = e as KioskConfigError;
     }
@@ -240,14 +381,22 @@ describe('kiosk configuration', () => {
 
   it('reads URL parameters, and refuses API keys in them', () => {
     expect(kioskConfigFromUrl(new URLSearchParams('chat=1'))).toBeNull();
-    const k = kioskConfigFromUrl(new URLSearchParams('endpoint=a1111:http://gpu-1:7860&endpoint=comfyui:http://gpu-2:8188&dispatch=least-busy&only-installed=1&batch=2&timeout=300'))!;
+    const k = kioskConfigFromUrl(
+      new URLSearchParams(
+        'endpoint=a1111:http://gpu-1:7860&endpoint=comfyui:http://gpu-2:8188&dispatch=least-busy&only-installed=1&batch=2&timeout=300',
+      ),
+    )!;
     expect(k.endpoints.map((e) => [e.kind, e.baseUrl, e.timeoutMs])).toEqual([
       ['a1111', 'http://gpu-1:7860', 300000],
       ['comfyui', 'http://gpu-2:8188', 300000],
     ]);
     expect(k).toMatchObject({ dispatch: 'least-busy', onlyInstalledModels: true, batchSize: 2 });
-    expect(() => kioskConfigFromUrl(new URLSearchParams('endpoint=openai:https://api.openai.com&api-key=sk-1'))).toThrow(/API keys are not accepted in the URL/);
-    expect(() => kioskConfigFromUrl(new URLSearchParams('endpoint=foo:http://x'))).toThrow(/endpoint #1\.kind must be one of/);
+    expect(() =>
+      kioskConfigFromUrl(new URLSearchParams('endpoint=openai:https://api.openai.com&api-key=sk-1')),
+    ).toThrow(/API keys are not accepted in the URL/);
+    expect(() => kioskConfigFromUrl(new URLSearchParams('endpoint=foo:http://x'))).toThrow(
+      /endpoint #1\.kind must be one of/,
+    );
   });
 });
 
@@ -268,7 +417,12 @@ class ManualClient implements EndpointClient {
   }
 }
 
-const output = (url: string): GenerationOutput => ({ images: [], endpoint: { kind: 'a1111', url }, server: {}, timings: {} });
+const output = (url: string): GenerationOutput => ({
+  images: [],
+  endpoint: { kind: 'a1111', url },
+  server: {},
+  timings: {},
+});
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('endpoint pool dispatch', () => {
@@ -285,7 +439,12 @@ describe('endpoint pool dispatch', () => {
     a.started[1]!(output('http://a'));
     b.started[0]!(output('http://b'));
     b.started[1]!(output('http://b'));
-    expect((await Promise.all(runs)).map((r) => r.endpoint.url)).toEqual(['http://a', 'http://b', 'http://b', 'http://a']);
+    expect((await Promise.all(runs)).map((r) => r.endpoint.url)).toEqual([
+      'http://a',
+      'http://b',
+      'http://b',
+      'http://a',
+    ]);
   });
 
   it('least-busy sends work where the fewest runs are in flight relative to concurrency', async () => {
@@ -317,7 +476,11 @@ describe('endpoint pool dispatch', () => {
     expect(b.started).toHaveLength(2);
     b.started[1]!(output('http://b'));
     a.started[0]!(output('http://a'));
-    expect((await Promise.all([first, second, anywhere])).map((r) => r.endpoint.url)).toEqual(['http://b', 'http://b', 'http://a']);
+    expect((await Promise.all([first, second, anywhere])).map((r) => r.endpoint.url)).toEqual([
+      'http://b',
+      'http://b',
+      'http://a',
+    ]);
     await expect(pool.generate(CHECKPOINT_PLAN, {}, () => false)).rejects.toMatchObject({ reason: 'config' });
   });
 
@@ -345,8 +508,15 @@ describe('endpoint pool dispatch', () => {
     });
 
     it('spreads four jobs two and two (least-busy, concurrency 1 each)', async () => {
-      const pool = new EndpointPool(urls.map((u) => new A1111Client(config('a1111', u))), 'least-busy');
-      const outs = await Promise.all(Array.from({ length: 4 }, (_, i) => pool.generate({ ...CHECKPOINT_PLAN, arguments: { ...CHECKPOINT_PLAN.arguments, seed: i } })));
+      const pool = new EndpointPool(
+        urls.map((u) => new A1111Client(config('a1111', u))),
+        'least-busy',
+      );
+      const outs = await Promise.all(
+        Array.from({ length: 4 }, (_, i) =>
+          pool.generate({ ...CHECKPOINT_PLAN, arguments: { ...CHECKPOINT_PLAN.arguments, seed: i } }),
+        ),
+      );
       expect(outs.every((o) => o.images.length === 1)).toBe(true);
       expect(servers.map((s) => s.requests.filter((r) => r.path === '/sdapi/v1/txt2img').length)).toEqual([2, 2]);
     });

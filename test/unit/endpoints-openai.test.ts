@@ -3,7 +3,14 @@ import { planLosses } from '../../src/core/endpoints/losses.ts';
 import { HFInferenceClient, OpenAIImagesClient, nearestOpenAISize } from '../../src/core/endpoints/openai.ts';
 import { pngSize } from '../../src/core/endpoints/png.ts';
 import { OpenAITestServer } from '../servers/openai-test-server.ts';
-import { CHECKPOINT_PLAN, LORA_PLAN, config, failure, resetBeforeEach, serveDuringSuite } from './endpoints-fixtures.ts';
+import {
+  CHECKPOINT_PLAN,
+  LORA_PLAN,
+  config,
+  failure,
+  resetBeforeEach,
+  serveDuringSuite,
+} from './endpoints-fixtures.ts';
 
 describe('OpenAI-compatible and HF Inference clients against the test server', () => {
   const server = new OpenAITestServer({ apiKey: 'sk-test-123', delayMs: 0 });
@@ -20,33 +27,53 @@ describe('OpenAI-compatible and HF Inference clients against the test server', (
       { model: 'dall-e-3', prompt: CHECKPOINT_PLAN.prompt, n: 1, size: '1024x1792', response_format: 'b64_json' },
     ]);
     expect(server.requests[0]!.headers.authorization).toBe('Bearer sk-test-123');
-    expect(out.images.map((i) => pngSize(i.png))).toEqual([{ width: 64, height: 112 }, { width: 64, height: 112 }]);
+    expect(out.images.map((i) => pngSize(i.png))).toEqual([
+      { width: 64, height: 112 },
+      { width: 64, height: 112 },
+    ]);
   });
 
   it('sends one request with n for models that batch', async () => {
-    await new OpenAIImagesClient(config('openai', url(), { apiKey: 'sk-test-123', openaiModel: 'dall-e-2' })).generate(CHECKPOINT_PLAN, { batchSize: 3 });
+    await new OpenAIImagesClient(config('openai', url(), { apiKey: 'sk-test-123', openaiModel: 'dall-e-2' })).generate(
+      CHECKPOINT_PLAN,
+      { batchSize: 3 },
+    );
     const bodies = server.requests.filter((r) => r.path === '/v1/images/generations').map((r) => r.body);
-    expect(bodies).toEqual([{ model: 'dall-e-2', prompt: CHECKPOINT_PLAN.prompt, n: 3, size: '512x512', response_format: 'b64_json' }]);
+    expect(bodies).toEqual([
+      { model: 'dall-e-2', prompt: CHECKPOINT_PLAN.prompt, n: 3, size: '512x512', response_format: 'b64_json' },
+    ]);
   });
 
   it('a wrong key is an auth error carrying OpenAI’s message', async () => {
-    const e = await failure(new OpenAIImagesClient(config('openai', url(), { apiKey: 'wrong' })).generate(CHECKPOINT_PLAN));
+    const e = await failure(
+      new OpenAIImagesClient(config('openai', url(), { apiKey: 'wrong' })).generate(CHECKPOINT_PLAN),
+    );
     expect(e.reason).toBe('auth');
     expect(e.serverMessage).toContain('Incorrect API key provided');
   });
 
   it('refuses base64 that is not a PNG', async () => {
     server.mode.reply = 'not-image';
-    const e = await failure(new OpenAIImagesClient(config('openai', url(), { apiKey: 'sk-test-123' })).generate(CHECKPOINT_PLAN));
+    const e = await failure(
+      new OpenAIImagesClient(config('openai', url(), { apiKey: 'sk-test-123' })).generate(CHECKPOINT_PLAN),
+    );
     expect(e.reason).toBe('bad-reply');
   });
 
   it('HF Inference: {inputs, parameters} with consecutive seeds, image bytes back', async () => {
-    const client = new HFInferenceClient(config('hf-inference', `${url()}/hf/models/stabilityai/sd-turbo`, { apiKey: 'sk-test-123' }));
+    const client = new HFInferenceClient(
+      config('hf-inference', `${url()}/hf/models/stabilityai/sd-turbo`, { apiKey: 'sk-test-123' }),
+    );
     const out = await client.generate(CHECKPOINT_PLAN, { batchSize: 2 });
     expect(server.rejected).toEqual([]);
     const bodies = server.requests.filter((r) => r.path.startsWith('/hf/models/')).map((r) => r.body);
-    const parameters = { negative_prompt: CHECKPOINT_PLAN.negative_prompt, num_inference_steps: 30, guidance_scale: 7, width: 512, height: 768 };
+    const parameters = {
+      negative_prompt: CHECKPOINT_PLAN.negative_prompt,
+      num_inference_steps: 30,
+      guidance_scale: 7,
+      width: 512,
+      height: 768,
+    };
     expect(bodies).toEqual([
       { inputs: CHECKPOINT_PLAN.prompt, parameters: { ...parameters, seed: 123456789 } },
       { inputs: CHECKPOINT_PLAN.prompt, parameters: { ...parameters, seed: 123456790 } },
@@ -70,7 +97,9 @@ describe('OpenAI-compatible and HF Inference clients against the test server', (
 
   it('HF Inference: a stalled endpoint times out, a cancelled one is cancelled', async () => {
     server.mode.stall = true;
-    const client = new HFInferenceClient(config('hf-inference', `${url()}/hf/models/x`, { apiKey: 'sk-test-123', timeoutMs: 300 }));
+    const client = new HFInferenceClient(
+      config('hf-inference', `${url()}/hf/models/x`, { apiKey: 'sk-test-123', timeoutMs: 300 }),
+    );
     expect((await failure(client.generate(CHECKPOINT_PLAN))).reason).toBe('timeout');
     const controller = new AbortController();
     const slow = new HFInferenceClient(config('hf-inference', `${url()}/hf/models/x`, { apiKey: 'sk-test-123' }));
@@ -94,13 +123,23 @@ describe('what a plan loses on each endpoint kind', () => {
 
   it('A1111 keeps everything for a checkpoint plan; notes a sampler variant and a LoRA’s base', () => {
     expect(planLosses(CHECKPOINT_PLAN, { kind: 'a1111' })).toEqual([]);
-    expect(planLosses({ ...CHECKPOINT_PLAN, arguments: { ...CHECKPOINT_PLAN.arguments, sampler: 'DPM++ 2M Karras MOD' } }, { kind: 'a1111' })[0]).toContain('runs its base "DPM++ 2M Karras"');
+    expect(
+      planLosses(
+        { ...CHECKPOINT_PLAN, arguments: { ...CHECKPOINT_PLAN.arguments, sampler: 'DPM++ 2M Karras MOD' } },
+        { kind: 'a1111' },
+      )[0],
+    ).toContain('runs its base "DPM++ 2M Karras"');
     expect(planLosses(LORA_PLAN, { kind: 'a1111' })[0]).toContain('currently loaded checkpoint');
     expect(planLosses(LORA_PLAN, { kind: 'a1111', loraBaseCheckpoint: 'v1-5' })).toEqual([]);
   });
 
   it('ComfyUI notes a sampler it has no exact counterpart for; HF notes sampler and model', () => {
-    expect(planLosses({ ...CHECKPOINT_PLAN, arguments: { ...CHECKPOINT_PLAN.arguments, sampler: 'PLMS' } }, { kind: 'comfyui' })[0]).toContain('no "PLMS" sampler');
+    expect(
+      planLosses(
+        { ...CHECKPOINT_PLAN, arguments: { ...CHECKPOINT_PLAN.arguments, sampler: 'PLMS' } },
+        { kind: 'comfyui' },
+      )[0],
+    ).toContain('no "PLMS" sampler');
     const hf = planLosses(CHECKPOINT_PLAN, { kind: 'hf-inference' }).join('\n');
     expect(hf).toContain('sampler');
     expect(hf).toContain('endpoint URL decides the model');

@@ -31,7 +31,13 @@ function host(name: string): EngineHost {
     settings: settingsStore(db),
     planCache: planCacheStore(db),
     starterCatalog: async () =>
-      loadCatalog({ catalog: { file: 'catalog.jsonl', text: texts.catalog }, demonstrations: { file: 'demonstrations.jsonl', text: texts.demonstrations } }, 'starter').catalog,
+      loadCatalog(
+        {
+          catalog: { file: 'catalog.jsonl', text: texts.catalog },
+          demonstrations: { file: 'demonstrations.jsonl', text: texts.demonstrations },
+        },
+        'starter',
+      ).catalog,
     createNeuralRuntime: (): NeuralRuntime => {
       throw new Error('no neural runtime in this test');
     },
@@ -47,7 +53,9 @@ describe('EngineHost classroom methods', () => {
     const { result } = await h.plan('r1', input, {}, () => undefined);
     const found = await h.searchModels('juggernaut xl');
     expect(found.map((m) => m.name)).toEqual(['Juggernaut XL']);
-    expect(await h.searchModels('wtrcolor')).toEqual([expect.objectContaining({ name: 'Vivid Watercolors LoRA Extraction' })]);
+    expect(await h.searchModels('wtrcolor')).toEqual([
+      expect.objectContaining({ name: 'Vivid Watercolors LoRA Extraction' }),
+    ]);
     const refit = await h.refit(input, result, found[0]!.id, result.plan.negative_prompt);
     expect(refit.plan.model.base_model).toBe('SDXL 1.0');
     expect(refit.plan.arguments.width * refit.plan.arguments.height).toBeGreaterThanOrEqual(0.75 * 1024 * 1024);
@@ -63,7 +71,10 @@ describe('EngineHost classroom methods', () => {
   it('keeps the starter catalog’s counts in the list while an import is active', async () => {
     const h = host('classroom-2');
     const lines = texts.catalog.trim().split('\n').slice(0, 5).join('\n');
-    await h.importCatalog({ catalog: { kind: 'file', file: new Blob([lines]), name: 'five.jsonl' }, label: 'five' }, () => undefined);
+    await h.importCatalog(
+      { catalog: { kind: 'file', file: new Blob([lines]), name: 'five.jsonl' }, label: 'five' },
+      () => undefined,
+    );
     const list = await h.listCatalogs();
     expect(list[0]).toMatchObject({ id: 'starter', models: 59, demonstrations: 243, active: false });
     expect(list.find((c) => c.active)).toMatchObject({ label: 'five', models: 5 });

@@ -30,7 +30,10 @@ const starterTexts = {
 const starter = (): Promise<Catalog> =>
   Promise.resolve(
     loadCatalog(
-      { catalog: { file: 'starter/catalog.jsonl', text: starterTexts.catalog }, demonstrations: { file: 'starter/demonstrations.jsonl', text: starterTexts.demonstrations } },
+      {
+        catalog: { file: 'starter/catalog.jsonl', text: starterTexts.catalog },
+        demonstrations: { file: 'starter/demonstrations.jsonl', text: starterTexts.demonstrations },
+      },
       'starter',
     ).catalog,
   );
@@ -55,7 +58,9 @@ const STATUS: LlmStatus = {
 };
 
 /** A neural runtime whose stages are the default engine's, so a plan through it is a real plan. */
-function standInRuntime(options: { failLoad?: string; failStage?: string } = {}): NeuralRuntime & { loads: number; unloads: number } {
+function standInRuntime(
+  options: { failLoad?: string; failStage?: string } = {},
+): NeuralRuntime & { loads: number; unloads: number } {
   let catalog: Catalog | null = null;
   const engine = () => createDefaultEngine(catalog!);
   const runtime = {
@@ -70,7 +75,12 @@ function standInRuntime(options: { failLoad?: string; failStage?: string } = {})
     status: async () => STATUS,
     useCatalog: async (c: Catalog) => {
       catalog = c;
-      return { name: 'neural-stand-in', version: `1+${c.version}`, planning: { mode: 'neural', covered: c.models.length, models: c.models.length }, llmLabel: 'LLM "stand-in" (cpu, fp32)' } as const;
+      return {
+        name: 'neural-stand-in',
+        version: `1+${c.version}`,
+        planning: { mode: 'neural', covered: c.models.length, models: c.models.length },
+        llmLabel: 'LLM "stand-in" (cpu, fp32)',
+      } as const;
     },
     writePrompt: async (request, onText) => {
       if (options.failStage) throw new Error(options.failStage);
@@ -78,7 +88,8 @@ function standInRuntime(options: { failLoad?: string; failStage?: string } = {})
       onText?.(`${result.prompt}\nNegative prompt: ${result.negative_prompt}`);
       return result;
     },
-    selectModel: (request, prompt, allowed) => engine().selectModel(request, prompt, allowed ? { allowedModelIds: new Set(allowed) } : {}),
+    selectModel: (request, prompt, allowed) =>
+      engine().selectModel(request, prompt, allowed ? { allowedModelIds: new Set(allowed) } : {}),
     configureArguments: (request, prompt, model, seed) => engine().configureArguments(request, prompt, model, seed),
     trainHead: async () => {
       throw new Error('not a trainable runtime');
@@ -167,7 +178,11 @@ describe('EngineHost', () => {
 
   it('restores an imported catalog from its index snapshot, and rebuilds it (with progress) when the snapshot does not fit', async () => {
     const report = await host().importCatalog(
-      { catalog: { kind: 'file', file: blob(smallCatalog), name: 'small.jsonl' }, demonstrations: { kind: 'file', file: blob(smallDemonstrations), name: 'd.jsonl' }, label: 'small' },
+      {
+        catalog: { kind: 'file', file: blob(smallCatalog), name: 'small.jsonl' },
+        demonstrations: { kind: 'file', file: blob(smallDemonstrations), name: 'd.jsonl' },
+        label: 'small',
+      },
       () => undefined,
     );
     const store = catalogStore(db);
@@ -208,7 +223,9 @@ describe('EngineHost', () => {
     await settingsStore(db).put('active-catalog', 'import-missing');
     const status = await host().init();
     expect(status.catalogId).toBe('starter');
-    expect(status.notice).toMatch(/could not be loaded \(The imported catalog "import-missing" is no longer stored\.\)/);
+    expect(status.notice).toMatch(
+      /could not be loaded \(The imported catalog "import-missing" is no longer stored\.\)/,
+    );
   });
 
   it('answers a repeated chat from the plan cache in IndexedDB, also after a reload', async () => {
@@ -241,7 +258,13 @@ describe('EngineHost', () => {
     expect(status.llm).toEqual(STATUS);
     expect(status.engineNotice).toBeNull();
     const drafts: string[] = [];
-    const neural = await h.plan('r2', chat, {}, () => undefined, (d) => drafts.push(d.prompt));
+    const neural = await h.plan(
+      'r2',
+      chat,
+      {},
+      () => undefined,
+      (d) => drafts.push(d.prompt),
+    );
     expect(neural.cached).toBe(false);
     expect(neural.cacheKey).not.toBe(embedded.cacheKey);
     expect(drafts).toHaveLength(1);
@@ -255,7 +278,9 @@ describe('EngineHost', () => {
   it('keeps the embedded engine planning, and says why, when the pack cannot be loaded or a stage fails', async () => {
     const broken = standInRuntime({ failLoad: 'manifest.json is not there' });
     const status = await host(broken).setEngine({ kind: 'neural', packUrl: '/packs/missing/', backend: 'webgpu' });
-    expect(status.engineNotice).toBe('The neural pack at /packs/missing/ could not be loaded (manifest.json is not there); plans come from the embedded engine.');
+    expect(status.engineNotice).toBe(
+      'The neural pack at /packs/missing/ could not be loaded (manifest.json is not there); plans come from the embedded engine.',
+    );
     expect(status.llm).toBeNull();
     expect(broken.unloads).toBeGreaterThan(0);
 
@@ -263,12 +288,16 @@ describe('EngineHost', () => {
     await failing.setEngine({ kind: 'neural', packUrl: '/packs/stand-in/', backend: 'wasm' });
     const outcome = await failing.plan('r1', chat, {}, () => undefined);
     expect(outcome.result.plan.prompt.length).toBeGreaterThan(0);
-    expect((await failing.init()).engineNotice).toMatch(/The neural engine failed on this chat \(out of memory\); this plan comes from the embedded engine\./);
+    expect((await failing.init()).engineNotice).toMatch(
+      /The neural engine failed on this chat \(out of memory\); this plan comes from the embedded engine\./,
+    );
   });
 
   it('refuses a neural choice without a pack URL, and head training without a pack', async () => {
     const h = host();
-    await expect(h.setEngine({ kind: 'neural', packUrl: '  ', backend: 'wasm' })).rejects.toThrow(/Give the URL of a model pack folder/);
+    await expect(h.setEngine({ kind: 'neural', packUrl: '  ', backend: 'wasm' })).rejects.toThrow(
+      /Give the URL of a model pack folder/,
+    );
     await expect(h.trainHead({})).rejects.toThrow(/choose and load one in Settings first/);
   });
 });
@@ -283,8 +312,14 @@ describe('storage layer', () => {
         for (const store of ['chats', 'plans', 'results', 'heads']) v1.createObjectStore(store, { keyPath: 'id' });
         v1.createObjectStore('settings', { keyPath: 'key' });
         v1.createObjectStore('catalogs', { keyPath: 'id' }).put({
-          id: 'import-1', source: 'old', version: 'v', imported: 5, model_count: 10, demonstration_count: 3,
-          catalog_text: smallCatalog, demonstrations_text: smallDemonstrations,
+          id: 'import-1',
+          source: 'old',
+          version: 'v',
+          imported: 5,
+          model_count: 10,
+          demonstration_count: 3,
+          catalog_text: smallCatalog,
+          demonstrations_text: smallDemonstrations,
         });
       };
       request.onsuccess = () => {
@@ -294,14 +329,34 @@ describe('storage layer', () => {
       request.onerror = () => reject(request.error);
     });
     const migrated = await openAppDb(factory, name);
-    expect(await migrated.get('catalogs', 'import-1')).toStrictEqual({ id: 'import-1', source: 'old', version: 'v', imported: 5, model_count: 10, demonstration_count: 3 });
-    expect(await migrated.get('catalog_texts', 'import-1')).toStrictEqual({ id: 'import-1', catalog_text: smallCatalog, demonstrations_text: smallDemonstrations });
+    expect(await migrated.get('catalogs', 'import-1')).toStrictEqual({
+      id: 'import-1',
+      source: 'old',
+      version: 'v',
+      imported: 5,
+      model_count: 10,
+      demonstration_count: 3,
+    });
+    expect(await migrated.get('catalog_texts', 'import-1')).toStrictEqual({
+      id: 'import-1',
+      catalog_text: smallCatalog,
+      demonstrations_text: smallDemonstrations,
+    });
     migrated.close();
   });
 
   it('creates every object store and keeps settings, plans and catalogs', async () => {
     const conn = await db();
-    expect([...conn.objectStoreNames].sort()).toEqual(['catalog_snapshots', 'catalog_texts', 'catalogs', 'chats', 'heads', 'plans', 'results', 'settings']);
+    expect([...conn.objectStoreNames].sort()).toEqual([
+      'catalog_snapshots',
+      'catalog_texts',
+      'catalogs',
+      'chats',
+      'heads',
+      'plans',
+      'results',
+      'settings',
+    ]);
     const settings = settingsStore(db);
     expect(await settings.get('missing')).toBeUndefined();
     await settings.put('k', { a: 1 });

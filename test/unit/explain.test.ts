@@ -10,7 +10,15 @@ import { createBaselineEngine } from '../../src/core/engines/baseline.ts';
 import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
 import { RERANK_FEATURES } from '../../src/core/engines/default/select.ts';
 import type { ArgumentOrigin, ModelCandidate } from '../../src/core/engines/engine.ts';
-import { explainCandidate, explainPlan, explainPrompt, explainReason, explainSource, GLOSSARY, markPrompt } from '../../src/core/explain.ts';
+import {
+  explainCandidate,
+  explainPlan,
+  explainPrompt,
+  explainReason,
+  explainSource,
+  GLOSSARY,
+  markPrompt,
+} from '../../src/core/explain.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';
 
 const starterDir = fileURLToPath(new URL('../../public/models/starter/', import.meta.url));
@@ -22,7 +30,15 @@ const { catalog } = loadCatalog(
   'starter',
 );
 
-const ORIGINS: ArgumentOrigin[] = ['nearest-demonstration', 'model-habit', 'base-model-prior', 'request-shape', 'default', 'seed', 'model-output'];
+const ORIGINS: ArgumentOrigin[] = [
+  'nearest-demonstration',
+  'model-habit',
+  'base-model-prior',
+  'request-shape',
+  'default',
+  'seed',
+  'model-output',
+];
 /** Words only the code uses: none may appear in an explanation. */
 const INTERNAL = [...ORIGINS, ...RERANK_FEATURES.filter((f) => f.length > 5), 'BM25', 'softmax', 'logit', 'W_m'];
 const NUMBERED_REASON = /\(\s*[+-]\d+\.\d+\)/;
@@ -42,7 +58,10 @@ const REQUESTS = [
 ];
 
 describe('explanations of real plans', () => {
-  for (const [name, build] of [['default', createDefaultEngine], ['baseline', createBaselineEngine]] as const) {
+  for (const [name, build] of [
+    ['default', createDefaultEngine],
+    ['baseline', createBaselineEngine],
+  ] as const) {
     it(`${name} engine: one or two plain sentences per stage, every candidate reason in words`, async () => {
       const engine = build(catalog);
       for (const message of REQUESTS) {
@@ -57,7 +76,8 @@ describe('explanations of real plans', () => {
         expect(ex.candidates).toHaveLength(result.model.evidence.candidates.length);
         for (const c of result.model.evidence.candidates) {
           // Every reason the engine gives is understood (a new reranker label would fail here).
-          for (const reason of c.reasons) if (!reason.startsWith('logit')) expect(explainReason(reason), reason).not.toBeNull();
+          for (const reason of c.reasons)
+            if (!reason.startsWith('logit')) expect(explainReason(reason), reason).not.toBeNull();
         }
         for (const c of ex.candidates) {
           expect(c.reasons.length).toBeGreaterThan(0);
@@ -68,7 +88,10 @@ describe('explanations of real plans', () => {
   }
 
   it('names the kept words and the example prompts that match them', async () => {
-    const result = await runPipeline(createDefaultEngine(catalog), { messages: ['an oil painting of a mountain landscape at sunset'], images: [] });
+    const result = await runPipeline(createDefaultEngine(catalog), {
+      messages: ['an oil painting of a mountain landscape at sunset'],
+      images: [],
+    });
     const ex = explainPlan(result);
     expect(ex.prompt).toMatch(/The prompt keeps your (words|phrases) .*“[^”]*landscape[^”]*”/);
     expect(ex.model).toContain(result.plan.model.name);
@@ -78,7 +101,10 @@ describe('explanations of real plans', () => {
 
   it('puts the "reference image not used" note up front', async () => {
     const image = { source: 'data:image/png;base64,iVBORw0KGgo=', mime: 'image/png' };
-    const result = await runPipeline(createDefaultEngine(catalog), { messages: ['a cat like this one'], images: [image] });
+    const result = await runPipeline(createDefaultEngine(catalog), {
+      messages: ['a cat like this one'],
+      images: [image],
+    });
     expect(explainPlan(result).notices.join(' ')).toMatch(/image was not used/);
   });
 });
@@ -91,16 +117,36 @@ describe('each evidence kind becomes a sentence', () => {
       // Only the shape's reason is the engine's own prose; other details carry counts and are read, not echoed.
       if (origin !== 'request-shape') expect(text).not.toContain('internal detail');
     }
-    expect(explainSource({ origin: 'model-habit', detail: "used in 3 of the model's 5 demonstrations" })).toContain('3 of its 5 examples');
-    expect(explainSource({ origin: 'base-model-prior', detail: 'most common for SDXL 1.0 Checkpoint models across the catalog (41% of their demonstrations)' })).toContain('41%');
+    expect(explainSource({ origin: 'model-habit', detail: "used in 3 of the model's 5 demonstrations" })).toContain(
+      '3 of its 5 examples',
+    );
+    expect(
+      explainSource({
+        origin: 'base-model-prior',
+        detail: 'most common for SDXL 1.0 Checkpoint models across the catalog (41% of their demonstrations)',
+      }),
+    ).toContain('41%');
   });
 
   it('every reranker signal, helping and counting against', () => {
     const labels = [
-      'catalog entry match', 'best demonstration match', 'two best demonstrations', 'name / trigger words mentioned', 'popularity',
-      'is a LoRA', 'number of demonstrations', 'share of the request the entry covers', 'name match', 'tag match', 'trigger word match',
-      'description match', 'share of the nearest demonstrations', 'SD 1.5 base', 'a LoRA whose name / trigger words are mentioned',
-      'a LoRA whose tags match', 'a checkpoint whose entry matches',
+      'catalog entry match',
+      'best demonstration match',
+      'two best demonstrations',
+      'name / trigger words mentioned',
+      'popularity',
+      'is a LoRA',
+      'number of demonstrations',
+      'share of the request the entry covers',
+      'name match',
+      'tag match',
+      'trigger word match',
+      'description match',
+      'share of the nearest demonstrations',
+      'SD 1.5 base',
+      'a LoRA whose name / trigger words are mentioned',
+      'a LoRA whose tags match',
+      'a checkpoint whose entry matches',
     ];
     expect(labels).toHaveLength(RERANK_FEATURES.length);
     for (const label of labels) {
@@ -115,17 +161,37 @@ describe('each evidence kind becomes a sentence', () => {
 
   it('the baseline and neural reasons, and a candidate puts what helped first', () => {
     expect(explainReason('1,234 downloads')?.text).toContain('most downloaded');
-    expect(explainReason('P(model token) = 0.412 in the joint softmax')?.text).toBe('the language model gave it 41% of its vote');
+    expect(explainReason('P(model token) = 0.412 in the joint softmax')?.text).toBe(
+      'the language model gave it 41% of its vote',
+    );
     const candidate: ModelCandidate = {
-      model_id: 1, name: 'X', type: 'LORA', base_model: 'SD 1.5', score: 0.5,
+      model_id: 1,
+      name: 'X',
+      type: 'LORA',
+      base_model: 'SD 1.5',
+      score: 0.5,
       reasons: ['is a LoRA 1.00 (-0.80)', 'tag match 0.90 (+1.10)'],
     };
-    expect(explainCandidate(candidate).reasons).toEqual(['its tags match your words', 'against it: it is a LoRA, which only suits a specific request']);
+    expect(explainCandidate(candidate).reasons).toEqual([
+      'its tags match your words',
+      'against it: it is a LoRA, which only suits a specific request',
+    ]);
   });
 
   it('the glossary defines every term the issue lists', () => {
     const terms = GLOSSARY.map((g) => g.term.toLowerCase());
-    for (const t of ['sampler', 'steps', 'cfg scale', 'size', 'seed', 'checkpoint', 'lora', 'trigger word', 'negative prompt']) expect(terms).toContain(t);
+    for (const t of [
+      'sampler',
+      'steps',
+      'cfg scale',
+      'size',
+      'seed',
+      'checkpoint',
+      'lora',
+      'trigger word',
+      'negative prompt',
+    ])
+      expect(terms).toContain(t);
   });
 });
 
@@ -134,11 +200,20 @@ describe('the prompt with the person’s words and the added terms apart', () =>
     const prompt = 'oil painting mountain landscape sunset, a painting by mse, masterpiece';
     const segments = markPrompt(prompt, {
       kept_terms: ['oil', 'painting', 'mountain', 'landscape', 'sunset'],
-      added_terms: [{ term: 'a painting by mse', from: 'neighbours' }, { term: 'masterpiece', from: 'neighbours' }],
+      added_terms: [
+        { term: 'a painting by mse', from: 'neighbours' },
+        { term: 'masterpiece', from: 'neighbours' },
+      ],
     });
     expect(segments.map((s) => s.text).join('')).toBe(prompt);
     expect(segments.filter((s) => s.kind === 'added').map((s) => s.text)).toEqual(['a painting by mse', 'masterpiece']);
-    expect(segments.filter((s) => s.kind === 'yours').map((s) => s.text)).toEqual(['oil', 'painting', 'mountain', 'landscape', 'sunset']);
+    expect(segments.filter((s) => s.kind === 'yours').map((s) => s.text)).toEqual([
+      'oil',
+      'painting',
+      'mountain',
+      'landscape',
+      'sunset',
+    ]);
   });
 });
 
@@ -166,13 +241,20 @@ describe('the person’s request as the engine parsed it', () => {
   });
 
   it('a size from the request’s shape is said in the engine’s words, quotes made typographic', () => {
-    const text = explainSource({ origin: 'request-shape', detail: '"tall" asks for a portrait picture: 832×1216, a native SDXL 1.0 size (about one megapixel)' });
+    const text = explainSource({
+      origin: 'request-shape',
+      detail: '"tall" asks for a portrait picture: 832×1216, a native SDXL 1.0 size (about one megapixel)',
+    });
     expect(text).toBe('“tall” asks for a portrait picture: 832×1216, a native SDXL 1.0 size (about one megapixel)');
   });
 
   it('real plans of requests with negation, replacement and shape stay plain', async () => {
     const engine = createDefaultEngine(catalog);
-    for (const messages of [['a tall portrait of a knight, no helmet'], ['a castle at noon', 'make it night instead'], ['a wide panorama of a desert, without people']]) {
+    for (const messages of [
+      ['a tall portrait of a knight, no helmet'],
+      ['a castle at noon', 'make it night instead'],
+      ['a wide panorama of a desert, without people'],
+    ]) {
       const ex = explainPlan(await runPipeline(engine, { messages, images: [] }));
       for (const s of [ex.prompt, ex.model, ex.arguments, ...Object.values(ex.sources)]) expectPlain(s);
     }

@@ -65,7 +65,12 @@ function loraPlan(): GenerationPlan {
 describe('exports round-trip', () => {
   it('JSON', () => {
     const json = planToJson({ messages, plan: result.plan, engine: result.engine, explanation: explainPlan(result) });
-    expect(jsonToPlanDocument(json)).toEqual({ format: 'chatgen-plan/1', messages, plan: result.plan, engine: result.engine });
+    expect(jsonToPlanDocument(json)).toEqual({
+      format: 'chatgen-plan/1',
+      messages,
+      plan: result.plan,
+      engine: result.engine,
+    });
     expect(() => jsonToPlanDocument(json.replace('"steps": ', '"steps": 9'))).toThrow(PlanDocumentError);
     expect(() => jsonToPlanDocument('{"format":"other"}')).toThrow(/format/);
   });
@@ -79,7 +84,12 @@ describe('exports round-trip', () => {
     // Raw user text appears only inside fenced blocks, which Markdown never renders as HTML.
     expect(md.replace(/(`{3,})[\s\S]*?\n\1/g, '')).not.toContain('<b>');
     expect(md).toContain(`\`\`\`\n${result.plan.prompt}\n\`\`\``);
-    expect(markdownToPlanDocument(md)).toEqual({ format: 'chatgen-plan/1', messages, plan: result.plan, engine: result.engine });
+    expect(markdownToPlanDocument(md)).toEqual({
+      format: 'chatgen-plan/1',
+      messages,
+      plan: result.plan,
+      engine: result.engine,
+    });
   });
 
   it('A1111 parameters text parses back into the same plan (checkpoint and LoRA with its checkpoint)', () => {
@@ -91,39 +101,59 @@ describe('exports round-trip', () => {
     const lora = loraPlan();
     const loraText = planToParameters(lora);
     expect(loraText.split('\n')[0]).toBe('ghibli style, a girl on a hill, wind, clouds <lora:ghibli_style_offset:1>');
-    expect(loraText).toContain('Model hash: 879db523c3, Model: dreamshaper_8, Lora hashes: "ghibli_style_offset: abcdef0123"');
+    expect(loraText).toContain(
+      'Model hash: 879db523c3, Model: dreamshaper_8, Lora hashes: "ghibli_style_offset: abcdef0123"',
+    );
     const withHashes = [...planned.filter((m) => m.id !== 6526 && m.id !== 4384), lora.model, lora.base_checkpoint!];
     expect(parametersToPlan(loraText, catalogResolver(withHashes))).toEqual(lora);
     // Text pasted from A1111 with Windows line ends reads the same.
     expect(parametersToPlan(loraText.replace(/\n/g, '\r\n'), catalogResolver(withHashes))).toEqual(lora);
-    expect(() => parametersToPlan(text.replace(/Model: [\w.-]+$/, 'Model: notInCatalog'), resolve)).toThrow(ParametersError);
+    expect(() => parametersToPlan(text.replace(/Model: [\w.-]+$/, 'Model: notInCatalog'), resolve)).toThrow(
+      ParametersError,
+    );
     expect(() => parametersToPlan('a cat\nSteps: 20, Sampler: Euler a', resolve)).toThrow(/Size/);
   });
 
   describe('ComfyUI API workflow', () => {
-    const server = new ComfyTestServer({ checkpoints: planned.filter((m) => m.type === 'Checkpoint').map((m) => m.file), loras: planned.filter((m) => m.type === 'LORA').map((m) => m.file) });
+    const server = new ComfyTestServer({
+      checkpoints: planned.filter((m) => m.type === 'Checkpoint').map((m) => m.file),
+      loras: planned.filter((m) => m.type === 'LORA').map((m) => m.file),
+    });
     let url = '';
     beforeAll(async () => {
       url = await server.listen();
     });
     afterAll(() => server.close());
 
-    for (const [name, plan] of [['checkpoint', () => result.plan], ['LoRA', loraPlan]] as const) {
+    for (const [name, plan] of [
+      ['checkpoint', () => result.plan],
+      ['LoRA', loraPlan],
+    ] as const) {
       it(`is accepted by the ComfyUI test server (${name} plan)`, async () => {
         const workflow = planToComfyWorkflow(plan());
-        const reply = await fetch(`${url}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: workflow, client_id: 'export-test' }) });
+        const reply = await fetch(`${url}/prompt`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: workflow, client_id: 'export-test' }),
+        });
         expect(reply.status, JSON.stringify(server.rejected)).toBe(200);
         expect(await reply.json()).toMatchObject({ prompt_id: expect.any(String) });
         expect(server.rejected).toEqual([]);
         const sampler = Object.values(workflow).find((n) => n.class_type === 'KSampler')!;
-        expect(sampler.inputs).toMatchObject({ seed: plan().arguments.seed, steps: plan().arguments.steps, cfg: plan().arguments.cfg_scale });
+        expect(sampler.inputs).toMatchObject({
+          seed: plan().arguments.seed,
+          steps: plan().arguments.steps,
+          cfg: plan().arguments.cfg_scale,
+        });
       });
     }
 
     it('refuses a LoRA plan without a checkpoint unless one is given', () => {
       const { base_checkpoint: _, ...noBase } = loraPlan();
       expect(() => planToComfyWorkflow(noBase)).toThrow(/needs a checkpoint/);
-      expect(planToComfyWorkflow(noBase, { fallbackCheckpoint: 'v1-5-pruned-emaonly.safetensors' })['4']!.inputs).toEqual({ ckpt_name: 'v1-5-pruned-emaonly.safetensors' });
+      expect(
+        planToComfyWorkflow(noBase, { fallbackCheckpoint: 'v1-5-pruned-emaonly.safetensors' })['4']!.inputs,
+      ).toEqual({ ckpt_name: 'v1-5-pruned-emaonly.safetensors' });
     });
   });
 
@@ -149,15 +179,27 @@ describe('what-if: another model re-runs stage 3', () => {
   it('an SDXL checkpoint gets an SDXL size and a LoRA its trigger words; the diff says what changed and why', async () => {
     const input = { messages: ['an oil painting of a mountain landscape at sunset'], images: [] };
     const start = await runPipeline(engine, input);
-    const refit = (from: { prompt: PlanResult['prompt']; model: PlanResult['model']; plan: GenerationPlan }, id: number) =>
-      refitForModel(engine, { input, prompt: from.prompt, previous: from.model, model: model(id), seed: from.plan.arguments.seed, negative_prompt: from.plan.negative_prompt });
+    const refit = (
+      from: { prompt: PlanResult['prompt']; model: PlanResult['model']; plan: GenerationPlan },
+      id: number,
+    ) =>
+      refitForModel(engine, {
+        input,
+        prompt: from.prompt,
+        previous: from.model,
+        model: model(id),
+        seed: from.plan.arguments.seed,
+        negative_prompt: from.plan.negative_prompt,
+      });
 
     const lora = await refit(start, 7501);
     expect(lora.plan.model.name).toBe('Vivid Watercolors LoRA Extraction');
     expect(lora.plan.prompt).toContain('wtrcolor style');
     expect(lora.model.evidence.notes[0]).toMatch(/You picked Vivid Watercolors/);
     expect(lora.model.evidence.candidates).toEqual(start.model.evidence.candidates);
-    expect(explainPlan({ ...lora, prompt: start.prompt }).model).toMatch(/^You picked Vivid Watercolors LoRA Extraction, a LoRA .*Its trigger words “wtrcolor style” were added to the prompt\./);
+    expect(explainPlan({ ...lora, prompt: start.prompt }).model).toMatch(
+      /^You picked Vivid Watercolors LoRA Extraction, a LoRA .*Its trigger words “wtrcolor style” were added to the prompt\./,
+    );
     expect(diffPlans(start.plan, lora.plan).find((c) => c.label === 'Prompt')!.why).toContain('“wtrcolor style”');
 
     // From the LoRA plan to an SDXL checkpoint: an SDXL size, and the LoRA's trigger words leave with it.
@@ -178,7 +220,9 @@ describe('what-if: another model re-runs stage 3', () => {
 
 describe('Markdown escaping', () => {
   it('neutralises markup anywhere and list or heading markers at the start, and leaves other punctuation', () => {
-    expect(escapeMarkdown('a *bold* [link](x) <img src=x> `code` | pipe & amp')).toBe('a \\*bold\\* \\[link\\](x) \\<img src=x\\> \\`code\\` \\| pipe \\& amp');
+    expect(escapeMarkdown('a *bold* [link](x) <img src=x> `code` | pipe & amp')).toBe(
+      'a \\*bold\\* \\[link\\](x) \\<img src=x\\> \\`code\\` \\| pipe \\& amp',
+    );
     expect(escapeMarkdown('- not a list')).toBe('\\- not a list');
     expect(escapeMarkdown('1. not a list')).toBe('1\\. not a list');
     expect(escapeMarkdown('# not a heading')).toBe('\\# not a heading');

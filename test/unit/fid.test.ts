@@ -133,13 +133,16 @@ interface FidReference {
   cases: { name: string; first: number[][]; second: number[][]; fid: number; mean_term: number }[];
 }
 
-describe.skipIf(!existsSync(referencePath))('fid against the numpy/scipy reference (scripts/fixtures/build_scorer_fixtures.py)', () => {
-  const reference = JSON.parse(readFileSync(referencePath, 'utf8')) as FidReference;
-  for (const c of reference.cases) {
-    it(`matches scipy on "${c.name}"`, () => {
-      const result = fid(featureSetFromRows(c.first), featureSetFromRows(c.second));
-      expect(result.meanTerm).toBeCloseTo(c.mean_term, 9);
-      expect(Math.abs(result.distance - c.fid)).toBeLessThan(1e-6 * Math.max(1, c.fid));
-    });
-  }
-});
+describe.skipIf(!existsSync(referencePath))(
+  'fid against the numpy/scipy reference (scripts/fixtures/build_scorer_fixtures.py)',
+  () => {
+    const reference = JSON.parse(readFileSync(referencePath, 'utf8')) as FidReference;
+    for (const c of reference.cases) {
+      it(`matches scipy on "${c.name}"`, () => {
+        const result = fid(featureSetFromRows(c.first), featureSetFromRows(c.second));
+        expect(result.meanTerm).toBeCloseTo(c.mean_term, 9);
+        expect(Math.abs(result.distance - c.fid)).toBeLessThan(1e-6 * Math.max(1, c.fid));
+      });
+    }
+  },
+);

@@ -16,7 +16,10 @@ import { decodeRecords, encodeRecords } from '../../src/core/snapshot/columns.ts
 
 const starterDir = path.resolve(import.meta.dirname, '../../public/models/starter');
 const read = (file: string) => ({ file, text: readFileSync(path.join(starterDir, file), 'utf8') });
-const starter: Catalog = loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, 'starter').catalog;
+const starter: Catalog = loadCatalog(
+  { catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') },
+  'starter',
+).catalog;
 
 describe('record columns', () => {
   it('round-trips records with optional, null, array, nested and irregular fields', () => {
@@ -37,7 +40,8 @@ describe('CatalogIndex snapshot', () => {
   it('restores every field of a built index, also through a structured clone', () => {
     const restored = restoreCatalogIndex(structuredClone(snapshotCatalogIndex(built)));
     expect(Object.keys(restored).sort()).toEqual(Object.keys(built).sort());
-    for (const key of Object.keys(built) as (keyof typeof built)[]) expect(restored[key], key).toStrictEqual(built[key]);
+    for (const key of Object.keys(built) as (keyof typeof built)[])
+      expect(restored[key], key).toStrictEqual(built[key]);
   });
 
   it('keeps the parsed catalog exactly, every model and demonstration field included', () => {
@@ -50,7 +54,10 @@ describe('CatalogIndex snapshot', () => {
     const fromBuilt = createDefaultEngine(starter);
     const fromRestored = createDefaultEngine(restored.catalog, { index: restored });
     expect(fromRestored.version).toBe(fromBuilt.version);
-    for (const message of ['a cozy watercolor fox reading in a library, autumn vibes', 'anime girl, silver hair, cherry blossoms at night']) {
+    for (const message of [
+      'a cozy watercolor fox reading in a library, autumn vibes',
+      'anime girl, silver hair, cherry blossoms at night',
+    ]) {
       const input = { messages: [message], images: [] };
       const a = await runPipeline(fromBuilt, input);
       const b = await runPipeline(fromRestored, input);

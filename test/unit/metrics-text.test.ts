@@ -4,7 +4,18 @@ import { contentWords, STOP_WORDS, words } from '../../src/core/text.ts';
 
 describe('words', () => {
   it('lower-cases and splits on anything that is not a letter or digit', () => {
-    expect(words('(Red-Hair:1.2), <lora:x_y:0.5> Café')).toEqual(['red', 'hair', '1', '2', 'lora', 'x', 'y', '0', '5', 'café']);
+    expect(words('(Red-Hair:1.2), <lora:x_y:0.5> Café')).toEqual([
+      'red',
+      'hair',
+      '1',
+      '2',
+      'lora',
+      'x',
+      'y',
+      '0',
+      '5',
+      'café',
+    ]);
   });
   it('keeps repeats and order, and gives nothing for empty or punctuation-only text', () => {
     expect(words('cat dog cat')).toEqual(['cat', 'dog', 'cat']);
@@ -30,7 +41,9 @@ describe('contentWords', () => {
 describe('joinedTerms', () => {
   const known = new Set(['dreamshaper', 'absolutereality', 'mea']);
   it('joins 2-3 adjacent content words into the terms the caller knows', () => {
-    expect(joinedTerms(retrievalTerms('A castle, Dream Shaper please; absolute reality'), (t) => known.has(t))).toEqual(['dreamshaper', 'absolutereality']);
+    expect(joinedTerms(retrievalTerms('A castle, Dream Shaper please; absolute reality'), (t) => known.has(t))).toEqual(
+      ['dreamshaper', 'absolutereality'],
+    );
   });
   it('never joins function words ("me a" is not a name)', () => {
     expect(joinedTerms(retrievalTerms('make me a cat'), (t) => known.has(t))).toEqual([]);

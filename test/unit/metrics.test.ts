@@ -12,7 +12,10 @@ describe('config accuracy', () => {
     expect(configAccuracy(m)).toBe(1);
   });
   it('compares numbers numerically (7 equals 7.0, "30" equals 30) and samplers as strings', () => {
-    const m = argumentMatches({ sampler: ' DPM++ 2M Karras ', steps: '30', cfg_scale: 7.5, width: 512.0, height: 767.9 }, gold);
+    const m = argumentMatches(
+      { sampler: ' DPM++ 2M Karras ', steps: '30', cfg_scale: 7.5, width: 512.0, height: 767.9 },
+      gold,
+    );
     expect(m).toEqual({ sampler: true, steps: true, cfg_scale: true, width: true, height: false });
     expect(configAccuracy(m)).toBeCloseTo(0.8, 12);
     expect(argumentMatches({ cfg_scale: 7 }, { ...gold, cfg_scale: 7.0 }).cfg_scale).toBe(true);
@@ -20,7 +23,9 @@ describe('config accuracy', () => {
   it('treats a different sampler spelling, variant or scheduler as a miss', () => {
     expect(argumentMatches({ sampler: 'DPM++ 2M' }, gold).sampler).toBe(false);
     expect(argumentMatches({ sampler: 'dpm++ 2m karras' }, gold).sampler).toBe(false);
-    expect(argumentMatches({ sampler: 'DPM++ 2M Karras' }, { ...gold, sampler: 'DPM++ 2M Karras MOD' }).sampler).toBe(false);
+    expect(argumentMatches({ sampler: 'DPM++ 2M Karras' }, { ...gold, sampler: 'DPM++ 2M Karras MOD' }).sampler).toBe(
+      false,
+    );
   });
   it('counts missing and non-numeric values as wrong without throwing', () => {
     expect(configAccuracy(argumentMatches(null, gold))).toBe(0);
@@ -28,8 +33,14 @@ describe('config accuracy', () => {
     expect(configAccuracy(argumentMatches({}, gold))).toBe(0);
     const m = argumentMatches({ sampler: 42, steps: 'thirty', cfg_scale: Number.NaN, width: null, height: ' ' }, gold);
     expect(m).toEqual({ sampler: false, steps: false, cfg_scale: false, width: false, height: false });
-    expect(argumentMatches({ steps: Number.POSITIVE_INFINITY }, { ...gold, steps: Number.POSITIVE_INFINITY }).steps).toBe(false);
-    expect(argumentMatches({ steps: [30], width: { v: 512 }, height: true }, gold)).toMatchObject({ steps: false, width: false, height: false });
+    expect(
+      argumentMatches({ steps: Number.POSITIVE_INFINITY }, { ...gold, steps: Number.POSITIVE_INFINITY }).steps,
+    ).toBe(false);
+    expect(argumentMatches({ steps: [30], width: { v: 512 }, height: true }, gold)).toMatchObject({
+      steps: false,
+      width: false,
+      height: false,
+    });
   });
 });
 
@@ -54,7 +65,10 @@ describe('prompt unigram F1', () => {
 
 describe('input coverage', () => {
   it('is the share of distinct content words from all messages that the prompt keeps', () => {
-    const c = inputCoverage(['can u make a girl with red glasses', 'make the glasses round please'], 'girl, round glasses, masterpiece');
+    const c = inputCoverage(
+      ['can u make a girl with red glasses', 'make the glasses round please'],
+      'girl, round glasses, masterpiece',
+    );
     // content words: girl, red, glasses, round -> kept girl, glasses, round.
     expect(c.kept).toEqual(['girl', 'glasses', 'round']);
     expect(c.dropped).toEqual(['red']);

@@ -17,7 +17,7 @@ function gaussian(random: () => number): number {
 }
 function seeded(seed: number): () => number {
   let s = seed;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
 /** Examples around one random centre per model: separable, but not trivially (noise 0.6 of the centre scale). */
@@ -68,7 +68,11 @@ describe('ModelToken training (AdamW on W_m only)', () => {
 
   it('reaches >= 95% train accuracy on a separable synthetic set, with progress per epoch', async () => {
     const seen: number[] = [];
-    const { state, history } = await trainHead(createHead(ids, dim), examples, { epochs: 40, learningRate: 0.05, onProgress: (p) => seen.push(p.epoch) });
+    const { state, history } = await trainHead(createHead(ids, dim), examples, {
+      epochs: 40,
+      learningRate: 0.05,
+      onProgress: (p) => seen.push(p.epoch),
+    });
     expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(evaluateHead(state.head, examples).accuracy).toBeGreaterThanOrEqual(0.95);
     expect(history.at(-1)!.loss).toBeLessThan(history[0]!.loss);
@@ -90,7 +94,11 @@ describe('ModelToken training (AdamW on W_m only)', () => {
     }
     expect(stopped).toBeInstanceOf(TrainingAbortedError);
     expect(stopped!.state.epoch).toBe(2);
-    const resumed = await trainHead(createHead(ids, dim), examples, { epochs: 6, batchSize: 16, resume: stopped!.state });
+    const resumed = await trainHead(createHead(ids, dim), examples, {
+      epochs: 6,
+      batchSize: 16,
+      resume: stopped!.state,
+    });
     expect(Array.from(resumed.state.head.weights)).toEqual(Array.from(full.state.head.weights));
   });
 
@@ -98,10 +106,15 @@ describe('ModelToken training (AdamW on W_m only)', () => {
     const oldIds = ids.slice(0, 7);
     const newId = ids[7]!;
     const old = examples.filter((e) => e.modelId !== newId);
-    const trained: ModelTokenHead = (await trainHead(createHead(oldIds, dim), old, { epochs: 30, learningRate: 0.05 })).state.head;
+    const trained: ModelTokenHead = (await trainHead(createHead(oldIds, dim), old, { epochs: 30, learningRate: 0.05 }))
+      .state.head;
     const grown = addModelRow(trained, newId);
     const handful = examples.filter((e) => e.modelId === newId).slice(0, 5);
-    const { state } = await trainHead(grown, [...handful, ...old], { epochs: 30, learningRate: 0.05, trainableModelIds: new Set([newId]) });
+    const { state } = await trainHead(grown, [...handful, ...old], {
+      epochs: 30,
+      learningRate: 0.05,
+      trainableModelIds: new Set([newId]),
+    });
     const before = new Uint8Array(trained.weights.buffer);
     const after = new Uint8Array(state.head.weights.buffer, 0, trained.weights.byteLength);
     expect(Buffer.from(after).equals(Buffer.from(before))).toBe(true);

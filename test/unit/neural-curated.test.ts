@@ -11,7 +11,8 @@ import { parsePackManifest } from '../../src/core/engines/neural/manifest.ts';
 
 const packsDir = path.resolve(import.meta.dirname, '../../public/models/packs');
 const base = 'http://app.test/models/packs/';
-const fromDisk = async (url: string) => readFileSync(path.join(packsDir, decodeURIComponent(url.slice(base.length))), 'utf8');
+const fromDisk = async (url: string) =>
+  readFileSync(path.join(packsDir, decodeURIComponent(url.slice(base.length))), 'utf8');
 
 describe('curated packs', () => {
   it('lists every pack of index.json with a hub export, no head and a size per dtype', async () => {
@@ -40,7 +41,9 @@ describe('curated packs', () => {
     expect(packs.map((p) => p.url)).toEqual([`${base}good/`]);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^bad: .*"listing.adds" must be a non-empty list/s);
-    await expect(loadCuratedPacks(`${base}index.json`, async () => '{"packs": []}')).rejects.toThrow(/not a pack index/);
+    await expect(loadCuratedPacks(`${base}index.json`, async () => '{"packs": []}')).rejects.toThrow(
+      /not a pack index/,
+    );
   });
 
   it('chooses the first dtype a backend runs: fp16 variants only on WebGPU with shader-f16', () => {
@@ -50,9 +53,16 @@ describe('curated packs', () => {
   });
 
   it('accepts a manifest without "head" and refuses a malformed one', () => {
-    const raw = JSON.parse(readFileSync(path.join(packsDir, 'smollm2-360m-instruct/manifest.json'), 'utf8')) as Record<string, unknown>;
+    const raw = JSON.parse(readFileSync(path.join(packsDir, 'smollm2-360m-instruct/manifest.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(parsePackManifest(raw).head).toBeNull();
-    expect(() => parsePackManifest({ ...raw, head: 'head.f32' })).toThrow(/"head" must be an object .* \(or left out for hybrid planning\)/);
-    expect(() => parsePackManifest({ ...raw, listing: { ...(raw['listing'] as object), download_mb: { q5: 10 } } })).toThrow(/unknown dtype "q5"/);
+    expect(() => parsePackManifest({ ...raw, head: 'head.f32' })).toThrow(
+      /"head" must be an object .* \(or left out for hybrid planning\)/,
+    );
+    expect(() =>
+      parsePackManifest({ ...raw, listing: { ...(raw['listing'] as object), download_mb: { q5: 10 } } }),
+    ).toThrow(/unknown dtype "q5"/);
   });
 });

@@ -6,7 +6,13 @@ import type { Catalog } from '../../src/core/catalog/types.ts';
 import { mergeTurns, type ChatInput } from '../../src/core/chat.ts';
 import type { StageRequest } from '../../src/core/engines/engine.ts';
 import { createArgumentDecoder, decodeArguments } from '../../src/core/engines/neural/constrained.ts';
-import { createNeuralEngine, llmHiddenStateEncoder, modelTokenContext, parsePromptReply, type NeuralEngine } from '../../src/core/engines/neural/index.ts';
+import {
+  createNeuralEngine,
+  llmHiddenStateEncoder,
+  modelTokenContext,
+  parsePromptReply,
+  type NeuralEngine,
+} from '../../src/core/engines/neural/index.ts';
 import { generateGreedy, type DecodingState, type LlmSession } from '../../src/core/engines/neural/session.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';
 import { validateArguments } from '../../src/core/plan.ts';
@@ -29,7 +35,8 @@ const reference = JSON.parse(readFileSync(path.join(fixtures, 'llm-tiny/referenc
 function starterCatalog(): Catalog {
   const dir = path.join(root, 'public/models/starter');
   const read = (file: string) => ({ file, text: readFileSync(path.join(dir, file), 'utf8') });
-  return loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, 'starter').catalog;
+  return loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, 'starter')
+    .catalog;
 }
 
 function request(messages: string[], images: ChatInput['images'] = []): StageRequest {
@@ -39,13 +46,48 @@ function request(messages: string[], images: ChatInput['images'] = []): StageReq
 /** Random requests built from a seeded generator: subjects, styles, filler, sometimes several turns. */
 function randomChats(n: number, seed: number): string[][] {
   let s = seed;
-  const random = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const pick = <T,>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
-  const subjects = ['a fox', 'an astronaut cat', 'two knights', 'a neon alley', 'grandma baking', 'a glass castle', 'mech suit', 'koi pond', 'a jazz bar', 'desert ruins'];
-  const styles = ['anime', 'photo', 'oil painting', 'pixel art', 'ink sketch', 'vaporwave', '', 'cinematic', 'low poly', 'ukiyo-e'];
-  const extras = ['at night', 'in the rain', 'portrait', 'wide shot', 'pls', 'make it dark', '4k!!', 'no text', 'with flowers', ''];
+  const random = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+  const subjects = [
+    'a fox',
+    'an astronaut cat',
+    'two knights',
+    'a neon alley',
+    'grandma baking',
+    'a glass castle',
+    'mech suit',
+    'koi pond',
+    'a jazz bar',
+    'desert ruins',
+  ];
+  const styles = [
+    'anime',
+    'photo',
+    'oil painting',
+    'pixel art',
+    'ink sketch',
+    'vaporwave',
+    '',
+    'cinematic',
+    'low poly',
+    'ukiyo-e',
+  ];
+  const extras = [
+    'at night',
+    'in the rain',
+    'portrait',
+    'wide shot',
+    'pls',
+    'make it dark',
+    '4k!!',
+    'no text',
+    'with flowers',
+    '',
+  ];
   return Array.from({ length: n }, () => {
-    const turns = [`${pick(['i want', 'draw', 'can u make', 'pic of', ''])} ${pick(subjects)} ${pick(styles)} ${pick(extras)}`.trim()];
+    const turns = [
+      `${pick(['i want', 'draw', 'can u make', 'pic of', ''])} ${pick(subjects)} ${pick(styles)} ${pick(extras)}`.trim(),
+    ];
     if (random() < 0.3) turns.push(`actually ${pick(extras) || 'brighter'} ${pick(styles)}`.trim());
     return turns;
   });
@@ -60,7 +102,13 @@ describe('neural engine on the tiny fixture (onnxruntime-node)', () => {
   beforeAll(async () => {
     pack = await loadNodePack(path.join(fixtures, 'pack-tiny'));
     catalog = starterCatalog();
-    engine = createNeuralEngine({ session: pack.session, catalog, head: pack.head, pack: pack.manifest, onPromptText: (t) => streamed.push(t) });
+    engine = createNeuralEngine({
+      session: pack.session,
+      catalog,
+      head: pack.head,
+      pack: pack.manifest,
+      onPromptText: (t) => streamed.push(t),
+    });
   });
   afterAll(async () => {
     await pack.session.dispose();
@@ -90,7 +138,11 @@ describe('neural engine on the tiny fixture (onnxruntime-node)', () => {
 
   it('runs the three stages: streamed prompt, ModelToken top-5 with the model mass, valid arguments', async () => {
     streamed.length = 0;
-    const result = await runPipeline(engine, { messages: ['a red fox in the snow, watercolor'], images: [] }, { seed: 42 });
+    const result = await runPipeline(
+      engine,
+      { messages: ['a red fox in the snow, watercolor'], images: [] },
+      { seed: 42 },
+    );
     expect(result.plan.prompt.length).toBeGreaterThan(0);
     expect(streamed.length).toBeGreaterThan(1);
     expect(streamed.at(-1)!.startsWith(streamed[0]!)).toBe(true);
@@ -108,7 +160,9 @@ describe('neural engine on the tiny fixture (onnxruntime-node)', () => {
   it('selects a planted ModelToken row, and only allowed models compete', async () => {
     const req = request(['a lighthouse at dusk']);
     const prompt = await engine.writePrompt(req);
-    const { h } = await llmHiddenStateEncoder(pack.session).encode(modelTokenContext(pack.session, pack.manifest, req.merged.text, prompt.prompt, prompt.negative_prompt));
+    const { h } = await llmHiddenStateEncoder(pack.session).encode(
+      modelTokenContext(pack.session, pack.manifest, req.merged.text, prompt.prompt, prompt.negative_prompt),
+    );
     const packHead = pack.head!;
     const planted = { ...packHead, weights: packHead.weights.slice() };
     const row = 17;
@@ -124,19 +178,39 @@ describe('neural engine on the tiny fixture (onnxruntime-node)', () => {
   });
 
   it('says when a reference image was not used by a text-only pack', async () => {
-    const prompt = { prompt: 'a cat', negative_prompt: '', evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [] } };
-    const result = await engine.selectModel(request(['a cat like this'], [{ source: 'data:image/png;base64,AAAA' }]), prompt, {});
+    const prompt = {
+      prompt: 'a cat',
+      negative_prompt: '',
+      evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [] },
+    };
+    const result = await engine.selectModel(
+      request(['a cat like this'], [{ source: 'data:image/png;base64,AAAA' }]),
+      prompt,
+      {},
+    );
     expect(result.evidence.notes.join(' ')).toMatch(/reference image was not used/);
   });
 
   it(`stage 3 yields valid arguments for ${CHATS} random chats`, async () => {
     const chats = randomChats(CHATS, 99);
     const models = catalog.models;
-    const prompt = (text: string) => ({ prompt: text, negative_prompt: 'blurry', evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [] } });
+    const prompt = (text: string) => ({
+      prompt: text,
+      negative_prompt: 'blurry',
+      evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [] },
+    });
     for (const [i, messages] of chats.entries()) {
       const m = models[i % models.length]!;
       const modelResult = {
-        model: { id: m.id, name: m.name, type: m.type, file: m.file, base_model: m.base_model, trained_words: m.trained_words, hash: m.hash },
+        model: {
+          id: m.id,
+          name: m.name,
+          type: m.type,
+          file: m.file,
+          base_model: m.base_model,
+          trained_words: m.trained_words,
+          hash: m.hash,
+        },
         evidence: { method: 'test', candidates: [], competing: 1, notes: [] },
       };
       const result = await engine.configureArguments(request(messages), prompt(messages.join(', ')), modelResult, i);
@@ -150,7 +224,7 @@ describe('constrained argument decoding under adversarial logits', () => {
   /** A session whose logits are seeded noise (with spikes on random tokens): the worst case for the constraints. */
   function noiseSession(seed: number, vocabSize: number, encode: (t: string) => number[]): LlmSession {
     let s = seed;
-    const random = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const random = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
     return {
       vocabSize,
       hiddenSize: 4,
@@ -180,7 +254,9 @@ describe('constrained argument decoding under adversarial logits', () => {
   }
 
   it('always gives a parseable object with a known sampler and numbers in range (1,000 runs)', async () => {
-    const tokenizer = JSON.parse(readFileSync(path.join(fixtures, 'llm-tiny/tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };
+    const tokenizer = JSON.parse(readFileSync(path.join(fixtures, 'llm-tiny/tokenizer.json'), 'utf8')) as {
+      model: { vocab: Record<string, number> };
+    };
     // A character-level encoding over the fixture's vocabulary is enough to exercise multi-token values.
     const vocab = tokenizer.model.vocab;
     const encode = (text: string) => Array.from(text.replaceAll(' ', 'Ġ'), (ch) => vocab[ch] ?? 0);
@@ -194,7 +270,10 @@ describe('constrained argument decoding under adversarial logits', () => {
   });
 
   it('parses the stage 1 reply format', () => {
-    expect(parsePromptReply('Prompt: a fox, snow\nNegative prompt: blurry, text\nArguments: {}')).toEqual({ prompt: 'a fox, snow', negative: 'blurry, text' });
+    expect(parsePromptReply('Prompt: a fox, snow\nNegative prompt: blurry, text\nArguments: {}')).toEqual({
+      prompt: 'a fox, snow',
+      negative: 'blurry, text',
+    });
     expect(parsePromptReply('Prompt: only a prompt')).toEqual({ prompt: 'only a prompt', negative: '' });
   });
 });

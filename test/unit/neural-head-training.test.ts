@@ -14,18 +14,28 @@ const root = path.resolve(import.meta.dirname, '../..');
 function starterCatalog(): Catalog {
   const dir = path.join(root, 'public/models/starter');
   const read = (file: string) => ({ file, text: readFileSync(path.join(dir, file), 'utf8') });
-  return loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, 'starter').catalog;
+  return loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, 'starter')
+    .catalog;
 }
 
 /** The starter catalog cut to its six models with the most demonstrations (a handful each): seconds, not minutes. */
 function smallCatalog(full: Catalog, models: number): Catalog {
   const counts = new Map<number, number>();
   for (const d of full.demonstrations) counts.set(d.model_id, (counts.get(d.model_id) ?? 0) + 1);
-  const ids = new Set([...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, models).map(([id]) => id));
-  return { ...full, models: full.models.filter((m) => ids.has(m.id)), demonstrations: full.demonstrations.filter((d) => ids.has(d.model_id)) };
+  const ids = new Set(
+    [...counts]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, models)
+      .map(([id]) => id),
+  );
+  return {
+    ...full,
+    models: full.models.filter((m) => ids.has(m.id)),
+    demonstrations: full.demonstrations.filter((d) => ids.has(d.model_id)),
+  };
 }
 
-describe('pack head training on the tiny fixture (the worker\'s code path, onnxruntime-node)', () => {
+describe("pack head training on the tiny fixture (the worker's code path, onnxruntime-node)", () => {
   let pack: NodePack;
   let catalog: Catalog;
 
@@ -43,29 +53,44 @@ describe('pack head training on the tiny fixture (the worker\'s code path, onnxr
     const full = await trainer.train({ epochs: 40, learningRate: 0.05 }, { onProgress: (p) => seen.push(p) });
     const encoding = seen.filter((p) => p.phase === 'encoding');
     const training = seen.flatMap((p) => (p.phase === 'training' ? [p] : []));
-    expect(encoding.at(-1)).toEqual({ phase: 'encoding', done: catalog.demonstrations.length, total: catalog.demonstrations.length });
+    expect(encoding.at(-1)).toEqual({
+      phase: 'encoding',
+      done: catalog.demonstrations.length,
+      total: catalog.demonstrations.length,
+    });
     expect(full.encoded).toBe(trainer.cache.size);
     expect(training.map((p) => p.epoch)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(training.at(-1)!.loss).toBeLessThan(training[0]!.loss);
     expect(full.head.modelIds).toEqual(catalog.models.map((m) => m.id));
-    console.log(`[head training] ${full.pairs} pairs, ${catalog.models.length} models: loss ${training[0]!.loss.toFixed(3)} -> ${training.at(-1)!.loss.toFixed(3)}, train accuracy ${(full.accuracy * 100).toFixed(1)}%`);
+    console.log(
+      `[head training] ${full.pairs} pairs, ${catalog.models.length} models: loss ${training[0]!.loss.toFixed(3)} -> ${training.at(-1)!.loss.toFixed(3)}, train accuracy ${(full.accuracy * 100).toFixed(1)}%`,
+    );
     expect(full.accuracy).toBeGreaterThanOrEqual(0.9);
 
     // A second trainer sharing the h cache: cancelled at epoch 10, then resumed by a second call.
     const again = new PackHeadTrainer(pack.session, pack.manifest, catalog, trainer.cache);
     const controller = new AbortController();
     await expect(
-      again.train({ epochs: 40, learningRate: 0.05 }, { signal: controller.signal, onProgress: (p) => p.phase === 'training' && p.epoch === 10 && controller.abort() }),
+      again.train(
+        { epochs: 40, learningRate: 0.05 },
+        {
+          signal: controller.signal,
+          onProgress: (p) => p.phase === 'training' && p.epoch === 10 && controller.abort(),
+        },
+      ),
     ).rejects.toBeInstanceOf(TrainingAbortedError);
     expect(again.state!.epoch).toBe(10);
     const resumedEpochs: number[] = [];
-    const resumed = await again.train({ epochs: 40, learningRate: 0.05 }, { onProgress: (p) => p.phase === 'training' && resumedEpochs.push(p.epoch) });
+    const resumed = await again.train(
+      { epochs: 40, learningRate: 0.05 },
+      { onProgress: (p) => p.phase === 'training' && resumedEpochs.push(p.epoch) },
+    );
     expect(resumed.encoded).toBe(0);
     expect(resumedEpochs[0]).toBe(11);
     expect(Buffer.from(resumed.head.weights.buffer).equals(Buffer.from(full.head.weights.buffer))).toBe(true);
   });
 
-  it('adds a new model\'s row from its demonstrations alone, every other row bit-identical, and the engine version changes', async () => {
+  it("adds a new model's row from its demonstrations alone, every other row bit-identical, and the engine version changes", async () => {
     const withNew = smallCatalog(starterCatalog(), 7);
     const newId = withNew.models.find((m) => !catalog.models.some((c) => c.id === m.id))!.id;
     const trainer = new PackHeadTrainer(pack.session, pack.manifest, catalog);
@@ -84,7 +109,8 @@ describe('pack head training on the tiny fixture (the worker\'s code path, onnxr
     const entry = { file: 'head.f32', dim: grown.head.dim, model_ids: grown.head.modelIds };
     expect(parseHeadFile(encodeHeadFile(grown.head), entry).weights).toEqual(grown.head.weights);
 
-    const engineWith = (head: ModelTokenHead) => createNeuralEngine({ session: pack.session, catalog: withNew, head, pack: pack.manifest }).version;
+    const engineWith = (head: ModelTokenHead) =>
+      createNeuralEngine({ session: pack.session, catalog: withNew, head, pack: pack.manifest }).version;
     expect(engineWith(grown.head)).not.toBe(engineWith(old));
     await expect(grower.addModel(old, 987654321)).rejects.toThrow(/model 987654321 is not in the catalog/);
   });

@@ -15,7 +15,13 @@ import { loadCatalog } from '../../src/core/catalog/load.ts';
 import type { Catalog } from '../../src/core/catalog/types.ts';
 import { mergeTurns } from '../../src/core/chat.ts';
 import { createHybridEngine, planningModeFor } from '../../src/core/engines/neural/hybrid.ts';
-import { createHubFetch, explainHubFailure, hubFailureOf, memoryPartialDownloads, normaliseHubUrl } from '../../src/core/engines/neural/hub.ts';
+import {
+  createHubFetch,
+  explainHubFailure,
+  hubFailureOf,
+  memoryPartialDownloads,
+  normaliseHubUrl,
+} from '../../src/core/engines/neural/hub.ts';
 import { generateGreedy } from '../../src/core/engines/neural/session.ts';
 import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
 import { createHead } from '../../src/core/modeltoken.ts';
@@ -34,7 +40,8 @@ const reference = JSON.parse(readFileSync(path.join(HUB_FIXTURES, 'qwen2.5-0.5b-
 function starterCatalog(): Catalog {
   const dir = path.join(root, 'public/models/starter');
   const read = (file: string) => ({ file, text: readFileSync(path.join(dir, file), 'utf8') });
-  return loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, 'starter').catalog;
+  return loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, 'starter')
+    .catalog;
 }
 
 let hub: HubTestServer;
@@ -72,7 +79,9 @@ describe('hub test server', () => {
     expect(partial.status).toBe(206);
     expect(partial.headers.get('content-range')).toBe(`bytes 100-${size - 1}/${size}`);
     expect((await partial.arrayBuffer()).byteLength).toBe(size - 100);
-    const changed = await fetch(new URL(location, hubUrl), { headers: { Range: 'bytes=100-', 'If-Range': '"another-etag"' } });
+    const changed = await fetch(new URL(location, hubUrl), {
+      headers: { Range: 'bytes=100-', 'If-Range': '"another-etag"' },
+    });
     expect(changed.status).toBe(200);
     expect((await changed.arrayBuffer()).byteLength).toBe(size);
   });
@@ -91,9 +100,13 @@ describe('hub test server', () => {
       expect(message).toContain(`the model hub at ${hubUrl}`);
     }
     const gated = await fetch(`${hubUrl}meta-llama/Llama-3.2-1B-Instruct/resolve/main/config.json`);
-    expect(explainHubFailure(hubFailureOf(gated, gated.url), hubUrl)).toMatch(/refuses meta-llama\/Llama-3.2-1B-Instruct: it is gated .* \(401/);
+    expect(explainHubFailure(hubFailureOf(gated, gated.url), hubUrl)).toMatch(
+      /refuses meta-llama\/Llama-3.2-1B-Instruct: it is gated .* \(401/,
+    );
     const missing = await fetch(`${hubUrl}${QWEN}/resolve/main/onnx/model_fp16.onnx`);
-    expect(explainHubFailure(hubFailureOf(missing, missing.url), hubUrl)).toContain(`has no file onnx/model_fp16.onnx in ${QWEN} (404`);
+    expect(explainHubFailure(hubFailureOf(missing, missing.url), hubUrl)).toContain(
+      `has no file onnx/model_fp16.onnx in ${QWEN} (404`,
+    );
   });
 
   it('resumes a cancelled download with a Range request and stitches the same bytes', async () => {
@@ -121,7 +134,11 @@ describe('hub test server', () => {
     // Byte equality through Buffer: vitest's deep equality walks 3 MB element by element (20 s).
     expect(Buffer.from(bytes).equals(Buffer.from(whole))).toBe(true);
     expect(partial.size).toBe(0);
-    expect(hub.requests.filter((r) => r.path.startsWith('/cdn/') && r.range === `bytes=${kept!.bytes.length}-` && r.status === 206)).toHaveLength(1);
+    expect(
+      hub.requests.filter(
+        (r) => r.path.startsWith('/cdn/') && r.range === `bytes=${kept!.bytes.length}-` && r.status === 206,
+      ),
+    ).toHaveLength(1);
   });
 
   it('normalises hub URLs and refuses what is not one', () => {
@@ -141,24 +158,32 @@ describe('curated Qwen2.5-0.5B-Instruct pack from the hub test server', () => {
     await pack?.session.dispose();
   });
 
-  it('downloads the export layout (q4 on the CPU) and reproduces torch\'s greedy tokens with the real tokenizer', async () => {
+  it("downloads the export layout (q4 on the CPU) and reproduces torch's greedy tokens with the real tokenizer", async () => {
     expect(pack.head).toBeNull();
     expect(pack.dtype).toBe('q4');
-    const files = hub.requests.filter((r) => r.path.startsWith(`/${QWEN}/resolve/main/`)).map((r) => r.path.split('/resolve/main/')[1]);
-    expect(files).toEqual(expect.arrayContaining(['tokenizer.json', 'tokenizer_config.json', 'config.json', 'onnx/model_q4.onnx']));
+    const files = hub.requests
+      .filter((r) => r.path.startsWith(`/${QWEN}/resolve/main/`))
+      .map((r) => r.path.split('/resolve/main/')[1]);
+    expect(files).toEqual(
+      expect.arrayContaining(['tokenizer.json', 'tokenizer_config.json', 'config.json', 'onnx/model_q4.onnx']),
+    );
     for (const p of reference.prompts) {
       const out = await generateGreedy(pack.session, p.input_ids, { maxNewTokens: p.greedy_ids.length });
       expect(out.ids).toEqual(p.greedy_ids.filter((id) => !pack.session.eosTokenIds.includes(id)));
     }
     // The real chat template (Qwen's default system prompt when none is given) and tokenizer.
     const text = pack.session.applyChatTemplate([{ role: 'user', content: 'hi' }], true);
-    expect(text).toBe('<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n');
+    expect(text).toBe(
+      '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
+    );
     expect(pack.session.encode('<|im_start|>')).toEqual([151644]);
   });
 
   it('plans in hybrid mode: the LLM writes stage 1, the default engine stages 2 and 3, and the plan says so', async () => {
     const catalog = starterCatalog();
-    const [built] = await buildBenchEngines(['neural'], catalog, { neuralPack: { session: pack.session, head: pack.head, manifest: pack.manifest } });
+    const [built] = await buildBenchEngines(['neural'], catalog, {
+      neuralPack: { session: pack.session, head: pack.head, manifest: pack.manifest },
+    });
     const engine = built!.engine;
     const result = await runPipeline(engine, { messages: ['A red fox in the snow, watercolor'], images: [] });
     expect(result.stage_engines?.prompt).toBe('LLM "Qwen2.5-0.5B-Instruct" (cpu, q4)');
@@ -173,10 +198,15 @@ describe('curated Qwen2.5-0.5B-Instruct pack from the hub test server', () => {
     expect(catalog.models.some((m) => m.id === result.plan.model.id)).toBe(true);
   }, 60_000);
 
-  it('holds the LLM\'s stage 1 to the request rules: what the person leaves out goes to the negative prompt', async () => {
+  it("holds the LLM's stage 1 to the request rules: what the person leaves out goes to the negative prompt", async () => {
     const catalog = starterCatalog();
-    const [built] = await buildBenchEngines(['neural'], catalog, { neuralPack: { session: pack.session, head: pack.head, manifest: pack.manifest } });
-    const result = await runPipeline(built!.engine, { messages: ['a castle at dusk, anime style, no people'], images: [] });
+    const [built] = await buildBenchEngines(['neural'], catalog, {
+      neuralPack: { session: pack.session, head: pack.head, manifest: pack.manifest },
+    });
+    const result = await runPipeline(built!.engine, {
+      messages: ['a castle at dusk, anime style, no people'],
+      images: [],
+    });
     expect(result.plan.negative_prompt).toMatch(/people/);
     expect(result.plan.prompt).not.toMatch(/people/);
     expect(result.prompt.evidence.request?.negatives).toContain('people');
@@ -186,24 +216,43 @@ describe('curated Qwen2.5-0.5B-Instruct pack from the hub test server', () => {
     const catalog = starterCatalog();
     const items = loadBenchItems(
       Array.from({ length: 10 }, (_, i) =>
-        JSON.stringify({ id: `hub-${i}`, input_type: 'single', setting: 'supervised', messages: [`${['a castle at dusk', 'a cat on a windowsill', 'a samurai by the sea'][i % 3]}, anime style, no people`], gold: { prompt: 'a castle', negative_prompt: '', model_id: catalog.models[0]!.id, arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512, seed: 1 } } }),
+        JSON.stringify({
+          id: `hub-${i}`,
+          input_type: 'single',
+          setting: 'supervised',
+          messages: [
+            `${['a castle at dusk', 'a cat on a windowsill', 'a samurai by the sea'][i % 3]}, anime style, no people`,
+          ],
+          gold: {
+            prompt: 'a castle',
+            negative_prompt: '',
+            model_id: catalog.models[0]!.id,
+            arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512, seed: 1 },
+          },
+        }),
       ).join('\n'),
       'hub-items.jsonl',
     );
-    const engines = await buildBenchEngines(['neural'], catalog, { neuralPack: { session: pack.session, head: pack.head, manifest: pack.manifest } });
+    const engines = await buildBenchEngines(['neural'], catalog, {
+      neuralPack: { session: pack.session, head: pack.head, manifest: pack.manifest },
+    });
     const result = await runBench({ items, itemsFile: 'hub-items.jsonl', catalog, engines });
     expect(result.predictions).toHaveLength(10);
     expect(result.scores.filter((s) => s.failed)).toHaveLength(0);
   }, 120_000);
 
-  it('names the hub\'s answer when a repo is gated or a file is missing', async () => {
+  it("names the hub's answer when a repo is gated or a file is missing", async () => {
     hub.configure({ gated: [QWEN] });
     try {
-      await expect(loadNodePack(qwenPack, { hubUrl, cacheDir: mkdtempSync(path.join(cacheDir, 'gated-')) })).rejects.toThrow(/refuses onnx-community\/Qwen2.5-0.5B-Instruct: it is gated/);
+      await expect(
+        loadNodePack(qwenPack, { hubUrl, cacheDir: mkdtempSync(path.join(cacheDir, 'gated-')) }),
+      ).rejects.toThrow(/refuses onnx-community\/Qwen2.5-0.5B-Instruct: it is gated/);
     } finally {
       hub.configure({ gated: [] });
     }
-    await expect(loadNodePack(qwenPack, { hubUrl, cacheDir, dtype: 'q8' })).rejects.toThrow(/has no file onnx\/model_quantized.onnx in onnx-community\/Qwen2.5-0.5B-Instruct \(404/);
+    await expect(loadNodePack(qwenPack, { hubUrl, cacheDir, dtype: 'q8' })).rejects.toThrow(
+      /has no file onnx\/model_quantized.onnx in onnx-community\/Qwen2.5-0.5B-Instruct \(404/,
+    );
   }, 60_000);
 });
 
@@ -212,10 +261,17 @@ describe('planning mode', () => {
     const catalog = starterCatalog();
     const ids = catalog.models.map((m) => m.id);
     expect(planningModeFor(null, catalog)).toMatchObject({ mode: 'hybrid', reason: 'the pack has no ModelToken head' });
-    expect(planningModeFor(createHead(ids, 4), catalog)).toMatchObject({ mode: 'hybrid', reason: expect.stringContaining('untrained') });
+    expect(planningModeFor(createHead(ids, 4), catalog)).toMatchObject({
+      mode: 'hybrid',
+      reason: expect.stringContaining('untrained'),
+    });
     const few = createHead(ids.slice(0, 3), 4);
     few.weights.fill(0.1);
-    expect(planningModeFor(few, catalog)).toMatchObject({ mode: 'hybrid', covered: 3, reason: expect.stringContaining(`rows for 3 of the catalog's ${ids.length} models`) });
+    expect(planningModeFor(few, catalog)).toMatchObject({
+      mode: 'hybrid',
+      covered: 3,
+      reason: expect.stringContaining(`rows for 3 of the catalog's ${ids.length} models`),
+    });
     const all = createHead(ids, 4);
     all.weights.fill(0.1);
     expect(planningModeFor(all, catalog)).toEqual({ mode: 'neural', covered: ids.length, models: ids.length });
@@ -229,9 +285,15 @@ describe('planning mode', () => {
       embedded,
       llmLabel: 'LLM "test"',
       reason: 'test',
-      rules: (_request, candidate) => ({ ...candidate, negative_prompt: [candidate.negative_prompt, 'people'].filter(Boolean).join(', ') }),
+      rules: (_request, candidate) => ({
+        ...candidate,
+        negative_prompt: [candidate.negative_prompt, 'people'].filter(Boolean).join(', '),
+      }),
     });
-    const request = { input: { messages: ['a castle, no people'], images: [] }, merged: mergeTurns(['a castle, no people']) };
+    const request = {
+      input: { messages: ['a castle, no people'], images: [] },
+      merged: mergeTurns(['a castle, no people']),
+    };
     const written = await hybrid.writePrompt(request);
     expect(written.negative_prompt).toMatch(/people$/);
     expect(written.evidence.notes[0]).toBe('Stage 1 by the LLM "test" (hybrid planning).');

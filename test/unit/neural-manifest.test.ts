@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeHeadFile, onnxFileForDtype, parseHeadFile, parsePackManifest, PackManifestError } from '../../src/core/engines/neural/manifest.ts';
+import {
+  encodeHeadFile,
+  onnxFileForDtype,
+  parseHeadFile,
+  parsePackManifest,
+  PackManifestError,
+} from '../../src/core/engines/neural/manifest.ts';
 import { loadPack } from '../../src/core/engines/neural/pack.ts';
 import { packFilesFromDirectory } from '../../src/node/neural.ts';
 import { createHead } from '../../src/core/modeltoken.ts';
@@ -53,7 +59,9 @@ describe('pack manifest', () => {
   });
 
   it('accepts a hub id as the base model', () => {
-    expect(parsePackManifest({ ...valid, base_model: { hub_id: 'onnx-community/Qwen2.5-0.5B-Instruct' } }).base_model).toEqual({
+    expect(
+      parsePackManifest({ ...valid, base_model: { hub_id: 'onnx-community/Qwen2.5-0.5B-Instruct' } }).base_model,
+    ).toEqual({
       hub_id: 'onnx-community/Qwen2.5-0.5B-Instruct',
     });
   });

@@ -16,7 +16,9 @@ function load(dir: string, file = 'model.onnx'): Uint8Array {
   const buf = readFileSync(path.join(fixtures, dir, 'onnx', file));
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
-const reference = JSON.parse(readFileSync(path.join(fixtures, 'llm-tiny-hidden', 'reference.json'), 'utf8')) as Reference;
+const reference = JSON.parse(
+  readFileSync(path.join(fixtures, 'llm-tiny-hidden', 'reference.json'), 'utf8'),
+) as Reference;
 const config = JSON.parse(readFileSync(path.join(fixtures, 'llm-tiny', 'config.json'), 'utf8')) as {
   num_hidden_layers: number;
   num_key_value_heads: number;
@@ -36,7 +38,12 @@ async function run(model: Uint8Array, ids: number[]): Promise<InferenceSession.O
   };
   for (let i = 0; i < config.num_hidden_layers; i++) {
     for (const kind of ['key', 'value']) {
-      feeds[`past_key_values.${i}.${kind}`] = new Tensor('float32', new Float32Array(0), [1, config.num_key_value_heads, 0, config.head_dim]);
+      feeds[`past_key_values.${i}.${kind}`] = new Tensor('float32', new Float32Array(0), [
+        1,
+        config.num_key_value_heads,
+        0,
+        config.head_dim,
+      ]);
     }
   }
   const out = await session.run(feeds);
@@ -59,7 +66,10 @@ describe('exposeHiddenState (ONNX graph edit)', () => {
     const head = findLmHead(indexOnnxModel(original));
     expect(head.node.opType).toBe('MatMul');
     expect(head.hidden).toBe(edited.lmHead.hidden);
-    expect(indexOnnxModel(original).initializers.get(head.weight)?.dims).toEqual([config.hidden_size, config.vocab_size]);
+    expect(indexOnnxModel(original).initializers.get(head.weight)?.dims).toEqual([
+      config.hidden_size,
+      config.vocab_size,
+    ]);
   });
 
   it('adds an output without copying the weights more than once (size grows by the new fields only)', () => {
@@ -96,7 +106,9 @@ describe('exposeHiddenState (ONNX graph edit)', () => {
   it('matches the model exported by torch with the hidden output', async () => {
     const ids = reference.forward.input_ids;
     const [a, b] = await Promise.all([run(edited.bytes, ids), run(load('llm-tiny-hidden'), ids)]);
-    expect(maxAbsDiff(a.last_hidden_state!.data as Float32Array, b.last_hidden_state!.data as Float32Array)).toBeLessThan(1e-5);
+    expect(
+      maxAbsDiff(a.last_hidden_state!.data as Float32Array, b.last_hidden_state!.data as Float32Array),
+    ).toBeLessThan(1e-5);
     expect(maxAbsDiff(a.logits!.data as Float32Array, b.logits!.data as Float32Array)).toBeLessThan(1e-5);
   });
 

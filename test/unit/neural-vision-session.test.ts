@@ -53,7 +53,8 @@ describe('TransformersVisionSession on the tiny LLaVA fixture', () => {
       const ids = withImage.encode(reference.prompt);
       expect(ids).toEqual(reference.input_ids);
       const reply = await generateGreedy(withImage, ids, { maxNewTokens: reference.max_new_tokens });
-      const want = expected.greedy_ids.at(-1) === session.eosTokenIds[0] ? expected.greedy_ids.slice(0, -1) : expected.greedy_ids;
+      const want =
+        expected.greedy_ids.at(-1) === session.eosTokenIds[0] ? expected.greedy_ids.slice(0, -1) : expected.greedy_ids;
       expect(reply.ids).toEqual(want);
     });
   }
@@ -65,7 +66,10 @@ describe('TransformersVisionSession on the tiny LLaVA fixture', () => {
   });
 
   it('reads text alone when no image is given', async () => {
-    const text = session.applyChatTemplate([{ role: 'user', content: 'I want a red fox in the snow, watercolor' }], true);
+    const text = session.applyChatTemplate(
+      [{ role: 'user', content: 'I want a red fox in the snow, watercolor' }],
+      true,
+    );
     const reply = await generateGreedy(session, session.encode(text), { maxNewTokens: 6 });
     expect(reply.text.startsWith('Prompt:')).toBe(true);
   });
@@ -81,11 +85,13 @@ describe('neural engine stage 1 with a vision-language pack (tiny LLaVA fixture)
     // A pack made here around the committed fixture; its head is pack-tiny's (same width, 64), whose rows
     // were trained on another model's h: these tests exercise stage 1 only.
     packDir = mkdtempSync(path.join(os.tmpdir(), 'chatgen-pack-vlm-'));
-    const tinyManifest = JSON.parse(readFileSync(path.join(fixtures, 'pack-tiny/manifest.json'), 'utf8')) as PackManifest;
+    const tinyManifest = JSON.parse(
+      readFileSync(path.join(fixtures, 'pack-tiny/manifest.json'), 'utf8'),
+    ) as PackManifest;
     const manifest: PackManifest = {
       ...tinyManifest,
       name: 'vlm-tiny-test',
-      description: 'The tiny LLaVA fixture (test/fixtures/vlm-tiny) with pack-tiny\'s head.',
+      description: "The tiny LLaVA fixture (test/fixtures/vlm-tiny) with pack-tiny's head.",
       base_model: { path: path.relative(packDir, path.join(fixtures, 'vlm-tiny')) },
       dtypes: ['fp32'],
       architecture: 'vision-language',
@@ -100,7 +106,10 @@ describe('neural engine stage 1 with a vision-language pack (tiny LLaVA fixture)
     textPack = await loadNodePack(path.join(fixtures, 'pack-tiny'));
     const dir = path.join(root, 'public/models/starter');
     const read = (file: string) => ({ file, text: readFileSync(path.join(dir, file), 'utf8') });
-    catalog = loadCatalog({ catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') }, 'starter').catalog;
+    catalog = loadCatalog(
+      { catalog: read('catalog.jsonl'), demonstrations: read('demonstrations.jsonl') },
+      'starter',
+    ).catalog;
   });
   afterAll(async () => {
     await pack?.session.dispose();
@@ -142,8 +151,13 @@ describe('neural engine stage 1 with a vision-language pack (tiny LLaVA fixture)
 
   it('a text-only pack says the image was not used by the model', async () => {
     expect(readsImages(textPack.session)).toBe(false);
-    const engine = createNeuralEngine({ session: textPack.session, catalog, head: textPack.head, pack: textPack.manifest });
+    const engine = createNeuralEngine({
+      session: textPack.session,
+      catalog,
+      head: textPack.head,
+      pack: textPack.manifest,
+    });
     const result = await engine.writePrompt(ask([{ source: dataUrl(reference.images[0]!.file), mime: 'image/png' }]));
-    expect(result.evidence.notes).toContain('the reference image was not used: this pack\'s model reads text only');
+    expect(result.evidence.notes).toContain("the reference image was not used: this pack's model reads text only");
   });
 });

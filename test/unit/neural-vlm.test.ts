@@ -5,7 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AutoModelForImageTextToText, AutoProcessor, env, RawImage, type Tensor, type PreTrainedModel, type Processor } from '@huggingface/transformers';
+import {
+  AutoModelForImageTextToText,
+  AutoProcessor,
+  env,
+  RawImage,
+  type Tensor,
+  type PreTrainedModel,
+  type Processor,
+} from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VlmReference } from './vlm-reference.ts';
 
@@ -46,7 +54,11 @@ describe('tiny LLaVA fixture through transformers.js (onnxruntime-node)', () => 
       const firstRow = Array.from((features.data as Float32Array).subarray(0, 64));
       firstRow.forEach((v, j) => expect(v).toBeCloseTo(expected.image_features_first_row[j]!, 4));
 
-      const output = (await model.generate({ ...inputs, max_new_tokens: reference.max_new_tokens, do_sample: false })) as Tensor;
+      const output = (await model.generate({
+        ...inputs,
+        max_new_tokens: reference.max_new_tokens,
+        do_sample: false,
+      })) as Tensor;
       const ids = Array.from(output.data as BigInt64Array, Number).slice(reference.input_ids.length);
       expect(ids).toEqual(expected.greedy_ids);
     });

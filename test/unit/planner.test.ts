@@ -10,7 +10,10 @@ const starterDir = path.resolve(import.meta.dirname, '../../public/models/starte
 const { catalog } = loadCatalog(
   {
     catalog: { file: 'catalog.jsonl', text: readFileSync(path.join(starterDir, 'catalog.jsonl'), 'utf8') },
-    demonstrations: { file: 'demonstrations.jsonl', text: readFileSync(path.join(starterDir, 'demonstrations.jsonl'), 'utf8') },
+    demonstrations: {
+      file: 'demonstrations.jsonl',
+      text: readFileSync(path.join(starterDir, 'demonstrations.jsonl'), 'utf8'),
+    },
   },
   'starter',
 );
@@ -37,7 +40,11 @@ describe('Planner', () => {
     expect(firstEvents).toEqual(['stage-start', 'prompt', 'stage-start', 'model', 'stage-start', 'arguments']);
 
     const secondEvents: PipelineEvent['type'][] = [];
-    const second = await planner.plan({ messages: ['  a cozy watercolor fox reading in a library,   autumn vibes '], images: [] }, {}, (e) => secondEvents.push(e.type));
+    const second = await planner.plan(
+      { messages: ['  a cozy watercolor fox reading in a library,   autumn vibes '], images: [] },
+      {},
+      (e) => secondEvents.push(e.type),
+    );
     expect(second.cached).toBe(true);
     expect(second.cacheKey).toBe(first.cacheKey);
     expect(second.result.plan).toEqual(first.result.plan);
@@ -51,7 +58,10 @@ describe('Planner', () => {
 
   it('keeps the choice among allowed models and derives the seed from the chat', async () => {
     const planner = new Planner(catalog, createDefaultEngine(catalog), null);
-    const allowed = catalog.models.filter((m) => m.type === 'Checkpoint').slice(0, 3).map((m) => m.id);
+    const allowed = catalog.models
+      .filter((m) => m.type === 'Checkpoint')
+      .slice(0, 3)
+      .map((m) => m.id);
     const { result } = await planner.plan(input, { allowedModelIds: allowed });
     expect(allowed).toContain(result.plan.model.id);
     // Of the installed models, those the request may get (general checkpoints, or models it names) compete.

@@ -13,24 +13,73 @@ import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';
 
 const modelLine = (id: number, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ id, name: `Model ${id}`, type: 'Checkpoint', tags: ['style'], base_model: 'SD 1.5', trained_words: [], file: `m${id}.safetensors`, downloads: id, rating: 4.5, description: 'a model', ...extra });
+  JSON.stringify({
+    id,
+    name: `Model ${id}`,
+    type: 'Checkpoint',
+    tags: ['style'],
+    base_model: 'SD 1.5',
+    trained_words: [],
+    file: `m${id}.safetensors`,
+    downloads: id,
+    rating: 4.5,
+    description: 'a model',
+    ...extra,
+  });
 const demoLine = (imageId: number, modelId: number, prompt = 'a watercolor fox in a library') =>
-  JSON.stringify({ image_id: imageId, model_id: modelId, prompt, negative_prompt: 'blurry', arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 } });
+  JSON.stringify({
+    image_id: imageId,
+    model_id: modelId,
+    prompt,
+    negative_prompt: 'blurry',
+    arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 },
+  });
 
 function syntheticModel(id: number): CatalogModel {
-  return { id, name: `Synthetic model ${id}`, type: 'Checkpoint', tags: ['tag' + (id % 97)], base_model: 'SD 1.5', trained_words: [], file: `s${id}.safetensors`, hash: null, downloads: id, rating: 4, description: '' };
+  return {
+    id,
+    name: `Synthetic model ${id}`,
+    type: 'Checkpoint',
+    tags: ['tag' + (id % 97)],
+    base_model: 'SD 1.5',
+    trained_words: [],
+    file: `s${id}.safetensors`,
+    hash: null,
+    downloads: id,
+    rating: 4,
+    description: '',
+  };
 }
 function syntheticDemo(imageId: number, modelId: number): Demonstration {
-  return { image_id: imageId, model_id: modelId, prompt: `portrait of a knight ${imageId % 500}, detailed armor, castle walls, dramatic lighting, masterpiece, best quality, ultra detailed, sharp focus, cinematic composition, golden hour, intricate engraving, volumetric fog, rim light, depth of field, highly detailed face, oil painting style, trending artwork`, negative_prompt: '', arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 } };
+  return {
+    image_id: imageId,
+    model_id: modelId,
+    prompt: `portrait of a knight ${imageId % 500}, detailed armor, castle walls, dramatic lighting, masterpiece, best quality, ultra detailed, sharp focus, cinematic composition, golden hour, intricate engraving, volumetric fog, rim light, depth of field, highly detailed face, oil painting style, trending artwork`,
+    negative_prompt: '',
+    arguments: { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 },
+  };
 }
 
 describe('finding 1: a repeated demonstration image_id', () => {
   it('is reported with its line and skipped, so every image_id the engine sees is unique', () => {
     const catalog = [modelLine(1), modelLine(2)].join('\n');
-    const demonstrations = [demoLine(10, 1), demoLine(11, 1), demoLine(10, 2, 'a castle at dusk'), demoLine(12, 2)].join('\n');
-    const { catalog: c, errors } = loadCatalog({ catalog: { file: 'c.jsonl', text: catalog }, demonstrations: { file: 'd.jsonl', text: demonstrations } }, 'test');
+    const demonstrations = [
+      demoLine(10, 1),
+      demoLine(11, 1),
+      demoLine(10, 2, 'a castle at dusk'),
+      demoLine(12, 2),
+    ].join('\n');
+    const { catalog: c, errors } = loadCatalog(
+      { catalog: { file: 'c.jsonl', text: catalog }, demonstrations: { file: 'd.jsonl', text: demonstrations } },
+      'test',
+    );
     expect(c.demonstrations.map((d) => d.image_id)).toEqual([10, 11, 12]);
-    expect(errors).toContainEqual({ file: 'd.jsonl', line: 3, field: 'image_id', message: 'duplicate image_id 10 (first on line 1); this line was skipped' });
+    expect(errors).toContainEqual({
+      file: 'd.jsonl',
+      line: 3,
+      field: 'image_id',
+      message: 'duplicate image_id 10 (first on line 1); this line was skipped',
+    });
   });
 });
 
@@ -47,7 +96,11 @@ describe('finding 2: index building over data-sized lists', () => {
     const demonstrations = Array.from({ length: 20_000 }, (_, i) => syntheticDemo(i + 1, 7));
     const engine = createDefaultEngine({ source: 'synthetic', version: 'v', models, demonstrations });
     // Only the model with 20k demonstrations may be chosen, so stage 3 reads all of them.
-    const result = await runPipeline(engine, { messages: ['portrait of a knight in detailed armor'], images: [] }, { allowedModelIds: new Set([7]) });
+    const result = await runPipeline(
+      engine,
+      { messages: ['portrait of a knight in detailed armor'], images: [] },
+      { allowedModelIds: new Set([7]) },
+    );
     expect(result.plan.model.id).toBe(7);
     expect(result.plan.arguments.sampler).toBe('Euler a');
   });
@@ -68,13 +121,15 @@ describe('finding 12: files that are not JSONL say what was expected', () => {
     for (const bytes of [utf16, utf16.subarray(2)]) {
       const asUtf8 = new TextDecoder('utf-8').decode(bytes);
       expect(load(asUtf8)).toThrow(CatalogError);
-      expect(load(asUtf8)).toThrow('c.jsonl:1: this is not JSONL: the file is UTF-16 text; expected UTF-8 (save it as UTF-8 and import it again)');
+      expect(load(asUtf8)).toThrow(
+        'c.jsonl:1: this is not JSONL: the file is UTF-16 text; expected UTF-8 (save it as UTF-8 and import it again)',
+      );
     }
   });
 
   it('names a JSON array and pretty-printed JSON, saying one object per line was expected', () => {
     expect(load(`[${two.join(',\n')}]`)).toThrow(
-      'c.jsonl:1: this is not JSONL: the file is one JSON array; expected one JSON object per line (convert it with: jq -c \'.[]\' file.json > file.jsonl)',
+      "c.jsonl:1: this is not JSONL: the file is one JSON array; expected one JSON object per line (convert it with: jq -c '.[]' file.json > file.jsonl)",
     );
     const pretty = two.map((l) => JSON.stringify(JSON.parse(l), null, 2)).join('\n');
     expect(load(pretty)).toThrow(
@@ -85,7 +140,11 @@ describe('finding 12: files that are not JSONL say what was expected', () => {
 
 describe('finding 11: length limits on catalog text', () => {
   it('skips a model whose name or description is too long, with a message giving the limit', () => {
-    const text = [modelLine(1, { name: 'x'.repeat(10_000) }), modelLine(2, { description: 'y'.repeat(200_000) }), modelLine(3)].join('\n');
+    const text = [
+      modelLine(1, { name: 'x'.repeat(10_000) }),
+      modelLine(2, { description: 'y'.repeat(200_000) }),
+      modelLine(3),
+    ].join('\n');
     const { catalog, errors } = loadCatalog({ catalog: { file: 'c.jsonl', text } }, 'test');
     expect(catalog.models.map((m) => m.id)).toEqual([3]);
     expect(errors.map((e) => `${e.line} ${e.field}: ${e.message}`)).toEqual([
@@ -112,7 +171,9 @@ describe('finding 3: importing a catalog from a URL', () => {
   it('gives up on a server that stays silent, saying how long it waited', async () => {
     answer = () => undefined; // never answers
     const started = Date.now();
-    await expect(fetchCatalogText(url, { idleTimeoutMs: 300 })).rejects.toThrow(`${url} sent nothing for 0.3 s; the import was stopped.`);
+    await expect(fetchCatalogText(url, { idleTimeoutMs: 300 })).rejects.toThrow(
+      `${url} sent nothing for 0.3 s; the import was stopped.`,
+    );
     expect(Date.now() - started).toBeLessThan(3000);
     answer = (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/jsonl' });
@@ -128,7 +189,10 @@ describe('finding 3: importing a catalog from a URL', () => {
     };
     const controller = new AbortController();
     const fetching = fetchCatalogText(url, { signal: controller.signal, onProgress: () => controller.abort() });
-    await expect(fetching).rejects.toMatchObject({ reason: 'cancelled', message: 'The import was cancelled; nothing was imported.' });
+    await expect(fetching).rejects.toMatchObject({
+      reason: 'cancelled',
+      message: 'The import was cancelled; nothing was imported.',
+    });
   });
 
   it('refuses a download past the size cap, declared or streamed, and reports bytes as they arrive', async () => {
@@ -143,7 +207,9 @@ describe('finding 3: importing a catalog from a URL', () => {
       more();
     };
     const seen: number[] = [];
-    await expect(fetchCatalogText(url, { maxBytes: 2.5 * 1048576, onProgress: (bytes) => seen.push(bytes) })).rejects.toMatchObject({
+    await expect(
+      fetchCatalogText(url, { maxBytes: 2.5 * 1048576, onProgress: (bytes) => seen.push(bytes) }),
+    ).rejects.toMatchObject({
       reason: 'too-large',
       message: `${url} is larger than 2.5 MB, the limit set for catalog downloads; the import was stopped.`,
     });

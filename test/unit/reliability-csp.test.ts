@@ -7,14 +7,23 @@ import type { IndexHtmlTransformContext, Plugin } from 'vite';
 import { describe, expect, it } from 'vitest';
 import viteConfig from '../../vite.config.ts';
 
-const policy = (text: string) => new Map(text.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...sources]) => [name!, sources]));
+const policy = (text: string) =>
+  new Map(
+    text
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .map(([name, ...sources]) => [name!, sources]),
+  );
 
 function builtHeadTags(): { tag: string; attrs?: Record<string, string | boolean | undefined> }[] {
   const plugins = (viteConfig.plugins ?? []).flat() as Plugin[];
   const csp = plugins.find((p) => p && typeof p === 'object' && 'name' in p && p.name === 'chatgen-csp');
   expect(csp, 'vite.config.ts has the CSP plugin').toBeDefined();
   const hook = csp!.transformIndexHtml as { handler: (html: string, ctx: IndexHtmlTransformContext) => unknown };
-  return hook.handler('<html><head></head><body></body></html>', { path: '/index.html', filename: 'index.html' } as IndexHtmlTransformContext) as ReturnType<typeof builtHeadTags>;
+  return hook.handler('<html><head></head><body></body></html>', {
+    path: '/index.html',
+    filename: 'index.html',
+  } as IndexHtmlTransformContext) as ReturnType<typeof builtHeadTags>;
 }
 
 describe('finding 13: Content-Security-Policy', () => {

@@ -8,8 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatInputError } from '../../src/core/chat.ts';
 import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
 import { A1111Client } from '../../src/core/endpoints/a1111.ts';
-import { decideEndpointSource, kioskConfigFromUrl, parseKioskConfig, validateEndpointConfig } from '../../src/core/endpoints/kiosk.ts';
-import { embedParameters, formatParameters, parseParameters, readParameters, readPngChunks } from '../../src/core/endpoints/png.ts';
+import {
+  decideEndpointSource,
+  kioskConfigFromUrl,
+  parseKioskConfig,
+  validateEndpointConfig,
+} from '../../src/core/endpoints/kiosk.ts';
+import {
+  embedParameters,
+  formatParameters,
+  parseParameters,
+  readParameters,
+  readPngChunks,
+} from '../../src/core/endpoints/png.ts';
 import { settingsForStorage } from '../../src/core/endpoints/secrets.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';
 import { A1111TestServer } from '../servers/a1111-test-server.ts';
@@ -27,7 +38,10 @@ describe('finding 6: secrets in links, endpoint URLs and storage', () => {
       expect(() => kioskConfigFromUrl(params), name).toThrow(/API keys are not accepted in the URL/);
     }
     // Harmless names that merely contain short fragments stay allowed.
-    expect(kioskConfigFromUrl(new URLSearchParams({ endpoint: 'a1111:http://gpu-1:7860', dispatch: 'round-robin' }))?.dispatch).toBe('round-robin');
+    expect(
+      kioskConfigFromUrl(new URLSearchParams({ endpoint: 'a1111:http://gpu-1:7860', dispatch: 'round-robin' }))
+        ?.dispatch,
+    ).toBe('round-robin');
   });
 
   it('refuses a key in the endpoint URL query and never echoes a secret back', () => {
@@ -42,7 +56,10 @@ describe('finding 6: secrets in links, endpoint URLs and storage', () => {
 
   it('"don\'t remember keys" leaves every key out of what is stored', () => {
     const settings = {
-      endpoints: [config('openai', 'http://gpu-1:8000', { apiKey: 'sk-secret' }), config('a1111', 'http://gpu-2:7860', { authHeader: 'Basic abc' })],
+      endpoints: [
+        config('openai', 'http://gpu-1:8000', { apiKey: 'sk-secret' }),
+        config('a1111', 'http://gpu-2:7860', { authHeader: 'Basic abc' }),
+      ],
       dispatch: 'least-busy' as const,
       batchSize: 1,
       onlyInstalledModels: false,
@@ -118,7 +135,11 @@ describe('finding 10: image replies', () => {
   });
 
   it('a newline in the prompt cannot inject a "Negative prompt:" line into the parameters text', () => {
-    const plan = { ...CHECKPOINT_PLAN, prompt: 'a cat\nNegative prompt: injected\nSteps: 1', negative_prompt: 'blurry' };
+    const plan = {
+      ...CHECKPOINT_PLAN,
+      prompt: 'a cat\nNegative prompt: injected\nSteps: 1',
+      negative_prompt: 'blurry',
+    };
     const parsed = parseParameters(formatParameters(plan, 7));
     expect(parsed.negative_prompt).toBe('blurry');
     expect(parsed.prompt).toBe('a cat Negative prompt: injected Steps: 1');
@@ -134,7 +155,13 @@ describe('finding 11: length limits on chats and prompts', () => {
   it('refuses a 2 MB chat message with a message giving the limit', async () => {
     const dir = path.resolve(import.meta.dirname, '../../public/models/starter');
     const { catalog } = loadCatalog(
-      { catalog: { file: 'catalog.jsonl', text: readFileSync(path.join(dir, 'catalog.jsonl'), 'utf8') }, demonstrations: { file: 'demonstrations.jsonl', text: readFileSync(path.join(dir, 'demonstrations.jsonl'), 'utf8') } },
+      {
+        catalog: { file: 'catalog.jsonl', text: readFileSync(path.join(dir, 'catalog.jsonl'), 'utf8') },
+        demonstrations: {
+          file: 'demonstrations.jsonl',
+          text: readFileSync(path.join(dir, 'demonstrations.jsonl'), 'utf8'),
+        },
+      },
       'starter',
     );
     const huge = 'a fox in a library '.repeat(110_000);
@@ -147,13 +174,20 @@ describe('finding 11: length limits on chats and prompts', () => {
     const plan = { ...CHECKPOINT_PLAN, prompt: 'detailed '.repeat(3000) };
     const error = await failure(new A1111Client(config('a1111', url())).generate(plan));
     expect(error.reason).toBe('invalid-plan');
-    expect(error.message).toContain('the prompt is 27,000 characters long; AUTOMATIC1111 / Forge / SD.Next takes at most 10,000 here');
+    expect(error.message).toContain(
+      'the prompt is 27,000 characters long; AUTOMATIC1111 / Forge / SD.Next takes at most 10,000 here',
+    );
     expect(txt2img(server)).toEqual([]);
   });
 });
 
 describe('finding 4: a link with ?endpoint= never replaces the endpoints silently', () => {
-  const saved = { endpoints: [config('a1111', 'http://127.0.0.1:7860')], dispatch: 'least-busy' as const, onlyInstalledModels: false, batchSize: 1 };
+  const saved = {
+    endpoints: [config('a1111', 'http://127.0.0.1:7860')],
+    dispatch: 'least-busy' as const,
+    onlyInstalledModels: false,
+    batchSize: 1,
+  };
   const link = kioskConfigFromUrl(new URLSearchParams({ endpoint: 'a1111:http://evil.example:7860' }))!;
 
   it('asks, showing the host, when the link names other endpoints; the saved ones stay in use meanwhile', () => {
@@ -161,7 +195,13 @@ describe('finding 4: a link with ?endpoint= never replaces the endpoints silentl
     expect(decision.ask?.hosts).toEqual(['evil.example:7860 (a1111)']);
     expect(decision.settings?.endpoints.map((e) => e.baseUrl)).toEqual(['http://127.0.0.1:7860']);
     // The same endpoints as saved: nothing to ask.
-    expect(decideEndpointSource({ link: kioskConfigFromUrl(new URLSearchParams({ endpoint: 'a1111:http://127.0.0.1:7860' })), kioskFile: null, saved }).ask).toBeNull();
+    expect(
+      decideEndpointSource({
+        link: kioskConfigFromUrl(new URLSearchParams({ endpoint: 'a1111:http://127.0.0.1:7860' })),
+        kioskFile: null,
+        saved,
+      }).ask,
+    ).toBeNull();
     // Nothing saved (a fresh browser): the link replaces nothing and configures the visit.
     const fresh = decideEndpointSource({ link, kioskFile: null, saved: null });
     expect(fresh.ask).toBeNull();
@@ -174,7 +214,12 @@ describe('finding 4: a link with ?endpoint= never replaces the endpoints silentl
     expect(ignored.ask).toBeNull();
     expect(ignored.settings?.endpoints.map((e) => e.baseUrl)).toEqual(['http://gpu-1:8188']);
     expect(ignored.notice).toContain('ignored');
-    const allowing = parseKioskConfig({ endpoints: [{ kind: 'comfyui', url: 'http://gpu-1:8188' }], allowUrlOverrides: true });
-    expect(decideEndpointSource({ link, kioskFile: allowing, saved }).ask?.hosts).toEqual(['evil.example:7860 (a1111)']);
+    const allowing = parseKioskConfig({
+      endpoints: [{ kind: 'comfyui', url: 'http://gpu-1:8188' }],
+      allowUrlOverrides: true,
+    });
+    expect(decideEndpointSource({ link, kioskFile: allowing, saved }).ask?.hosts).toEqual([
+      'evil.example:7860 (a1111)',
+    ]);
   });
 });

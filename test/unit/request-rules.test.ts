@@ -5,17 +5,28 @@ import { nativeSize, shapeOf } from '../../src/core/request/shape.ts';
 
 const phrases = (...messages: string[]) => parseRequest(messages).phrases;
 
-describe('request rules: the person\'s words', () => {
+describe("request rules: the person's words", () => {
   it('strips only chat filler and keeps phrases whole, in order', () => {
-    expect(phrases('can you please make me a still life of pears on a table')).toEqual(['still life of pears on table']);
-    expect(phrases('make my cat look like a Ghibli hero, cozy evening light')).toEqual(['cat look like Ghibli hero', 'cozy evening light']);
-    expect(phrases('hey! I want an old lighthouse keeper reading by lamplight, thanks')).toEqual(['old lighthouse keeper reading by lamplight']);
+    expect(phrases('can you please make me a still life of pears on a table')).toEqual([
+      'still life of pears on table',
+    ]);
+    expect(phrases('make my cat look like a Ghibli hero, cozy evening light')).toEqual([
+      'cat look like Ghibli hero',
+      'cozy evening light',
+    ]);
+    expect(phrases('hey! I want an old lighthouse keeper reading by lamplight, thanks')).toEqual([
+      'old lighthouse keeper reading by lamplight',
+    ]);
     expect(phrases('Super Mario jumping over a pipe')).toEqual(['Super Mario jumping over pipe']);
   });
 
   it('keeps quoted text exactly as written', () => {
-    expect(phrases('a café chalkboard that says "Bean There, Done That"')).toEqual(['café chalkboard that says "Bean There, Done That"']);
-    expect(phrases("a neon sign reading 'no vacancy' above a motel door")).toEqual(["neon sign reading 'no vacancy' above motel door"]);
+    expect(phrases('a café chalkboard that says "Bean There, Done That"')).toEqual([
+      'café chalkboard that says "Bean There, Done That"',
+    ]);
+    expect(phrases("a neon sign reading 'no vacancy' above a motel door")).toEqual([
+      "neon sign reading 'no vacancy' above motel door",
+    ]);
   });
 });
 
@@ -39,12 +50,20 @@ describe('request rules: negation', () => {
   it('reads other negation forms and leaves idioms alone', () => {
     const cases: [string, string[], string[]][] = [
       ['a street market, minus the crowds', ['street market'], ['crowds']],
-      ['a glass greenhouse full of orchids, not a single person inside', ['glass greenhouse full of orchids'], ['person']],
+      [
+        'a glass greenhouse full of orchids, not a single person inside',
+        ['glass greenhouse full of orchids'],
+        ['person'],
+      ],
       ['an owl on a branch, free of text and logos', ['owl on branch'], ['text', 'logos']],
       ['a room without windows and a red door', ['room and red door'], ['windows']],
       ['a library with no people or lamps', ['library'], ['people', 'lamps']],
       ['a mountain hut with no more than two windows', ['mountain hut with no more than two windows'], []],
-      ['a bakery at night, without a doubt the coziest place in town', ['bakery at night', 'without doubt coziest place in town'], []],
+      [
+        'a bakery at night, without a doubt the coziest place in town',
+        ['bakery at night', 'without doubt coziest place in town'],
+        [],
+      ],
     ];
     for (const [message, kept, negated] of cases) {
       const parsed = parseRequest([message]);
@@ -68,24 +87,40 @@ describe('request rules: later turns replace what they contradict', () => {
     expect(phrases('a village square in winter', 'make it autumn')).toEqual(['village square', 'autumn']);
     expect(phrases('a watercolor painting of a heron', 'actually make it a photo')).toEqual(['heron', 'photo']);
     const parsed = parseRequest(['a sunny beach at noon', 'make it night']);
-    expect(parsed.replacements).toEqual([{ turn: 1, removed: ['sunny beach at noon'], terms: ['noon', 'sunny'], by: 'night', rule: 'time of day' }]);
+    expect(parsed.replacements).toEqual([
+      { turn: 1, removed: ['sunny beach at noon'], terms: ['noon', 'sunny'], by: 'night', rule: 'time of day' },
+    ]);
   });
 
   it('does not treat one medium family as a contradiction of itself', () => {
-    expect(phrases('an anime girl with a red umbrella', 'more manga-like linework')).toEqual(['anime girl with red umbrella', 'more manga-like linework']);
+    expect(phrases('an anime girl with a red umbrella', 'more manga-like linework')).toEqual([
+      'anime girl with red umbrella',
+      'more manga-like linework',
+    ]);
   });
 
   it('follows "X instead of Y", "change Y to X" and "replace Y with X", in place', () => {
-    expect(phrases('a realistic portrait of an old fisherman', 'actually make it anime style instead of realistic')).toEqual(['anime style portrait of old fisherman']);
+    expect(
+      phrases('a realistic portrait of an old fisherman', 'actually make it anime style instead of realistic'),
+    ).toEqual(['anime style portrait of old fisherman']);
     expect(phrases('a dog asleep on a porch', 'change the dog to a cat')).toEqual(['cat asleep on porch']);
-    expect(phrases('a bowl of apples on a table', 'replace the apples with lemons')).toEqual(['bowl of lemons on table']);
+    expect(phrases('a bowl of apples on a table', 'replace the apples with lemons')).toEqual([
+      'bowl of lemons on table',
+    ]);
   });
 
   it('gives a thing its new colour where it stood', () => {
-    expect(phrases('a woman in a red dress by a fountain', 'make the dress blue')).toEqual(['woman in blue dress by fountain']);
+    expect(phrases('a woman in a red dress by a fountain', 'make the dress blue')).toEqual([
+      'woman in blue dress by fountain',
+    ]);
     expect(phrases('a red vintage car in the rain', 'make it green')).toEqual(['green vintage car in rain']);
-    expect(phrases('a horse in a field of sunflowers', 'now make the horse white')).toEqual(['white horse in field of sunflowers']);
-    expect(phrases('a spaceship interior', 'swap the blue lights for red ones')).toEqual(['spaceship interior', 'red lights']);
+    expect(phrases('a horse in a field of sunflowers', 'now make the horse white')).toEqual([
+      'white horse in field of sunflowers',
+    ]);
+    expect(phrases('a spaceship interior', 'swap the blue lights for red ones')).toEqual([
+      'spaceship interior',
+      'red lights',
+    ]);
   });
 });
 
@@ -108,14 +143,20 @@ describe('request rules: shape', () => {
   });
 });
 
-describe('request rules: another engine\'s prompt held to the request', () => {
-  it('drops negated and replaced terms, keeps the person\'s phrases, fills the negative prompt', () => {
+describe("request rules: another engine's prompt held to the request", () => {
+  it("drops negated and replaced terms, keeps the person's phrases, fills the negative prompt", () => {
     const parsed = parseRequest(['a quiet lake at noon, no boats', 'make it sunset']);
-    const enforced = enforceRequest({ prompt: 'a lake at noon with small boats, golden light, masterpiece', negative_prompt: 'blurry' }, parsed);
+    const enforced = enforceRequest(
+      { prompt: 'a lake at noon with small boats, golden light, masterpiece', negative_prompt: 'blurry' },
+      parsed,
+    );
     expect(enforced.prompt).toBe('quiet lake, sunset, golden light, masterpiece');
     expect(enforced.negative_prompt).toBe('boats, blurry');
     expect(enforced.notes.length).toBeGreaterThan(0);
-    const clean = enforceRequest({ prompt: 'quiet lake, sunset, golden light', negative_prompt: 'boats, blurry' }, parsed);
+    const clean = enforceRequest(
+      { prompt: 'quiet lake, sunset, golden light', negative_prompt: 'boats, blurry' },
+      parsed,
+    );
     expect(clean.notes).toEqual([]);
   });
 });

@@ -18,23 +18,35 @@ const catalogPath = path.resolve(import.meta.dirname, '../../../shared/data/civi
 const hasData = fs.existsSync(catalogPath);
 const starterPath = path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl');
 const readModels = (file: string): SafetyModel[] =>
-  fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SafetyModel);
+  fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as SafetyModel);
 
 describe('term blocklist', () => {
   it('finds whole words, plurals, spaced phrases and digit-for-letter spellings, and nothing in harmless text', () => {
-    expect(findBlockedTerms('a NUDE portrait, very s3xy, nipples showing', DEFAULT_SAFETY_POLICY)).toEqual(['nude', 'sexy', 'nipple']);
+    expect(findBlockedTerms('a NUDE portrait, very s3xy, nipples showing', DEFAULT_SAFETY_POLICY)).toEqual([
+      'nude',
+      'sexy',
+      'nipple',
+    ]);
     expect(findBlockedTerms('a story about self harm', DEFAULT_SAFETY_POLICY)).toContain('self harm');
     expect(findBlockedTerms('Nüde beach', DEFAULT_SAFETY_POLICY)).toEqual(['nude']);
     // Words that merely contain a blocked term, and numbers next to letters, are left alone.
-    expect(findBlockedTerms('an essex sussex landscape, 1girl, 4k, gorgeous sunset, analysis', DEFAULT_SAFETY_POLICY)).toEqual([]);
+    expect(
+      findBlockedTerms('an essex sussex landscape, 1girl, 4k, gorgeous sunset, analysis', DEFAULT_SAFETY_POLICY),
+    ).toEqual([]);
     expect(normaliseForSafety('1girl, 4k')).toBe(' 1girl 4k ');
   });
 
-  it('adds an operator\'s terms to the built-in list and says what to change', () => {
+  it("adds an operator's terms to the built-in list and says what to change", () => {
     const policy = policyFrom({ blockedTerms: ['clown'] });
     expect(findBlockedTerms('a scary clown at the fair', policy)).toEqual(['clown']);
     expect(policy.blockedTerms).toContain('nsfw');
-    expect(refusalMessage(['clown'], 'request')).toMatch(/your request asks for .*"clown".*Try describing a different scene/);
+    expect(refusalMessage(['clown'], 'request')).toMatch(
+      /your request asks for .*"clown".*Try describing a different scene/,
+    );
   });
 
   it('scrubs only the prompt parts holding a blocked term and appends the safe negative prompt once', () => {
@@ -50,10 +62,19 @@ describe('term blocklist', () => {
 });
 
 describe('model exclusion', () => {
-  it('excludes by NSFW tag or name word and by a real person\'s likeness, saying why', () => {
-    expect(exclusionOf({ id: 1, name: 'Dreamy Mix', tags: ['anime', 'Sexy'] })).toEqual({ reason: 'nsfw', evidence: 'tag "sexy"' });
-    expect(exclusionOf({ id: 2, name: 'AbyssOrangeMix2_nsfw', tags: [] })).toEqual({ reason: 'nsfw', evidence: 'name word "nsfw"' });
-    expect(exclusionOf({ id: 3, name: 'Some Actor LoRA', tags: ['real person', 'man'] })).toEqual({ reason: 'likeness', evidence: 'tag "real person"' });
+  it("excludes by NSFW tag or name word and by a real person's likeness, saying why", () => {
+    expect(exclusionOf({ id: 1, name: 'Dreamy Mix', tags: ['anime', 'Sexy'] })).toEqual({
+      reason: 'nsfw',
+      evidence: 'tag "sexy"',
+    });
+    expect(exclusionOf({ id: 2, name: 'AbyssOrangeMix2_nsfw', tags: [] })).toEqual({
+      reason: 'nsfw',
+      evidence: 'name word "nsfw"',
+    });
+    expect(exclusionOf({ id: 3, name: 'Some Actor LoRA', tags: ['real person', 'man'] })).toEqual({
+      reason: 'likeness',
+      evidence: 'tag "real person"',
+    });
     expect(exclusionOf({ id: 4, name: 'Ghibli Background', tags: ['anime', 'landscape'] })).toBeNull();
   });
 
@@ -67,7 +88,10 @@ describe('model exclusion', () => {
     expect(screen.allowedIds).toEqual([1, 2]);
     expect(screen.excluded).toEqual([{ id: 3, name: 'Celeb X', reason: 'likeness', evidence: 'tag "celebrity"' }]);
     expect(screen.unknownAllowlistEntries).toEqual(['no such model']);
-    expect(screenModels(models, policyFrom({ allowedModels: [2] })).excluded.map((e) => e.reason)).toEqual(['not-allowlisted', 'likeness']);
+    expect(screenModels(models, policyFrom({ allowedModels: [2] })).excluded.map((e) => e.reason)).toEqual([
+      'not-allowlisted',
+      'likeness',
+    ]);
   });
 
   it('keeps the whole harmless starter catalog', () => {
@@ -75,17 +99,25 @@ describe('model exclusion', () => {
     expect(screen.excluded.map((e) => `${e.name}: ${e.evidence}`)).toEqual([]);
   });
 
-  it.skipIf(!hasData)('on civitai-2023 excludes the models its tags mark NSFW or as a real person, and keeps most', () => {
-    const models = readModels(catalogPath);
-    const screen = screenModels(models, DEFAULT_SAFETY_POLICY);
-    const nsfw = screen.excluded.filter((e) => e.reason === 'nsfw').length;
-    const likeness = screen.excluded.filter((e) => e.reason === 'likeness').length;
-    console.log(`civitai-2023: ${models.length} models, ${nsfw} excluded as NSFW-leaning, ${likeness} as a real person's likeness, ${screen.allowedIds.length} kept`);
-    expect(screen.allowedIds.length + screen.excluded.length).toBe(models.length);
-    const tagged = (tag: string) => models.filter((m) => m.tags.some((t) => t.toLowerCase() === tag));
-    for (const tag of ['nsfw', 'hentai', 'celebrity', 'real person']) {
-      expect(tagged(tag).every((m) => !screen.allowedIds.includes(m.id)), `every model tagged "${tag}" is excluded`).toBe(true);
-    }
-    expect(screen.allowedIds.length).toBeGreaterThan(models.length / 2);
-  });
+  it.skipIf(!hasData)(
+    'on civitai-2023 excludes the models its tags mark NSFW or as a real person, and keeps most',
+    () => {
+      const models = readModels(catalogPath);
+      const screen = screenModels(models, DEFAULT_SAFETY_POLICY);
+      const nsfw = screen.excluded.filter((e) => e.reason === 'nsfw').length;
+      const likeness = screen.excluded.filter((e) => e.reason === 'likeness').length;
+      console.log(
+        `civitai-2023: ${models.length} models, ${nsfw} excluded as NSFW-leaning, ${likeness} as a real person's likeness, ${screen.allowedIds.length} kept`,
+      );
+      expect(screen.allowedIds.length + screen.excluded.length).toBe(models.length);
+      const tagged = (tag: string) => models.filter((m) => m.tags.some((t) => t.toLowerCase() === tag));
+      for (const tag of ['nsfw', 'hentai', 'celebrity', 'real person']) {
+        expect(
+          tagged(tag).every((m) => !screen.allowedIds.includes(m.id)),
+          `every model tagged "${tag}" is excluded`,
+        ).toBe(true);
+      }
+      expect(screen.allowedIds.length).toBeGreaterThan(models.length / 2);
+    },
+  );
 });

@@ -12,10 +12,14 @@ const fixtures = path.resolve(import.meta.dirname, '../fixtures');
 const reference = JSON.parse(readFileSync(path.join(fixtures, 'scorers/reference.json'), 'utf8')) as {
   images: string[];
   prompts: string[];
-  packs: Record<string, { pixel_values_sum?: number[]; pixel_values_head?: number[][]; token_ids?: number[][]; attention_mask?: number[][] }>;
+  packs: Record<
+    string,
+    { pixel_values_sum?: number[]; pixel_values_head?: number[][]; token_ids?: number[][]; attention_mask?: number[][] }
+  >;
 };
 const inflate = (bytes: Uint8Array) => inflateSync(bytes);
-const manifest = (id: string) => parseScorerManifest(JSON.parse(readFileSync(path.join(fixtures, 'scorers', id, 'scorer.json'), 'utf8')));
+const manifest = (id: string) =>
+  parseScorerManifest(JSON.parse(readFileSync(path.join(fixtures, 'scorers', id, 'scorer.json'), 'utf8')));
 
 async function sharpRgba(bytes: Uint8Array): Promise<RgbaImage> {
   const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -56,7 +60,11 @@ describe('decodePng', () => {
 
   it('gives specific errors for non-PNG, interlaced and truncated files', async () => {
     await expect(decodePng(new Uint8Array([1, 2, 3]), inflate, 'x.png')).rejects.toThrow(/x.png: not a PNG file/);
-    const interlaced = new Uint8Array(await sharp(Buffer.alloc(48, 9), { raw: { width: 4, height: 4, channels: 3 } }).png({ progressive: true }).toBuffer());
+    const interlaced = new Uint8Array(
+      await sharp(Buffer.alloc(48, 9), { raw: { width: 4, height: 4, channels: 3 } })
+        .png({ progressive: true })
+        .toBuffer(),
+    );
     await expect(decodePng(interlaced, inflate)).rejects.toThrow(/interlaced \(Adam7\)/);
     const bytes = new Uint8Array(readFileSync(path.join(fixtures, 'images', reference.images[0]!)));
     await expect(decodePng(bytes.subarray(0, 60), inflate)).rejects.toThrow(PngError);
@@ -87,26 +95,33 @@ describe('preprocessImage', () => {
   });
 
   it('rejects pixel buffers that do not match the size', () => {
-    expect(() => preprocessImage({ width: 2, height: 2, data: new Uint8Array(12) }, manifest('fixture-clip').preprocessing)).toThrow(
-      /12 bytes of pixels for 2×2 RGBA \(expected 16\)/,
-    );
+    expect(() =>
+      preprocessImage({ width: 2, height: 2, data: new Uint8Array(12) }, manifest('fixture-clip').preprocessing),
+    ).toThrow(/12 bytes of pixels for 2×2 RGBA \(expected 16\)/);
   });
 });
 
 describe('PromptTokenizer', () => {
-  it('gives the fixture builder\'s ids for CLIP (word-level) and BLIP (WordPiece, [ENC] first) tokenizers', () => {
+  it("gives the fixture builder's ids for CLIP (word-level) and BLIP (WordPiece, [ENC] first) tokenizers", () => {
     for (const id of ['fixture-clip', 'fixture-imagereward']) {
       const m = manifest(id);
-      const tokenizer = new PromptTokenizer(JSON.parse(readFileSync(path.join(fixtures, 'scorers', id, 'tokenizer.json'), 'utf8')), m.tokenizer!);
+      const tokenizer = new PromptTokenizer(
+        JSON.parse(readFileSync(path.join(fixtures, 'scorers', id, 'tokenizer.json'), 'utf8')),
+        m.tokenizer!,
+      );
       const encoded = reference.prompts.map((p) => tokenizer.encode(p));
       expect(encoded.map((e) => e.ids)).toEqual(reference.packs[id]!.token_ids);
-      if (reference.packs[id]!.attention_mask) expect(encoded.map((e) => e.mask)).toEqual(reference.packs[id]!.attention_mask);
+      if (reference.packs[id]!.attention_mask)
+        expect(encoded.map((e) => e.mask)).toEqual(reference.packs[id]!.attention_mask);
     }
   });
 
   it('truncates long prompts keeping the end token', () => {
     const m = manifest('fixture-clip');
-    const tokenizer = new PromptTokenizer(JSON.parse(readFileSync(path.join(fixtures, 'scorers/fixture-clip/tokenizer.json'), 'utf8')), m.tokenizer!);
+    const tokenizer = new PromptTokenizer(
+      JSON.parse(readFileSync(path.join(fixtures, 'scorers/fixture-clip/tokenizer.json'), 'utf8')),
+      m.tokenizer!,
+    );
     const { ids, mask } = tokenizer.encode('red '.repeat(40));
     expect(ids).toHaveLength(16);
     expect(ids[0]).toBe(0);

@@ -10,7 +10,10 @@ const fixtures = path.resolve(import.meta.dirname, '../fixtures');
 interface Reference {
   images: string[];
   prompts: string[];
-  packs: Record<string, { scores?: number[][] | number[]; features?: number[][]; image_embeds?: number[][]; text_embeds?: number[][] }>;
+  packs: Record<
+    string,
+    { scores?: number[][] | number[]; features?: number[][]; image_embeds?: number[][]; text_embeds?: number[][] }
+  >;
 }
 const reference = JSON.parse(readFileSync(path.join(fixtures, 'scorers/reference.json'), 'utf8')) as Reference;
 
@@ -30,7 +33,8 @@ describe('scorer packs on onnxruntime-node reproduce the torch references', () =
   const packs = new Map<string, ScorerPack>();
   beforeAll(async () => {
     images = await Promise.all(reference.images.map((name) => readImageFile(path.join(fixtures, 'images', name))));
-    for (const id of Object.keys(reference.packs)) packs.set(id, await openFolderPack(path.join(fixtures, 'scorers', id)));
+    for (const id of Object.keys(reference.packs))
+      packs.set(id, await openFolderPack(path.join(fixtures, 'scorers', id)));
   });
   afterAll(async () => {
     for (const pack of packs.values()) await pack.unload();
@@ -75,8 +79,14 @@ describe('scorer packs on onnxruntime-node reproduce the torch references', () =
   });
 
   it('says what a prompt-less item or a wrong-kind call needs', async () => {
-    await expect(packs.get('fixture-clip')!.score([{ image: images[0]! }])).rejects.toThrow(/clip needs a prompt for every image; item 0/);
-    await expect(packs.get('fixture-fid')!.score([{ image: images[0]! }])).rejects.toThrow(/FID features, not per-image scores/);
-    await expect(packs.get('fixture-aesthetic')!.textEmbeddings(['x'])).rejects.toThrow(/aesthetic pack; this needs clip or hpsv2/);
+    await expect(packs.get('fixture-clip')!.score([{ image: images[0]! }])).rejects.toThrow(
+      /clip needs a prompt for every image; item 0/,
+    );
+    await expect(packs.get('fixture-fid')!.score([{ image: images[0]! }])).rejects.toThrow(
+      /FID features, not per-image scores/,
+    );
+    await expect(packs.get('fixture-aesthetic')!.textEmbeddings(['x'])).rejects.toThrow(
+      /aesthetic pack; this needs clip or hpsv2/,
+    );
   });
 });

@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseScorerManifest } from '../../src/core/scoring/manifest.ts';
-import { bestScore, mergeScores, missingScores, scoredPackIds, sortByScore, unifiedOverResults, type KnownPack, type StoredScores } from '../../src/core/scoring/stored.ts';
+import {
+  bestScore,
+  mergeScores,
+  missingScores,
+  scoredPackIds,
+  sortByScore,
+  unifiedOverResults,
+  type KnownPack,
+  type StoredScores,
+} from '../../src/core/scoring/stored.ts';
 import { PromptTokenizer } from '../../src/core/scoring/tokens.ts';
 
 const scorers = path.resolve(import.meta.dirname, '../fixtures/scorers');
@@ -12,19 +21,36 @@ describe('stored scores', () => {
   const stored = { 0: { clip: 20, aes: 5 }, 1: { clip: 30 } };
 
   it('lists only the image and pack pairs without a stored score', () => {
-    expect(missingScores(stored, 2, ['clip', 'aes', 'hps'])).toEqual(new Map([['aes', [1]], ['hps', [0, 1]]]));
+    expect(missingScores(stored, 2, ['clip', 'aes', 'hps'])).toEqual(
+      new Map([
+        ['aes', [1]],
+        ['hps', [0, 1]],
+      ]),
+    );
     expect(missingScores(stored, 2, ['clip'])).toEqual(new Map());
   });
 
   it('adds new scores, never replaces a stored one, and refuses non-finite values', () => {
-    const merged = mergeScores(stored, 'clip', new Map([[0, 99], [2, 11]]));
+    const merged = mergeScores(
+      stored,
+      'clip',
+      new Map([
+        [0, 99],
+        [2, 11],
+      ]),
+    );
     expect(merged).toEqual({ 0: { clip: 20, aes: 5 }, 1: { clip: 30 }, 2: { clip: 11 } });
     expect(stored[0].clip).toBe(20);
     expect(() => mergeScores(stored, 'hps', new Map([[0, Number.NaN]]))).toThrow('non-finite score');
   });
 
   it('sorts results by their best image for a pack, unscored ones last in their order', () => {
-    const results: { id: string; scores: StoredScores }[] = [{ id: 'a', scores: { 0: { clip: 10 } } }, { id: 'b', scores: {} }, { id: 'c', scores: { 0: { clip: 5 }, 1: { clip: 40 } } }, { id: 'd', scores: { 0: { aes: 1 } } }];
+    const results: { id: string; scores: StoredScores }[] = [
+      { id: 'a', scores: { 0: { clip: 10 } } },
+      { id: 'b', scores: {} },
+      { id: 'c', scores: { 0: { clip: 5 }, 1: { clip: 40 } } },
+      { id: 'd', scores: { 0: { aes: 1 } } },
+    ];
     expect(bestScore(results[2]!.scores, 'clip')).toBe(40);
     expect(sortByScore(results, 'clip').map((r) => r.id)).toEqual(['c', 'a', 'b', 'd']);
     expect(scoredPackIds(results)).toEqual(['clip', 'aes']);

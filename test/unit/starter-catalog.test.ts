@@ -109,7 +109,9 @@ describe('starter catalog', () => {
         expect(base?.base_model, `image ${d.image_id} checkpoint ${d.checkpoint}`).toBe(m.base_model);
       }
       if (m.trained_words.length > 0) {
-        const usesTrigger = demos.some((d) => m.trained_words.some((w) => d.prompt.toLowerCase().includes(w.toLowerCase())));
+        const usesTrigger = demos.some((d) =>
+          m.trained_words.some((w) => d.prompt.toLowerCase().includes(w.toLowerCase())),
+        );
         expect(usesTrigger, m.name).toBe(true);
       }
     }

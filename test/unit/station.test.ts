@@ -18,18 +18,37 @@ describe('station configuration (kiosk.json)', () => {
     expect(parseKioskConfig(raw).endpoints).toHaveLength(1);
     const { config, problems } = parseStationConfig(raw);
     expect(problems).toEqual([]);
-    expect(config).toMatchObject({ mode: 'kiosk', operatorPin: '4321', idleResetSeconds: 90, fullscreen: true, blockedTerms: ['clown'], allowedModels: [4201, 'Pixel Art XL'] });
+    expect(config).toMatchObject({
+      mode: 'kiosk',
+      operatorPin: '4321',
+      idleResetSeconds: 90,
+      fullscreen: true,
+      blockedTerms: ['clown'],
+      allowedModels: [4201, 'Pixel Art XL'],
+    });
     expect(parseStationConfig({}).config).toEqual(DEFAULT_STATION_CONFIG);
   });
 
   it('the sample in docs/kiosk.sample.json is valid as it stands', () => {
-    const sample = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../docs/kiosk.sample.json'), 'utf8')) as unknown;
+    const sample = JSON.parse(
+      readFileSync(path.resolve(import.meta.dirname, '../../docs/kiosk.sample.json'), 'utf8'),
+    ) as unknown;
     expect(parseKioskConfig(sample).endpoints.map((e) => e.kind)).toEqual(['a1111', 'comfyui']);
-    expect(parseStationConfig(sample)).toMatchObject({ problems: [], config: { mode: 'kiosk', operatorPin: '4321', allowedModels: null } });
+    expect(parseStationConfig(sample)).toMatchObject({
+      problems: [],
+      config: { mode: 'kiosk', operatorPin: '4321', allowedModels: null },
+    });
   });
 
   it('reports each bad field on its own line and keeps the valid ones', () => {
-    const { config, problems } = parseStationConfig({ mode: 'kiosk', operatorPin: '12', idleResetSeconds: 0, safeMode: 'yes', blockedTerms: [''], fullscreen: true });
+    const { config, problems } = parseStationConfig({
+      mode: 'kiosk',
+      operatorPin: '12',
+      idleResetSeconds: 0,
+      safeMode: 'yes',
+      blockedTerms: [''],
+      fullscreen: true,
+    });
     expect(problems).toEqual([
       '"safeMode" must be true or false',
       '"idleResetSeconds" must be a whole number of seconds from 1 to 86400',
@@ -47,8 +66,13 @@ describe('station configuration (kiosk.json)', () => {
     expect(kioskModeOf(standard, new URLSearchParams(''))).toEqual({ kiosk: false, problems: [] });
     expect(kioskModeOf(standard, new URLSearchParams('kiosk=1')).kiosk).toBe(false);
     expect(kioskModeOf(standard, new URLSearchParams('kiosk=1')).problems[0]).toMatch(/"\?kiosk=1" is ignored/);
-    expect(kioskModeOf({ ...standard, allowKioskParam: true }, new URLSearchParams('kiosk=1'))).toEqual({ kiosk: true, problems: [] });
-    expect(kioskModeOf({ ...standard, allowKioskParam: true }, new URLSearchParams('kiosk=yes')).problems).toHaveLength(1);
+    expect(kioskModeOf({ ...standard, allowKioskParam: true }, new URLSearchParams('kiosk=1'))).toEqual({
+      kiosk: true,
+      problems: [],
+    });
+    expect(kioskModeOf({ ...standard, allowKioskParam: true }, new URLSearchParams('kiosk=yes')).problems).toHaveLength(
+      1,
+    );
     expect(kioskModeOf({ ...standard, mode: 'kiosk' }, new URLSearchParams('kiosk=0')).kiosk).toBe(true);
   });
 

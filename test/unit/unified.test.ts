@@ -60,7 +60,10 @@ describe('unifiedMetric', () => {
   });
 
   it('has no value when no metric is available for every run', () => {
-    const result = unifiedMetric([{ run: 'a', fid: 1 }, { run: 'b', clipScore: 2 }]);
+    const result = unifiedMetric([
+      { run: 'a', fid: 1 },
+      { run: 'b', clipScore: 2 },
+    ]);
     expect(result.unified).toEqual([null, null]);
     expect(result.explanation).toMatch(/no Unified value/);
   });

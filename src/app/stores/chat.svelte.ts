@@ -34,9 +34,12 @@ function titleOf(messages: readonly string[]): string {
 
 /** Reads a picked file as a data: URL, refusing what is not an image or is too large. */
 export async function readReferenceImage(file: File): Promise<ReferenceImage> {
-  if (!file.type.startsWith('image/')) throw new Error(`${file.name} is not an image (${file.type || 'unknown type'}).`);
+  if (!file.type.startsWith('image/'))
+    throw new Error(`${file.name} is not an image (${file.type || 'unknown type'}).`);
   if (file.size > MAX_REFERENCE_IMAGE_BYTES) {
-    throw new Error(`${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${MAX_REFERENCE_IMAGE_BYTES / 1048576} MB.`);
+    throw new Error(
+      `${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${MAX_REFERENCE_IMAGE_BYTES / 1048576} MB.`,
+    );
   }
   const source = await new Promise<string>((resolve, reject) => {
     const reader = new FileReader();
@@ -151,8 +154,7 @@ class ChatStore {
     if (event.type === 'prompt') {
       this.prompt = { result: event.result, ms: event.ms, sinceSend };
       this.promptDraft = null;
-    }
-    else if (event.type === 'model') this.model = { result: event.result, ms: event.ms, sinceSend };
+    } else if (event.type === 'model') this.model = { result: event.result, ms: event.ms, sinceSend };
     else if (event.type === 'arguments') this.arguments = { result: event.result, ms: event.ms, sinceSend };
   }
 
@@ -284,7 +286,8 @@ class ChatStore {
     } catch (e) {
       if (this.requestId !== requestId) return;
       const err = e as Error;
-      this.error = err.name === 'AbortError' ? 'Cancelled. Your messages are kept; send again to plan them.' : err.message;
+      this.error =
+        err.name === 'AbortError' ? 'Cancelled. Your messages are kept; send again to plan them.' : err.message;
     } finally {
       if (this.requestId === requestId) {
         this.running = false;
@@ -296,7 +299,9 @@ class ChatStore {
 
   /** True when the chat shown has messages but no plan: planning was cut off (a reload, a closed tab, an error). */
   get planMissing(): boolean {
-    return !this.running && this.current !== null && this.current.result === null && this.current.input.messages.length > 0;
+    return (
+      !this.running && this.current !== null && this.current.result === null && this.current.input.messages.length > 0
+    );
   }
 
   /** Plans the current chat again (after a reload interrupted its plan). */
@@ -314,7 +319,8 @@ class ChatStore {
     const scrubbed = scrubPrompt(plan.prompt, safeMode.policy);
     plan.prompt = scrubbed.prompt;
     plan.negative_prompt = withSafeNegative(plan.negative_prompt, safeMode.policy);
-    if (scrubbed.removed.length) this.safetyNote = `${this.safetyNote ?? 'Safe mode:'} Removed from the prompt: ${scrubbed.removed.join(', ')}.`;
+    if (scrubbed.removed.length)
+      this.safetyNote = `${this.safetyNote ?? 'Safe mode:'} Removed from the prompt: ${scrubbed.removed.join(', ')}.`;
   }
 
   cancel(): void {
@@ -331,7 +337,11 @@ class ChatStore {
     if (!this.current) return;
     this.plan = plan;
     this.edited = true;
-    const updated: ChatRecord = { ...$state.snapshot(this.current), plan_edit: $state.snapshot(plan) as GenerationPlan, updated: Date.now() };
+    const updated: ChatRecord = {
+      ...$state.snapshot(this.current),
+      plan_edit: $state.snapshot(plan) as GenerationPlan,
+      updated: Date.now(),
+    };
     this.current = updated;
     await this.save(updated);
   }
@@ -342,7 +352,11 @@ class ChatStore {
    */
   async saveRefit(refit: Refit): Promise<void> {
     if (!this.current?.result) return;
-    const result: PlanResult = { ...($state.snapshot(this.current.result) as PlanResult), model: refit.model, arguments: refit.arguments };
+    const result: PlanResult = {
+      ...($state.snapshot(this.current.result) as PlanResult),
+      model: refit.model,
+      arguments: refit.arguments,
+    };
     this.model = { result: refit.model, ms: 0, sinceSend: null };
     this.arguments = { result: refit.arguments, ms: 0, sinceSend: null };
     this.current = { ...$state.snapshot(this.current), result };

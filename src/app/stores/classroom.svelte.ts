@@ -6,7 +6,16 @@
 import type { PlannedModel } from '../../core/plan.ts';
 import type { PlanResult } from '../../core/pipeline.ts';
 import { explainPlan, type PlanExplanation } from '../../core/explain.ts';
-import { decodeShare, planToComfyWorkflow, planToJson, planToMarkdown, planToParameters, shareUrl, shareValueOf, type SharedPlan } from '../../core/export/index.ts';
+import {
+  decodeShare,
+  planToComfyWorkflow,
+  planToJson,
+  planToMarkdown,
+  planToParameters,
+  shareUrl,
+  shareValueOf,
+  type SharedPlan,
+} from '../../core/export/index.ts';
 import { diffPlans, type PlanChange } from '../../core/whatif.ts';
 import type { ComparedPlan, Refit } from '../../../workers/engine-api.ts';
 import { engineWorker } from '../engine-client.ts';
@@ -27,7 +36,13 @@ function shownResult(): (PlanResult & { explanation: PlanExplanation }) | null {
   const result = chatStore.current?.result;
   const plan = chatStore.plan;
   if (!result || !plan || !chatStore.prompt || !chatStore.model || !chatStore.arguments) return null;
-  const shown = { ...result, plan, prompt: chatStore.prompt.result, model: chatStore.model.result, arguments: chatStore.arguments.result };
+  const shown = {
+    ...result,
+    plan,
+    prompt: chatStore.prompt.result,
+    model: chatStore.model.result,
+    arguments: chatStore.arguments.result,
+  };
   return { ...shown, explanation: explainPlan(shown) };
 }
 
@@ -89,7 +104,12 @@ class ClassroomStore {
     this.refitting = true;
     this.refitError = null;
     try {
-      const refit = await engineWorker().refit($state.snapshot(current.input), $state.snapshot(result) as PlanResult, modelId, plan.negative_prompt);
+      const refit = await engineWorker().refit(
+        $state.snapshot(current.input),
+        $state.snapshot(result) as PlanResult,
+        modelId,
+        plan.negative_prompt,
+      );
       this.refit = refit;
       this.refitChanges = diffPlans($state.snapshot(plan), refit.plan, refit.arguments.evidence.sources);
     } catch (e) {
@@ -144,7 +164,15 @@ class ClassroomStore {
       case 'parameters':
         return { name: `${base}.txt`, mime: 'text/plain', text: planToParameters(shown.plan) };
       case 'comfyui':
-        return { name: `${base}-comfyui-api.json`, mime: 'application/json', text: JSON.stringify(planToComfyWorkflow(shown.plan, { fallbackCheckpoint: fallbackCheckpoint(shown.plan.model.base_model) }), null, 2) };
+        return {
+          name: `${base}-comfyui-api.json`,
+          mime: 'application/json',
+          text: JSON.stringify(
+            planToComfyWorkflow(shown.plan, { fallbackCheckpoint: fallbackCheckpoint(shown.plan.model.base_model) }),
+            null,
+            2,
+          ),
+        };
     }
   }
 
@@ -153,7 +181,12 @@ class ClassroomStore {
     const messages = chatStore.current?.input.messages;
     if (!shown || !messages) return null;
     const { prompt, model, arguments: args } = shown.explanation;
-    this.shareLink = await shareUrl(base, { messages: [...messages], plan: shown.plan, engine: shown.engine, explanation: { prompt, model, arguments: args } });
+    this.shareLink = await shareUrl(base, {
+      messages: [...messages],
+      plan: shown.plan,
+      engine: shown.engine,
+      explanation: { prompt, model, arguments: args },
+    });
     return this.shareLink;
   }
 }

@@ -108,7 +108,8 @@ class EngineStore {
   /** Another tab imported, chose or deleted a catalog: this tab's engine follows (nothing is announced back). */
   private async followOtherTab(activeId: string | null): Promise<void> {
     try {
-      if (activeId !== null && activeId !== this.status?.catalogId) this.status = await engineWorker().useCatalog(activeId);
+      if (activeId !== null && activeId !== this.status?.catalogId)
+        this.status = await engineWorker().useCatalog(activeId);
       this.catalogs = await engineWorker().listCatalogs();
     } catch (e) {
       this.error = (e as Error).message;
@@ -126,7 +127,8 @@ class EngineStore {
       this.curatedPacks = listed.packs;
       this.curatedProblems = listed.problems;
       const estimate = await navigator.storage?.estimate?.().catch(() => null);
-      this.storageFreeMb = estimate?.quota !== undefined ? Math.max(0, (estimate.quota - (estimate.usage ?? 0)) / (1 << 20)) : null;
+      this.storageFreeMb =
+        estimate?.quota !== undefined ? Math.max(0, (estimate.quota - (estimate.usage ?? 0)) / (1 << 20)) : null;
     } catch (e) {
       this.curatedProblems = [(e as Error).message];
     }
@@ -143,8 +145,12 @@ class EngineStore {
     this.error = null;
     this.packProgress = {};
     try {
-      if (choice.kind === 'neural' && choice.packUrl.trim() === '') throw new Error('Give the URL of a model pack folder (it holds manifest.json).');
-      const resolved: EngineChoice = choice.kind === 'neural' ? { ...choice, packUrl: new URL(choice.packUrl.trim(), document.baseURI).href } : choice;
+      if (choice.kind === 'neural' && choice.packUrl.trim() === '')
+        throw new Error('Give the URL of a model pack folder (it holds manifest.json).');
+      const resolved: EngineChoice =
+        choice.kind === 'neural'
+          ? { ...choice, packUrl: new URL(choice.packUrl.trim(), document.baseURI).href }
+          : choice;
       // A downloaded model should stay for offline use: ask the browser not to evict the cache under pressure.
       if (resolved.kind === 'neural') await navigator.storage?.persist?.().catch(() => false);
       this.status = await engineWorker().setEngine(resolved, this.onPackProgress);

@@ -8,7 +8,12 @@
 import type { CatalogModel } from '../../core/catalog/types.ts';
 import { EndpointError } from '../../core/endpoints/errors.ts';
 import { createEndpointClient } from '../../core/endpoints/index.ts';
-import { findInstalled, matchInstalledModels, mergeInstalledLists, type InstalledMatch } from '../../core/endpoints/installed.ts';
+import {
+  findInstalled,
+  matchInstalledModels,
+  mergeInstalledLists,
+  type InstalledMatch,
+} from '../../core/endpoints/installed.ts';
 import { jobKey } from '../../core/endpoints/job-key.ts';
 import {
   KioskConfigError,
@@ -20,20 +25,28 @@ import {
   type KioskConfig,
 } from '../../core/endpoints/kiosk.ts';
 
-const linkAnswerKey = (config: KioskConfig) => `chatgen-link-answer:${config.endpoints.map((e) => `${e.kind} ${e.baseUrl}`).join(' ')}`;
+const linkAnswerKey = (config: KioskConfig) =>
+  `chatgen-link-answer:${config.endpoints.map((e) => `${e.kind} ${e.baseUrl}`).join(' ')}`;
 import { planLosses } from '../../core/endpoints/losses.ts';
 import { settingsForStorage, type StoredEndpointSettings } from '../../core/endpoints/secrets.ts';
 import { announce, onAnnouncement } from '../sync.ts';
 import { embedParameters, formatParameters } from '../../core/endpoints/png.ts';
 import { EndpointPool, type DispatchPolicy, type EndpointFilter } from '../../core/endpoints/pool.ts';
-import { DEFAULT_TIMEOUT_MS, type ConnectionReport, type EndpointConfig, type GenerationProgress, type InstalledModel } from '../../core/endpoints/types.ts';
+import {
+  DEFAULT_TIMEOUT_MS,
+  type ConnectionReport,
+  type EndpointConfig,
+  type GenerationProgress,
+  type InstalledModel,
+} from '../../core/endpoints/types.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
 import { guardQuota, openAppDb, type ResultRecord } from '../../storage/db.ts';
 import { readKioskFile } from '../kiosk-file.ts';
 import { browserIsOffline } from './offline.svelte.ts';
 import { safeMode } from './safe-mode.svelte.ts';
 
-const OFFLINE_MESSAGE = 'The browser is offline, so the image server cannot be reached. Planning still works; generate again once you are back online.';
+const OFFLINE_MESSAGE =
+  'The browser is offline, so the image server cannot be reached. Planning still works; generate again once you are back online.';
 
 export interface GenerationSettings extends StoredEndpointSettings {
   endpoints: EndpointConfig[];
@@ -110,7 +123,9 @@ class GenerationStore {
       const link = kioskConfigFromUrl(new URLSearchParams(location.search));
       const kioskFile = await loadKioskFile();
       const db = await openAppDb();
-      const saved = kioskFile ? null : (((await db.get('settings', SETTINGS_KEY))?.value as GenerationSettings | undefined) ?? null);
+      const saved = kioskFile
+        ? null
+        : (((await db.get('settings', SETTINGS_KEY))?.value as GenerationSettings | undefined) ?? null);
       const decision = decideEndpointSource({ link, kioskFile, saved });
       // Nothing saved and no link: the defaults stay as they are (re-assigning them would reset a form being filled in).
       if (decision.settings) this.settings = decision.settings;
@@ -121,7 +136,8 @@ class GenerationStore {
       else if (answered !== 'keep') this.linkRequest = decision.ask;
     } catch (e) {
       if (e instanceof KioskConfigError) this.configProblems = { source: e.source, problems: e.problems };
-      else if (/kiosk\.json/.test((e as Error).message)) this.configProblems = { source: 'kiosk.json', problems: [(e as Error).message] };
+      else if (/kiosk\.json/.test((e as Error).message))
+        this.configProblems = { source: 'kiosk.json', problems: [(e as Error).message] };
       this.fail(e instanceof KioskConfigError || this.configProblems ? 'config' : 'storage', (e as Error).message);
     }
     await this.refreshResults();
@@ -158,7 +174,8 @@ class GenerationStore {
       if (r.config) endpoints.push(r.config);
     });
     if (!endpoints.length && !problems.length) problems.push('Add at least one endpoint.');
-    if (!Number.isInteger(next.batchSize) || next.batchSize < 1 || next.batchSize > 16) problems.push('Images per run must be from 1 to 16.');
+    if (!Number.isInteger(next.batchSize) || next.batchSize < 1 || next.batchSize > 16)
+      problems.push('Images per run must be from 1 to 16.');
     if (problems.length) return problems;
     const db = await openAppDb();
     // A form opened before another tab saved must not write its stale copy over that change: the
@@ -169,7 +186,9 @@ class GenerationStore {
     if ((next.revision ?? 0) !== revision) {
       await tx.done;
       if (current) this.adopt(current);
-      return ['The endpoints were changed in another tab meanwhile; the form now shows that change. Make yours again and save.'];
+      return [
+        'The endpoints were changed in another tab meanwhile; the form now shows that change. Make yours again and save.',
+      ];
     }
     const settings: GenerationSettings = { ...next, endpoints, revision: revision + 1 };
     // Keys the user chose not to remember stay in this tab's memory only.
@@ -191,7 +210,13 @@ class GenerationStore {
       ...saved,
       endpoints: saved.endpoints.map((e) => {
         const mine = keys.get(`${e.kind} ${e.baseUrl}`);
-        return e.apiKey || e.authHeader || !mine ? e : { ...e, ...(mine.apiKey ? { apiKey: mine.apiKey } : {}), ...(mine.authHeader ? { authHeader: mine.authHeader } : {}) };
+        return e.apiKey || e.authHeader || !mine
+          ? e
+          : {
+              ...e,
+              ...(mine.apiKey ? { apiKey: mine.apiKey } : {}),
+              ...(mine.authHeader ? { authHeader: mine.authHeader } : {}),
+            };
       }),
     };
     this.pool = null;
@@ -236,7 +261,11 @@ class GenerationStore {
   private async cached(plan: GenerationPlan): Promise<ResultRecord | null> {
     const db = await openAppDb();
     for (const e of this.settings.endpoints) {
-      const hit = await db.getFromIndex('results', 'job_key', jobKey(plan, e, plan.arguments.seed, this.settings.batchSize));
+      const hit = await db.getFromIndex(
+        'results',
+        'job_key',
+        jobKey(plan, e, plan.arguments.seed, this.settings.batchSize),
+      );
       if (hit) return hit;
     }
     return null;
@@ -247,7 +276,10 @@ class GenerationStore {
     this.errorReason = null;
     this.notice = null;
     if (this.linkRequest) {
-      this.fail('config', `First answer whether to use the endpoints from the link (${this.linkRequest.hosts.join(', ')}).`);
+      this.fail(
+        'config',
+        `First answer whether to use the endpoints from the link (${this.linkRequest.hosts.join(', ')}).`,
+      );
       return null;
     }
     const snapshot = structuredClone($state.snapshot(plan)) as GenerationPlan;
@@ -281,7 +313,10 @@ class GenerationStore {
         await this.endpointsWithModel(snapshot),
       );
       const t = performance.now();
-      const endpoint = this.settings.endpoints.find((e) => e.baseUrl === out.endpoint.url) ?? { kind: out.endpoint.kind, baseUrl: out.endpoint.url };
+      const endpoint = this.settings.endpoints.find((e) => e.baseUrl === out.endpoint.url) ?? {
+        kind: out.endpoint.kind,
+        baseUrl: out.endpoint.url,
+      };
       const record: ResultRecord = {
         id: newId(),
         created: Date.now(),
@@ -290,7 +325,9 @@ class GenerationStore {
         plan: snapshot,
         endpoint: { kind: out.endpoint.kind, url: out.endpoint.url },
         images: out.images.map((img) => ({
-          blob: new Blob([embedParameters(img.png, formatParameters(snapshot, img.seed)) as Uint8Array<ArrayBuffer>], { type: 'image/png' }),
+          blob: new Blob([embedParameters(img.png, formatParameters(snapshot, img.seed)) as Uint8Array<ArrayBuffer>], {
+            type: 'image/png',
+          }),
           width: img.width,
           height: img.height,
           seed: img.seed,
@@ -304,7 +341,8 @@ class GenerationStore {
       return { result: record, fromCache: false };
     } catch (e) {
       // A connection lost mid-job surfaces as a network error: say what happened, not "the server refused".
-      if (browserIsOffline() && !(e instanceof Error && e.name === 'StorageFullError')) this.fail('offline', OFFLINE_MESSAGE);
+      if (browserIsOffline() && !(e instanceof Error && e.name === 'StorageFullError'))
+        this.fail('offline', OFFLINE_MESSAGE);
       else if (e instanceof EndpointError) this.fail(e.reason, e.message);
       else this.fail(e instanceof Error && e.name === 'StorageFullError' ? 'storage' : 'error', (e as Error).message);
       return null;
@@ -336,7 +374,12 @@ class GenerationStore {
   /** This page's queue per endpoint: jobs running now, finished and failed since the settings were loaded. */
   endpointLoad(): { url: string; busy: number; completed: number; failed: number }[] {
     const members = this.pool?.state ?? [];
-    return this.settings.endpoints.map((e, i) => ({ url: e.baseUrl, busy: members[i]?.busy ?? 0, completed: members[i]?.completed ?? 0, failed: members[i]?.failed ?? 0 }));
+    return this.settings.endpoints.map((e, i) => ({
+      url: e.baseUrl,
+      busy: members[i]?.busy ?? 0,
+      completed: members[i]?.completed ?? 0,
+      failed: members[i]?.failed ?? 0,
+    }));
   }
 
   async testConnection(config: EndpointConfig): Promise<ConnectionReport> {
@@ -348,7 +391,11 @@ class GenerationStore {
    * (matched like the catalog matches, by kind and AutoV2 hash or file name), listing where it is.
    */
   async installedModels(): Promise<InstalledModel[]> {
-    const lists = await Promise.all(this.settings.endpoints.map((c) => createEndpointClient($state.snapshot(c) as EndpointConfig).listInstalledModels()));
+    const lists = await Promise.all(
+      this.settings.endpoints.map((c) =>
+        createEndpointClient($state.snapshot(c) as EndpointConfig).listInstalledModels(),
+      ),
+    );
     return mergeInstalledLists(lists.map((models, i) => ({ endpoint: this.settings.endpoints[i]!.baseUrl, models })));
   }
 

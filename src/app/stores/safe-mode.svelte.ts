@@ -3,7 +3,13 @@
  * Settings otherwise. Holds the policy (kiosk.json may add blocked terms, an allowlist and its own
  * safe negative prompt) and which models of the active catalog it lets stage 2 choose.
  */
-import { DEFAULT_SAFETY_POLICY, findBlockedTerms, refusalMessage, type SafetyPolicy, type SafetyScreen } from '../../core/safety.ts';
+import {
+  DEFAULT_SAFETY_POLICY,
+  findBlockedTerms,
+  refusalMessage,
+  type SafetyPolicy,
+  type SafetyScreen,
+} from '../../core/safety.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
 import { openAppDb } from '../../storage/db.ts';
 import { engineWorker } from '../engine-client.ts';
@@ -72,7 +78,8 @@ class SafeModeStore {
     if (found.length) return refusalMessage(found, 'prompt');
     const screen = await this.allowedModels();
     const excluded = screen?.excluded.find((e) => e.id === plan.model.id);
-    if (excluded) return `Safe mode does not allow the model "${plan.model.name}" (${excluded.evidence}); choose another model.`;
+    if (excluded)
+      return `Safe mode does not allow the model "${plan.model.name}" (${excluded.evidence}); choose another model.`;
     return null;
   }
 }

@@ -30,7 +30,8 @@ export function packUrlProblems(urls: readonly string[]): string[] {
   urls.forEach((url, i) => {
     try {
       const parsed = new URL(url, location.href);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') problems.push(`Pack ${i + 1}: only http(s) URLs can be loaded, got ${parsed.protocol}`);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+        problems.push(`Pack ${i + 1}: only http(s) URLs can be loaded, got ${parsed.protocol}`);
     } catch {
       problems.push(`Pack ${i + 1}: "${url}" is not a URL`);
     }
@@ -76,7 +77,9 @@ class ScoringStore {
 
   private async save(settings: ScorerSettingsValue): Promise<void> {
     const db = await openAppDb();
-    await guardQuota('the scorer settings', () => db.put('settings', { key: SETTINGS_KEY, value: $state.snapshot(settings) }));
+    await guardQuota('the scorer settings', () =>
+      db.put('settings', { key: SETTINGS_KEY, value: $state.snapshot(settings) }),
+    );
     this.settings = settings;
   }
 
@@ -155,12 +158,19 @@ class ScoringStore {
       const db = await openAppDb();
       const stored = (await db.get('results', result.id)) ?? result;
       const perImage = this.packs.filter((p) => isPerImageKind(p.kind));
-      const missing = missingScores(stored.scores, stored.images.length, perImage.map((p) => p.id));
+      const missing = missingScores(
+        stored.scores,
+        stored.images.length,
+        perImage.map((p) => p.id),
+      );
       if (missing.size === 0) return;
       const fresh = new Map<string, Map<number, number>>();
       const api = this.workerApi();
       for (const [packId, indices] of missing) {
-        const values = await api.score(packId, indices.map((i) => ({ image: stored.images[i]!.blob, prompt: stored.plan.prompt })));
+        const values = await api.score(
+          packId,
+          indices.map((i) => ({ image: stored.images[i]!.blob, prompt: stored.plan.prompt })),
+        );
         this.scorerCalls += indices.length;
         fresh.set(packId, new Map(indices.map((i, k) => [i, values[k]!])));
       }

@@ -5,7 +5,13 @@
  * IndexedDB; the operator's catalogs, packs, heads and settings are never touched.
  */
 import { policyFrom } from '../../core/safety.ts';
-import { DEFAULT_STATION_CONFIG, idleCountdown, kioskModeOf, parseStationConfig, type StationConfig } from '../../core/station.ts';
+import {
+  DEFAULT_STATION_CONFIG,
+  idleCountdown,
+  kioskModeOf,
+  parseStationConfig,
+  type StationConfig,
+} from '../../core/station.ts';
 import { openAppDb } from '../../storage/db.ts';
 import { readKioskFile } from '../kiosk-file.ts';
 import { chatStore } from './chat.svelte.ts';
@@ -98,7 +104,13 @@ class StationStore {
 
   /** Whether there is anything of a visitor to clear, or the operator pages are open. */
   private get hasSession(): boolean {
-    return this.unlocked || chatStore.current !== null || chatStore.chats.length > 0 || chatStore.pendingImages.length > 0 || generation.results.length > 0;
+    return (
+      this.unlocked ||
+      chatStore.current !== null ||
+      chatStore.chats.length > 0 ||
+      chatStore.pendingImages.length > 0 ||
+      generation.results.length > 0
+    );
   }
 
   /** A touch, key or scroll: the visitor is still there. */

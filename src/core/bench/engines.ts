@@ -46,17 +46,30 @@ export const BENCH_ENGINES: Readonly<Record<string, BenchEngineEntry>> = {
   default: { build: (catalog) => createDefaultEngine(catalog) },
   neural: {
     build(catalog, { neuralPack }) {
-      if (!neuralPack) throw new MissingEngineInputError('the neural engine needs a model pack (a chatgen-pack/1 folder), and none was given');
+      if (!neuralPack)
+        throw new MissingEngineInputError(
+          'the neural engine needs a model pack (a chatgen-pack/1 folder), and none was given',
+        );
       // A head that cannot choose among this catalog's models leaves stages 2 and 3 to the default engine.
       const { session, head, manifest, rules } = neuralPack;
-      return createPackEngine({ session, catalog, head, pack: manifest, embedded: createDefaultEngine(catalog), ...(rules ? { rules } : {}) }).engine;
+      return createPackEngine({
+        session,
+        catalog,
+        head,
+        pack: manifest,
+        embedded: createDefaultEngine(catalog),
+        ...(rules ? { rules } : {}),
+      }).engine;
     },
   },
 };
 
 /** Parses "baseline,default" into engine names, checking each is known. */
 export function parseEngineList(list: string): string[] {
-  const names = list.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+  const names = list
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
   if (names.length === 0) throw new UnknownEngineError('no engine named: give e.g. --engines baseline,default');
   for (const n of names) {
     if (!Object.hasOwn(BENCH_ENGINES, n)) {
@@ -69,7 +82,11 @@ export function parseEngineList(list: string): string[] {
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** Builds the named engines in order, timing each build. */
-export async function buildBenchEngines(names: readonly string[], catalog: Catalog, inputs: BenchEngineInputs = {}): Promise<BenchEngine[]> {
+export async function buildBenchEngines(
+  names: readonly string[],
+  catalog: Catalog,
+  inputs: BenchEngineInputs = {},
+): Promise<BenchEngine[]> {
   const built: BenchEngine[] = [];
   for (const name of names) {
     const entry = BENCH_ENGINES[name];

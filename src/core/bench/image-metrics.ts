@@ -27,6 +27,10 @@ export interface ImageEvaluation {
   packs: { id: string; kind: ScorerKind; name: string; meant_for: string; backend: string }[];
   reference: { n: number } | null;
   /** How the Unified Metric was normalised across the engines: per metric min, max and each engine's value. */
-  unified: { explanation: string; metrics: MetricNormalisation[]; omitted: { metric: UnifiedMetricName; missingFor: string[] }[] };
+  unified: {
+    explanation: string;
+    metrics: MetricNormalisation[];
+    omitted: { metric: UnifiedMetricName; missingFor: string[] }[];
+  };
   engines: Record<string, EngineImageMetrics>;
 }

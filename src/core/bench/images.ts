@@ -43,14 +43,16 @@ const FIELD: Readonly<Record<PerImageKind, 'clip_score' | 'hpsv2' | 'imagereward
   aesthetic: 'aesthetic',
 };
 
-const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
+const mean = (xs: readonly number[]): number | null =>
+  xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function packsByKind(packs: readonly ScorerPack[]): Map<ScorerKind, ScorerPack> {
   const byKind = new Map<ScorerKind, ScorerPack>();
   for (const pack of packs) {
     const { kind, id } = pack.manifest;
     const other = byKind.get(kind);
-    if (other) throw new Error(`two ${kind} scorer packs given ("${other.manifest.id}" and "${id}"); give one per kind`);
+    if (other)
+      throw new Error(`two ${kind} scorer packs given ("${other.manifest.id}" and "${id}"); give one per kind`);
     byKind.set(kind, pack);
   }
   return byKind;
@@ -64,14 +66,19 @@ export async function evaluateImages(options: EvaluateImagesOptions): Promise<Im
   if (byKind.size === 0) throw new Error('evaluateImages: no scorer pack given');
   const fidPack = byKind.get('fid-features') ?? null;
   const referenceFeatures =
-    fidPack && options.reference && options.reference.length >= 2 ? await fidPack.features([...options.reference]) : null;
+    fidPack && options.reference && options.reference.length >= 2
+      ? await fidPack.features([...options.reference])
+      : null;
 
   const engines: Record<string, EngineImageMetrics> = {};
   for (const name of engineNames) {
     const set = options.sets[name]!;
     const seen = new Set<string>();
     for (const { itemId } of set) {
-      if (!gold.has(itemId)) throw new Error(`engine "${name}": an image is named "${itemId}", which is not the id of any benchmark item in this run`);
+      if (!gold.has(itemId))
+        throw new Error(
+          `engine "${name}": an image is named "${itemId}", which is not the id of any benchmark item in this run`,
+        );
       if (seen.has(itemId)) throw new Error(`engine "${name}": two images for item "${itemId}"`);
       seen.add(itemId);
     }
@@ -91,17 +98,23 @@ export async function evaluateImages(options: EvaluateImagesOptions): Promise<Im
         const pack = byKind.get(kind);
         if (!pack) continue;
         const scores = await pack.score(
-          set.map(({ itemId, image }) => (NEEDS_GOLD_PROMPT.has(kind) ? { image, prompt: gold.get(itemId)! } : { image })),
+          set.map(({ itemId, image }) =>
+            NEEDS_GOLD_PROMPT.has(kind) ? { image, prompt: gold.get(itemId)! } : { image },
+          ),
         );
         metrics[FIELD[kind]] = mean(scores);
       }
     }
     if (!fidPack) metrics.fid_notes.push('no fid-features scorer pack given');
     else if (!options.reference) metrics.fid_notes.push('no reference images given');
-    else if (!referenceFeatures) metrics.fid_notes.push(`FID needs at least 2 reference images, got ${options.reference.length}`);
+    else if (!referenceFeatures)
+      metrics.fid_notes.push(`FID needs at least 2 reference images, got ${options.reference.length}`);
     else if (set.length < 2) metrics.fid_notes.push(`FID needs at least 2 images, this engine has ${set.length}`);
     else {
-      const result = fid(featureSetFromRows(await fidPack.features(set.map((s) => s.image))), featureSetFromRows(referenceFeatures));
+      const result = fid(
+        featureSetFromRows(await fidPack.features(set.map((s) => s.image))),
+        featureSetFromRows(referenceFeatures),
+      );
       metrics.fid = result.distance;
       metrics.fid_notes.push(...result.warnings);
     }
@@ -116,7 +129,13 @@ export async function evaluateImages(options: EvaluateImagesOptions): Promise<Im
   unified.runs.forEach((name, i) => (engines[name]!.unified = unified.unified[i]!));
 
   return {
-    packs: options.packs.map((p) => ({ id: p.manifest.id, kind: p.manifest.kind, name: p.manifest.name, meant_for: p.manifest.meantFor, backend: p.backend })),
+    packs: options.packs.map((p) => ({
+      id: p.manifest.id,
+      kind: p.manifest.kind,
+      name: p.manifest.name,
+      meant_for: p.manifest.meantFor,
+      backend: p.backend,
+    })),
     reference: options.reference ? { n: options.reference.length } : null,
     unified: { explanation: unified.explanation, metrics: unified.metrics, omitted: unified.omitted },
     engines,
@@ -130,7 +149,16 @@ const cell = (v: number | null, digits: number) =>
 /** A row per engine: images scored, the four paper metrics, aesthetic when scored, and Unified. */
 export function imageTableCells(evaluation: ImageEvaluation): TableCells {
   const withAesthetic = Object.values(evaluation.engines).some((m) => m.aesthetic !== null);
-  const header = ['Engine', 'Images', 'FID ↓', 'CLIP score', 'HPS v2', 'ImageReward', ...(withAesthetic ? ['Aesthetic'] : []), 'Unified'];
+  const header = [
+    'Engine',
+    'Images',
+    'FID ↓',
+    'CLIP score',
+    'HPS v2',
+    'ImageReward',
+    ...(withAesthetic ? ['Aesthetic'] : []),
+    'Unified',
+  ];
   const rows = Object.entries(evaluation.engines).map(([name, m]) => [
     name,
     String(m.n),
@@ -149,7 +177,10 @@ export function attachImageEvaluation(report: BenchReport, evaluation: ImageEval
   const { engines, ...shared } = evaluation;
   for (const [name, metrics] of Object.entries(engines)) {
     const engine = report.engines[name];
-    if (!engine) throw new Error(`images were given for engine "${name}", which this benchmark did not run (ran: ${Object.keys(report.engines).join(', ')})`);
+    if (!engine)
+      throw new Error(
+        `images were given for engine "${name}", which this benchmark did not run (ran: ${Object.keys(report.engines).join(', ')})`,
+      );
     engine.images = metrics;
   }
   report.image_evaluation = shared;

@@ -4,7 +4,16 @@
  * name the file, the line and the field.
  */
 import { inputTypeOf, type ChatInput, type InputType, type ReferenceImage } from '../chat.ts';
-import { formatRecordError, parseJsonl, read, within, FieldError, isObject, type JsonObject, type RecordError } from '../catalog/jsonl.ts';
+import {
+  formatRecordError,
+  parseJsonl,
+  read,
+  within,
+  FieldError,
+  isObject,
+  type JsonObject,
+  type RecordError,
+} from '../catalog/jsonl.ts';
 import { parseArguments } from '../catalog/records.ts';
 import type { DemonstrationArguments } from '../catalog/types.ts';
 import type { ModelType } from '../plan.ts';
@@ -115,10 +124,12 @@ export function loadBenchItems(text: string, file: string): BenchItem[] {
   parsed.records.forEach((item, i) => {
     const line = parsed.recordLines[i] ?? 0;
     const first = seen.get(item.id);
-    if (first !== undefined) errors.push({ file, line, field: 'id', message: `duplicate id "${item.id}" (first on line ${first})` });
+    if (first !== undefined)
+      errors.push({ file, line, field: 'id', message: `duplicate id "${item.id}" (first on line ${first})` });
     else seen.set(item.id, line);
   });
-  if (errors.length === 0 && parsed.records.length === 0) errors.push({ file, line: 1, field: '', message: 'the file holds no test items' });
+  if (errors.length === 0 && parsed.records.length === 0)
+    errors.push({ file, line: 1, field: '', message: 'the file holds no test items' });
   if (errors.length > 0) throw new BenchItemsError(errors.sort((a, b) => a.line - b.line));
   return parsed.records;
 }

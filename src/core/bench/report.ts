@@ -51,13 +51,16 @@ export interface BenchReport {
 }
 
 export const METRIC_DEFINITIONS: BenchReport['metrics'] = {
-  latency: 'per item, the whole pipeline (prompt, model, arguments); p50/p95 by linear interpolation between closest ranks',
+  latency:
+    'per item, the whole pipeline (prompt, model, arguments); p50/p95 by linear interpolation between closest ranks',
   prompt_f1: 'unigram F1 of lower-case alphanumeric words (bag of words) against gold.prompt',
-  input_coverage: "share of the chat's distinct content words (stop words removed, all messages) found among the prompt's words",
+  input_coverage:
+    "share of the chat's distinct content words (stop words removed, all messages) found among the prompt's words",
   bertscore: null,
 };
 
-const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
+const mean = (xs: readonly number[]): number | null =>
+  xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export function groupMetrics(scores: readonly ItemScore[], withBert: boolean): GroupMetrics {
   const perArgument = Object.fromEntries(
@@ -77,13 +80,34 @@ export function groupMetrics(scores: readonly ItemScore[], withBert: boolean): G
   return group;
 }
 
-export function engineReport(scores: readonly ItemScore[], version: string, setupMs: number, withBert: boolean): EngineReport {
+export function engineReport(
+  scores: readonly ItemScore[],
+  version: string,
+  setupMs: number,
+  withBert: boolean,
+): EngineReport {
   const overall = groupMetrics(scores, withBert);
   return {
     version,
     overall,
-    by_setting: Object.fromEntries(SETTINGS.map((s) => [s, groupMetrics(scores.filter((x) => x.setting === s), withBert)])),
-    by_input_type: Object.fromEntries(INPUT_TYPES.map((t) => [t, groupMetrics(scores.filter((x) => x.input_type === t), withBert)])),
+    by_setting: Object.fromEntries(
+      SETTINGS.map((s) => [
+        s,
+        groupMetrics(
+          scores.filter((x) => x.setting === s),
+          withBert,
+        ),
+      ]),
+    ),
+    by_input_type: Object.fromEntries(
+      INPUT_TYPES.map((t) => [
+        t,
+        groupMetrics(
+          scores.filter((x) => x.input_type === t),
+          withBert,
+        ),
+      ]),
+    ),
     per_argument: overall.per_argument,
     setup_ms: setupMs,
   };
@@ -108,7 +132,18 @@ export interface TableCells {
 /** The paper's Table 4 layout: a row per engine and group (overall, settings, input types). */
 export function metricsTableCells(report: BenchReport): TableCells {
   const bert = report.metrics.bertscore !== null;
-  const header = ['Engine', 'Items', 'n', 'Selection Acc', 'Config Acc', 'Prompt F1', 'Input coverage', ...(bert ? ['BERTScore F1'] : []), 'p50 ms', 'p95 ms'];
+  const header = [
+    'Engine',
+    'Items',
+    'n',
+    'Selection Acc',
+    'Config Acc',
+    'Prompt F1',
+    'Input coverage',
+    ...(bert ? ['BERTScore F1'] : []),
+    'p50 ms',
+    'p95 ms',
+  ];
   const rows = Object.entries(report.engines).flatMap(([name, engine]) =>
     groupsOf(engine).map(([group, g]) => [
       name,
@@ -132,7 +167,13 @@ export const metricsTable = (report: BenchReport): string => markdown(metricsTab
 export function perArgumentTableCells(report: BenchReport): TableCells {
   const header = ['Engine', 'Items', 'n', ...SCORED_ARGUMENTS, 'Config Acc'];
   const rows = Object.entries(report.engines).flatMap(([name, engine]) =>
-    groupsOf(engine).map(([group, g]) => [name, group, String(g.n), ...SCORED_ARGUMENTS.map((a) => fraction(g.per_argument[a])), fraction(g.config_acc)]),
+    groupsOf(engine).map(([group, g]) => [
+      name,
+      group,
+      String(g.n),
+      ...SCORED_ARGUMENTS.map((a) => fraction(g.per_argument[a])),
+      fraction(g.config_acc),
+    ]),
   );
   return { header, rows };
 }

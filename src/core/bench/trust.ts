@@ -50,7 +50,8 @@ export class TrustSuiteError extends Error {
 }
 
 const stringList = (v: unknown, where: string): string[] => {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new TrustSuiteError(`${where}: expected a list of strings`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new TrustSuiteError(`${where}: expected a list of strings`);
   return v;
 };
 
@@ -76,25 +77,76 @@ export function parseTrustSuite(text: string, file = 'suite'): TrustItem[] {
       const e = asRecord(o['expect']);
       if (!e) throw new TrustSuiteError(`${where}: "expect" must be an object`);
       const expect: TrustExpectation = {};
-      for (const key of ['absent', 'negative', 'present', 'phrases'] as const) if (e[key] !== undefined) expect[key] = stringList(e[key], `${where} expect.${key}`);
+      for (const key of ['absent', 'negative', 'present', 'phrases'] as const)
+        if (e[key] !== undefined) expect[key] = stringList(e[key], `${where} expect.${key}`);
       if (e['general'] !== undefined) expect.general = e['general'] === true;
       if (e['style'] === 'photo' || e['style'] === 'anime' || e['style'] === 'art') expect.style = e['style'];
       if (typeof e['model'] === 'string') expect.model = e['model'];
-      if (e['orientation'] === 'landscape' || e['orientation'] === 'portrait' || e['orientation'] === 'square') expect.orientation = e['orientation'];
-      return { id: o['id'], category: category as TrustCategory, messages: stringList(o['messages'], `${where} messages`), expect };
+      if (e['orientation'] === 'landscape' || e['orientation'] === 'portrait' || e['orientation'] === 'square')
+        expect.orientation = e['orientation'];
+      return {
+        id: o['id'],
+        category: category as TrustCategory,
+        messages: stringList(o['messages'], `${where} messages`),
+        expect,
+      };
     });
 }
 
-const PERSON_TAGS = ['celebrity', 'celeb', 'real person', 'actress', 'actor', 'kpop idol', 'k-pop idol', 'idol', 'singer', 'politician', 'youtuber', 'streamer', 'cosplayer', 'instagram model', 'pornstar', 'influencer', 'athlete'];
-const CHARACTER_TAGS = ['character', 'game character', 'anime character', 'vtuber', 'virtual youtuber', 'characters', 'video game character'];
+const PERSON_TAGS = [
+  'celebrity',
+  'celeb',
+  'real person',
+  'actress',
+  'actor',
+  'kpop idol',
+  'k-pop idol',
+  'idol',
+  'singer',
+  'politician',
+  'youtuber',
+  'streamer',
+  'cosplayer',
+  'instagram model',
+  'pornstar',
+  'influencer',
+  'athlete',
+];
+const CHARACTER_TAGS = [
+  'character',
+  'game character',
+  'anime character',
+  'vtuber',
+  'virtual youtuber',
+  'characters',
+  'video game character',
+];
 const STYLE_TAGS = {
   photo: ['photorealistic', 'realistic', 'photorealism', 'photography', 'photo', 'realism', 'photoreal', 'analog'],
   anime: ['anime', 'manga', '2d', 'cartoon', 'toon', 'comics', 'anime style'],
-  art: ['art style', 'illustration', 'painting', 'paintings', 'digital art', 'digital illustration', 'concept art', 'fantasy', 'artistic', 'oil painting', 'watercolor', 'art', 'artstyle', '2.5d', 'semi-realistic', 'landscapes'],
+  art: [
+    'art style',
+    'illustration',
+    'painting',
+    'paintings',
+    'digital art',
+    'digital illustration',
+    'concept art',
+    'fantasy',
+    'artistic',
+    'oil painting',
+    'watercolor',
+    'art',
+    'artstyle',
+    '2.5d',
+    'semi-realistic',
+    'landscapes',
+  ],
 } as const;
 
 const tagsOf = (m: CatalogModel) => m.tags.map((t) => t.toLowerCase().trim());
-const isPerson = (m: CatalogModel) => tagsOf(m).some((t) => PERSON_TAGS.includes(t) || (m.type !== 'Checkpoint' && t === 'person'));
+const isPerson = (m: CatalogModel) =>
+  tagsOf(m).some((t) => PERSON_TAGS.includes(t) || (m.type !== 'Checkpoint' && t === 'person'));
 const hasWords = (text: string, term: string) => findWords(tokenize(text), phraseWords(term)) >= 0;
 
 export interface TrustCheck {
@@ -122,25 +174,42 @@ export function checkTrustPlan(item: TrustItem, result: PlanResult, catalog: Cat
   const e = item.expect;
   let applicable = true;
   for (const w of e.absent ?? []) if (hasWords(plan.prompt, w)) failures.push(`"${w}" is in the prompt`);
-  for (const w of e.negative ?? []) if (!hasWords(plan.negative_prompt, w)) failures.push(`"${w}" is not in the negative prompt`);
+  for (const w of e.negative ?? [])
+    if (!hasWords(plan.negative_prompt, w)) failures.push(`"${w}" is not in the negative prompt`);
   for (const w of e.present ?? []) if (!hasWords(plan.prompt, w)) failures.push(`"${w}" is missing from the prompt`);
-  for (const p of e.phrases ?? []) if (!plan.prompt.toLowerCase().includes(p.toLowerCase())) failures.push(`the phrase "${p}" is not in the prompt`);
+  for (const p of e.phrases ?? [])
+    if (!plan.prompt.toLowerCase().includes(p.toLowerCase())) failures.push(`the phrase "${p}" is not in the prompt`);
   if (e.general) {
-    if (plan.model.type !== 'Checkpoint') failures.push(`a ${plan.model.type} (${plan.model.name}) instead of a general checkpoint`);
-    else if (model && (isPerson(model) || tagsOf(model).some((t) => CHARACTER_TAGS.includes(t) && !tagsOf(model).includes('base model') && model.type !== 'Checkpoint'))) failures.push(`${model.name} is a person or character model`);
+    if (plan.model.type !== 'Checkpoint')
+      failures.push(`a ${plan.model.type} (${plan.model.name}) instead of a general checkpoint`);
+    else if (
+      model &&
+      (isPerson(model) ||
+        tagsOf(model).some(
+          (t) => CHARACTER_TAGS.includes(t) && !tagsOf(model).includes('base model') && model.type !== 'Checkpoint',
+        ))
+    )
+      failures.push(`${model.name} is a person or character model`);
   }
   if (e.style && model) {
-    const styleOf = (m: CatalogModel) => tagsOf(m).some((t) => (STYLE_TAGS[e.style!] as readonly string[]).includes(t)) || (STYLE_TAGS[e.style!] as readonly string[]).some((s) => !s.includes(' ') && m.name.toLowerCase().includes(s));
+    const styleOf = (m: CatalogModel) =>
+      tagsOf(m).some((t) => (STYLE_TAGS[e.style!] as readonly string[]).includes(t)) ||
+      (STYLE_TAGS[e.style!] as readonly string[]).some((s) => !s.includes(' ') && m.name.toLowerCase().includes(s));
     if (!styleOf(model) && !(base && styleOf(base))) failures.push(`${model.name} is not a ${e.style} model`);
   }
   if (e.model) {
     const word = e.model.toLowerCase();
     if (!catalog.models.some((m) => m.name.toLowerCase().includes(word))) applicable = false;
-    else if (!plan.model.name.toLowerCase().includes(word) && !(plan.base_checkpoint?.name.toLowerCase().includes(word) ?? false)) failures.push(`${plan.model.name} is not the "${e.model}" model asked for`);
+    else if (
+      !plan.model.name.toLowerCase().includes(word) &&
+      !(plan.base_checkpoint?.name.toLowerCase().includes(word) ?? false)
+    )
+      failures.push(`${plan.model.name} is not the "${e.model}" model asked for`);
   }
   if (e.orientation) {
     const got = orientationOf(plan.arguments.width, plan.arguments.height);
-    if (got !== e.orientation) failures.push(`${plan.arguments.width}×${plan.arguments.height} is ${got}, not ${e.orientation}`);
+    if (got !== e.orientation)
+      failures.push(`${plan.arguments.width}×${plan.arguments.height} is ${got}, not ${e.orientation}`);
   }
 
   // What must never happen, whatever the category.
@@ -150,7 +219,7 @@ export function checkTrustPlan(item: TrustItem, result: PlanResult, catalog: Cat
     return words.length > 0 && words.every((w) => hasWords(requestText, w));
   };
   const personUnnamed = [model, base].some((m) => m !== undefined && isPerson(m) && !named(m));
-  if (personUnnamed) failures.push('a real person\'s likeness nobody named');
+  if (personUnnamed) failures.push("a real person's likeness nobody named");
   const sdxl = /xl|pony/i.test(plan.model.base_model);
   const sdxlOffNative = sdxl && !isNativeSize('sdxl', plan.arguments.width, plan.arguments.height);
   if (sdxlOffNative) failures.push(`SDXL model at ${plan.arguments.width}×${plan.arguments.height}, not a native size`);
@@ -159,9 +228,22 @@ export function checkTrustPlan(item: TrustItem, result: PlanResult, catalog: Cat
 
   const asked = new Set(contentWords(requestText).map(stemWord));
   const triggers = new Set(contentWords(plan.model.trained_words.join(' ')).map(stemWord));
-  const added = [...new Set(contentWords(plan.prompt))].filter((w) => !asked.has(stemWord(w)) && !STYLE_WORDS.has(w) && !triggers.has(stemWord(w)) && !/^\d+(k|mm|s)?$/.test(w));
+  const added = [...new Set(contentWords(plan.prompt))].filter(
+    (w) => !asked.has(stemWord(w)) && !STYLE_WORDS.has(w) && !triggers.has(stemWord(w)) && !/^\d+(k|mm|s)?$/.test(w),
+  );
 
-  return { id: item.id, category: item.category, engine: result.engine.name, holds: applicable && failures.length === 0, failures, added, personUnnamed, sdxlOffNative, loraWithoutBase, applicable };
+  return {
+    id: item.id,
+    category: item.category,
+    engine: result.engine.name,
+    holds: applicable && failures.length === 0,
+    failures,
+    added,
+    personUnnamed,
+    sdxlOffNative,
+    loraWithoutBase,
+    applicable,
+  };
 }
 
 export interface TrustSummary {
@@ -177,8 +259,14 @@ export interface TrustSummary {
   addedPerPlan: number;
 }
 
-export function summariseTrust(engine: string, checks: readonly TrustCheck[], plans: readonly PlanResult[]): TrustSummary {
-  const byCategory = Object.fromEntries(TRUST_CATEGORIES.map((c) => [c, { n: 0, held: 0 }])) as TrustSummary['byCategory'];
+export function summariseTrust(
+  engine: string,
+  checks: readonly TrustCheck[],
+  plans: readonly PlanResult[],
+): TrustSummary {
+  const byCategory = Object.fromEntries(
+    TRUST_CATEGORIES.map((c) => [c, { n: 0, held: 0 }]),
+  ) as TrustSummary['byCategory'];
   for (const c of checks) {
     if (!c.applicable) continue;
     byCategory[c.category].n++;
@@ -201,7 +289,14 @@ const share = (held: number, n: number) => (n === 0 ? '–' : `${(held / n).toFi
 
 /** One Markdown table: per category the share of plans that hold, then the never-ever counts. */
 export function trustTable(summaries: readonly TrustSummary[]): string {
-  const header = ['Engine', ...TRUST_CATEGORIES, 'unnamed likeness', 'SDXL off native', 'LoRA without base', 'added words / plan'];
+  const header = [
+    'Engine',
+    ...TRUST_CATEGORIES,
+    'unnamed likeness',
+    'SDXL off native',
+    'LoRA without base',
+    'added words / plan',
+  ];
   const rows = summaries.map((s) => [
     s.engine,
     ...TRUST_CATEGORIES.map((c) => share(s.byCategory[c].held, s.byCategory[c].n)),
@@ -210,14 +305,27 @@ export function trustTable(summaries: readonly TrustSummary[]): string {
     `${s.loraWithoutBase}/${s.loraPlans}`,
     s.addedPerPlan.toFixed(2),
   ]);
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 export interface TrustRun {
   summaries: TrustSummary[];
   checks: TrustCheck[];
   /** Each plan, for the report: request, prompt, negative prompt, model, base checkpoint, size. */
-  plans: { id: string; engine: string; messages: string[]; prompt: string; negative_prompt: string; model: string; base_checkpoint: string | null; size: string }[];
+  plans: {
+    id: string;
+    engine: string;
+    messages: string[];
+    prompt: string;
+    negative_prompt: string;
+    model: string;
+    base_checkpoint: string | null;
+    size: string;
+  }[];
 }
 
 /** Plans every item with every engine through the real pipeline and checks each plan. */

@@ -32,11 +32,17 @@ export interface ReadTextOptions {
 const megabytes = (bytes: number) => `${Number((bytes / 1048576).toFixed(1))} MB`;
 
 function tooLarge(what: string, maxBytes: number): CatalogFetchError {
-  return new CatalogFetchError('too-large', `${what} is larger than ${megabytes(maxBytes)}, the limit set for catalog downloads; the import was stopped.`);
+  return new CatalogFetchError(
+    'too-large',
+    `${what} is larger than ${megabytes(maxBytes)}, the limit set for catalog downloads; the import was stopped.`,
+  );
 }
 
 /** Decodes a byte stream as UTF-8, reporting bytes read as they arrive. */
-export async function readStreamText(stream: ReadableStream<Uint8Array>, options: ReadTextOptions = {}): Promise<string> {
+export async function readStreamText(
+  stream: ReadableStream<Uint8Array>,
+  options: ReadTextOptions = {},
+): Promise<string> {
   const reader = stream.getReader();
   const decoder = new TextDecoder('utf-8');
   const parts: string[] = [];
@@ -88,8 +94,10 @@ export async function fetchCatalogText(url: string, options: CatalogFetchOptions
   };
   const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
   const stopped = (cause: unknown): Error => {
-    if (options.signal?.aborted) return new CatalogFetchError('cancelled', 'The import was cancelled; nothing was imported.');
-    if (idle.signal.aborted) return new CatalogFetchError('timeout', `${url} sent nothing for ${idleMs / 1000} s; the import was stopped.`);
+    if (options.signal?.aborted)
+      return new CatalogFetchError('cancelled', 'The import was cancelled; nothing was imported.');
+    if (idle.signal.aborted)
+      return new CatalogFetchError('timeout', `${url} sent nothing for ${idleMs / 1000} s; the import was stopped.`);
     return cause instanceof Error ? cause : new Error(String(cause));
   };
   rearm();
@@ -107,7 +115,10 @@ export async function fetchCatalogText(url: string, options: CatalogFetchOptions
     }
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
-      throw new CatalogFetchError('http', `Could not fetch ${url}: HTTP ${response.status} ${response.statusText}`.trim());
+      throw new CatalogFetchError(
+        'http',
+        `Could not fetch ${url}: HTTP ${response.status} ${response.statusText}`.trim(),
+      );
     }
     const length = Number(response.headers.get('content-length'));
     const total = Number.isFinite(length) && length > 0 ? length : null;
@@ -116,7 +127,14 @@ export async function fetchCatalogText(url: string, options: CatalogFetchOptions
       throw tooLarge(url, maxBytes);
     }
     if (!response.body) return await response.text();
-    return await readStreamText(response.body, { total, onProgress: options.onProgress, maxBytes, onChunk: rearm, failure: stopped, what: url });
+    return await readStreamText(response.body, {
+      total,
+      onProgress: options.onProgress,
+      maxBytes,
+      onChunk: rearm,
+      failure: stopped,
+      what: url,
+    });
   } finally {
     clearTimeout(timer);
   }

@@ -81,7 +81,11 @@ export interface ReadSourceOptions {
 const cancelledImport = () => new CatalogFetchError('cancelled', 'The import was cancelled; nothing was imported.');
 
 /** Reads one file as text, reporting bytes read as they arrive; a URL is given up when silent, too large or cancelled. */
-export function readCatalogSource(source: CatalogFileSource, onProgress: (progress: ImportProgress) => void, options: ReadSourceOptions = {}): Promise<string> {
+export function readCatalogSource(
+  source: CatalogFileSource,
+  onProgress: (progress: ImportProgress) => void,
+  options: ReadSourceOptions = {},
+): Promise<string> {
   const file = sourceName(source);
   const report = (bytes: number, total: number | null) => {
     if (options.signal?.aborted) throw cancelledImport();
@@ -112,7 +116,12 @@ export interface ImportedCatalog {
  */
 export async function importCatalog(
   request: CatalogImportRequest,
-  options: { onProgress: (progress: ImportProgress) => void; fetch?: typeof fetch; now?: () => number; signal?: AbortSignal },
+  options: {
+    onProgress: (progress: ImportProgress) => void;
+    fetch?: typeof fetch;
+    now?: () => number;
+    signal?: AbortSignal;
+  },
 ): Promise<ImportedCatalog> {
   const { onProgress } = options;
   const read: ReadSourceOptions = {
@@ -123,9 +132,15 @@ export async function importCatalog(
   const catalogName = sourceName(request.catalog);
   const catalogText = await readCatalogSource(request.catalog, onProgress, read);
   const demonstrations = request.demonstrations
-    ? { file: sourceName(request.demonstrations), text: await readCatalogSource(request.demonstrations, onProgress, read) }
+    ? {
+        file: sourceName(request.demonstrations),
+        text: await readCatalogSource(request.demonstrations, onProgress, read),
+      }
     : undefined;
-  const texts: CatalogTexts = { catalog: { file: catalogName, text: catalogText }, ...(demonstrations ? { demonstrations } : {}) };
+  const texts: CatalogTexts = {
+    catalog: { file: catalogName, text: catalogText },
+    ...(demonstrations ? { demonstrations } : {}),
+  };
   const { catalog, errors } = loadCatalog(texts, request.label, (p) => onProgress(p));
   if (options.signal?.aborted) throw cancelledImport();
   const demonstrationsText = demonstrations?.text ?? '';
@@ -150,7 +165,9 @@ export function catalogFromTexts(record: CatalogRecord, texts: CatalogTextsRecor
   return loadCatalog(
     {
       catalog: { file: `${record.source}/catalog.jsonl`, text: texts.catalog_text },
-      ...(texts.demonstrations_text ? { demonstrations: { file: `${record.source}/demonstrations.jsonl`, text: texts.demonstrations_text } } : {}),
+      ...(texts.demonstrations_text
+        ? { demonstrations: { file: `${record.source}/demonstrations.jsonl`, text: texts.demonstrations_text } }
+        : {}),
     },
     record.source,
   ).catalog;

@@ -50,14 +50,19 @@ export const read = {
     if (opts.nonEmpty && v.trim() === '') throw new FieldError(field, 'must not be empty');
     return v;
   },
-  number(o: JsonObject, field: string, opts: { optional?: boolean; integer?: boolean; fallback?: number } = {}): number {
+  number(
+    o: JsonObject,
+    field: string,
+    opts: { optional?: boolean; integer?: boolean; fallback?: number } = {},
+  ): number {
     const v = o[field];
     if (v === undefined || v === null) {
       if (opts.optional) return opts.fallback ?? 0;
       throw new FieldError(field, 'is missing');
     }
     const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isFinite(n)) throw new FieldError(field, `expected a number, got ${describe(v)}`);
+    if (typeof n !== 'number' || !Number.isFinite(n))
+      throw new FieldError(field, `expected a number, got ${describe(v)}`);
     if (opts.integer && !Number.isInteger(n)) throw new FieldError(field, `expected a whole number, got ${n}`);
     return n;
   },
@@ -121,7 +126,10 @@ export interface ParseOptions {
 /** A file that is not JSONL as a whole (another encoding or JSON layout): nothing in it is read. */
 export class JsonlFormatError extends Error {
   override name = 'JsonlFormatError';
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`this is not JSONL: ${problem}`);
   }
 }

@@ -1,6 +1,14 @@
 /** Builds a Catalog from catalog + demonstration JSONL texts, validating every line. */
 import { hashString } from '../hash.ts';
-import { JsonlFormatError, formatRecordError, parseJsonl, type ParseOptions, type ParseResult, type JsonObject, type RecordError } from './jsonl.ts';
+import {
+  JsonlFormatError,
+  formatRecordError,
+  parseJsonl,
+  type ParseOptions,
+  type ParseResult,
+  type JsonObject,
+  type RecordError,
+} from './jsonl.ts';
 import { parseCatalogModel, parseDemonstration } from './records.ts';
 import type { Catalog } from './types.ts';
 
@@ -35,7 +43,8 @@ function parseFile<T>(text: string, parseRecord: (o: JsonObject) => T, opts: Par
   try {
     return parseJsonl(text, parseRecord, opts);
   } catch (e) {
-    if (e instanceof JsonlFormatError) throw new CatalogError([{ file: e.file, line: 1, field: '', message: e.message }]);
+    if (e instanceof JsonlFormatError)
+      throw new CatalogError([{ file: e.file, line: 1, field: '', message: e.message }]);
     throw e;
   }
 }
@@ -59,7 +68,12 @@ export function loadCatalog(
   const unique = [];
   for (const [i, m] of models.records.entries()) {
     if (seen.has(m.id)) {
-      errors.push({ file: texts.catalog.file, line: models.recordLines[i] ?? 0, field: 'id', message: `duplicate model id ${m.id}` });
+      errors.push({
+        file: texts.catalog.file,
+        line: models.recordLines[i] ?? 0,
+        field: 'id',
+        message: `duplicate model id ${m.id}`,
+      });
       continue;
     }
     seen.add(m.id);
@@ -67,7 +81,9 @@ export function loadCatalog(
   }
   if (unique.length === 0) {
     throw new CatalogError(
-      errors.length > 0 ? errors : [{ file: texts.catalog.file, line: 1, field: '', message: 'the catalog has no models' }],
+      errors.length > 0
+        ? errors
+        : [{ file: texts.catalog.file, line: 1, field: '', message: 'the catalog has no models' }],
     );
   }
   let demonstrations: Catalog['demonstrations'] = [];

@@ -10,13 +10,18 @@ export const CATALOG_TEXT_LIMITS = { name: 200, description: 20_000 } as const;
 
 function limited(value: string, field: keyof typeof CATALOG_TEXT_LIMITS): string {
   const limit = CATALOG_TEXT_LIMITS[field];
-  if (value.length > limit) throw new FieldError(field, `is ${value.length.toLocaleString('en')} characters long; the limit is ${limit.toLocaleString('en')}`);
+  if (value.length > limit)
+    throw new FieldError(
+      field,
+      `is ${value.length.toLocaleString('en')} characters long; the limit is ${limit.toLocaleString('en')}`,
+    );
   return value;
 }
 
 export function parseCatalogModel(o: JsonObject): CatalogModel {
   const hash = read.string(o, 'hash', { optional: true }).trim();
-  if (hash !== '' && !/^[0-9a-fA-F]{8,64}$/.test(hash)) throw new FieldError('hash', `expected hex digits (AutoV2), got "${hash}"`);
+  if (hash !== '' && !/^[0-9a-fA-F]{8,64}$/.test(hash))
+    throw new FieldError('hash', `expected hex digits (AutoV2), got "${hash}"`);
   return {
     id: read.number(o, 'id', { integer: true }),
     name: limited(read.string(o, 'name', { nonEmpty: true }), 'name'),

@@ -52,5 +52,13 @@ export interface Catalog {
 
 /** The part of a catalog model a generation plan carries. */
 export function plannedModelOf(m: CatalogModel): PlannedModel {
-  return { id: m.id, name: m.name, type: m.type, file: m.file, base_model: m.base_model, trained_words: m.trained_words, hash: m.hash };
+  return {
+    id: m.id,
+    name: m.name,
+    type: m.type,
+    file: m.file,
+    base_model: m.base_model,
+    trained_words: m.trained_words,
+    hash: m.hash,
+  };
 }

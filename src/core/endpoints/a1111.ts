@@ -4,7 +4,18 @@
  * what is installed.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, cancelledError, checkBatchSize, checkImageData, checkPlan, loraBaseFor, makeContext, now, resolveInstalled, servedBy } from './common.ts';
+import {
+  RunTracker,
+  cancelledError,
+  checkBatchSize,
+  checkImageData,
+  checkPlan,
+  loraBaseFor,
+  makeContext,
+  now,
+  resolveInstalled,
+  servedBy,
+} from './common.ts';
 import { EndpointError } from './errors.ts';
 import { asRecord, badReply, decodeBase64, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { hashFromTitle, normaliseHash, promptWithLora } from './installed.ts';
@@ -105,7 +116,12 @@ export class A1111Client implements EndpointClient {
     const models = await this.listInstalledModels(signal);
     const checkpoints = models.filter((m) => m.kind === 'checkpoint').length;
     const loras = models.length - checkpoints;
-    return { ok: true, summary: `AUTOMATIC1111-compatible server at ${this.config.baseUrl}: ${checkpoints} checkpoints, ${loras} LoRAs.`, checkpoints, loras };
+    return {
+      ok: true,
+      summary: `AUTOMATIC1111-compatible server at ${this.config.baseUrl}: ${checkpoints} checkpoints, ${loras} LoRAs.`,
+      checkpoints,
+      loras,
+    };
   }
 
   async cancel(): Promise<void> {
@@ -125,7 +141,14 @@ export class A1111Client implements EndpointClient {
   private async schedulerList(signal: AbortSignal): Promise<SchedulerInfo[] | null> {
     if (this.schedulers !== undefined) return this.schedulers;
     try {
-      const reply = parseJson(await request(this.ctx, '/sdapi/v1/schedulers', { signal, timeoutMs: Math.min(LIST_TIMEOUT_MS, this.config.timeoutMs) }), this.ctx, 'The scheduler list');
+      const reply = parseJson(
+        await request(this.ctx, '/sdapi/v1/schedulers', {
+          signal,
+          timeoutMs: Math.min(LIST_TIMEOUT_MS, this.config.timeoutMs),
+        }),
+        this.ctx,
+        'The scheduler list',
+      );
       const list = Array.isArray(reply)
         ? reply.flatMap((r) => {
             const o = asRecord(r);
@@ -142,7 +165,10 @@ export class A1111Client implements EndpointClient {
   }
 
   /** The sampler fields for this server: split for v1.9+, combined before. */
-  private async samplerFields(sampler: string, signal: AbortSignal): Promise<Pick<A1111Txt2ImgRequest, 'sampler_name' | 'scheduler'>> {
+  private async samplerFields(
+    sampler: string,
+    signal: AbortSignal,
+  ): Promise<Pick<A1111Txt2ImgRequest, 'sampler_name' | 'scheduler'>> {
     const mode = this.config.schedulerMode ?? 'auto';
     if (mode === 'combined') return { sampler_name: combinedA1111Sampler(sampler) };
     const split = splitA1111Sampler(sampler);
@@ -152,7 +178,11 @@ export class A1111Client implements EndpointClient {
     const wanted = split.scheduler.toLowerCase();
     const known = list.find((s) => s.name.toLowerCase() === wanted || s.label.toLowerCase() === wanted);
     if (!known) {
-      throw new EndpointError('unsupported', `${this.config.baseUrl} has no "${split.scheduler}" scheduler (it has ${list.map((s) => s.name).join(', ')}).`, { kind: this.kind });
+      throw new EndpointError(
+        'unsupported',
+        `${this.config.baseUrl} has no "${split.scheduler}" scheduler (it has ${list.map((s) => s.name).join(', ')}).`,
+        { kind: this.kind },
+      );
     }
     return { sampler_name: split.sampler_name, scheduler: known.name };
   }
@@ -160,7 +190,12 @@ export class A1111Client implements EndpointClient {
   /** The exact request body for a plan (exported for tests and the closing note). */
   async buildRequest(plan: GenerationPlan, batchSize: number, signal: AbortSignal): Promise<A1111Txt2ImgRequest> {
     checkPlan(plan, this.config);
-    const { model, installed } = await resolveInstalled(plan, this.installed, () => this.listInstalledModels(signal), this.config);
+    const { model, installed } = await resolveInstalled(
+      plan,
+      this.installed,
+      () => this.listInstalledModels(signal),
+      this.config,
+    );
     const a = plan.arguments;
     let prompt = plan.prompt;
     let checkpoint: string | null = model.name;
@@ -221,7 +256,11 @@ export class A1111Client implements EndpointClient {
     }
   }
 
-  private async pollProgress(posted: Promise<unknown>, signal: AbortSignal, onProgress: GenerateOptions['onProgress']): Promise<void> {
+  private async pollProgress(
+    posted: Promise<unknown>,
+    signal: AbortSignal,
+    onProgress: GenerateOptions['onProgress'],
+  ): Promise<void> {
     if (!onProgress) return;
     let settled = false;
     posted.then(
@@ -237,13 +276,20 @@ export class A1111Client implements EndpointClient {
       }
       if (settled) return;
       try {
-        const p = asRecord(parseJson(await request(this.ctx, '/sdapi/v1/progress?skip_current_image=true', { signal, timeoutMs: 10_000 }), this.ctx, 'Progress'));
+        const p = asRecord(
+          parseJson(
+            await request(this.ctx, '/sdapi/v1/progress?skip_current_image=true', { signal, timeoutMs: 10_000 }),
+            this.ctx,
+            'Progress',
+          ),
+        );
         const state = asRecord(p?.state);
         const fraction = typeof p?.progress === 'number' ? Math.min(1, Math.max(0, p.progress)) : 0;
         const step = typeof state?.sampling_step === 'number' ? state.sampling_step : undefined;
         const steps = typeof state?.sampling_steps === 'number' ? state.sampling_steps : undefined;
         const eta = typeof p?.eta_relative === 'number' ? p.eta_relative : undefined;
-        if (!settled) onProgress({ phase: fraction > 0 ? 'sampling' : 'queued', fraction, step, steps, etaSeconds: eta });
+        if (!settled)
+          onProgress({ phase: fraction > 0 ? 'sampling' : 'queued', fraction, step, steps, etaSeconds: eta });
       } catch {
         // Progress is advisory; the txt2img request decides success.
       }
@@ -265,7 +311,8 @@ export class A1111Client implements EndpointClient {
       }
     }
     // A server set to return grids puts the grid first when it sends one image more than asked.
-    const pictures = (images as string[]).length === batchSize + 1 ? (images as string[]).slice(1) : (images as string[]);
+    const pictures =
+      (images as string[]).length === batchSize + 1 ? (images as string[]).slice(1) : (images as string[]);
     const allSeeds = Array.isArray(info.all_seeds) ? info.all_seeds : [];
     const out: GeneratedPng[] = pictures.map((b64, i) => {
       let png: Uint8Array;
@@ -279,7 +326,11 @@ export class A1111Client implements EndpointClient {
         const seed = typeof allSeeds[i] === 'number' ? (allSeeds[i] as number) : plan.arguments.seed + i;
         return { png, seed, width, height };
       } catch (e) {
-        if (e instanceof PngFormatError) throw badReply(this.ctx, `image ${i + 1} of the reply is not a valid PNG (${e.message}). Set the server's image format to PNG.`);
+        if (e instanceof PngFormatError)
+          throw badReply(
+            this.ctx,
+            `image ${i + 1} of the reply is not a valid PNG (${e.message}). Set the server's image format to PNG.`,
+          );
         throw e;
       }
     });

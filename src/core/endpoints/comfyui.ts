@@ -4,7 +4,18 @@
  * then fetches the images through /history/{id} and /view.
  */
 import type { GenerationPlan } from '../plan.ts';
-import { RunTracker, cancelledError, checkBatchSize, checkImageData, checkPlan, loraBaseFor, makeContext, now, resolveInstalled, servedBy } from './common.ts';
+import {
+  RunTracker,
+  cancelledError,
+  checkBatchSize,
+  checkImageData,
+  checkPlan,
+  loraBaseFor,
+  makeContext,
+  now,
+  resolveInstalled,
+  servedBy,
+} from './common.ts';
 import { EndpointError, cleanServerText } from './errors.ts';
 import { asRecord, badReply, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { promptWithTriggerWords } from './installed.ts';
@@ -92,7 +103,6 @@ export function buildComfyGraph(plan: GenerationPlan, choice: GraphChoice, batch
   return graph;
 }
 
-
 /** The choices of a combo input in /object_info: `[[...names], {...}]` (classic) or `["COMBO", {options}]` (newer). */
 export function comboOptions(objectInfo: unknown, nodeClass: string, input: string): string[] {
   const spec = asRecord(asRecord(asRecord(asRecord(objectInfo)?.[nodeClass])?.input)?.required)?.[input];
@@ -138,14 +148,20 @@ export class ComfyUIClient implements EndpointClient {
 
   async listInstalledModels(signal?: AbortSignal): Promise<InstalledModel[]> {
     const opts = { signal, timeoutMs: Math.min(LIST_TIMEOUT_MS, this.config.timeoutMs) };
-    const ckpt = parseJson(await request(this.ctx, '/object_info/CheckpointLoaderSimple', opts), this.ctx, 'The checkpoint list');
+    const ckpt = parseJson(
+      await request(this.ctx, '/object_info/CheckpointLoaderSimple', opts),
+      this.ctx,
+      'The checkpoint list',
+    );
     const lora = parseJson(await request(this.ctx, '/object_info/LoraLoader', opts), this.ctx, 'The LoRA list');
-    const toModel = (kind: InstalledModel['kind']) => (name: string): InstalledModel => ({
-      kind,
-      name,
-      file: name.split(/[\\/]/).pop() ?? name,
-      hash: null,
-    });
+    const toModel =
+      (kind: InstalledModel['kind']) =>
+      (name: string): InstalledModel => ({
+        kind,
+        name,
+        file: name.split(/[\\/]/).pop() ?? name,
+        hash: null,
+      });
     const out = [
       ...comboOptions(ckpt, 'CheckpointLoaderSimple', 'ckpt_name').map(toModel('checkpoint')),
       ...comboOptions(lora, 'LoraLoader', 'lora_name').map(toModel('lora')),
@@ -155,13 +171,27 @@ export class ComfyUIClient implements EndpointClient {
   }
 
   async testConnection(signal?: AbortSignal): Promise<ConnectionReport> {
-    const stats = asRecord(parseJson(await request(this.ctx, '/system_stats', { signal, timeoutMs: Math.min(LIST_TIMEOUT_MS, this.config.timeoutMs) }), this.ctx, 'System stats'));
+    const stats = asRecord(
+      parseJson(
+        await request(this.ctx, '/system_stats', {
+          signal,
+          timeoutMs: Math.min(LIST_TIMEOUT_MS, this.config.timeoutMs),
+        }),
+        this.ctx,
+        'System stats',
+      ),
+    );
     const version = asRecord(stats?.system)?.comfyui_version;
     const models = await this.listInstalledModels(signal);
     const checkpoints = models.filter((m) => m.kind === 'checkpoint').length;
     const loras = models.length - checkpoints;
     const v = typeof version === 'string' ? ` ${cleanServerText(version, 40)}` : '';
-    return { ok: true, summary: `ComfyUI${v} at ${this.config.baseUrl}: ${checkpoints} checkpoints, ${loras} LoRAs.`, checkpoints, loras };
+    return {
+      ok: true,
+      summary: `ComfyUI${v} at ${this.config.baseUrl}: ${checkpoints} checkpoints, ${loras} LoRAs.`,
+      checkpoints,
+      loras,
+    };
   }
 
   async cancel(): Promise<void> {
@@ -176,20 +206,43 @@ export class ComfyUIClient implements EndpointClient {
    */
   private async interrupt(promptIds: string[]): Promise<void> {
     const sent: Promise<unknown>[] = [];
-    if (promptIds.length) sent.push(request(this.ctx, '/queue', { json: { delete: promptIds }, timeoutMs: 5000, keepalive: true }));
-    sent.push(request(this.ctx, '/interrupt', { method: 'POST', json: promptIds.length === 1 ? { prompt_id: promptIds[0] } : {}, timeoutMs: 5000, keepalive: true }));
+    if (promptIds.length)
+      sent.push(request(this.ctx, '/queue', { json: { delete: promptIds }, timeoutMs: 5000, keepalive: true }));
+    sent.push(
+      request(this.ctx, '/interrupt', {
+        method: 'POST',
+        json: promptIds.length === 1 ? { prompt_id: promptIds[0] } : {},
+        timeoutMs: 5000,
+        keepalive: true,
+      }),
+    );
     // Best effort: the run is already abandoned on our side.
     await Promise.allSettled(sent);
   }
 
   /** The exact /prompt body for a plan (exported for tests and the closing note). */
-  async buildRequest(plan: GenerationPlan, batchSize: number, clientId: string, signal: AbortSignal): Promise<ComfyPromptRequest> {
+  async buildRequest(
+    plan: GenerationPlan,
+    batchSize: number,
+    clientId: string,
+    signal: AbortSignal,
+  ): Promise<ComfyPromptRequest> {
     checkPlan(plan, this.config);
-    const { model, installed } = await resolveInstalled(plan, this.installed, () => this.listInstalledModels(signal), this.config);
+    const { model, installed } = await resolveInstalled(
+      plan,
+      this.installed,
+      () => this.listInstalledModels(signal),
+      this.config,
+    );
     let choice: GraphChoice = { checkpoint: model.name, lora: null };
     if (plan.model.type === 'LORA') {
       const base = loraBaseFor(plan, installed, this.config) ?? installed.find((m) => m.kind === 'checkpoint') ?? null;
-      if (!base) throw new EndpointError('missing-model', `${this.config.baseUrl} has no checkpoint to run the LoRA "${plan.model.name}" on.`, { kind: this.kind });
+      if (!base)
+        throw new EndpointError(
+          'missing-model',
+          `${this.config.baseUrl} has no checkpoint to run the LoRA "${plan.model.name}" on.`,
+          { kind: this.kind },
+        );
       choice = { checkpoint: base.name, lora: model.name };
     }
     return { prompt: buildComfyGraph(plan, choice, batchSize), client_id: clientId };
@@ -227,7 +280,10 @@ export class ComfyUIClient implements EndpointClient {
       const output: GenerationOutput = {
         images,
         endpoint: { kind: this.kind, url: this.config.baseUrl },
-        server: { checkpoint: body.prompt['4']!.inputs.ckpt_name as string, sampler: `${body.prompt[SAMPLER_NODE]!.inputs.sampler_name} + ${body.prompt[SAMPLER_NODE]!.inputs.scheduler}` },
+        server: {
+          checkpoint: body.prompt['4']!.inputs.ckpt_name as string,
+          sampler: `${body.prompt[SAMPLER_NODE]!.inputs.sampler_name} + ${body.prompt[SAMPLER_NODE]!.inputs.scheduler}`,
+        },
         timings: { total: now() - started, request: requestMs, wait: waitMs, download: now() - t },
       };
       return servedBy(output, posted, this.config);
@@ -238,7 +294,11 @@ export class ComfyUIClient implements EndpointClient {
       }
       if (timeout.aborted && !(e instanceof EndpointError && e.reason === 'timeout')) {
         await this.interrupt(promptId ? [promptId] : []);
-        throw new EndpointError('timeout', `${this.config.baseUrl} did not finish within ${Math.round(this.config.timeoutMs / 1000)} s. A server loading a model for the first time can be slow: raise the timeout in the endpoint settings if this keeps happening.`, { kind: this.kind, cause: e });
+        throw new EndpointError(
+          'timeout',
+          `${this.config.baseUrl} did not finish within ${Math.round(this.config.timeoutMs / 1000)} s. A server loading a model for the first time can be slow: raise the timeout in the endpoint settings if this keeps happening.`,
+          { kind: this.kind, cause: e },
+        );
       }
       throw e;
     } finally {
@@ -252,8 +312,17 @@ export class ComfyUIClient implements EndpointClient {
     try {
       return await request(this.ctx, '/prompt', { json: body, signal });
     } catch (e) {
-      if (e instanceof EndpointError && e.status === 400 && e.serverMessage && /(ckpt_name|lora_name)[\s\S]*not in/i.test(e.serverMessage)) {
-        throw new EndpointError('missing-model', `${this.config.baseUrl} refused the model: ${e.serverMessage}`, { kind: this.kind, status: 400, serverMessage: e.serverMessage });
+      if (
+        e instanceof EndpointError &&
+        e.status === 400 &&
+        e.serverMessage &&
+        /(ckpt_name|lora_name)[\s\S]*not in/i.test(e.serverMessage)
+      ) {
+        throw new EndpointError('missing-model', `${this.config.baseUrl} refused the model: ${e.serverMessage}`, {
+          kind: this.kind,
+          status: 400,
+          serverMessage: e.serverMessage,
+        });
       }
       throw e;
     }
@@ -268,7 +337,8 @@ export class ComfyUIClient implements EndpointClient {
     onProgress: ((p: GenerationProgress) => void) | undefined,
   ): Promise<WebSocketLike | null> {
     if (!this.webSocket) return null;
-    const url = this.config.baseUrl.replace(/^http/i, 'ws').replace(/\/+$/, '') + `/ws?clientId=${encodeURIComponent(clientId)}`;
+    const url =
+      this.config.baseUrl.replace(/^http/i, 'ws').replace(/\/+$/, '') + `/ws?clientId=${encodeURIComponent(clientId)}`;
     let socket: WebSocketLike;
     try {
       socket = this.webSocket(url);
@@ -309,7 +379,8 @@ export class ComfyUIClient implements EndpointClient {
         case 'progress': {
           const value = Number(data.value);
           const max = Number(data.max);
-          if (max > 0 && Number.isFinite(value)) onProgress?.({ phase: 'sampling', fraction: Math.min(1, value / max), step: value, steps: max });
+          if (max > 0 && Number.isFinite(value))
+            onProgress?.({ phase: 'sampling', fraction: Math.min(1, value / max), step: value, steps: max });
           break;
         }
         case 'executing':
@@ -320,15 +391,24 @@ export class ComfyUIClient implements EndpointClient {
           events.push({ type: 'done' });
           break;
         case 'execution_error': {
-          const message = cleanServerText(`${String(data.exception_type ?? 'Error')}: ${String(data.exception_message ?? '')}`);
+          const message = cleanServerText(
+            `${String(data.exception_type ?? 'Error')}: ${String(data.exception_message ?? '')}`,
+          );
           events.push({
             type: 'failed',
-            error: new EndpointError('generation-failed', `ComfyUI failed in node ${String(data.node_type ?? data.node_id ?? '?')}: ${message}`, { kind: this.kind, serverMessage: message }),
+            error: new EndpointError(
+              'generation-failed',
+              `ComfyUI failed in node ${String(data.node_type ?? data.node_id ?? '?')}: ${message}`,
+              { kind: this.kind, serverMessage: message },
+            ),
           });
           break;
         }
         case 'execution_interrupted':
-          events.push({ type: 'failed', error: new EndpointError('cancelled', 'The run was interrupted on the server.', { kind: this.kind }) });
+          events.push({
+            type: 'failed',
+            error: new EndpointError('cancelled', 'The run was interrupted on the server.', { kind: this.kind }),
+          });
           break;
       }
     };
@@ -354,7 +434,12 @@ export class ComfyUIClient implements EndpointClient {
   }
 
   /** Waits for the run to finish (socket events, or polling /history), then returns its history entry. */
-  private async waitForHistory(promptId: string, events: EventQueue<WaitEvent> | null, signal: AbortSignal, timeout: AbortSignal): Promise<Record<string, unknown>> {
+  private async waitForHistory(
+    promptId: string,
+    events: EventQueue<WaitEvent> | null,
+    signal: AbortSignal,
+    timeout: AbortSignal,
+  ): Promise<Record<string, unknown>> {
     const pollMs = this.config.pollMs ?? DEFAULT_POLL_MS;
     let polling = events === null;
     for (;;) {
@@ -371,7 +456,11 @@ export class ComfyUIClient implements EndpointClient {
         const status = asRecord(entry.status);
         if (status?.status_str === 'error') {
           const messages = JSON.stringify(status.messages ?? '').slice(0, 2000);
-          throw new EndpointError('generation-failed', `ComfyUI reports the run failed: ${cleanServerText(messages, 300)}`, { kind: this.kind });
+          throw new EndpointError(
+            'generation-failed',
+            `ComfyUI reports the run failed: ${cleanServerText(messages, 300)}`,
+            { kind: this.kind },
+          );
         }
         if (status?.completed === true || asRecord(entry.outputs)?.[OUTPUT_NODE]) return entry;
       }
@@ -383,11 +472,21 @@ export class ComfyUIClient implements EndpointClient {
   }
 
   private async historyEntry(promptId: string, signal: AbortSignal): Promise<Record<string, unknown> | null> {
-    const history = asRecord(parseJson(await request(this.ctx, `/history/${encodeURIComponent(promptId)}`, { signal }), this.ctx, 'The history'));
+    const history = asRecord(
+      parseJson(
+        await request(this.ctx, `/history/${encodeURIComponent(promptId)}`, { signal }),
+        this.ctx,
+        'The history',
+      ),
+    );
     return asRecord(history?.[promptId]);
   }
 
-  private async downloadImages(entry: Record<string, unknown>, plan: GenerationPlan, signal: AbortSignal): Promise<GeneratedPng[]> {
+  private async downloadImages(
+    entry: Record<string, unknown>,
+    plan: GenerationPlan,
+    signal: AbortSignal,
+  ): Promise<GeneratedPng[]> {
     const outputs = asRecord(entry.outputs);
     const refs: ImageRef[] = [];
     for (const out of Object.values(outputs ?? {})) {
@@ -396,7 +495,11 @@ export class ComfyUIClient implements EndpointClient {
       for (const img of images) {
         const r = asRecord(img);
         if (r && typeof r.filename === 'string' && r.type === 'output') {
-          refs.push({ filename: r.filename, subfolder: typeof r.subfolder === 'string' ? r.subfolder : '', type: 'output' });
+          refs.push({
+            filename: r.filename,
+            subfolder: typeof r.subfolder === 'string' ? r.subfolder : '',
+            type: 'output',
+          });
         }
       }
     }
@@ -410,7 +513,11 @@ export class ComfyUIClient implements EndpointClient {
         // ComfyUI runs a batch from one seed (each latent a different batch index).
         images.push({ png: reply.bytes, seed: plan.arguments.seed, width, height });
       } catch (e) {
-        if (e instanceof PngFormatError) throw badReply(this.ctx, `output ${i + 1} (${cleanServerText(ref.filename, 80)}) is not a valid PNG: ${e.message}.`);
+        if (e instanceof PngFormatError)
+          throw badReply(
+            this.ctx,
+            `output ${i + 1} (${cleanServerText(ref.filename, 80)}) is not a valid PNG: ${e.message}.`,
+          );
         throw e;
       }
     }

@@ -4,7 +4,15 @@ import { EndpointError } from './errors.ts';
 import { badReply, type Reply, type RequestContext } from './http.ts';
 import { PngFormatError, checkPngData } from './png.ts';
 import { findInstalled, fileStem } from './installed.ts';
-import { ENDPOINT_KIND_LABELS, type ClientDeps, type EndpointConfig, type EndpointKind, type GeneratedPng, type GenerationOutput, type InstalledModel } from './types.ts';
+import {
+  ENDPOINT_KIND_LABELS,
+  type ClientDeps,
+  type EndpointConfig,
+  type EndpointKind,
+  type GeneratedPng,
+  type GenerationOutput,
+  type InstalledModel,
+} from './types.ts';
 
 export function makeContext(config: EndpointConfig, deps: ClientDeps): RequestContext {
   const f = deps.fetch ?? (globalThis.fetch as typeof fetch | undefined);
@@ -41,7 +49,11 @@ export class RunTracker {
   }
 
   /** Runs `work` under a signal from start(); once that signal has fired, a failure is a 'cancelled' error. */
-  async run<T>(callerSignal: AbortSignal | undefined, kind: EndpointKind, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async run<T>(
+    callerSignal: AbortSignal | undefined,
+    kind: EndpointKind,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const run = this.start(callerSignal);
     try {
       return await work(run.signal);
@@ -57,9 +69,12 @@ export class RunTracker {
 export function checkPlan(plan: GenerationPlan, config: EndpointConfig): void {
   const problems = validateArguments(plan.arguments);
   if (problems.length) {
-    throw new EndpointError('invalid-plan', `The plan cannot be sent: ${problems.map((p) => p.message).join('; ')}.`, { kind: config.kind });
+    throw new EndpointError('invalid-plan', `The plan cannot be sent: ${problems.map((p) => p.message).join('; ')}.`, {
+      kind: config.kind,
+    });
   }
-  if (!plan.prompt.trim()) throw new EndpointError('invalid-plan', 'The plan cannot be sent: the prompt is empty.', { kind: config.kind });
+  if (!plan.prompt.trim())
+    throw new EndpointError('invalid-plan', 'The plan cannot be sent: the prompt is empty.', { kind: config.kind });
   checkPromptLength(plan, config);
 }
 
@@ -68,21 +83,35 @@ export function checkPlan(plan: GenerationPlan, config: EndpointConfig): void {
  * 4,000 for dall-e-3; A1111 and ComfyUI take any length but encode it in 75-token chunks, so past a
  * few thousand characters a prompt is a pasted document, not a description.
  */
-export const PROMPT_LENGTH_LIMITS: Readonly<Record<EndpointKind, number>> = { a1111: 10_000, comfyui: 10_000, openai: 4_000, 'hf-inference': 4_000 };
+export const PROMPT_LENGTH_LIMITS: Readonly<Record<EndpointKind, number>> = {
+  a1111: 10_000,
+  comfyui: 10_000,
+  openai: 4_000,
+  'hf-inference': 4_000,
+};
 
 function checkPromptLength(plan: GenerationPlan, config: EndpointConfig): void {
   const limit = PROMPT_LENGTH_LIMITS[config.kind];
   const n = (x: number) => x.toLocaleString('en');
-  for (const [what, text] of [['prompt', plan.prompt], ['negative prompt', plan.negative_prompt]] as const) {
+  for (const [what, text] of [
+    ['prompt', plan.prompt],
+    ['negative prompt', plan.negative_prompt],
+  ] as const) {
     if (text.length > limit) {
-      throw new EndpointError('invalid-plan', `The plan cannot be sent: the ${what} is ${n(text.length)} characters long; ${ENDPOINT_KIND_LABELS[config.kind]} takes at most ${n(limit)} here. Edit the plan to shorten it.`, { kind: config.kind });
+      throw new EndpointError(
+        'invalid-plan',
+        `The plan cannot be sent: the ${what} is ${n(text.length)} characters long; ${ENDPOINT_KIND_LABELS[config.kind]} takes at most ${n(limit)} here. Edit the plan to shorten it.`,
+        { kind: config.kind },
+      );
     }
   }
 }
 
 export function checkBatchSize(batchSize: number, config: EndpointConfig): number {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 16) {
-    throw new EndpointError('invalid-plan', `Batch size must be a whole number from 1 to 16, got ${batchSize}.`, { kind: config.kind });
+    throw new EndpointError('invalid-plan', `Batch size must be a whole number from 1 to 16, got ${batchSize}.`, {
+      kind: config.kind,
+    });
   }
   return batchSize;
 }
@@ -94,7 +123,11 @@ function listSome(models: readonly InstalledModel[], kind: InstalledModel['kind'
 }
 
 /** The installed model the plan names, or a 'missing-model' error saying what the server has instead. */
-export function requireInstalled(plan: GenerationPlan, installed: readonly InstalledModel[], config: EndpointConfig): InstalledModel {
+export function requireInstalled(
+  plan: GenerationPlan,
+  installed: readonly InstalledModel[],
+  config: EndpointConfig,
+): InstalledModel {
   const hit = findInstalled(plan.model, installed);
   if (hit) return hit;
   const kind = plan.model.type === 'LORA' ? 'lora' : 'checkpoint';
@@ -125,14 +158,23 @@ export async function resolveInstalled(
 }
 
 /** The base checkpoint named in the settings for LoRA plans, if any, resolved against what is installed. */
-export function loraBaseCheckpoint(installed: readonly InstalledModel[], config: EndpointConfig): InstalledModel | null {
+export function loraBaseCheckpoint(
+  installed: readonly InstalledModel[],
+  config: EndpointConfig,
+): InstalledModel | null {
   const wanted = config.loraBaseCheckpoint?.trim();
   if (!wanted) return null;
-  const hit = installed.find((m) => m.kind === 'checkpoint' && (m.name === wanted || fileStem(m.file) === fileStem(wanted)));
+  const hit = installed.find(
+    (m) => m.kind === 'checkpoint' && (m.name === wanted || fileStem(m.file) === fileStem(wanted)),
+  );
   if (!hit) {
-    throw new EndpointError('missing-model', `The base checkpoint for LoRAs set in the endpoint settings ("${wanted}") is not installed on ${config.baseUrl}: ${listSome(installed, 'checkpoint')}.`, {
-      kind: config.kind,
-    });
+    throw new EndpointError(
+      'missing-model',
+      `The base checkpoint for LoRAs set in the endpoint settings ("${wanted}") is not installed on ${config.baseUrl}: ${listSome(installed, 'checkpoint')}.`,
+      {
+        kind: config.kind,
+      },
+    );
   }
   return hit;
 }
@@ -142,19 +184,32 @@ export function loraBaseCheckpoint(installed: readonly InstalledModel[], config:
  * wins), else the plan's own base checkpoint (stage 3) when this server has it installed, else null
  * (the server's current or first checkpoint).
  */
-export function loraBaseFor(plan: GenerationPlan, installed: readonly InstalledModel[], config: EndpointConfig): InstalledModel | null {
-  return loraBaseCheckpoint(installed, config) ?? (plan.base_checkpoint ? findInstalled(plan.base_checkpoint, installed) : null);
+export function loraBaseFor(
+  plan: GenerationPlan,
+  installed: readonly InstalledModel[],
+  config: EndpointConfig,
+): InstalledModel | null {
+  return (
+    loraBaseCheckpoint(installed, config) ??
+    (plan.base_checkpoint ? findInstalled(plan.base_checkpoint, installed) : null)
+  );
 }
 
 /** What a cancelled run throws: its own 'cancelled' error, or one wrapping whatever the abort caused. */
 export function cancelledError(e: unknown, kind: EndpointKind): EndpointError {
-  return e instanceof EndpointError && e.reason === 'cancelled' ? e : new EndpointError('cancelled', 'Cancelled.', { kind, cause: e });
+  return e instanceof EndpointError && e.reason === 'cancelled'
+    ? e
+    : new EndpointError('cancelled', 'Cancelled.', { kind, cause: e });
 }
 
 export const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** Checks each image's header against its pixel data; `what(i)` names image i in the message. */
-export async function checkImageData(ctx: RequestContext, images: readonly GeneratedPng[], what: (i: number) => string): Promise<void> {
+export async function checkImageData(
+  ctx: RequestContext,
+  images: readonly GeneratedPng[],
+  what: (i: number) => string,
+): Promise<void> {
   for (const [i, image] of images.entries()) {
     try {
       await checkPngData(image.png);
@@ -168,5 +223,9 @@ export async function checkImageData(ctx: RequestContext, images: readonly Gener
 /** The output as coming from the server that answered `reply`: an unkeyed request may have been redirected. */
 export function servedBy(output: GenerationOutput, reply: Reply, config: EndpointConfig): GenerationOutput {
   if (reply.servedBy === config.baseUrl) return output;
-  return { ...output, endpoint: { ...output.endpoint, url: reply.servedBy }, server: { ...output.server, redirected_from: config.baseUrl } };
+  return {
+    ...output,
+    endpoint: { ...output.endpoint, url: reply.servedBy },
+    server: { ...output.server, redirected_from: config.baseUrl },
+  };
 }

@@ -54,7 +54,12 @@ const isBrowser = () => typeof (globalThis as { document?: unknown }).document !
  * A browser reports a CORS refusal and a dead server the same way (TypeError). A `no-cors` request
  * to the same URL tells them apart when it succeeds (opaque): the server answered at all.
  */
-async function diagnoseNetworkFailure(ctx: RequestContext, url: string, cause: unknown, keyed: boolean): Promise<EndpointError> {
+async function diagnoseNetworkFailure(
+  ctx: RequestContext,
+  url: string,
+  cause: unknown,
+  keyed: boolean,
+): Promise<EndpointError> {
   const { kind } = ctx.config;
   const origin = pageOrigin();
   // A no-cors probe must follow redirects (the Fetch standard requires it), so a keyed endpoint is never
@@ -80,7 +85,8 @@ async function diagnoseNetworkFailure(ctx: RequestContext, url: string, cause: u
   const browserHint = ` Or it runs but refuses this page's origin (CORS): the browser does not say which. ${corsAdvice(kind, origin)}`;
   return new EndpointError(
     'unreachable',
-    `Cannot reach ${ctx.config.baseUrl}: is the server running and is the URL right?` + (isBrowser() ? browserHint : ''),
+    `Cannot reach ${ctx.config.baseUrl}: is the server running and is the URL right?` +
+      (isBrowser() ? browserHint : ''),
     { kind, url, cause },
   );
 }
@@ -124,10 +130,14 @@ export function serverMessageOf(bytes: Uint8Array): string {
 /** Reads a body as a stream and stops as soon as it passes `limit` bytes. */
 function readCapped(response: Response, limit: number, ctx: RequestContext, url: string): Promise<Uint8Array> {
   const tooLarge = () =>
-    new EndpointError('too-large', `The reply from ${ctx.config.baseUrl} is larger than ${Math.round(limit / 1048576)} MB; refused.`, {
-      kind: ctx.config.kind,
-      url,
-    });
+    new EndpointError(
+      'too-large',
+      `The reply from ${ctx.config.baseUrl} is larger than ${Math.round(limit / 1048576)} MB; refused.`,
+      {
+        kind: ctx.config.kind,
+        url,
+      },
+    );
   return readBody(response, { limit, tooLarge });
 }
 
@@ -183,7 +193,14 @@ export async function request(ctx: RequestContext, path: string, options: Reques
     bytes = await readCapped(response, limit, ctx, url);
   } catch (e) {
     if (e instanceof EndpointError) throw e;
-    throw stopped(e) ?? new EndpointError('bad-reply', `The reply from ${config.baseUrl} broke off.`, { kind: config.kind, url, cause: e });
+    throw (
+      stopped(e) ??
+      new EndpointError('bad-reply', `The reply from ${config.baseUrl} broke off.`, {
+        kind: config.kind,
+        url,
+        cause: e,
+      })
+    );
   }
   const contentType = response.headers.get('content-type') ?? '';
   if (!response.ok) {
@@ -200,7 +217,8 @@ export async function request(ctx: RequestContext, path: string, options: Reques
 }
 
 /** A redirect seen with redirect: 'manual': a 3xx in Node, an opaque redirect (status 0) in browsers. */
-const isRedirect = (response: Response) => response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400);
+const isRedirect = (response: Response) =>
+  response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400);
 
 function redirectRefused(ctx: RequestContext, url: string, response: Response): EndpointError {
   const location = response.headers.get('location');

@@ -51,7 +51,9 @@ export function findInstalled(
  * and the same AutoV2 hash, or the same file name when a side lacks the hash) appears once, with
  * `endpoints` naming every endpoint that has it.
  */
-export function mergeInstalledLists(lists: readonly { endpoint: string; models: readonly InstalledModel[] }[]): InstalledModel[] {
+export function mergeInstalledLists(
+  lists: readonly { endpoint: string; models: readonly InstalledModel[] }[],
+): InstalledModel[] {
   const merged: InstalledModel[] = [];
   const byHash = new Map<string, InstalledModel>();
   const byStem = new Map<string, InstalledModel>();
@@ -88,7 +90,10 @@ export interface InstalledMatch {
   unmatched: InstalledModel[];
 }
 
-export function matchInstalledModels(catalog: readonly CatalogModel[], installed: readonly InstalledModel[]): InstalledMatch {
+export function matchInstalledModels(
+  catalog: readonly CatalogModel[],
+  installed: readonly InstalledModel[],
+): InstalledMatch {
   const byHash = new Map<string, InstalledModel>();
   const byStem = new Map<string, InstalledModel>();
   for (const m of installed) {

@@ -17,7 +17,12 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function jobKey(plan: GenerationPlan, endpoint: Pick<EndpointConfig, 'kind' | 'baseUrl'>, seed: number, batchSize = 1): string {
+export function jobKey(
+  plan: GenerationPlan,
+  endpoint: Pick<EndpointConfig, 'kind' | 'baseUrl'>,
+  seed: number,
+  batchSize = 1,
+): string {
   const url = endpoint.baseUrl.trim().replace(/\/+$/, '').toLowerCase();
   return 'job-' + hashString(stableJson({ plan, kind: endpoint.kind, url, seed, batchSize }));
 }

@@ -10,7 +10,13 @@
 import { STATION_FIELDS } from '../station.ts';
 import { DISPATCH_POLICIES, type DispatchPolicy } from './pool.ts';
 import { isSecretName, redactUrl, secretQueryNames } from './secrets.ts';
-import { DEFAULT_TIMEOUT_MS, ENDPOINT_KINDS, type EndpointConfig, type EndpointKind, type SchedulerMode } from './types.ts';
+import {
+  DEFAULT_TIMEOUT_MS,
+  ENDPOINT_KINDS,
+  type EndpointConfig,
+  type EndpointKind,
+  type SchedulerMode,
+} from './types.ts';
 
 export interface KioskConfig {
   endpoints: EndpointConfig[];
@@ -33,9 +39,29 @@ export class KioskConfigError extends Error {
   }
 }
 
-const ENDPOINT_FIELDS = new Set(['kind', 'url', 'baseUrl', 'apiKey', 'authHeader', 'timeoutMs', 'concurrency', 'maxReplyMB', 'schedulerMode', 'loraBaseCheckpoint', 'openaiModel', 'pollMs']);
+const ENDPOINT_FIELDS = new Set([
+  'kind',
+  'url',
+  'baseUrl',
+  'apiKey',
+  'authHeader',
+  'timeoutMs',
+  'concurrency',
+  'maxReplyMB',
+  'schedulerMode',
+  'loraBaseCheckpoint',
+  'openaiModel',
+  'pollMs',
+]);
 // The station fields (kiosk mode, PIN, safe mode; src/core/station.ts) share the file and are read there.
-const TOP_FIELDS = new Set(['endpoints', 'dispatch', 'onlyInstalledModels', 'batchSize', 'allowUrlOverrides', ...STATION_FIELDS]);
+const TOP_FIELDS = new Set([
+  'endpoints',
+  'dispatch',
+  'onlyInstalledModels',
+  'batchSize',
+  'allowUrlOverrides',
+  ...STATION_FIELDS,
+]);
 const SCHEDULER_MODES: readonly SchedulerMode[] = ['auto', 'split', 'combined'];
 
 export function isEndpointKind(v: unknown): v is EndpointKind {
@@ -52,34 +78,50 @@ export function checkEndpointUrl(url: string): string[] {
   } catch {
     return [`"${shown}" is not an absolute URL (expected e.g. http://127.0.0.1:7860)`];
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return [`"${shown}" must start with http:// or https://`];
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return [`"${shown}" must start with http:// or https://`];
   if (parsed.username || parsed.password) return [`"${shown}" carries credentials; use apiKey or authHeader instead`];
   return secretQueryNames(parsed).map(
-    (name) => `"${shown}": "${name}" in the URL looks like a key; a URL is kept in history and logs, so put it in apiKey or authHeader instead`,
+    (name) =>
+      `"${shown}": "${name}" in the URL looks like a key; a URL is kept in history and logs, so put it in apiKey or authHeader instead`,
   );
 }
 
-const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+const isInt = (v: unknown, lo: number, hi: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
 
 /** Validates one endpoint entry; `at` names it in messages. Returns the config and the problems. */
-export function validateEndpointConfig(raw: unknown, at = 'endpoint'): { config: EndpointConfig | null; problems: string[] } {
+export function validateEndpointConfig(
+  raw: unknown,
+  at = 'endpoint',
+): { config: EndpointConfig | null; problems: string[] } {
   const problems: string[] = [];
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { config: null, problems: [`${at} must be an object`] };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    return { config: null, problems: [`${at} must be an object`] };
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!ENDPOINT_FIELDS.has(k)) problems.push(`${at}: unknown field "${k}" (known: ${[...ENDPOINT_FIELDS].join(', ')})`);
-  if (!isEndpointKind(o.kind)) problems.push(`${at}.kind must be one of ${ENDPOINT_KINDS.join(', ')}, got ${JSON.stringify(o.kind)}`);
+  for (const k of Object.keys(o))
+    if (!ENDPOINT_FIELDS.has(k))
+      problems.push(`${at}: unknown field "${k}" (known: ${[...ENDPOINT_FIELDS].join(', ')})`);
+  if (!isEndpointKind(o.kind))
+    problems.push(`${at}.kind must be one of ${ENDPOINT_KINDS.join(', ')}, got ${JSON.stringify(o.kind)}`);
   const url = o.url ?? o.baseUrl;
   if (typeof url !== 'string' || !url.trim()) problems.push(`${at}.url is required`);
   else problems.push(...checkEndpointUrl(url.trim()).map((p) => `${at}.url: ${p}`));
   const optionalString = (k: string) => {
-    if (o[k] !== undefined && (typeof o[k] !== 'string' || !(o[k] as string).trim())) problems.push(`${at}.${k} must be a non-empty string`);
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || !(o[k] as string).trim()))
+      problems.push(`${at}.${k} must be a non-empty string`);
   };
   for (const k of ['apiKey', 'authHeader', 'loraBaseCheckpoint', 'openaiModel']) optionalString(k);
-  if (o.timeoutMs !== undefined && !isInt(o.timeoutMs, 1000, 3_600_000)) problems.push(`${at}.timeoutMs must be a whole number of milliseconds from 1000 to 3600000`);
-  if (o.concurrency !== undefined && !isInt(o.concurrency, 1, 64)) problems.push(`${at}.concurrency must be a whole number from 1 to 64`);
-  if (o.maxReplyMB !== undefined && !isInt(o.maxReplyMB, 1, 1024)) problems.push(`${at}.maxReplyMB must be a whole number from 1 to 1024`);
-  if (o.pollMs !== undefined && !isInt(o.pollMs, 50, 10_000)) problems.push(`${at}.pollMs must be a whole number from 50 to 10000`);
-  if (o.schedulerMode !== undefined && !SCHEDULER_MODES.includes(o.schedulerMode as SchedulerMode)) problems.push(`${at}.schedulerMode must be one of ${SCHEDULER_MODES.join(', ')}`);
+  if (o.timeoutMs !== undefined && !isInt(o.timeoutMs, 1000, 3_600_000))
+    problems.push(`${at}.timeoutMs must be a whole number of milliseconds from 1000 to 3600000`);
+  if (o.concurrency !== undefined && !isInt(o.concurrency, 1, 64))
+    problems.push(`${at}.concurrency must be a whole number from 1 to 64`);
+  if (o.maxReplyMB !== undefined && !isInt(o.maxReplyMB, 1, 1024))
+    problems.push(`${at}.maxReplyMB must be a whole number from 1 to 1024`);
+  if (o.pollMs !== undefined && !isInt(o.pollMs, 50, 10_000))
+    problems.push(`${at}.pollMs must be a whole number from 50 to 10000`);
+  if (o.schedulerMode !== undefined && !SCHEDULER_MODES.includes(o.schedulerMode as SchedulerMode))
+    problems.push(`${at}.schedulerMode must be one of ${SCHEDULER_MODES.join(', ')}`);
   if (problems.length) return { config: null, problems };
   const config: EndpointConfig = {
     kind: o.kind as EndpointKind,
@@ -87,7 +129,8 @@ export function validateEndpointConfig(raw: unknown, at = 'endpoint'): { config:
     timeoutMs: (o.timeoutMs as number | undefined) ?? DEFAULT_TIMEOUT_MS,
     concurrency: (o.concurrency as number | undefined) ?? 1,
   };
-  for (const k of ['apiKey', 'authHeader', 'loraBaseCheckpoint', 'openaiModel'] as const) if (typeof o[k] === 'string') config[k] = (o[k] as string).trim();
+  for (const k of ['apiKey', 'authHeader', 'loraBaseCheckpoint', 'openaiModel'] as const)
+    if (typeof o[k] === 'string') config[k] = (o[k] as string).trim();
   if (o.maxReplyMB !== undefined) config.maxReplyMB = o.maxReplyMB as number;
   if (o.pollMs !== undefined) config.pollMs = o.pollMs as number;
   if (o.schedulerMode !== undefined) config.schedulerMode = o.schedulerMode as SchedulerMode;
@@ -96,9 +139,11 @@ export function validateEndpointConfig(raw: unknown, at = 'endpoint'): { config:
 
 export function parseKioskConfig(raw: unknown, source = 'kiosk.json'): KioskConfig {
   const problems: string[] = [];
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new KioskConfigError(source, ['the top level must be a JSON object']);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new KioskConfigError(source, ['the top level must be a JSON object']);
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!TOP_FIELDS.has(k)) problems.push(`unknown field "${k}" (known: ${[...TOP_FIELDS].join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!TOP_FIELDS.has(k)) problems.push(`unknown field "${k}" (known: ${[...TOP_FIELDS].join(', ')})`);
   const endpoints: EndpointConfig[] = [];
   if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) problems.push('"endpoints" must be a non-empty list');
   else {
@@ -108,10 +153,14 @@ export function parseKioskConfig(raw: unknown, source = 'kiosk.json'): KioskConf
       if (r.config) endpoints.push(r.config);
     });
   }
-  if (o.dispatch !== undefined && !DISPATCH_POLICIES.includes(o.dispatch as DispatchPolicy)) problems.push(`"dispatch" must be one of ${DISPATCH_POLICIES.join(', ')}`);
-  if (o.onlyInstalledModels !== undefined && typeof o.onlyInstalledModels !== 'boolean') problems.push('"onlyInstalledModels" must be true or false');
-  if (o.batchSize !== undefined && !isInt(o.batchSize, 1, 16)) problems.push('"batchSize" must be a whole number from 1 to 16');
-  if (o.allowUrlOverrides !== undefined && typeof o.allowUrlOverrides !== 'boolean') problems.push('"allowUrlOverrides" must be true or false');
+  if (o.dispatch !== undefined && !DISPATCH_POLICIES.includes(o.dispatch as DispatchPolicy))
+    problems.push(`"dispatch" must be one of ${DISPATCH_POLICIES.join(', ')}`);
+  if (o.onlyInstalledModels !== undefined && typeof o.onlyInstalledModels !== 'boolean')
+    problems.push('"onlyInstalledModels" must be true or false');
+  if (o.batchSize !== undefined && !isInt(o.batchSize, 1, 16))
+    problems.push('"batchSize" must be a whole number from 1 to 16');
+  if (o.allowUrlOverrides !== undefined && typeof o.allowUrlOverrides !== 'boolean')
+    problems.push('"allowUrlOverrides" must be true or false');
   if (problems.length) throw new KioskConfigError(source, problems);
   return {
     endpoints,
@@ -122,20 +171,25 @@ export function parseKioskConfig(raw: unknown, source = 'kiosk.json'): KioskConf
   };
 }
 
-
 /** Kiosk settings from URL parameters; null when the URL names no endpoint. */
 export function kioskConfigFromUrl(params: URLSearchParams): KioskConfig | null {
   const specs = params.getAll('endpoint');
   if (specs.length === 0) return null;
   const problems: string[] = [];
   for (const k of params.keys()) {
-    if (isSecretName(k)) problems.push(`"${k}": API keys are not accepted in the URL (it is kept in history and server logs); put them in kiosk.json`);
+    if (isSecretName(k))
+      problems.push(
+        `"${k}": API keys are not accepted in the URL (it is kept in history and server logs); put them in kiosk.json`,
+      );
   }
   const timeoutS = params.get('timeout');
   const concurrency = params.get('concurrency');
   const endpoints = specs.map((spec) => {
     const colon = spec.indexOf(':');
-    const entry: Record<string, unknown> = { kind: colon > 0 ? spec.slice(0, colon) : spec, url: colon > 0 ? spec.slice(colon + 1) : '' };
+    const entry: Record<string, unknown> = {
+      kind: colon > 0 ? spec.slice(0, colon) : spec,
+      url: colon > 0 ? spec.slice(colon + 1) : '',
+    };
     if (timeoutS !== null) entry.timeoutMs = Number(timeoutS) * 1000;
     if (concurrency !== null) entry.concurrency = Number(concurrency);
     return entry;
@@ -153,7 +207,9 @@ export function kioskConfigFromUrl(params: URLSearchParams): KioskConfig | null 
     config = parseKioskConfig(raw, 'URL parameters');
   } catch (e) {
     if (!(e instanceof KioskConfigError)) throw e;
-    problems.push(...e.problems.map((p) => p.replace(/^endpoints\[(\d+)\]/, (_, i: string) => `endpoint #${Number(i) + 1}`)));
+    problems.push(
+      ...e.problems.map((p) => p.replace(/^endpoints\[(\d+)\]/, (_, i: string) => `endpoint #${Number(i) + 1}`)),
+    );
   }
   if (problems.length || !config) throw new KioskConfigError('URL parameters', problems);
   return config;
@@ -172,7 +228,10 @@ export interface EndpointSourceDecision {
 }
 
 const endpointSignature = (endpoints: readonly EndpointConfig[]) =>
-  endpoints.map((e) => `${e.kind} ${e.baseUrl}`).sort().join('\n');
+  endpoints
+    .map((e) => `${e.kind} ${e.baseUrl}`)
+    .sort()
+    .join('\n');
 
 /** A link's endpoints as the user sees them: kind and host. */
 export function linkHosts(config: KioskConfig): string[] {
@@ -193,7 +252,11 @@ export function linkHosts(config: KioskConfig): string[] {
  * remembered for the visit by the caller). In a kiosk the link is ignored unless kiosk.json sets
  * `"allowUrlOverrides": true`, and then it is asked about too.
  */
-export function decideEndpointSource(sources: { link: KioskConfig | null; kioskFile: KioskConfig | null; saved: KioskConfig | null }): EndpointSourceDecision {
+export function decideEndpointSource(sources: {
+  link: KioskConfig | null;
+  kioskFile: KioskConfig | null;
+  saved: KioskConfig | null;
+}): EndpointSourceDecision {
   const { link, kioskFile, saved } = sources;
   const base = kioskFile ?? saved;
   const decision: EndpointSourceDecision = { settings: base, kiosk: kioskFile !== null, ask: null, notice: null };
@@ -202,6 +265,7 @@ export function decideEndpointSource(sources: { link: KioskConfig | null; kioskF
     return { ...decision, notice: 'This kiosk uses its own endpoints; the endpoints given in the link are ignored.' };
   }
   // Nothing saved (a fresh browser): the link replaces nothing, so it configures the visit as before.
-  if (!base || endpointSignature(base.endpoints) === endpointSignature(link.endpoints)) return { ...decision, settings: { ...link }, kiosk: true };
+  if (!base || endpointSignature(base.endpoints) === endpointSignature(link.endpoints))
+    return { ...decision, settings: { ...link }, kiosk: true };
   return { ...decision, ask: { hosts: linkHosts(link), config: link } };
 }

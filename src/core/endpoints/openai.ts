@@ -58,7 +58,6 @@ export interface OpenAIImagesRequest {
   response_format: 'b64_json';
 }
 
-
 function checkedPng(ctx: RequestContext, bytes: Uint8Array, what: string): { width: number; height: number } {
   try {
     return pngSize(bytes);
@@ -87,7 +86,13 @@ export class OpenAIImagesClient implements EndpointClient {
   buildRequests(plan: GenerationPlan, batchSize: number): OpenAIImagesRequest[] {
     checkPlan(plan, this.config);
     const size = nearestOpenAISize(this.model, plan.arguments.width, plan.arguments.height);
-    const one = (n: number): OpenAIImagesRequest => ({ model: this.model, prompt: plan.prompt, n, size, response_format: 'b64_json' });
+    const one = (n: number): OpenAIImagesRequest => ({
+      model: this.model,
+      prompt: plan.prompt,
+      n,
+      size,
+      response_format: 'b64_json',
+    });
     return SINGLE_IMAGE_MODELS.has(this.model) ? Array.from({ length: batchSize }, () => one(1)) : [one(batchSize)];
   }
 
@@ -119,7 +124,12 @@ export class OpenAIImagesClient implements EndpointClient {
       const server: Record<string, string> = { model: this.model };
       if (revised[0]) server.revised_prompt = revised[0];
       await checkImageData(this.ctx, images, (i) => `image ${i + 1}`);
-      const output: GenerationOutput = { images, endpoint: { kind: this.kind, url: this.config.baseUrl }, server, timings: { total: now() - started } };
+      const output: GenerationOutput = {
+        images,
+        endpoint: { kind: this.kind, url: this.config.baseUrl },
+        server,
+        timings: { total: now() - started },
+      };
       return last ? servedBy(output, last, this.config) : output;
     });
   }
@@ -134,9 +144,20 @@ export class OpenAIImagesClient implements EndpointClient {
   }
 
   async testConnection(signal?: AbortSignal): Promise<ConnectionReport> {
-    const reply = asRecord(parseJson(await request(this.ctx, '/v1/models', { signal, timeoutMs: Math.min(20_000, this.config.timeoutMs) }), this.ctx, 'The model list'));
+    const reply = asRecord(
+      parseJson(
+        await request(this.ctx, '/v1/models', { signal, timeoutMs: Math.min(20_000, this.config.timeoutMs) }),
+        this.ctx,
+        'The model list',
+      ),
+    );
     const count = Array.isArray(reply?.data) ? reply.data.length : 0;
-    return { ok: true, summary: `OpenAI-compatible server at ${this.config.baseUrl}: ${count} models listed; images from "${this.model}".`, checkpoints: 0, loras: 0 };
+    return {
+      ok: true,
+      summary: `OpenAI-compatible server at ${this.config.baseUrl}: ${count} models listed; images from "${this.model}".`,
+      checkpoints: 0,
+      loras: 0,
+    };
   }
 }
 
@@ -168,7 +189,14 @@ export class HFInferenceClient implements EndpointClient {
     const a = plan.arguments;
     return {
       inputs: plan.prompt,
-      parameters: { negative_prompt: plan.negative_prompt, num_inference_steps: a.steps, guidance_scale: a.cfg_scale, width: a.width, height: a.height, seed },
+      parameters: {
+        negative_prompt: plan.negative_prompt,
+        num_inference_steps: a.steps,
+        guidance_scale: a.cfg_scale,
+        width: a.width,
+        height: a.height,
+        seed,
+      },
     };
   }
 
@@ -185,14 +213,22 @@ export class HFInferenceClient implements EndpointClient {
         const reply = await request(this.ctx, '', { json: this.buildRequest(plan, seed), signal, accept: 'image/png' });
         last = reply;
         if (!reply.contentType.startsWith('image/')) {
-          throw badReply(this.ctx, `expected an image, got ${cleanServerText(reply.contentType || 'no content type', 60)}.`);
+          throw badReply(
+            this.ctx,
+            `expected an image, got ${cleanServerText(reply.contentType || 'no content type', 60)}.`,
+          );
         }
         const { width, height } = checkedPng(this.ctx, reply.bytes, `image ${i + 1}`);
         images.push({ png: reply.bytes, seed, width, height });
       }
       options.onProgress?.({ phase: 'downloading', fraction: 1 });
       await checkImageData(this.ctx, images, (i) => `image ${i + 1}`);
-      const output: GenerationOutput = { images, endpoint: { kind: this.kind, url: this.config.baseUrl }, server: {}, timings: { total: now() - started } };
+      const output: GenerationOutput = {
+        images,
+        endpoint: { kind: this.kind, url: this.config.baseUrl },
+        server: {},
+        timings: { total: now() - started },
+      };
       return last ? servedBy(output, last, this.config) : output;
     });
   }
@@ -212,7 +248,16 @@ export class HFInferenceClient implements EndpointClient {
       signal,
       accept: 'image/png',
     });
-    if (!reply.contentType.startsWith('image/')) throw badReply(this.ctx, `expected an image, got ${cleanServerText(reply.contentType || 'no content type', 60)}.`);
-    return { ok: true, summary: `Text-to-image endpoint at ${this.config.baseUrl} answered with an image.`, checkpoints: 0, loras: 0 };
+    if (!reply.contentType.startsWith('image/'))
+      throw badReply(
+        this.ctx,
+        `expected an image, got ${cleanServerText(reply.contentType || 'no content type', 60)}.`,
+      );
+    return {
+      ok: true,
+      summary: `Text-to-image endpoint at ${this.config.baseUrl} answered with an image.`,
+      checkpoints: 0,
+      loras: 0,
+    };
   }
 }

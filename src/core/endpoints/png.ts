@@ -77,8 +77,19 @@ function rawDataBytes(width: number, height: number, bitsPerPixel: number, inter
   const rows = (w: number, h: number) => (w > 0 && h > 0 ? h * (1 + Math.ceil((w * bitsPerPixel) / 8)) : 0);
   if (!interlaced) return rows(width, height);
   // Adam7: [x start, y start, x step, y step] of the seven passes.
-  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
-  return passes.reduce((n, [x0, y0, dx, dy]) => n + rows(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)), 0);
+  const passes = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ] as const;
+  return passes.reduce(
+    (n, [x0, y0, dx, dy]) => n + rows(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)),
+    0,
+  );
 }
 
 /**
@@ -96,13 +107,19 @@ export async function checkPngData(bytes: Uint8Array): Promise<{ width: number; 
   const depth = ihdr[8]!;
   const channels = CHANNELS[ihdr[9]!];
   if (width === 0 || height === 0 || channels === undefined || ![1, 2, 4, 8, 16].includes(depth)) {
-    throw new PngFormatError(`has an impossible header (${width}×${height}, bit depth ${depth}, colour type ${ihdr[9]})`);
+    throw new PngFormatError(
+      `has an impossible header (${width}×${height}, bit depth ${depth}, colour type ${ihdr[9]})`,
+    );
   }
   const expected = rawDataBytes(width, height, depth * channels, ihdr[12] === 1);
   const idat = chunks.filter((c) => c.type === 'IDAT').map((c) => c.data);
   if (idat.length === 0) throw new PngFormatError('has no image data (IDAT)');
-  const mismatch = (detail: string) => new PngFormatError(`says it is ${width}×${height} pixels but its data does not match (${detail})`);
-  const reader = new Blob(idat as Uint8Array<ArrayBuffer>[]).stream().pipeThrough(new DecompressionStream('deflate')).getReader();
+  const mismatch = (detail: string) =>
+    new PngFormatError(`says it is ${width}×${height} pixels but its data does not match (${detail})`);
+  const reader = new Blob(idat as Uint8Array<ArrayBuffer>[])
+    .stream()
+    .pipeThrough(new DecompressionStream('deflate'))
+    .getReader();
   let inflated = 0;
   try {
     for (;;) {
@@ -118,7 +135,8 @@ export async function checkPngData(bytes: Uint8Array): Promise<{ width: number; 
     if (e instanceof PngFormatError) throw e;
     throw new PngFormatError(`has pixel data that does not inflate (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (inflated !== expected) throw mismatch(`${inflated.toLocaleString('en')} bytes of pixel rows, ${expected.toLocaleString('en')} expected`);
+  if (inflated !== expected)
+    throw mismatch(`${inflated.toLocaleString('en')} bytes of pixel rows, ${expected.toLocaleString('en')} expected`);
   return { width, height };
 }
 
@@ -252,7 +270,10 @@ export function parseParameters(text: string): ParsedParameters {
   const fieldRe = /\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)/g;
   const fields: Record<string, string> = {};
   let fieldLine = false;
-  if (/^Steps: /.test(last) || (lines.length > 1 && /^\s*[\w][\w \-/]*: /.test(last) && !last.startsWith('Negative prompt:'))) {
+  if (
+    /^Steps: /.test(last) ||
+    (lines.length > 1 && /^\s*[\w][\w \-/]*: /.test(last) && !last.startsWith('Negative prompt:'))
+  ) {
     fieldLine = true;
     for (const m of last.matchAll(fieldRe)) {
       if (m[0].trim() === '') continue;
@@ -263,6 +284,12 @@ export function parseParameters(text: string): ParsedParameters {
   const body = fieldLine ? lines.slice(0, -1) : lines;
   const negAt = body.findIndex((l) => l.startsWith('Negative prompt:'));
   const prompt = (negAt < 0 ? body : body.slice(0, negAt)).join('\n');
-  const negative = negAt < 0 ? '' : body.slice(negAt).join('\n').replace(/^Negative prompt:\s?/, '');
+  const negative =
+    negAt < 0
+      ? ''
+      : body
+          .slice(negAt)
+          .join('\n')
+          .replace(/^Negative prompt:\s?/, '');
   return { prompt, negative_prompt: negative, fields };
 }

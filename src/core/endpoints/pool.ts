@@ -116,7 +116,11 @@ export class EndpointPool {
   }
 
   /** Runs a task on the member dispatch chooses (among the eligible ones, when a filter is given). */
-  async run<T>(task: (client: EndpointClient) => Promise<T>, signal?: AbortSignal, eligible?: EndpointFilter): Promise<T> {
+  async run<T>(
+    task: (client: EndpointClient) => Promise<T>,
+    signal?: AbortSignal,
+    eligible?: EndpointFilter,
+  ): Promise<T> {
     const member = await this.acquire(signal, eligible);
     try {
       const value = await task(member.client);

@@ -7,7 +7,8 @@ import type { DispatchPolicy } from './pool.ts';
 import type { EndpointConfig } from './types.ts';
 
 /** A parameter name that carries a credential: key, token, secret, password, auth, bearer, signature, session. */
-const SECRET_NAME = /(^|[^a-z])(api[-_]?key|key|keys|token|secret|passw(or)?d|pwd|pass|auth|authorization|bearer|credentials?|sig|signature|session)([^a-z]|$)|apikey|accesstoken|authtoken|secret|password|bearer|token$/i;
+const SECRET_NAME =
+  /(^|[^a-z])(api[-_]?key|key|keys|token|secret|passw(or)?d|pwd|pass|auth|authorization|bearer|credentials?|sig|signature|session)([^a-z]|$)|apikey|accesstoken|authtoken|secret|password|bearer|token$/i;
 
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);

@@ -6,10 +6,20 @@
  */
 import { plannedModelOf, type Catalog, type CatalogModel } from '../catalog/types.ts';
 import { contentWords } from '../text.ts';
-import type { ArgumentName, ArgumentsResult, Engine, ModelCandidate, ModelResult, PromptResult, SelectOptions, StageRequest } from './engine.ts';
+import type {
+  ArgumentName,
+  ArgumentsResult,
+  Engine,
+  ModelCandidate,
+  ModelResult,
+  PromptResult,
+  SelectOptions,
+  StageRequest,
+} from './engine.ts';
 
 export const BASELINE_QUALITY_TERMS = ['masterpiece', 'best quality', 'highly detailed'] as const;
-export const BASELINE_NEGATIVE_PROMPT = 'lowres, bad anatomy, bad hands, worst quality, low quality, blurry, watermark, text';
+export const BASELINE_NEGATIVE_PROMPT =
+  'lowres, bad anatomy, bad hands, worst quality, low quality, blurry, watermark, text';
 export const BASELINE_ARGUMENTS = { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 } as const;
 
 /** Openings with which people ask for a picture; they say nothing about the picture itself. */
@@ -58,7 +68,9 @@ export function createBaselineEngine(catalog: Catalog): Engine {
           neighbours: [],
           kept_terms: [...new Set(contentWords(userText))],
           added_terms: BASELINE_QUALITY_TERMS.map((term) => ({ term, from: 'baseline quality words' })),
-          notes: ['Baseline: the request itself with request phrases removed and turns joined; no demonstrations used.'],
+          notes: [
+            'Baseline: the request itself with request phrases removed and turns joined; no demonstrations used.',
+          ],
         },
       };
     },
@@ -93,7 +105,12 @@ export function createBaselineEngine(catalog: Catalog): Engine {
       };
     },
 
-    async configureArguments(_request: StageRequest, _prompt: PromptResult, _model: ModelResult, seed: number): Promise<ArgumentsResult> {
+    async configureArguments(
+      _request: StageRequest,
+      _prompt: PromptResult,
+      _model: ModelResult,
+      seed: number,
+    ): Promise<ArgumentsResult> {
       const fixed = (detail: string) => ({ origin: 'default' as const, detail });
       const sources: Record<ArgumentName, { origin: 'default' | 'seed'; detail: string }> = {
         sampler: fixed(`baseline default ${BASELINE_ARGUMENTS.sampler}`),

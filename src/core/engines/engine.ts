@@ -68,7 +68,14 @@ export interface ModelResult {
 
 export type ArgumentName = 'sampler' | 'steps' | 'cfg_scale' | 'width' | 'height' | 'seed';
 
-export type ArgumentOrigin = 'nearest-demonstration' | 'model-habit' | 'base-model-prior' | 'request-shape' | 'default' | 'seed' | 'model-output';
+export type ArgumentOrigin =
+  | 'nearest-demonstration'
+  | 'model-habit'
+  | 'base-model-prior'
+  | 'request-shape'
+  | 'default'
+  | 'seed'
+  | 'model-output';
 
 export interface ArgumentSource {
   origin: ArgumentOrigin;
@@ -106,7 +113,12 @@ export interface Engine {
   /** Which engine ran each stage, in words, when an engine combines several (hybrid planning). */
   readonly stageEngines?: Readonly<Record<StageName, string>>;
   writePrompt(request: StageRequest, signal?: AbortSignal): Promise<PromptResult>;
-  selectModel(request: StageRequest, prompt: PromptResult, options: SelectOptions, signal?: AbortSignal): Promise<ModelResult>;
+  selectModel(
+    request: StageRequest,
+    prompt: PromptResult,
+    options: SelectOptions,
+    signal?: AbortSignal,
+  ): Promise<ModelResult>;
   configureArguments(
     request: StageRequest,
     prompt: PromptResult,

@@ -36,7 +36,8 @@ function plannedModel(v: unknown, path: string): PlannedModel {
   if (typeof v['id'] !== 'number' || !Number.isInteger(v['id'])) fail(`${path}.id`, 'must be a whole number');
   if (v['type'] !== 'Checkpoint' && v['type'] !== 'LORA') fail(`${path}.type`, 'must be "Checkpoint" or "LORA"');
   const trained = v['trained_words'];
-  if (!Array.isArray(trained) || trained.some((w) => typeof w !== 'string')) fail(`${path}.trained_words`, 'must be a list of text');
+  if (!Array.isArray(trained) || trained.some((w) => typeof w !== 'string'))
+    fail(`${path}.trained_words`, 'must be a list of text');
   const hash = v['hash'];
   if (hash !== null && typeof hash !== 'string') fail(`${path}.hash`, 'must be text or null');
   return {
@@ -69,13 +70,16 @@ export function parseGenerationPlan(v: unknown, path = 'plan'): GenerationPlan {
     prompt: text(v['prompt'], `${path}.prompt`),
     negative_prompt: text(v['negative_prompt'], `${path}.negative_prompt`),
     model: plannedModel(v['model'], `${path}.model`),
-    ...(v['base_checkpoint'] !== undefined ? { base_checkpoint: plannedModel(v['base_checkpoint'], `${path}.base_checkpoint`) } : {}),
+    ...(v['base_checkpoint'] !== undefined
+      ? { base_checkpoint: plannedModel(v['base_checkpoint'], `${path}.base_checkpoint`) }
+      : {}),
     arguments: args,
   };
 }
 
 export function parseMessages(v: unknown, path = 'messages'): string[] {
-  if (!Array.isArray(v) || v.length === 0 || v.some((m) => typeof m !== 'string')) fail(path, 'must be a non-empty list of text');
+  if (!Array.isArray(v) || v.length === 0 || v.some((m) => typeof m !== 'string'))
+    fail(path, 'must be a non-empty list of text');
   return v as string[];
 }
 
@@ -98,5 +102,10 @@ export function jsonToPlanDocument(json: string): Omit<PlanDocument, 'explanatio
     throw new PlanDocumentError(`not JSON (${(e as Error).message})`);
   }
   if (!isRecord(value) || value['format'] !== PLAN_DOCUMENT_FORMAT) fail('format', `must be "${PLAN_DOCUMENT_FORMAT}"`);
-  return { format: PLAN_DOCUMENT_FORMAT, messages: parseMessages(value['messages']), plan: parseGenerationPlan(value['plan']), engine: parseEngine(value['engine']) };
+  return {
+    format: PLAN_DOCUMENT_FORMAT,
+    messages: parseMessages(value['messages']),
+    plan: parseGenerationPlan(value['plan']),
+    engine: parseEngine(value['engine']),
+  };
 }

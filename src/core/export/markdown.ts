@@ -17,7 +17,10 @@ export function escapeMarkdown(text: string): string {
   return text
     .replace(/\s*\n\s*/g, ' ')
     .replace(/[\\`*_{}[\]<>|~&]/g, (c) => `\\${c}`)
-    .replace(/^(\s*)(\d+[.)]|[#+\-=])/, (_, space: string, marker: string) => `${space}${marker.slice(0, -1)}\\${marker.slice(-1)}`);
+    .replace(
+      /^(\s*)(\d+[.)]|[#+\-=])/,
+      (_, space: string, marker: string) => `${space}${marker.slice(0, -1)}\\${marker.slice(-1)}`,
+    );
 }
 
 /** A fenced block long enough that no backtick run inside can close it. */
@@ -38,16 +41,43 @@ export function planToMarkdown(doc: Omit<PlanDocument, 'format'> & { explanation
   lines.push('');
   if (doc.engine) lines.push(`Planned by the ${escapeMarkdown(doc.engine.name)} engine.`, '');
   for (const n of ex.notices) lines.push(`> ${escapeMarkdown(n)}`, '');
-  lines.push('## 1. The prompt', '', escapeMarkdown(ex.prompt), '', '**Prompt**', '', fence(plan.prompt), '', '**Negative prompt**', '', fence(plan.negative_prompt), '');
+  lines.push(
+    '## 1. The prompt',
+    '',
+    escapeMarkdown(ex.prompt),
+    '',
+    '**Prompt**',
+    '',
+    fence(plan.prompt),
+    '',
+    '**Negative prompt**',
+    '',
+    fence(plan.negative_prompt),
+    '',
+  );
   lines.push('## 2. The model', '', escapeMarkdown(ex.model), '');
-  lines.push(`**Model:** ${escapeMarkdown(plan.model.name)} (${plan.model.type}, ${escapeMarkdown(plan.model.base_model)})`);
-  if (plan.model.trained_words.length) lines.push(`**Trigger words:** ${plan.model.trained_words.map(escapeMarkdown).join(', ')}`);
+  lines.push(
+    `**Model:** ${escapeMarkdown(plan.model.name)} (${plan.model.type}, ${escapeMarkdown(plan.model.base_model)})`,
+  );
+  if (plan.model.trained_words.length)
+    lines.push(`**Trigger words:** ${plan.model.trained_words.map(escapeMarkdown).join(', ')}`);
   if (plan.base_checkpoint) lines.push(`**Runs on the checkpoint:** ${escapeMarkdown(plan.base_checkpoint.name)}`);
   lines.push('', 'The best candidates and why:', '');
-  for (const c of ex.candidates) lines.push(`- **${escapeMarkdown(c.name)}**: ${c.reasons.map(escapeMarkdown).join('; ') || 'no reason given'}`);
-  lines.push('', '## 3. The settings', '', escapeMarkdown(ex.arguments), '', '| Setting | Value | Where it came from |', '| --- | --- | --- |');
+  for (const c of ex.candidates)
+    lines.push(`- **${escapeMarkdown(c.name)}**: ${c.reasons.map(escapeMarkdown).join('; ') || 'no reason given'}`);
+  lines.push(
+    '',
+    '## 3. The settings',
+    '',
+    escapeMarkdown(ex.arguments),
+    '',
+    '| Setting | Value | Where it came from |',
+    '| --- | --- | --- |',
+  );
   for (const name of ARGUMENT_ORDER) {
-    lines.push(`| ${ARGUMENT_LABELS[name]} | ${escapeMarkdown(String(plan.arguments[name]))} | ${escapeMarkdown(ex.sources[name])} |`);
+    lines.push(
+      `| ${ARGUMENT_LABELS[name]} | ${escapeMarkdown(String(plan.arguments[name]))} | ${escapeMarkdown(ex.sources[name])} |`,
+    );
   }
   lines.push('', '## Words used here', '');
   for (const g of GLOSSARY) lines.push(`- **${g.term}**: ${escapeMarkdown(g.definition)}`);

@@ -78,7 +78,8 @@ export function parametersToPlan(text: string, resolve: ModelResolver): Generati
   const tag = LORA_TAG.exec(prompt);
   const checkpointRef: ModelReference | null = f['Model'] ? { name: f['Model'], hash: f['Model hash'] ?? null } : null;
   const checkpoint = checkpointRef ? resolve(checkpointRef, 'Checkpoint') : null;
-  if (checkpointRef && !checkpoint) throw new ParametersError(`The checkpoint "${checkpointRef.name}" is not in the catalog.`);
+  if (checkpointRef && !checkpoint)
+    throw new ParametersError(`The checkpoint "${checkpointRef.name}" is not in the catalog.`);
   if (tag) {
     prompt = prompt.slice(0, tag.index);
     const loraHash = /^[^:]+:\s*([0-9a-f]+)$/i.exec(f['Lora hashes'] ?? '')?.[1] ?? null;

@@ -35,20 +35,25 @@ function parseExplanation(v: unknown): SharedExplanation | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const e = v as Record<string, unknown>;
   const { prompt, model, arguments: args } = e;
-  if (typeof prompt !== 'string' || typeof model !== 'string' || typeof args !== 'string') throw new PlanDocumentError('explanation: must hold prompt, model and arguments text');
+  if (typeof prompt !== 'string' || typeof model !== 'string' || typeof args !== 'string')
+    throw new PlanDocumentError('explanation: must hold prompt, model and arguments text');
   return { prompt, model, arguments: args };
 }
 
 /** The fragment value for a shared plan. */
 export async function encodeShare(shared: SharedPlan): Promise<string> {
-  const base = JSON.parse(planToJson({ messages: shared.messages, plan: shared.plan, engine: shared.engine })) as Record<string, unknown>;
+  const base = JSON.parse(
+    planToJson({ messages: shared.messages, plan: shared.plan, engine: shared.engine }),
+  ) as Record<string, unknown>;
   const json = JSON.stringify(shared.explanation ? { ...base, explanation: shared.explanation } : base);
   return toBase64Url(await pipeThrough(new TextEncoder().encode(json), new CompressionStream('deflate-raw')));
 }
 
 /** Reads a fragment value back; throws PlanDocumentError (or a decoding error) on anything else. */
 export async function decodeShare(value: string): Promise<SharedPlan> {
-  const json = new TextDecoder().decode(await pipeThrough(fromBase64Url(value), new DecompressionStream('deflate-raw')));
+  const json = new TextDecoder().decode(
+    await pipeThrough(fromBase64Url(value), new DecompressionStream('deflate-raw')),
+  );
   const { messages, plan, engine } = jsonToPlanDocument(json);
   const explanation = parseExplanation((JSON.parse(json) as Record<string, unknown>)['explanation']);
   return explanation ? { messages, plan, engine, explanation } : { messages, plan, engine };

@@ -35,7 +35,8 @@ export async function loadBertEmbedder(options: BertEmbedderOptions): Promise<To
   }
   const special = new Set(tokenizer.all_special_ids);
   const maxLength = Number(tokenizer.model_max_length);
-  const truncation = Number.isFinite(maxLength) && maxLength > 0 && maxLength < 1e6 ? { truncation: true, max_length: maxLength } : {};
+  const truncation =
+    Number.isFinite(maxLength) && maxLength > 0 && maxLength < 1e6 ? { truncation: true, max_length: maxLength } : {};
   return {
     name: options.modelId,
     async embed(text: string): Promise<TokenEmbeddings> {

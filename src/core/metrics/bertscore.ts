@@ -55,7 +55,11 @@ function dot(a: Float64Array, b: Float64Array): number {
  * BERTScore of one candidate against one reference. When either text has no non-special token (an
  * empty prompt) there is nothing to match and all three scores are 0.
  */
-export function bertScore(candidate: TokenEmbeddings, reference: TokenEmbeddings, idf: IdfWeight = UNIFORM_WEIGHT): PrecisionRecallF1 {
+export function bertScore(
+  candidate: TokenEmbeddings,
+  reference: TokenEmbeddings,
+  idf: IdfWeight = UNIFORM_WEIGHT,
+): PrecisionRecallF1 {
   const c = candidate.vectors.map(unit);
   const r = reference.vectors.map(unit);
   if (c.length > 0 && r.length > 0 && c[0]!.length !== r[0]!.length) {
@@ -96,7 +100,11 @@ export class BertScorer {
     readonly idfWeighted: boolean,
   ) {}
 
-  static async create(embedder: TokenEmbedder, references: readonly string[], options: { idf?: boolean } = {}): Promise<BertScorer> {
+  static async create(
+    embedder: TokenEmbedder,
+    references: readonly string[],
+    options: { idf?: boolean } = {},
+  ): Promise<BertScorer> {
     const scorer = new BertScorer(embedder, options.idf === true);
     const embedded = await Promise.all([...new Set(references)].map((t) => scorer.reference(t)));
     if (scorer.idfWeighted) scorer.idf = idfFromReferences(embedded.map((e) => e.ids));

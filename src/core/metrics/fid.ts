@@ -53,7 +53,8 @@ export function featureSetFromRows(rows: ArrayLike<number>[]): FeatureSet {
     }
     for (let j = 0; j < dim; j++) {
       const value = row[j] as number;
-      if (!Number.isFinite(value)) throw new Error(`featureSetFromRows: vector ${i} value ${j} is not finite (${value})`);
+      if (!Number.isFinite(value))
+        throw new Error(`featureSetFromRows: vector ${i} value ${j} is not finite (${value})`);
       data[i * dim + j] = value;
     }
   });
@@ -102,7 +103,8 @@ export interface SymmetricEigen {
  * O(d³); with `wantVectors = false` the vector accumulation is skipped, which is several times cheaper.
  */
 export function symmetricEigen(matrix: Float64Array, d: number, wantVectors = true): SymmetricEigen {
-  if (matrix.length !== d * d) throw new Error(`symmetricEigen: matrix has ${matrix.length} values, expected ${d}×${d}`);
+  if (matrix.length !== d * d)
+    throw new Error(`symmetricEigen: matrix has ${matrix.length} values, expected ${d}×${d}`);
   // z is the working copy; after tridiagonalisation it holds the orthogonal transform when vectors are wanted.
   const z = Float64Array.from(matrix);
   const diag = new Float64Array(d);
@@ -126,7 +128,13 @@ export function symmetricEigen(matrix: Float64Array, d: number, wantVectors = tr
  * Reduces the symmetric matrix in `a` to tridiagonal form Qᵀ A Q: `diag` gets the diagonal, `off[i]` the
  * sub-diagonal element (i, i-1) with off[0] = 0; `a` is overwritten with Q when `accumulate` is set.
  */
-function householderTridiagonalise(a: Float64Array, n: number, diag: Float64Array, off: Float64Array, accumulate: boolean): void {
+function householderTridiagonalise(
+  a: Float64Array,
+  n: number,
+  diag: Float64Array,
+  off: Float64Array,
+  accumulate: boolean,
+): void {
   for (let i = n - 1; i > 0; i--) {
     const l = i - 1;
     let h = 0;
@@ -220,7 +228,8 @@ function tridiagonalQl(diag: Float64Array, off: Float64Array, zT: Float64Array |
         if (Math.abs(off[m]!) <= Number.EPSILON * dd) break;
       }
       if (m === l) break;
-      if (++iterations > 60) throw new Error('symmetricEigen: QL iteration did not converge (matrix not symmetric or not finite?)');
+      if (++iterations > 60)
+        throw new Error('symmetricEigen: QL iteration did not converge (matrix not symmetric or not finite?)');
       let g = (diag[l + 1]! - diag[l]!) / (2 * off[l]!);
       let r = Math.hypot(g, 1);
       g = diag[m]! - diag[l]! + off[l]! / (g + (g >= 0 ? r : -r));
@@ -302,7 +311,9 @@ function multiply(a: Float64Array, b: Float64Array, d: number): Float64Array {
 
 export function frechetDistance(first: FeatureStatistics, second: FeatureStatistics): FidResult {
   if (first.dim !== second.dim) {
-    throw new Error(`frechetDistance: feature dimensions differ (${first.dim} vs ${second.dim}); use one feature extractor for both sets`);
+    throw new Error(
+      `frechetDistance: feature dimensions differ (${first.dim} vs ${second.dim}); use one feature extractor for both sets`,
+    );
   }
   const d = first.dim;
   let meanTerm = 0;
@@ -327,13 +338,18 @@ export function frechetDistance(first: FeatureStatistics, second: FeatureStatist
   const covarianceTerm = Math.max(traceSum - 2 * traceRoot, 0);
 
   const warnings: string[] = [];
-  for (const [name, stats] of [['first', first], ['second', second]] as const) {
+  for (const [name, stats] of [
+    ['first', first],
+    ['second', second],
+  ] as const) {
     if (stats.count <= d) {
       warnings.push(
         `the ${name} set has ${stats.count} images for ${d}-d features: its covariance is singular (rank ≤ ${stats.count - 1}), so FID is only a rough indication`,
       );
     } else if (stats.count < FID_MIN_MEANINGFUL_COUNT) {
-      warnings.push(`the ${name} set has only ${stats.count} images (< ${FID_MIN_MEANINGFUL_COUNT}): FID is strongly biased upwards at this size`);
+      warnings.push(
+        `the ${name} set has only ${stats.count} images (< ${FID_MIN_MEANINGFUL_COUNT}): FID is strongly biased upwards at this size`,
+      );
     }
   }
   return { distance: meanTerm + covarianceTerm, meanTerm, covarianceTerm, meaningful: warnings.length === 0, warnings };

@@ -51,7 +51,10 @@ export interface UnifiedResult {
   explanation: string;
 }
 
-export function unifiedMetric(runs: RunScores[], metrics: readonly UnifiedMetricName[] = UNIFIED_METRICS): UnifiedResult {
+export function unifiedMetric(
+  runs: RunScores[],
+  metrics: readonly UnifiedMetricName[] = UNIFIED_METRICS,
+): UnifiedResult {
   if (runs.length === 0) throw new Error('unifiedMetric: no runs to compare');
   const names = runs.map((r) => r.run);
   const duplicate = names.find((name, i) => names.indexOf(name) !== i);
@@ -96,7 +99,8 @@ function explain(used: MetricNormalisation[], omitted: UnifiedResult['omitted'],
       ` (FID enters as 1 − normalised because lower is better); it ranks these runs only and is not comparable across other comparisons.`,
   ];
   const tied = used.filter((m) => m.tied).map((m) => m.metric);
-  if (tied.length > 0) parts.push(`Tied across all runs, so ${TIED_NORMALISED_VALUE} for every run: ${tied.join(', ')}.`);
+  if (tied.length > 0)
+    parts.push(`Tied across all runs, so ${TIED_NORMALISED_VALUE} for every run: ${tied.join(', ')}.`);
   for (const o of omitted) parts.push(`${o.metric} left out: missing for ${o.missingFor.join(', ')}.`);
   if (used.length === 0) parts.push('No metric was available for every run, so there is no Unified value.');
   return parts.join(' ');

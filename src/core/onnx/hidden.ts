@@ -5,7 +5,19 @@
  * may be appended at the end of a message), rewrites the graph's length prefix and splices: the
  * weights are copied once, into the one new buffer.
  */
-import { GRAPH, indexOnnxModel, MODEL, NODE, OnnxModelError, producerOf, TENSOR_TYPE, TYPE, VALUE_INFO, type NodeInfo, type OnnxIndex } from './model.ts';
+import {
+  GRAPH,
+  indexOnnxModel,
+  MODEL,
+  NODE,
+  OnnxModelError,
+  producerOf,
+  TENSOR_TYPE,
+  TYPE,
+  VALUE_INFO,
+  type NodeInfo,
+  type OnnxIndex,
+} from './model.ts';
 import { ProtoWriter, WIRE_LENGTH_DELIMITED } from './protobuf.ts';
 
 /** Ops that compute logits = h · W (with W possibly quantised); h is their first input. */
@@ -57,21 +69,28 @@ export function exposeHiddenState(model: Uint8Array, options: ExposeHiddenOption
   const outputName = options.outputName ?? 'last_hidden_state';
   const index = indexOnnxModel(model);
   const lmHead = findLmHead(index, options.logitsName ?? 'logits');
-  if (index.outputs.some((o) => o.name === outputName)) return { bytes: model, outputName, lmHead, alreadyPresent: true };
+  if (index.outputs.some((o) => o.name === outputName))
+    return { bytes: model, outputName, lmHead, alreadyPresent: true };
   const taken = new Set(index.nodes.flatMap((n) => n.outputs));
   if (taken.has(outputName)) throw new OnnxModelError(`a tensor named "${outputName}" already exists in the graph`);
   const logits = index.outputs.find((o) => o.name === (options.logitsName ?? 'logits'));
 
   const appended = new ProtoWriter()
     .message(GRAPH.node, (n) =>
-      n.string(NODE.input, lmHead.hidden).string(NODE.output, outputName).string(NODE.name, `expose_${outputName}`).string(NODE.opType, 'Identity'),
+      n
+        .string(NODE.input, lmHead.hidden)
+        .string(NODE.output, outputName)
+        .string(NODE.name, `expose_${outputName}`)
+        .string(NODE.opType, 'Identity'),
     )
     .message(GRAPH.output, (v) => {
       v.string(VALUE_INFO.name, outputName);
       // h has the logits' element type (the LM head multiplies it without a cast in between).
       if (logits?.elemType != null) {
         const elemType = logits.elemType;
-        v.message(VALUE_INFO.type, (t) => t.message(TYPE.tensorType, (tt) => tt.varint(TENSOR_TYPE.elemType, elemType)));
+        v.message(VALUE_INFO.type, (t) =>
+          t.message(TYPE.tensorType, (tt) => tt.varint(TENSOR_TYPE.elemType, elemType)),
+        );
       }
     })
     .finish();

@@ -2,7 +2,14 @@
  * A read-only index over the bytes of an ONNX ModelProto: the graph's nodes, initializers and
  * outputs as byte spans into the original buffer. Field numbers follow onnx/onnx.proto.
  */
-import { fields, ProtobufError, repeatedVarints, spanString, WIRE_LENGTH_DELIMITED, type FieldSpan } from './protobuf.ts';
+import {
+  fields,
+  ProtobufError,
+  repeatedVarints,
+  spanString,
+  WIRE_LENGTH_DELIMITED,
+  type FieldSpan,
+} from './protobuf.ts';
 
 export const MODEL = { graph: 7, opsetImport: 8 } as const;
 export const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12 } as const;
@@ -74,7 +81,15 @@ function readNode(bytes: Uint8Array, span: FieldSpan): NodeInfo {
 
 function readInitializer(bytes: Uint8Array, span: FieldSpan): InitializerInfo {
   const dimSpans: FieldSpan[] = [];
-  const info: InitializerInfo = { span, name: '', dims: [], dataType: 0, rawData: null, floatData: [], external: false };
+  const info: InitializerInfo = {
+    span,
+    name: '',
+    dims: [],
+    dataType: 0,
+    rawData: null,
+    floatData: [],
+    external: false,
+  };
   for (const f of fields(bytes, span.valueStart, span.end)) {
     if (f.field === TENSOR.dims) dimSpans.push(f);
     else if (f.field === TENSOR.dataType) info.dataType = f.varint;
@@ -94,7 +109,8 @@ function readValueInfo(bytes: Uint8Array, span: FieldSpan): ValueInfo {
     else if (f.field === VALUE_INFO.type) {
       for (const t of fields(bytes, f.valueStart, f.end)) {
         if (t.field !== TYPE.tensorType) continue;
-        for (const e of fields(bytes, t.valueStart, t.end)) if (e.field === TENSOR_TYPE.elemType) info.elemType = e.varint;
+        for (const e of fields(bytes, t.valueStart, t.end))
+          if (e.field === TENSOR_TYPE.elemType) info.elemType = e.varint;
       }
     }
   }
@@ -108,7 +124,8 @@ export function indexOnnxModel(bytes: Uint8Array): OnnxIndex {
   try {
     for (const f of fields(bytes)) {
       if (f.field === MODEL.graph && f.wireType === WIRE_LENGTH_DELIMITED) {
-        if (graph) throw new OnnxModelError('the model has more than one graph field, which this editor does not merge');
+        if (graph)
+          throw new OnnxModelError('the model has more than one graph field, which this editor does not merge');
         graph = f;
       } else if (f.field === MODEL.opsetImport && f.wireType === WIRE_LENGTH_DELIMITED) {
         let domain = '';
@@ -120,7 +137,8 @@ export function indexOnnxModel(bytes: Uint8Array): OnnxIndex {
         opsets.set(domain === 'ai.onnx' ? '' : domain, version);
       }
     }
-    if (!graph) throw new OnnxModelError('not an ONNX model: no graph found (is this file an HTML error page or truncated?)');
+    if (!graph)
+      throw new OnnxModelError('not an ONNX model: no graph found (is this file an HTML error page or truncated?)');
     const index: OnnxIndex = { bytes, graph, opsets, nodes: [], initializers: new Map(), inputs: [], outputs: [] };
     for (const f of fields(bytes, graph.valueStart, graph.end)) {
       if (f.wireType !== WIRE_LENGTH_DELIMITED) continue;
@@ -143,7 +161,8 @@ export function initializerFloats(index: OnnxIndex, name: string): Float32Array 
   const init = index.initializers.get(name);
   if (!init) throw new OnnxModelError(`no initializer named "${name}"`);
   if (init.external) throw new OnnxModelError(`initializer "${name}" is stored in an external data file`);
-  if (init.dataType !== DATA_TYPE.FLOAT) throw new OnnxModelError(`initializer "${name}" has data type ${init.dataType}, not float32`);
+  if (init.dataType !== DATA_TYPE.FLOAT)
+    throw new OnnxModelError(`initializer "${name}" has data type ${init.dataType}, not float32`);
   const count = init.dims.reduce((a, b) => a * b, 1);
   const { bytes } = index;
   if (init.rawData) {

@@ -13,10 +13,17 @@ export interface EnforcedPrompt {
   notes: string[];
 }
 
-const tagsOf = (text: string) => text.split(/,|\n/).map((t) => t.trim()).filter((t) => t.length > 0);
+const tagsOf = (text: string) =>
+  text
+    .split(/,|\n/)
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
 const mentions = (text: string, phrase: string) => findWords(tokenize(text), phraseWords(phrase)) >= 0;
 
-export function enforceRequest(candidate: { prompt: string; negative_prompt: string }, parsed: ParsedRequest): EnforcedPrompt {
+export function enforceRequest(
+  candidate: { prompt: string; negative_prompt: string },
+  parsed: ParsedRequest,
+): EnforcedPrompt {
   const notes: string[] = [];
   const kept = (term: string) => parsed.phrases.some((p) => mentions(p, term));
   // Terms the person negated or replaced (and did not ask for again later).
@@ -31,6 +38,7 @@ export function enforceRequest(candidate: { prompt: string; negative_prompt: str
   if (missing.length > 0) notes.push(`Kept the request's own words the prompt had lost: ${missing.join(', ')}.`);
   const negatives = tagsOf(candidate.negative_prompt).filter((t) => !parsed.phrases.some((p) => mentions(p, t)));
   const absent = parsed.negatives.filter((n) => !negatives.some((t) => mentions(t, n)));
-  if (absent.length > 0) notes.push(`Added to the negative prompt what the request asked to leave out: ${absent.join(', ')}.`);
+  if (absent.length > 0)
+    notes.push(`Added to the negative prompt what the request asked to leave out: ${absent.join(', ')}.`);
   return { prompt: [...missing, ...tags].join(', '), negative_prompt: [...absent, ...negatives].join(', '), notes };
 }

@@ -38,29 +38,195 @@ export interface ParsedRequest {
 
 /** Leading chat filler, longest first within a clause start; matched on normalised words. */
 const LEADING_FILLER: readonly string[][] = [
-  'can you please', 'could you please', 'would you please', 'can you', 'could you', 'would you', 'will you', 'can u',
-  'could u', 'can i get', 'can i have', 'could i get', 'could i have', 'may i have', 'i would like to see',
-  'i would like', 'id like to see', 'id like', 'i would love', 'id love', 'i want to see', 'i wanna see', 'i want',
-  'i wanted', 'i wanna', 'i need', 'we need', 'i am looking for', 'im looking for', 'looking for', 'i am thinking',
-  'im thinking', 'i was thinking', 'i was wondering if you could', 'lets see', 'let me see', 'lets have', 'lets get',
-  'lets make', 'lets do', 'how about', 'what about', 'give me', 'gimme', 'get me', 'show me', 'make me', 'draw me',
-  'paint me', 'render me', 'create me', 'generate me', 'make it', 'make them', 'make everything', 'make this',
-  'make that', 'it should be', 'should be', 'it should have', 'have it be', 'have it', 'let it be', 'set it',
-  'turn it into', 'turn it', 'it is', 'its', 'there should be', 'put in', 'throw in', 'add in', 'also add', 'add',
-  'include', 'put', 'plus', 'make', 'create', 'generate', 'draw', 'render', 'imagine', 'picture this', 'design',
-  'produce', 'need', 'want', 'wanna', 'please', 'pls', 'plz', 'hey', 'hi', 'hello', 'yo', 'ok', 'okay', 'so', 'um',
-  'uh', 'oh', 'well', 'also', 'and', 'but', 'now', 'then', 'actually', 'instead', 'just', 'maybe', 'perhaps',
-  'alright', 'cool', 'great', 'nice', 'awesome', 'thanks', 'thank you', 'yes', 'yeah', 'yep', 'hmm',
-  'something like', 'something with', 'something', 'a picture of', 'picture of', 'an image of', 'image of', 'a pic of',
-  'pic of', 'a picture with', 'picture with', 'one of', 'one with', 'this time', 'again', 'too', 'id love to see',
-  'i would love to see', 'id love', 'to see', 'to have', 'to get', 'lemme see', 'lemme', 'let me have', 'switch to',
-  'change to', 'change it to', 'go with', 'go for', 'try it in', 'try', 'do it in', 'do it as', 'render it as',
-  'make it into', 'make it look', 'make them look',
+  'can you please',
+  'could you please',
+  'would you please',
+  'can you',
+  'could you',
+  'would you',
+  'will you',
+  'can u',
+  'could u',
+  'can i get',
+  'can i have',
+  'could i get',
+  'could i have',
+  'may i have',
+  'i would like to see',
+  'i would like',
+  'id like to see',
+  'id like',
+  'i would love',
+  'id love',
+  'i want to see',
+  'i wanna see',
+  'i want',
+  'i wanted',
+  'i wanna',
+  'i need',
+  'we need',
+  'i am looking for',
+  'im looking for',
+  'looking for',
+  'i am thinking',
+  'im thinking',
+  'i was thinking',
+  'i was wondering if you could',
+  'lets see',
+  'let me see',
+  'lets have',
+  'lets get',
+  'lets make',
+  'lets do',
+  'how about',
+  'what about',
+  'give me',
+  'gimme',
+  'get me',
+  'show me',
+  'make me',
+  'draw me',
+  'paint me',
+  'render me',
+  'create me',
+  'generate me',
+  'make it',
+  'make them',
+  'make everything',
+  'make this',
+  'make that',
+  'it should be',
+  'should be',
+  'it should have',
+  'have it be',
+  'have it',
+  'let it be',
+  'set it',
+  'turn it into',
+  'turn it',
+  'it is',
+  'its',
+  'there should be',
+  'put in',
+  'throw in',
+  'add in',
+  'also add',
+  'add',
+  'include',
+  'put',
+  'plus',
+  'make',
+  'create',
+  'generate',
+  'draw',
+  'render',
+  'imagine',
+  'picture this',
+  'design',
+  'produce',
+  'need',
+  'want',
+  'wanna',
+  'please',
+  'pls',
+  'plz',
+  'hey',
+  'hi',
+  'hello',
+  'yo',
+  'ok',
+  'okay',
+  'so',
+  'um',
+  'uh',
+  'oh',
+  'well',
+  'also',
+  'and',
+  'but',
+  'now',
+  'then',
+  'actually',
+  'instead',
+  'just',
+  'maybe',
+  'perhaps',
+  'alright',
+  'cool',
+  'great',
+  'nice',
+  'awesome',
+  'thanks',
+  'thank you',
+  'yes',
+  'yeah',
+  'yep',
+  'hmm',
+  'something like',
+  'something with',
+  'something',
+  'a picture of',
+  'picture of',
+  'an image of',
+  'image of',
+  'a pic of',
+  'pic of',
+  'a picture with',
+  'picture with',
+  'one of',
+  'one with',
+  'this time',
+  'again',
+  'too',
+  'id love to see',
+  'i would love to see',
+  'id love',
+  'to see',
+  'to have',
+  'to get',
+  'lemme see',
+  'lemme',
+  'let me have',
+  'switch to',
+  'change to',
+  'change it to',
+  'go with',
+  'go for',
+  'try it in',
+  'try',
+  'do it in',
+  'do it as',
+  'render it as',
+  'make it into',
+  'make it look',
+  'make them look',
 ].map((p) => p.split(' '));
 
 const TRAILING_FILLER: readonly string[][] = [
-  'please', 'pls', 'plz', 'thanks', 'thank you', 'thx', 'lol', 'lmao', 'haha', 'if you can', 'if possible', 'instead',
-  'too', 'as well', 'again', 'ok', 'okay', 'though', 'for me', 'this time', 'now', 'rn', 'xd', 'ty',
+  'please',
+  'pls',
+  'plz',
+  'thanks',
+  'thank you',
+  'thx',
+  'lol',
+  'lmao',
+  'haha',
+  'if you can',
+  'if possible',
+  'instead',
+  'too',
+  'as well',
+  'again',
+  'ok',
+  'okay',
+  'though',
+  'for me',
+  'this time',
+  'now',
+  'rn',
+  'xd',
+  'ty',
 ].map((p) => p.split(' '));
 
 /** Hedges that can go anywhere without changing what is asked ("kind of dark" is "dark"). */
@@ -71,40 +237,157 @@ const DROPPABLE = new Set(['a', 'an', 'the', 'my', 'our', 'your', 'ur', 'some', 
 
 /** Words that end the scope of a negation ("no people in it", "without a hat and with a scarf"). */
 const SCOPE_END = new Set([
-  'in', 'on', 'at', 'with', 'around', 'near', 'by', 'anywhere', 'visible', 'please', 'and', 'but', 'while', 'just',
-  'only', 'allowed', 'present', 'showing', 'shown', 'whatsoever', 'there', 'here', 'inside', 'behind', 'from',
-  'because', 'so', 'to', 'for', 'that', 'which', 'who', 'is', 'are', 'be', 'should', 'it', 'this',
+  'in',
+  'on',
+  'at',
+  'with',
+  'around',
+  'near',
+  'by',
+  'anywhere',
+  'visible',
+  'please',
+  'and',
+  'but',
+  'while',
+  'just',
+  'only',
+  'allowed',
+  'present',
+  'showing',
+  'shown',
+  'whatsoever',
+  'there',
+  'here',
+  'inside',
+  'behind',
+  'from',
+  'because',
+  'so',
+  'to',
+  'for',
+  'that',
+  'which',
+  'who',
+  'is',
+  'are',
+  'be',
+  'should',
+  'it',
+  'this',
 ]);
 
 /** Words that continue a negated list ("no people or cars"). */
 const LIST_JOINERS = new Set(['or', 'nor']);
 
 /** Words dropped at the start of a negated thing ("without any text" -> "text"). */
-const NEGATED_LEAD = new Set(['any', 'a', 'an', 'the', 'more', 'too', 'so', 'overly', 'very', 'really', 'much', 'of', 'my', 'her', 'his', 'their', 'its']);
+const NEGATED_LEAD = new Set([
+  'any',
+  'a',
+  'an',
+  'the',
+  'more',
+  'too',
+  'so',
+  'overly',
+  'very',
+  'really',
+  'much',
+  'of',
+  'my',
+  'her',
+  'his',
+  'their',
+  'its',
+]);
 
 /** Cue words, normalised, that negate what follows. */
 const NEGATION_CUES: readonly string[][] = [
-  ['dont', 'include'], ['dont', 'add'], ['dont', 'show'], ['dont', 'put'], ['dont', 'want'], ['dont', 'draw'],
-  ['dont', 'give'], ['dont', 'use'], ['dont', 'need'], ['dont', 'make', 'it'], ['do', 'not', 'include'],
-  ['do', 'not', 'add'], ['do', 'not', 'show'], ['do', 'not', 'put'], ['do', 'not', 'want'], ['do', 'not', 'draw'],
-  ['do', 'not', 'use'], ['do', 'not', 'make', 'it'], ['i', 'dont', 'want'], ['we', 'dont', 'want'],
-  ['get', 'rid', 'of'], ['take', 'out'], ['take', 'away'], ['leave', 'out'], ['remove'], ['delete'], ['erase'],
-  ['lose'], ['drop'], ['without'], ['w/o'], ['minus'], ['sans'], ['no'], ['not'], ['never'], ['nothing', 'but'],
-  ['free', 'of'], ['avoid'], ['exclude'], ['excluding'], ['except'], ['zero'], ['not', 'a', 'single'], ['not', 'one'],
-  ['not', 'any'], ['minus'],
+  ['dont', 'include'],
+  ['dont', 'add'],
+  ['dont', 'show'],
+  ['dont', 'put'],
+  ['dont', 'want'],
+  ['dont', 'draw'],
+  ['dont', 'give'],
+  ['dont', 'use'],
+  ['dont', 'need'],
+  ['dont', 'make', 'it'],
+  ['do', 'not', 'include'],
+  ['do', 'not', 'add'],
+  ['do', 'not', 'show'],
+  ['do', 'not', 'put'],
+  ['do', 'not', 'want'],
+  ['do', 'not', 'draw'],
+  ['do', 'not', 'use'],
+  ['do', 'not', 'make', 'it'],
+  ['i', 'dont', 'want'],
+  ['we', 'dont', 'want'],
+  ['get', 'rid', 'of'],
+  ['take', 'out'],
+  ['take', 'away'],
+  ['leave', 'out'],
+  ['remove'],
+  ['delete'],
+  ['erase'],
+  ['lose'],
+  ['drop'],
+  ['without'],
+  ['w/o'],
+  ['minus'],
+  ['sans'],
+  ['no'],
+  ['not'],
+  ['never'],
+  ['nothing', 'but'],
+  ['free', 'of'],
+  ['avoid'],
+  ['exclude'],
+  ['excluding'],
+  ['except'],
+  ['zero'],
+  ['not', 'a', 'single'],
+  ['not', 'one'],
+  ['not', 'any'],
+  ['minus'],
 ].sort((a, b) => b.length - a.length);
 
 /** Cues that mean "no people" on their own. */
-const NOBODY: readonly string[][] = [['nobody'], ['no', 'one'], ['noone'], ['no', 'humans'], ['no', 'human'], ['no', 'person'], ['no', 'people'], ['empty', 'of', 'people'], ['devoid', 'of', 'people'], ['unpopulated']];
+const NOBODY: readonly string[][] = [
+  ['nobody'],
+  ['no', 'one'],
+  ['noone'],
+  ['no', 'humans'],
+  ['no', 'human'],
+  ['no', 'person'],
+  ['no', 'people'],
+  ['empty', 'of', 'people'],
+  ['devoid', 'of', 'people'],
+  ['unpopulated'],
+];
 
 /** After "not": words that do not start a negated thing ("not sure", "not only"). */
 const NOT_FOLLOWERS_TO_IGNORE = new Set(['sure', 'only', 'just', 'that', 'quite', 'exactly', 'really', 'bad', 'too']);
 
 /** Phrases that start like a negation and are none ("no more than two", "without a doubt"). */
 const NOT_NEGATIONS: readonly string[][] = [
-  ['no', 'more', 'than'], ['no', 'less', 'than'], ['no', 'fewer', 'than'], ['no', 'bigger', 'than'], ['no', 'smaller', 'than'],
-  ['no', 'longer', 'than'], ['no', 'doubt'], ['without', 'a', 'doubt'], ['no', 'matter'], ['no', 'wonder'], ['no', 'problem'],
-  ['no', 'rush'], ['no', 'worries'], ['never', 'mind'], ['not', 'only'], ['not', 'sure'], ['not', 'just'],
+  ['no', 'more', 'than'],
+  ['no', 'less', 'than'],
+  ['no', 'fewer', 'than'],
+  ['no', 'bigger', 'than'],
+  ['no', 'smaller', 'than'],
+  ['no', 'longer', 'than'],
+  ['no', 'doubt'],
+  ['without', 'a', 'doubt'],
+  ['no', 'matter'],
+  ['no', 'wonder'],
+  ['no', 'problem'],
+  ['no', 'rush'],
+  ['no', 'worries'],
+  ['never', 'mind'],
+  ['not', 'only'],
+  ['not', 'sure'],
+  ['not', 'just'],
 ];
 
 const GROUP_NAMES = Object.keys(EXCLUSIVE_GROUPS) as ExclusiveGroup[];
@@ -142,7 +425,11 @@ function stripLeading(tokens: Token[]): Token[] {
       }
     }
     // A lone article or possessive before more filler ("a picture of") is dropped with it.
-    if (!changed && DROPPABLE.has(tokens[start]?.norm ?? '') && LEADING_FILLER.some((f) => startsWith(tokens, start + 1, f) && f[0] !== 'and')) {
+    if (
+      !changed &&
+      DROPPABLE.has(tokens[start]?.norm ?? '') &&
+      LEADING_FILLER.some((f) => startsWith(tokens, start + 1, f) && f[0] !== 'and')
+    ) {
       start++;
       changed = true;
     }
@@ -183,9 +470,60 @@ function removeHedges(tokens: Token[]): Token[] {
 
 /** Function words that may not open or close a phrase. */
 const EDGE_WORDS = new Set([
-  'a', 'an', 'the', 'my', 'our', 'your', 'ur', 'some', 'any', 'and', 'or', 'but', 'with', 'of', 'in', 'on', 'at', 'to',
-  'for', 'from', 'by', 'is', 'are', 'be', 'it', 'its', 'that', 'this', 'so', 'her', 'him', 'them', 'his', 'their',
-  'she', 'he', 'they', 'we', 'i', 'me', 'style', 'look', 'vibe', 'vibes', 'feel', 'like', 'as', 'also', 'too', 'then', 'than', 'into', 'over', 'under',
+  'a',
+  'an',
+  'the',
+  'my',
+  'our',
+  'your',
+  'ur',
+  'some',
+  'any',
+  'and',
+  'or',
+  'but',
+  'with',
+  'of',
+  'in',
+  'on',
+  'at',
+  'to',
+  'for',
+  'from',
+  'by',
+  'is',
+  'are',
+  'be',
+  'it',
+  'its',
+  'that',
+  'this',
+  'so',
+  'her',
+  'him',
+  'them',
+  'his',
+  'their',
+  'she',
+  'he',
+  'they',
+  'we',
+  'i',
+  'me',
+  'style',
+  'look',
+  'vibe',
+  'vibes',
+  'feel',
+  'like',
+  'as',
+  'also',
+  'too',
+  'then',
+  'than',
+  'into',
+  'over',
+  'under',
 ]);
 /** Of the edge words, those that may end a phrase when the phrase has more in it ("a dragon flying over"). */
 const KEEP_AT_END = new Set(['style', 'look', 'vibe', 'vibes', 'feel', 'over', 'under']);
@@ -194,7 +532,12 @@ function trimEdges(tokens: Token[]): Token[] {
   let start = 0;
   let end = tokens.length;
   while (start < end && EDGE_WORDS.has(tokens[start]!.norm) && tokens[start]!.norm !== '') start++;
-  while (end > start && EDGE_WORDS.has(tokens[end - 1]!.norm) && !(KEEP_AT_END.has(tokens[end - 1]!.norm) && end - start > 1)) end--;
+  while (
+    end > start &&
+    EDGE_WORDS.has(tokens[end - 1]!.norm) &&
+    !(KEEP_AT_END.has(tokens[end - 1]!.norm) && end - start > 1)
+  )
+    end--;
   return tokens.slice(start, end);
 }
 
@@ -214,7 +557,11 @@ function negatedItems(tokens: readonly Token[], from: number): { items: Token[][
     // "without text and logos": a bare noun closing the clause after "and" is negated too ("and a red door" is not).
     if (t.norm === 'and' && current.length > 0) {
       const after = tokens.slice(i + 1);
-      if (after.length > 0 && after.length <= 2 && after.every((x) => x.norm !== '' && !SCOPE_END.has(x.norm) && !DROPPABLE.has(x.norm))) {
+      if (
+        after.length > 0 &&
+        after.length <= 2 &&
+        after.every((x) => x.norm !== '' && !SCOPE_END.has(x.norm) && !DROPPABLE.has(x.norm))
+      ) {
         items.push(current);
         current = [];
         continue;
@@ -231,10 +578,29 @@ function negatedItems(tokens: readonly Token[], from: number): { items: Token[][
 
 /** Trailing words of a negation that only say where ("no people in it", "no text anywhere"). */
 const NEGATION_TAILS: readonly string[][] = [
-  ['in', 'it'], ['in', 'there'], ['in', 'the', 'picture'], ['in', 'the', 'image'], ['in', 'the', 'scene'],
-  ['in', 'the', 'shot'], ['in', 'the', 'background'], ['in', 'sight'], ['at', 'all'], ['anywhere'], ['visible'],
-  ['around'], ['please'], ['whatsoever'], ['allowed'], ['present'], ['on', 'it'], ['on', 'them'], ['inside'],
-  ['outside'], ['nearby'], ['here'], ['there'],
+  ['in', 'it'],
+  ['in', 'there'],
+  ['in', 'the', 'picture'],
+  ['in', 'the', 'image'],
+  ['in', 'the', 'scene'],
+  ['in', 'the', 'shot'],
+  ['in', 'the', 'background'],
+  ['in', 'sight'],
+  ['at', 'all'],
+  ['anywhere'],
+  ['visible'],
+  ['around'],
+  ['please'],
+  ['whatsoever'],
+  ['allowed'],
+  ['present'],
+  ['on', 'it'],
+  ['on', 'them'],
+  ['inside'],
+  ['outside'],
+  ['nearby'],
+  ['here'],
+  ['there'],
 ].sort((a, b) => b.length - a.length);
 
 /**
@@ -246,7 +612,16 @@ function extractNegations(tokens: Token[]): { rest: Token[]; negatives: Token[][
   const rest: Token[] = [];
   for (let i = 0; i < tokens.length; ) {
     const nobody = NOBODY.find((cue) => startsWith(tokens, i, cue));
-    if (nobody && !(nobody[0] === 'no' && nobody.length === 2 && tokens[i + 2] && !SCOPE_END.has(tokens[i + 2]!.norm) && nobody[1] === 'one')) {
+    if (
+      nobody &&
+      !(
+        nobody[0] === 'no' &&
+        nobody.length === 2 &&
+        tokens[i + 2] &&
+        !SCOPE_END.has(tokens[i + 2]!.norm) &&
+        nobody[1] === 'one'
+      )
+    ) {
       negatives.push([{ text: 'people', norm: 'people' }]);
       i += nobody.length;
       // "no people or lamps": the list goes on.
@@ -266,7 +641,10 @@ function extractNegations(tokens: Token[]): { rest: Token[]; negatives: Token[][
       continue;
     }
     const cue = NEGATION_CUES.find((c) => startsWith(tokens, i, c));
-    if (cue && !(cue[0] === 'not' && NOT_FOLLOWERS_TO_IGNORE.has(tokens[i + 1]?.norm ?? '') && tokens[i + 1]?.norm !== 'too')) {
+    if (
+      cue &&
+      !(cue[0] === 'not' && NOT_FOLLOWERS_TO_IGNORE.has(tokens[i + 1]?.norm ?? '') && tokens[i + 1]?.norm !== 'too')
+    ) {
       let from = i + cue.length;
       // "not in her witch outfit": the thing negated is the outfit.
       if (cue[0] === 'not' && tokens[from]?.norm === 'in') from++;
@@ -300,7 +678,8 @@ function skipTail(tokens: readonly Token[], at: number): number {
 
 /** "a forest with no people": the "with" that introduced the negation goes with it. */
 function dropDanglingJoiner(rest: Token[]): void {
-  while (rest.length > 0 && ['with', 'and', 'but', 'or', 'has', 'have', 'having'].includes(rest.at(-1)!.norm)) rest.pop();
+  while (rest.length > 0 && ['with', 'and', 'but', 'or', 'has', 'have', 'having'].includes(rest.at(-1)!.norm))
+    rest.pop();
 }
 
 /** Explicit replacement frames inside one clause. */
@@ -312,7 +691,10 @@ function extractExplicit(tokens: Token[]): { rest: Token[]; explicit: TurnParse[
     return -1;
   };
   // "X instead of Y" / "X rather than Y" / "instead of Y, X"
-  for (const frame of [['instead', 'of'], ['rather', 'than']]) {
+  for (const frame of [
+    ['instead', 'of'],
+    ['rather', 'than'],
+  ]) {
     const i = at(frame);
     if (i < 0) continue;
     const after = negatedItems(tokens, i + frame.length);
@@ -344,7 +726,8 @@ function extractExplicit(tokens: Token[]): { rest: Token[]; explicit: TurnParse[
     }
     // "swap the blue lights for red ones": "ones" is the thing replaced.
     const last = by.at(-1);
-    if (last && (last.norm === 'ones' || last.norm === 'one') && removed.length >= 2) by.splice(by.length - 1, 1, removed.at(-1)!);
+    if (last && (last.norm === 'ones' || last.norm === 'one') && removed.length >= 2)
+      by.splice(by.length - 1, 1, removed.at(-1)!);
     explicit.push({ removed, by, rule: `${verb} … ${tokens[j]!.norm}` });
     return { rest: tokens.slice(0, v), explicit };
   }
@@ -355,10 +738,13 @@ function extractExplicit(tokens: Token[]): { rest: Token[]; explicit: TurnParse[
 function clausesOf(text: string): string[] {
   const quoted: string[] = [];
   // Protect quoted text from the clause split.
-  const masked = text.replace(/"[^"\n]{1,200}"|“[^”\n]{1,200}”|(?<=^|[\s(:])['‘][^'’\n]{1,200}['’](?=$|[\s,.!?;:)])/gu, (m) => {
-    quoted.push(m);
-    return `\u0000${quoted.length - 1}\u0000`;
-  });
+  const masked = text.replace(
+    /"[^"\n]{1,200}"|“[^”\n]{1,200}”|(?<=^|[\s(:])['‘][^'’\n]{1,200}['’](?=$|[\s,.!?;:)])/gu,
+    (m) => {
+      quoted.push(m);
+      return `\u0000${quoted.length - 1}\u0000`;
+    },
+  );
   return masked
     .replace(/\bw\/(?=\s)/gi, 'with')
     .split(/[\n!?;]+|(?<!\d)[.,](?!\d)|\s+[-–—/]\s+|\bbut\b/i)
@@ -376,7 +762,9 @@ function parseTurn(text: string): TurnParse {
     explicit.push(...ex.explicit);
     const neg = extractNegations(ex.rest);
     negatives.push(...neg.negatives);
-    tokens = trimEdges(stripTrailing(stripLeading(neg.rest)).filter((t, i, all) => !(DROPPABLE.has(t.norm) && i < all.length - 1)));
+    tokens = trimEdges(
+      stripTrailing(stripLeading(neg.rest)).filter((t, i, all) => !(DROPPABLE.has(t.norm) && i < all.length - 1)),
+    );
     if (tokens.length > 0) clauses.push({ tokens });
   }
   return { clauses, negatives, explicit };
@@ -393,8 +781,35 @@ function removeFrom(phrase: LivePhrase, words: readonly string[], medium: boolea
   if (i < 0) return false;
   let start = i;
   let end = i + words.length;
-  while (start > 0 && ['at', 'in', 'on', 'during', 'under', 'by', 'of', 'very', 'super', 'really', 'hyper', 'ultra', 'more', 'slightly'].includes(phrase.tokens[start - 1]!.norm)) start--;
-  if (medium) while (end < phrase.tokens.length && ['style', 'styled', 'look', 'vibe', 'vibes', 'art', 'aesthetic', 'drawing', 'painting'].includes(phrase.tokens[end]!.norm) && !words.includes(phrase.tokens[end]!.norm)) end++;
+  while (
+    start > 0 &&
+    [
+      'at',
+      'in',
+      'on',
+      'during',
+      'under',
+      'by',
+      'of',
+      'very',
+      'super',
+      'really',
+      'hyper',
+      'ultra',
+      'more',
+      'slightly',
+    ].includes(phrase.tokens[start - 1]!.norm)
+  )
+    start--;
+  if (medium)
+    while (
+      end < phrase.tokens.length &&
+      ['style', 'styled', 'look', 'vibe', 'vibes', 'art', 'aesthetic', 'drawing', 'painting'].includes(
+        phrase.tokens[end]!.norm,
+      ) &&
+      !words.includes(phrase.tokens[end]!.norm)
+    )
+      end++;
   phrase.tokens = trimEdges([...phrase.tokens.slice(0, start), ...phrase.tokens.slice(end)]);
   return true;
 }
@@ -409,8 +824,15 @@ function colourPairs(tokens: readonly Token[]): { colourAt: number; thing: strin
   tokens.forEach((t, i) => {
     if (!COLOURS.has(t.norm)) return;
     const next = tokens[i + 1];
-    if (next && next.norm !== '' && !COLOURS.has(next.norm) && !EDGE_WORDS.has(next.norm)) pairs.push({ colourAt: i, thing: stemWord(next.norm) });
-    else if (i > 0 && !COLOURS.has(tokens[i - 1]!.norm) && !EDGE_WORDS.has(tokens[i - 1]!.norm) && tokens[i - 1]!.norm !== '') pairs.push({ colourAt: i, thing: stemWord(tokens[i - 1]!.norm) });
+    if (next && next.norm !== '' && !COLOURS.has(next.norm) && !EDGE_WORDS.has(next.norm))
+      pairs.push({ colourAt: i, thing: stemWord(next.norm) });
+    else if (
+      i > 0 &&
+      !COLOURS.has(tokens[i - 1]!.norm) &&
+      !EDGE_WORDS.has(tokens[i - 1]!.norm) &&
+      tokens[i - 1]!.norm !== ''
+    )
+      pairs.push({ colourAt: i, thing: stemWord(tokens[i - 1]!.norm) });
   });
   return pairs;
 }
@@ -444,7 +866,13 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
         replaced.push(tokensText(p.tokens));
         p.tokens = trimEdges([...p.tokens.slice(0, i), ...ex.by, ...p.tokens.slice(i + words.length)]);
       }
-      replacements.push({ turn, removed: replaced.length > 0 ? replaced : [tokensText(ex.removed)], terms: [tokensText(ex.removed)], by: tokensText(ex.by), rule: ex.rule });
+      replacements.push({
+        turn,
+        removed: replaced.length > 0 ? replaced : [tokensText(ex.removed)],
+        terms: [tokensText(ex.removed)],
+        by: tokensText(ex.by),
+        rule: ex.rule,
+      });
       if (replaced.length === 0 && ex.by.length > 0) own.push({ tokens: ex.by, turn });
     }
     if (turn > 0) {
@@ -467,16 +895,31 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
             }
           }
         }
-        if (removed.size > 0) replacements.push({ turn, removed: [...removed], terms: [...terms], by: [...new Set(named.map((n) => n.join(' ')))].join(', '), rule: group });
+        if (removed.size > 0)
+          replacements.push({
+            turn,
+            removed: [...removed],
+            terms: [...terms],
+            by: [...new Set(named.map((n) => n.join(' ')))].join(', '),
+            rule: group,
+          });
       }
       // A colour given to a thing replaces that thing's earlier colour, in place.
       for (const p of own) {
         for (const { colourAt, thing } of colourPairs(p.tokens)) {
-          const earlier = phrases.filter((e) => e.turn < turn).flatMap((e) => colourPairs(e.tokens).filter((c) => c.thing === thing).map((c) => ({ e, c })));
+          const earlier = phrases
+            .filter((e) => e.turn < turn)
+            .flatMap((e) =>
+              colourPairs(e.tokens)
+                .filter((c) => c.thing === thing)
+                .map((c) => ({ e, c })),
+            );
           const colour = p.tokens[colourAt]!;
           if (earlier.length === 0) {
             // "now make the horse white": the thing said before without a colour gets it in place.
-            const holder = phrases.find((e) => e.turn < turn && e.tokens.some((t) => t.norm !== '' && stemWord(t.norm) === thing));
+            const holder = phrases.find(
+              (e) => e.turn < turn && e.tokens.some((t) => t.norm !== '' && stemWord(t.norm) === thing),
+            );
             if (!holder || p.tokens.length > 2) continue;
             const at = holder.tokens.findIndex((t) => t.norm !== '' && stemWord(t.norm) === thing);
             holder.tokens.splice(at, 0, colour);
@@ -484,7 +927,13 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
             continue;
           }
           for (const { e, c } of earlier) {
-            replacements.push({ turn, removed: [tokensText(e.tokens)], terms: [`${e.tokens[c.colourAt]!.text} ${thing}`], by: `${colour.text} ${thing}`, rule: `colour of ${thing}` });
+            replacements.push({
+              turn,
+              removed: [tokensText(e.tokens)],
+              terms: [`${e.tokens[c.colourAt]!.text} ${thing}`],
+              by: `${colour.text} ${thing}`,
+              rule: `colour of ${thing}`,
+            });
             e.tokens[c.colourAt] = colour;
           }
           p.tokens = [];
@@ -492,12 +941,22 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
       }
       // "make it blue": a bare colour recolours the one coloured thing said before.
       for (const p of own) {
-        const bare = p.tokens.filter((t) => !['color', 'colour', 'colored', 'coloured', 'all', 'instead'].includes(t.norm));
+        const bare = p.tokens.filter(
+          (t) => !['color', 'colour', 'colored', 'coloured', 'all', 'instead'].includes(t.norm),
+        );
         if (bare.length !== 1 || !COLOURS.has(bare[0]!.norm)) continue;
-        const earlier = phrases.filter((e) => e.turn < turn).flatMap((e) => colourPairs(e.tokens).map((c) => ({ e, c })));
+        const earlier = phrases
+          .filter((e) => e.turn < turn)
+          .flatMap((e) => colourPairs(e.tokens).map((c) => ({ e, c })));
         if (earlier.length !== 1) continue;
         const { e, c } = earlier[0]!;
-        replacements.push({ turn, removed: [tokensText(e.tokens)], terms: [`${e.tokens[c.colourAt]!.text} ${c.thing}`], by: bare[0]!.text, rule: `colour of ${c.thing}` });
+        replacements.push({
+          turn,
+          removed: [tokensText(e.tokens)],
+          terms: [`${e.tokens[c.colourAt]!.text} ${c.thing}`],
+          by: bare[0]!.text,
+          rule: `colour of ${c.thing}`,
+        });
         e.tokens[c.colourAt] = bare[0]!;
         p.tokens = [];
       }
@@ -507,7 +966,8 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
       const words = negated.map((t) => t.norm).filter((w) => w !== '');
       const removed = removeEverywhere(words, turn);
       for (const p of own) removeFrom(p, words, false);
-      if (removed.length > 0) replacements.push({ turn, removed, terms: [tokensText(negated)], by: '', rule: 'removed' });
+      if (removed.length > 0)
+        replacements.push({ turn, removed, terms: [tokensText(negated)], by: '', rule: 'removed' });
       negatives.push(negated);
     }
     for (const p of own) if (p.tokens.length > 0) phrases.push(p);

@@ -15,11 +15,41 @@ export interface ShapeRequest {
   cue: string;
 }
 
-const WEAK = new Set(['landscape', 'portrait', 'full body', 'full-body', 'full length', 'head to toe', 'poster', 'movie poster', 'scenery', 'vista', 'tall', 'avatar', 'icon', 'wide shot', 'wide angle', 'book cover']);
+const WEAK = new Set([
+  'landscape',
+  'portrait',
+  'full body',
+  'full-body',
+  'full length',
+  'head to toe',
+  'poster',
+  'movie poster',
+  'scenery',
+  'vista',
+  'tall',
+  'avatar',
+  'icon',
+  'wide shot',
+  'wide angle',
+  'book cover',
+]);
 /** "wide" is a shape only on its own ("make it wide") or before a format noun, not in "a wide river". */
-const WIDE_NOUNS = new Set(['format', 'image', 'picture', 'shot', 'view', 'frame', 'aspect', 'ratio', 'version', 'crop']);
+const WIDE_NOUNS = new Set([
+  'format',
+  'image',
+  'picture',
+  'shot',
+  'view',
+  'frame',
+  'aspect',
+  'ratio',
+  'version',
+  'crop',
+]);
 
-const CUES = SHAPE_CUES.map((c) => ({ ...c, words: phraseWords(c.phrase) })).sort((a, b) => b.words.length - a.words.length);
+const CUES = SHAPE_CUES.map((c) => ({ ...c, words: phraseWords(c.phrase) })).sort(
+  (a, b) => b.words.length - a.words.length,
+);
 
 export function shapeOf(phrases: readonly string[]): ShapeRequest | null {
   let best: { shape: ShapeRequest; strong: boolean } | null = null;
@@ -44,9 +74,39 @@ export type SizeFamily = 'sdxl' | 'sd2-768' | 'sd1';
 
 /** Sizes each family is trained on or run at by its community (width, height). */
 export const NATIVE_SIZES: Readonly<Record<SizeFamily, readonly (readonly [number, number])[]>> = {
-  sdxl: [[1024, 1024], [1152, 896], [896, 1152], [1216, 832], [832, 1216], [1344, 768], [768, 1344], [1536, 640], [640, 1536]],
-  'sd2-768': [[768, 768], [896, 768], [768, 896], [1152, 768], [768, 1152], [1344, 768], [768, 1344], [1536, 640], [640, 1536]],
-  sd1: [[512, 512], [640, 512], [512, 640], [768, 512], [512, 768], [912, 512], [512, 912], [1024, 512], [512, 1024]],
+  sdxl: [
+    [1024, 1024],
+    [1152, 896],
+    [896, 1152],
+    [1216, 832],
+    [832, 1216],
+    [1344, 768],
+    [768, 1344],
+    [1536, 640],
+    [640, 1536],
+  ],
+  'sd2-768': [
+    [768, 768],
+    [896, 768],
+    [768, 896],
+    [1152, 768],
+    [768, 1152],
+    [1344, 768],
+    [768, 1344],
+    [1536, 640],
+    [640, 1536],
+  ],
+  sd1: [
+    [512, 512],
+    [640, 512],
+    [512, 640],
+    [768, 512],
+    [512, 768],
+    [912, 512],
+    [512, 912],
+    [1024, 512],
+    [512, 1024],
+  ],
 };
 
 export function orientationOf(width: number, height: number): Orientation {

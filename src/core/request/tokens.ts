@@ -47,7 +47,10 @@ export function tokenize(clause: string): Token[] {
 
 /** The normalised words of a phrase written as text ("golden hour" -> ["golden", "hour"]). */
 export function phraseWords(phrase: string): string[] {
-  return phrase.split(/\s+/).map(normWord).filter((w) => w.length > 0);
+  return phrase
+    .split(/\s+/)
+    .map(normWord)
+    .filter((w) => w.length > 0);
 }
 
 /** A light plural stem so "trees" meets "tree" and "people" stays "people". */

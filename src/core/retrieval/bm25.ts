@@ -75,7 +75,16 @@ export class Bm25Index {
     });
     const narrowDocs = this.size <= 0x10000 ? Uint16Array.from(docs) : docs;
     const narrowTfs = tfs.every((tf) => Number.isInteger(tf) && tf <= 0xffff) ? Uint16Array.from(tfs) : tfs;
-    return { params: { ...this.params }, size: this.size, avgLength: this.avgLength, docLength: this.docLength, terms: encodeStrings(terms), offsets, docs: narrowDocs, tfs: narrowTfs };
+    return {
+      params: { ...this.params },
+      size: this.size,
+      avgLength: this.avgLength,
+      docLength: this.docLength,
+      terms: encodeStrings(terms),
+      offsets,
+      docs: narrowDocs,
+      tfs: narrowTfs,
+    };
   }
 
   /** The index a snapshot was taken of, without tokenising or counting anything again. */
@@ -89,7 +98,13 @@ export class Bm25Index {
       postings.set(term, { docs: docs.subarray(from, to), tfs: tfs.subarray(from, to) });
     });
     const index = Object.create(Bm25Index.prototype) as Bm25Index;
-    return Object.assign(index, { postings, docLength: s.docLength, avgLength: s.avgLength, size: s.size, params: s.params });
+    return Object.assign(index, {
+      postings,
+      docLength: s.docLength,
+      avgLength: s.avgLength,
+      size: s.size,
+      params: s.params,
+    });
   }
 
   /** Number of documents containing the term. */

@@ -71,6 +71,13 @@ export function stripPromptSyntax(prompt: string): string {
 export function promptTags(prompt: string): string[] {
   return stripPromptSyntax(prompt)
     .split(/[,\n|]+/)
-    .map((t) => t.trim().toLowerCase().replace(/\s+/g, ' ').replace(/^[.\-:;]+|[.\-:;]+$/g, '').trim())
+    .map((t) =>
+      t
+        .trim()
+        .toLowerCase()
+        .replace(/\s+/g, ' ')
+        .replace(/^[.\-:;]+|[.\-:;]+$/g, '')
+        .trim(),
+    )
     .filter((t) => t.length > 0 && t.length <= 60);
 }

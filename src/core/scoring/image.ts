@@ -20,7 +20,9 @@ export function checkImage(image: RgbaImage, label = 'image'): void {
     throw new Error(`${label}: invalid size ${image.width}×${image.height}`);
   }
   if (image.data.length !== image.width * image.height * 4) {
-    throw new Error(`${label}: ${image.data.length} bytes of pixels for ${image.width}×${image.height} RGBA (expected ${image.width * image.height * 4})`);
+    throw new Error(
+      `${label}: ${image.data.length} bytes of pixels for ${image.width}×${image.height} RGBA (expected ${image.width * image.height * 4})`,
+    );
   }
 }
 
@@ -77,7 +79,13 @@ function resampleTaps(sizeIn: number, sizeOut: number, filter: Preprocessing['fi
 }
 
 /** Resamples an interleaved float image (3 channels) along x. */
-function resampleRows(src: Float64Array, w: number, h: number, newW: number, filter: Preprocessing['filter']): Float64Array {
+function resampleRows(
+  src: Float64Array,
+  w: number,
+  h: number,
+  newW: number,
+  filter: Preprocessing['filter'],
+): Float64Array {
   const taps = resampleTaps(w, newW, filter);
   const out = new Float64Array(newW * h * 3);
   for (let y = 0; y < h; y++) {
@@ -103,7 +111,13 @@ function resampleRows(src: Float64Array, w: number, h: number, newW: number, fil
 }
 
 /** Resamples an interleaved float image (3 channels) along y. */
-function resampleColumns(src: Float64Array, w: number, h: number, newH: number, filter: Preprocessing['filter']): Float64Array {
+function resampleColumns(
+  src: Float64Array,
+  w: number,
+  h: number,
+  newH: number,
+  filter: Preprocessing['filter'],
+): Float64Array {
   const taps = resampleTaps(h, newH, filter);
   const out = new Float64Array(w * newH * 3);
   for (let y = 0; y < newH; y++) {
@@ -146,7 +160,9 @@ export function preprocessImage(image: RgbaImage, spec: Preprocessing): Float32A
   if (target.height !== h) pixels = resampleColumns(pixels, target.width, h, target.height, spec.filter);
   const size = spec.size;
   if (spec.crop === 'none' && (target.width !== size || target.height !== size)) {
-    throw new Error(`preprocessing: crop "none" needs resize "exact" (got ${target.width}×${target.height} for size ${size})`);
+    throw new Error(
+      `preprocessing: crop "none" needs resize "exact" (got ${target.width}×${target.height} for size ${size})`,
+    );
   }
   const top = Math.floor((target.height - size) / 2);
   const left = Math.floor((target.width - size) / 2);

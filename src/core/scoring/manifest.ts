@@ -74,7 +74,10 @@ export interface ScorerManifest {
 
 export class ScorerManifestError extends Error {
   override name = 'ScorerManifestError';
-  constructor(readonly problems: string[], where: string) {
+  constructor(
+    readonly problems: string[],
+    where: string,
+  ) {
     super(`invalid scorer pack manifest${where ? ` (${where})` : ''}:\n- ${problems.join('\n- ')}`);
   }
 }
@@ -103,8 +106,10 @@ export function isSafePackPath(name: string): boolean {
 export function parseScorerManifest(json: unknown, where = ''): ScorerManifest {
   const problems: string[] = [];
   if (!isRecord(json)) throw new ScorerManifestError(['the manifest is not a JSON object'], where);
-  if (json.format !== SCORER_PACK_FORMAT) problems.push(`format: expected "${SCORER_PACK_FORMAT}", got ${JSON.stringify(json.format)}`);
-  if (json.version !== SCORER_PACK_VERSION) problems.push(`version: expected ${SCORER_PACK_VERSION}, got ${JSON.stringify(json.version)}`);
+  if (json.format !== SCORER_PACK_FORMAT)
+    problems.push(`format: expected "${SCORER_PACK_FORMAT}", got ${JSON.stringify(json.format)}`);
+  if (json.version !== SCORER_PACK_VERSION)
+    problems.push(`version: expected ${SCORER_PACK_VERSION}, got ${JSON.stringify(json.version)}`);
   const text = (key: string): string => {
     const value = json[key];
     if (typeof value !== 'string' || value.trim() === '') {
@@ -114,7 +119,8 @@ export function parseScorerManifest(json: unknown, where = ''): ScorerManifest {
     return value;
   };
   const id = text('id');
-  if (id && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) problems.push(`id: "${id}" may only use letters, digits, ".", "_" and "-"`);
+  if (id && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id))
+    problems.push(`id: "${id}" may only use letters, digits, ".", "_" and "-"`);
   const name = text('name');
   const meantFor = text('meant_for');
   const kind = json.kind as ScorerKind;
@@ -142,7 +148,9 @@ export function parseScorerManifest(json: unknown, where = ''): ScorerManifest {
   const dims = json.dims;
   const dimKey = kind === 'fid-features' ? 'features' : 'embedding';
   if (!isRecord(dims) || !Number.isInteger(dims[dimKey]) || (dims[dimKey] as number) < 1) {
-    problems.push(`dims.${dimKey}: expected a positive integer, got ${JSON.stringify(isRecord(dims) ? dims[dimKey] : dims)}`);
+    problems.push(
+      `dims.${dimKey}: expected a positive integer, got ${JSON.stringify(isRecord(dims) ? dims[dimKey] : dims)}`,
+    );
   } else dim = dims[dimKey] as number;
 
   let tokenizer: TokenizerSettings | null = null;
@@ -153,22 +161,34 @@ export function parseScorerManifest(json: unknown, where = ''): ScorerManifest {
       const maxLength = t.max_length;
       const padId = t.pad_id;
       const firstTokenId = t.first_token_id ?? null;
-      if (!Number.isInteger(maxLength) || (maxLength as number) < 2) problems.push(`tokenizer.max_length: expected an integer >= 2, got ${JSON.stringify(maxLength)}`);
-      if (!Number.isInteger(padId) || (padId as number) < 0) problems.push(`tokenizer.pad_id: expected a token id, got ${JSON.stringify(padId)}`);
+      if (!Number.isInteger(maxLength) || (maxLength as number) < 2)
+        problems.push(`tokenizer.max_length: expected an integer >= 2, got ${JSON.stringify(maxLength)}`);
+      if (!Number.isInteger(padId) || (padId as number) < 0)
+        problems.push(`tokenizer.pad_id: expected a token id, got ${JSON.stringify(padId)}`);
       if (firstTokenId !== null && (!Number.isInteger(firstTokenId) || (firstTokenId as number) < 0)) {
         problems.push(`tokenizer.first_token_id: expected a token id, got ${JSON.stringify(firstTokenId)}`);
       }
-      if (kind === 'imagereward' && firstTokenId === null) problems.push('tokenizer.first_token_id: ImageReward needs BLIP\'s [ENC] token id');
-      tokenizer = { maxLength: maxLength as number, padId: padId as number, firstTokenId: firstTokenId as number | null };
+      if (kind === 'imagereward' && firstTokenId === null)
+        problems.push("tokenizer.first_token_id: ImageReward needs BLIP's [ENC] token id");
+      tokenizer = {
+        maxLength: maxLength as number,
+        padId: padId as number,
+        firstTokenId: firstTokenId as number | null,
+      };
     }
   }
 
   let score: ScoreSettings | null = kindKnown ? (DEFAULT_SCORE[kind] ?? null) : null;
   if (json.score !== undefined) {
     const s = json.score;
-    if (!isRecord(s) || typeof s.scale !== 'number' || !(s.clamp_min === null || s.clamp_min === undefined || typeof s.clamp_min === 'number')) {
+    if (
+      !isRecord(s) ||
+      typeof s.scale !== 'number' ||
+      !(s.clamp_min === null || s.clamp_min === undefined || typeof s.clamp_min === 'number')
+    ) {
       problems.push('score: expected { "scale": number, "clamp_min": number | null }');
-    } else if (kind !== 'clip' && kind !== 'hpsv2') problems.push(`score: only clip and hpsv2 packs take score settings, not ${kind}`);
+    } else if (kind !== 'clip' && kind !== 'hpsv2')
+      problems.push(`score: only clip and hpsv2 packs take score settings, not ${kind}`);
     else score = { scale: s.scale, clampMin: (s.clamp_min as number | null | undefined) ?? null };
   }
 
@@ -176,7 +196,9 @@ export function parseScorerManifest(json: unknown, where = ''): ScorerManifest {
   if (kind === 'imagereward') {
     const r = json.reward;
     if (!isRecord(r) || typeof r.mean !== 'number' || typeof r.std !== 'number' || !(r.std > 0)) {
-      problems.push('reward: ImageReward needs { "mean": number, "std": number > 0 } (0.16717362830052426 and 1.0333394966054072 for THUDM/ImageReward)');
+      problems.push(
+        'reward: ImageReward needs { "mean": number, "std": number > 0 } (0.16717362830052426 and 1.0333394966054072 for THUDM/ImageReward)',
+      );
     } else reward = { mean: r.mean, std: r.std };
   }
 
@@ -191,14 +213,28 @@ function parsePreprocessing(value: unknown, problems: string[]): Preprocessing |
   }
   const before = problems.length;
   const { size, resize, filter, crop, mean, std } = value;
-  if (!Number.isInteger(size) || (size as number) < 1 || (size as number) > 4096) problems.push(`preprocessing.size: expected an integer in 1..4096, got ${JSON.stringify(size)}`);
-  if (resize !== 'shortest-edge' && resize !== 'exact') problems.push(`preprocessing.resize: expected "shortest-edge" or "exact", got ${JSON.stringify(resize)}`);
-  if (filter !== 'bicubic' && filter !== 'bilinear') problems.push(`preprocessing.filter: expected "bicubic" or "bilinear", got ${JSON.stringify(filter)}`);
-  if (crop !== 'center' && crop !== 'none') problems.push(`preprocessing.crop: expected "center" or "none", got ${JSON.stringify(crop)}`);
-  if (crop === 'none' && resize === 'shortest-edge') problems.push('preprocessing.crop: "none" needs resize "exact" (a shortest-edge resize is not square)');
-  for (const [key, triple, positive] of [['mean', mean, false], ['std', std, true]] as const) {
-    if (!Array.isArray(triple) || triple.length !== 3 || !triple.every((v) => typeof v === 'number' && Number.isFinite(v) && (!positive || v > 0))) {
-      problems.push(`preprocessing.${key}: expected 3 ${positive ? 'positive ' : ''}numbers (R, G, B), got ${JSON.stringify(triple)}`);
+  if (!Number.isInteger(size) || (size as number) < 1 || (size as number) > 4096)
+    problems.push(`preprocessing.size: expected an integer in 1..4096, got ${JSON.stringify(size)}`);
+  if (resize !== 'shortest-edge' && resize !== 'exact')
+    problems.push(`preprocessing.resize: expected "shortest-edge" or "exact", got ${JSON.stringify(resize)}`);
+  if (filter !== 'bicubic' && filter !== 'bilinear')
+    problems.push(`preprocessing.filter: expected "bicubic" or "bilinear", got ${JSON.stringify(filter)}`);
+  if (crop !== 'center' && crop !== 'none')
+    problems.push(`preprocessing.crop: expected "center" or "none", got ${JSON.stringify(crop)}`);
+  if (crop === 'none' && resize === 'shortest-edge')
+    problems.push('preprocessing.crop: "none" needs resize "exact" (a shortest-edge resize is not square)');
+  for (const [key, triple, positive] of [
+    ['mean', mean, false],
+    ['std', std, true],
+  ] as const) {
+    if (
+      !Array.isArray(triple) ||
+      triple.length !== 3 ||
+      !triple.every((v) => typeof v === 'number' && Number.isFinite(v) && (!positive || v > 0))
+    ) {
+      problems.push(
+        `preprocessing.${key}: expected 3 ${positive ? 'positive ' : ''}numbers (R, G, B), got ${JSON.stringify(triple)}`,
+      );
     }
   }
   if (problems.length > before) return null;

@@ -35,7 +35,13 @@ export async function decodePng(bytes: Uint8Array, inflate: Inflate, label = 'PN
     offset += 12 + length;
     if (type === 'IHDR') {
       const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
-      header = { width: v.getUint32(0), height: v.getUint32(4), depth: body[8]!, colour: body[9]!, interlace: body[12]! };
+      header = {
+        width: v.getUint32(0),
+        height: v.getUint32(4),
+        depth: body[8]!,
+        colour: body[9]!,
+        interlace: body[12]!,
+      };
     } else if (type === 'PLTE') palette = body;
     else if (type === 'tRNS') transparency = body;
     else if (type === 'IDAT') data.push(body);
@@ -45,10 +51,15 @@ export async function decodePng(bytes: Uint8Array, inflate: Inflate, label = 'PN
   const { width, height, depth, colour, interlace } = header;
   const channels = CHANNELS[colour];
   if (channels === undefined) throw new PngError(`${label}: unknown colour type ${colour}`);
-  if (![1, 2, 4, 8, 16].includes(depth) || (depth < 8 && colour !== 0 && colour !== 3) || (depth === 16 && colour === 3)) {
+  if (
+    ![1, 2, 4, 8, 16].includes(depth) ||
+    (depth < 8 && colour !== 0 && colour !== 3) ||
+    (depth === 16 && colour === 3)
+  ) {
     throw new PngError(`${label}: bit depth ${depth} is not valid for colour type ${colour}`);
   }
-  if (interlace !== 0) throw new PngError(`${label}: interlaced (Adam7) PNGs are not supported; re-save it without interlacing`);
+  if (interlace !== 0)
+    throw new PngError(`${label}: interlaced (Adam7) PNGs are not supported; re-save it without interlacing`);
   if (width === 0 || height === 0) throw new PngError(`${label}: empty image ${width}×${height}`);
   if (colour === 3 && !palette) throw new PngError(`${label}: palette image without a PLTE chunk`);
   if (data.length === 0) throw new PngError(`${label}: no image data (IDAT)`);
@@ -67,7 +78,11 @@ export async function decodePng(bytes: Uint8Array, inflate: Inflate, label = 'PN
     throw new PngError(`${label}: image data is ${raw.length} bytes, expected ${height * (stride + 1)}`);
   }
   const rows = unfilter(raw, height, stride, bpp, label);
-  return { width, height, data: toRgba({ rows, width, height, stride, depth, colour, channels, palette, transparency }) };
+  return {
+    width,
+    height,
+    data: toRgba({ rows, width, height, stride, depth, colour, channels, palette, transparency }),
+  };
 }
 
 function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number, label: string): Uint8Array {
@@ -83,10 +98,18 @@ function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number, 
       const c = x >= bpp && y > 0 ? out[prev + x - bpp]! : 0;
       let predictor: number;
       switch (kind) {
-        case 0: predictor = 0; break;
-        case 1: predictor = a; break;
-        case 2: predictor = b; break;
-        case 3: predictor = (a + b) >> 1; break;
+        case 0:
+          predictor = 0;
+          break;
+        case 1:
+          predictor = a;
+          break;
+        case 2:
+          predictor = b;
+          break;
+        case 3:
+          predictor = (a + b) >> 1;
+          break;
         case 4: {
           const p = a + b - c;
           const pa = Math.abs(p - a);

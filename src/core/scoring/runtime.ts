@@ -28,7 +28,10 @@ export interface ScoringRuntime {
 /** The part of the onnxruntime-node / onnxruntime-web module used here (both have this shape). */
 export interface OrtModule {
   InferenceSession: {
-    create(model: Uint8Array, options?: { executionProviders?: string[] }): Promise<{
+    create(
+      model: Uint8Array,
+      options?: { executionProviders?: string[] },
+    ): Promise<{
       readonly inputNames: readonly string[];
       readonly outputNames: readonly string[];
       // The feeds are tensors made by this same module's Tensor class (see ortRuntime), so the runtime accepts them.
@@ -39,7 +42,11 @@ export interface OrtModule {
   Tensor: new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: readonly number[]) => ModelTensor;
 }
 
-export function ortRuntime(ort: OrtModule, executionProviders: string[], backend = executionProviders[0] ?? 'cpu'): ScoringRuntime {
+export function ortRuntime(
+  ort: OrtModule,
+  executionProviders: string[],
+  backend = executionProviders[0] ?? 'cpu',
+): ScoringRuntime {
   return {
     backend,
     async createSession(model, label) {
@@ -52,7 +59,9 @@ export function ortRuntime(ort: OrtModule, executionProviders: string[], backend
           release: () => session.release(),
         };
       } catch (error) {
-        throw new Error(`${label}: onnxruntime could not load the model on ${backend}: ${(error as Error).message}`, { cause: error });
+        throw new Error(`${label}: onnxruntime could not load the model on ${backend}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
     },
     float32: (data, dims) => new ort.Tensor('float32', data, dims),
@@ -61,9 +70,15 @@ export function ortRuntime(ort: OrtModule, executionProviders: string[], backend
 }
 
 /** The float32 values of a session output, with a clear error when the graph does not have it. */
-export function floatOutput(outputs: Record<string, ModelTensor>, name: string, label: string): { data: Float32Array; dims: readonly number[] } {
+export function floatOutput(
+  outputs: Record<string, ModelTensor>,
+  name: string,
+  label: string,
+): { data: Float32Array; dims: readonly number[] } {
   const tensor = outputs[name];
-  if (!tensor) throw new Error(`${label}: the graph has no output "${name}" (outputs: ${Object.keys(outputs).join(', ')})`);
-  if (!(tensor.data instanceof Float32Array)) throw new Error(`${label}: output "${name}" is ${tensor.type}, expected float32`);
+  if (!tensor)
+    throw new Error(`${label}: the graph has no output "${name}" (outputs: ${Object.keys(outputs).join(', ')})`);
+  if (!(tensor.data instanceof Float32Array))
+    throw new Error(`${label}: output "${name}" is ${tensor.type}, expected float32`);
   return { data: tensor.data, dims: tensor.dims };
 }

@@ -31,7 +31,9 @@ export async function readScorerManifest(source: PackSource): Promise<ScorerMani
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (error) {
-    throw new Error(`${source.location}/${SCORER_MANIFEST_FILE}: not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${source.location}/${SCORER_MANIFEST_FILE}: not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return parseScorerManifest(json, `${source.location}/${SCORER_MANIFEST_FILE}`);
 }
@@ -59,7 +61,11 @@ export class ScorerPack {
     private readonly batchSize = 4,
   ) {}
 
-  static async open(source: PackSource, runtime: ScoringRuntime, onProgress?: (progress: LoadProgress) => void): Promise<ScorerPack> {
+  static async open(
+    source: PackSource,
+    runtime: ScoringRuntime,
+    onProgress?: (progress: LoadProgress) => void,
+  ): Promise<ScorerPack> {
     return new ScorerPack(await readScorerManifest(source), source, runtime, onProgress);
   }
 
@@ -89,14 +95,18 @@ export class ScorerPack {
 
   private async read(role: string): Promise<Uint8Array> {
     const file = this.file(role);
-    return this.source.readFile(file, (loaded, total) => this.onProgress({ pack: this.manifest.id, file, loaded, total }));
+    return this.source.readFile(file, (loaded, total) =>
+      this.onProgress({ pack: this.manifest.id, file, loaded, total }),
+    );
   }
 
   private session(role: string): Promise<ModelSession> {
     let session = this.sessions.get(role);
     if (!session) {
       const bytes = this.read(role);
-      session = this.creating.then(async () => this.runtime.createSession(await bytes, `${this.manifest.id}/${this.file(role)}`));
+      session = this.creating.then(async () =>
+        this.runtime.createSession(await bytes, `${this.manifest.id}/${this.file(role)}`),
+      );
       this.creating = session.catch(() => {});
       // A failed load is not cached, so a later call can retry.
       session.catch(() => this.sessions.delete(role));
@@ -207,7 +217,9 @@ export class ScorerPack {
       case 'imagereward':
         return this.imageReward(items);
       case 'fid-features':
-        throw new Error(`pack "${this.manifest.id}" gives FID features, not per-image scores; use features() and fid()`);
+        throw new Error(
+          `pack "${this.manifest.id}" gives FID features, not per-image scores; use features() and fid()`,
+        );
     }
   }
 
@@ -240,7 +252,8 @@ export class ScorerPack {
 
   private checkWidth(rows: Float32Array[], dim: number, output: string): void {
     const bad = rows.find((row) => row.length !== dim);
-    if (bad) throw new Error(`pack "${this.manifest.id}": ${output} has width ${bad.length}, but the manifest says ${dim}`);
+    if (bad)
+      throw new Error(`pack "${this.manifest.id}": ${output} has width ${bad.length}, but the manifest says ${dim}`);
   }
 }
 

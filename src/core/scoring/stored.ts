@@ -17,17 +17,29 @@ export interface KnownPack {
 }
 
 /** One line per kind: what the number means. */
-export const SCORE_MEANINGS: Readonly<Record<Exclude<ScorerKind, 'fid-features'>, { label: string; meaning: string }>> = {
-  clip: { label: 'CLIP score', meaning: 'agreement of image and approved prompt, 0-100 (higher is better)' },
-  hpsv2: { label: 'HPS v2', meaning: 'predicted human preference for this image given the prompt (higher is preferred)' },
-  imagereward: { label: 'ImageReward', meaning: "reward model's human-preference score, about N(0,1) over typical images (higher is better)" },
-  aesthetic: { label: 'Aesthetic', meaning: 'LAION aesthetic predictor, 1-10 (higher is more attractive)' },
-};
+export const SCORE_MEANINGS: Readonly<Record<Exclude<ScorerKind, 'fid-features'>, { label: string; meaning: string }>> =
+  {
+    clip: { label: 'CLIP score', meaning: 'agreement of image and approved prompt, 0-100 (higher is better)' },
+    hpsv2: {
+      label: 'HPS v2',
+      meaning: 'predicted human preference for this image given the prompt (higher is preferred)',
+    },
+    imagereward: {
+      label: 'ImageReward',
+      meaning: "reward model's human-preference score, about N(0,1) over typical images (higher is better)",
+    },
+    aesthetic: { label: 'Aesthetic', meaning: 'LAION aesthetic predictor, 1-10 (higher is more attractive)' },
+  };
 
-export const isPerImageKind = (kind: ScorerKind): kind is Exclude<ScorerKind, 'fid-features'> => kind !== 'fid-features';
+export const isPerImageKind = (kind: ScorerKind): kind is Exclude<ScorerKind, 'fid-features'> =>
+  kind !== 'fid-features';
 
 /** Per pack, the image indices that have no stored score yet. */
-export function missingScores(scores: StoredScores, imageCount: number, packIds: readonly string[]): Map<string, number[]> {
+export function missingScores(
+  scores: StoredScores,
+  imageCount: number,
+  packIds: readonly string[],
+): Map<string, number[]> {
   const missing = new Map<string, number[]>();
   for (const id of packIds) {
     const indices: number[] = [];
@@ -42,7 +54,8 @@ export function mergeScores(stored: StoredScores, packId: string, byImage: Reado
   const merged: StoredScores = {};
   for (const [i, row] of Object.entries(stored)) merged[Number(i)] = { ...row };
   for (const [i, value] of byImage) {
-    if (!Number.isFinite(value)) throw new Error(`scorer pack "${packId}" gave a non-finite score (${value}) for image ${i}`);
+    if (!Number.isFinite(value))
+      throw new Error(`scorer pack "${packId}" gave a non-finite score (${value}) for image ${i}`);
     const row = (merged[i] ??= {});
     if (typeof row[packId] !== 'number') row[packId] = value;
   }
@@ -63,7 +76,8 @@ export function bestScore(scores: StoredScores, packId: string): number | null {
 export function sortByScore<T extends { scores: StoredScores }>(results: readonly T[], packId: string): T[] {
   const keyed = results.map((result, order) => ({ result, order, score: bestScore(result.scores, packId) }));
   keyed.sort((a, b) => {
-    if (a.score === null || b.score === null) return a.score === null && b.score === null ? a.order - b.order : a.score === null ? 1 : -1;
+    if (a.score === null || b.score === null)
+      return a.score === null && b.score === null ? a.order - b.order : a.score === null ? 1 : -1;
     return b.score - a.score || a.order - b.order;
   });
   return keyed.map((k) => k.result);
@@ -88,9 +102,14 @@ export function unifiedOverResults(
 ): UnifiedResult {
   const rows: RunScores[] = runs.map(({ run, scores, fid }) => {
     const row: RunScores = { run, fid: fid ?? null };
-    for (const [kind, field] of Object.entries(UNIFIED_FIELD) as [keyof typeof UNIFIED_FIELD, (typeof UNIFIED_FIELD)[keyof typeof UNIFIED_FIELD]][]) {
+    for (const [kind, field] of Object.entries(UNIFIED_FIELD) as [
+      keyof typeof UNIFIED_FIELD,
+      (typeof UNIFIED_FIELD)[keyof typeof UNIFIED_FIELD],
+    ][]) {
       const values = Object.values(scores).flatMap((perPack) =>
-        Object.entries(perPack).filter(([id]) => packs.get(id)?.kind === kind).map(([, v]) => v),
+        Object.entries(perPack)
+          .filter(([id]) => packs.get(id)?.kind === kind)
+          .map(([, v]) => v),
       );
       row[field] = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : null;
     }

@@ -68,7 +68,8 @@ type JsonRecord = { [key: string]: Json };
 const isPlainRecord = (v: unknown): v is JsonRecord => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function encodeColumn(values: readonly Json[]): Column {
-  if (values.every((v) => typeof v === 'number')) return { kind: 'number', values: Float64Array.from(values as number[]) };
+  if (values.every((v) => typeof v === 'number'))
+    return { kind: 'number', values: Float64Array.from(values as number[]) };
   if (values.every((v) => typeof v === 'string' || v === null)) {
     const hasNull = values.some((v) => v === null);
     const strings = values.map((v) => (v === null ? '' : (v as string)));
@@ -76,7 +77,12 @@ function encodeColumn(values: readonly Json[]): Column {
     const distinct = [...new Set(strings)];
     if (distinct.length * 2 > strings.length) return { kind: 'string', ...isNull, values: encodeStrings(strings) };
     const position = new Map(distinct.map((v, i) => [v, i]));
-    return { kind: 'string', ...isNull, indices: Uint32Array.from(strings, (v) => position.get(v)!), values: encodeStrings(distinct) };
+    return {
+      kind: 'string',
+      ...isNull,
+      indices: Uint32Array.from(strings, (v) => position.get(v)!),
+      values: encodeStrings(distinct),
+    };
   }
   if (values.every((v) => Array.isArray(v) && v.every((s) => typeof s === 'string'))) {
     const arrays = values as string[][];

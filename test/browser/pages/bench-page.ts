@@ -4,4 +4,7 @@ import { mount } from 'svelte';
 import BenchPage from '../../../src/app/components/BenchPage.svelte';
 
 const pack = new URLSearchParams(location.search).get('pack');
-mount(BenchPage, { target: document.getElementById('bench')!, props: { neuralPack: pack ? { url: pack, prefer: 'wasm' } : null } });
+mount(BenchPage, {
+  target: document.getElementById('bench')!,
+  props: { neuralPack: pack ? { url: pack, prefer: 'wasm' } : null },
+});

@@ -41,7 +41,14 @@ export class LlmTestHost extends LlmHost {
     const { catalog } = loadCatalog(catalogTexts, 'worker');
     return this.withSession((l, signal) => {
       // A head that cannot choose among this catalog's models: hybrid planning with the default engine.
-      const { engine } = createPackEngine({ session: l.session, catalog, head: l.pack.head, pack: l.pack.manifest, embedded: createDefaultEngine(catalog), ...(onPromptText ? { onPromptText } : {}) });
+      const { engine } = createPackEngine({
+        session: l.session,
+        catalog,
+        head: l.pack.head,
+        pack: l.pack.manifest,
+        embedded: createDefaultEngine(catalog),
+        ...(onPromptText ? { onPromptText } : {}),
+      });
       return runPipeline(engine, input, {
         signal,
         ...(onEvent ? { onEvent } : {}),

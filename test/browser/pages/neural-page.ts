@@ -23,7 +23,10 @@ async function runNeural(options: NeuralRunOptions): Promise<NeuralRun> {
       ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}),
     });
     let started = performance.now();
-    const loadStatus = await api.load(options.packUrl ?? '/test/fixtures/pack-tiny/', Comlink.proxy((p: LlmLoadProgress) => void progress.push(p)));
+    const loadStatus = await api.load(
+      options.packUrl ?? '/test/fixtures/pack-tiny/',
+      Comlink.proxy((p: LlmLoadProgress) => void progress.push(p)),
+    );
     const loadMs = performance.now() - started;
     if (options.loseDevice) await api.loseGpuDevice();
     const outputs: NeuralRun['outputs'] = [];
@@ -49,7 +52,14 @@ async function runNeural(options: NeuralRunOptions): Promise<NeuralRun> {
         }),
         Comlink.proxy(() => void streamed++),
       );
-      run.plan = { valid: true, prompt: result.plan.prompt, model: result.plan.model.name, arguments: result.plan.arguments, streamed, stageMs };
+      run.plan = {
+        valid: true,
+        prompt: result.plan.prompt,
+        model: result.plan.model.name,
+        arguments: result.plan.arguments,
+        streamed,
+        stageMs,
+      };
     }
     await api.unload();
     return run;

@@ -45,11 +45,19 @@ async function runVision(options: VisionRunOptions): Promise<VisionRun> {
     });
     const status = await api.load(options.packUrl);
     const read = async (file: string) => ({ file, text: await (await fetch(`/models/starter/${file}`)).text() });
-    await api.useCatalog(loadCatalog({ catalog: await read('catalog.jsonl'), demonstrations: await read('demonstrations.jsonl') }, 'starter').catalog);
+    await api.useCatalog(
+      loadCatalog(
+        { catalog: await read('catalog.jsonl'), demonstrations: await read('demonstrations.jsonl') },
+        'starter',
+      ).catalog,
+    );
     const run: VisionRun = { status, results: [], notes: [] };
     for (const urls of options.imageSets) {
       const images = await Promise.all(urls.map(asDataUrl));
-      const result = await api.writePrompt({ input: { messages: [options.message], images }, merged: mergeTurns([options.message]) });
+      const result = await api.writePrompt({
+        input: { messages: [options.message], images },
+        merged: mergeTurns([options.message]),
+      });
       run.results.push({ prompt: result.prompt, negative_prompt: result.negative_prompt });
       run.notes.push(result.evidence.notes);
     }

@@ -8,18 +8,30 @@ import type { ScoreBackendPreference } from '../../../workers/score-api.ts';
 import { startScoreWorker } from '../../../src/runtime/workers.ts';
 
 export interface PageRun {
-  packs: Record<string, { backend: string | null; fallback: string | null; scores?: number[]; features?: number[][]; msPerRepeat: number }>;
+  packs: Record<
+    string,
+    { backend: string | null; fallback: string | null; scores?: number[]; features?: number[][]; msPerRepeat: number }
+  >;
   progress: LoadProgress[];
   fidSelf: number;
 }
 
 const ALL_PACKS = ['fixture-clip', 'fixture-hpsv2', 'fixture-imagereward', 'fixture-aesthetic', 'fixture-fid'];
 
-async function runScoring(prefer: ScoreBackendPreference, images: string[], prompts: string[], repeats = 1, packs = ALL_PACKS): Promise<PageRun> {
+async function runScoring(
+  prefer: ScoreBackendPreference,
+  images: string[],
+  prompts: string[],
+  repeats = 1,
+  packs = ALL_PACKS,
+): Promise<PageRun> {
   const { worker, api } = startScoreWorker();
   const progress: LoadProgress[] = [];
   try {
-    await api.configure({ wasmPaths: '/node_modules/onnxruntime-web/dist/', prefer, numThreads: 1 }, Comlink.proxy((p: LoadProgress) => void progress.push(p)));
+    await api.configure(
+      { wasmPaths: '/node_modules/onnxruntime-web/dist/', prefer, numThreads: 1 },
+      Comlink.proxy((p: LoadProgress) => void progress.push(p)),
+    );
     const blobs = await Promise.all(images.map(async (name) => (await fetch(`/test/fixtures/images/${name}`)).blob()));
     const pairs = blobs.flatMap((image) => prompts.map((prompt) => ({ image, prompt })));
     const result: PageRun = { packs: {}, progress, fidSelf: Number.NaN };
@@ -30,7 +42,11 @@ async function runScoring(prefer: ScoreBackendPreference, images: string[], prom
       const entry: PageRun['packs'][string] = { backend: info.backend, fallback: info.fallback, msPerRepeat: 0 };
       for (let r = 0; r < repeats; r++) {
         if (id === 'fixture-fid') entry.features = await api.features(id, blobs);
-        else if (id === 'fixture-aesthetic') entry.scores = await api.score(id, blobs.map((image) => ({ image })));
+        else if (id === 'fixture-aesthetic')
+          entry.scores = await api.score(
+            id,
+            blobs.map((image) => ({ image })),
+          );
         else entry.scores = await api.score(id, pairs);
       }
       entry.msPerRepeat = (performance.now() - started) / repeats;

@@ -31,7 +31,11 @@ export interface ArgumentOptions {
   priorValues: number;
 }
 
-export const DEFAULT_ARGUMENT_OPTIONS: ArgumentOptions = { weights: TRAINED_ARGUMENT_WEIGHTS, nearest: 20, priorValues: 8 };
+export const DEFAULT_ARGUMENT_OPTIONS: ArgumentOptions = {
+  weights: TRAINED_ARGUMENT_WEIGHTS,
+  nearest: 20,
+  priorValues: 8,
+};
 
 const FIXED_DEFAULTS: DemonstrationArguments = { sampler: 'Euler a', steps: 20, cfg_scale: 7, width: 512, height: 512 };
 
@@ -78,10 +82,19 @@ export function buildArgumentPriors(index: CatalogIndex): ArgumentPriors {
   const byBase = new Map(
     [...countsByBase].map(([key, counts]) => [
       key,
-      Object.fromEntries(VOTED.map((name) => [name, [...shares(counts[name])].sort((a, b) => b[1] - a[1])])) as Record<VotedName, [string, number][]>,
+      Object.fromEntries(VOTED.map((name) => [name, [...shares(counts[name])].sort((a, b) => b[1] - a[1])])) as Record<
+        VotedName,
+        [string, number][]
+      >,
     ]),
   );
-  return { byBase, global: Object.fromEntries(VOTED.map((name) => [name, shares(global[name])])) as Record<VotedName, Map<string, number>> };
+  return {
+    byBase,
+    global: Object.fromEntries(VOTED.map((name) => [name, shares(global[name])])) as Record<
+      VotedName,
+      Map<string, number>
+    >,
+  };
 }
 
 export function valueKey(name: VotedName, args: DemonstrationArguments): string {
@@ -125,7 +138,9 @@ export function argumentEvidence(
   const model = index.models[modelRow]!;
   const demos = index.demosOfModel[modelRow] ?? [];
   const top = Math.max(1e-9, ...demos.map((i) => demoScores[i]!));
-  const modelDemos = demos.map((demo) => ({ demo, similarity: demoScores[demo]! / top })).sort((a, b) => b.similarity - a.similarity);
+  const modelDemos = demos
+    .map((demo) => ({ demo, similarity: demoScores[demo]! / top }))
+    .sort((a, b) => b.similarity - a.similarity);
   const chosen = shortlist.find((c) => c.row === modelRow);
   const confidence = chosen ? chosen.probability : 1;
   const others = shortlist.filter((c) => c.row !== modelRow);
@@ -162,7 +177,8 @@ export function argumentEvidence(
       }
     }
     if (nearestMass > 0) for (const n of nearest) entry(valueOfDemo(n.doc)).features.nearest += n.score / nearestMass;
-    if (base) for (const [value, share] of base[name].slice(0, options.priorValues)) entry(value).features.prior = share;
+    if (base)
+      for (const [value, share] of base[name].slice(0, options.priorValues)) entry(value).features.prior = share;
     for (const c of values.values()) {
       c.features.global = priors.global[name].get(c.value) ?? 0;
       c.features.confidentHabit = c.features.habit * confidence;
@@ -198,7 +214,10 @@ export function chooseArguments(
   const evidence = argumentEvidence(index, priors, modelRow, demoScores, shortlist, options);
   const demoCount = evidence.modelDemos.length;
   const notes: string[] = [];
-  if (demoCount === 0) notes.push(`${model.name} has no demonstrations: its arguments come from the ${model.base_model} prior and similar requests.`);
+  if (demoCount === 0)
+    notes.push(
+      `${model.name} has no demonstrations: its arguments come from the ${model.base_model} prior and similar requests.`,
+    );
   const runnerUpNames = shortlist.filter((c) => c.row !== modelRow).map((c) => index.models[c.row]!.name);
 
   const chosen: Partial<Record<VotedName, string>> = {};
@@ -206,7 +225,9 @@ export function chooseArguments(
   for (const name of VOTED) {
     const ranked = evidence.candidates[name]
       .map((c) => ({ c, score: scoreValue(c.features, options.weights) }))
-      .sort((a, b) => b.score - a.score || b.c.features.global - a.c.features.global || a.c.value.localeCompare(b.c.value));
+      .sort(
+        (a, b) => b.score - a.score || b.c.features.global - a.c.features.global || a.c.value.localeCompare(b.c.value),
+      );
     const best = ranked[0]?.c;
     if (!best) {
       chosen[name] = String(FIXED_DEFAULTS[name]);
@@ -256,7 +277,8 @@ function describeSource(
   let detail: string;
   if (candidate.modelDemos === 0 && fromOthers) {
     origin = 'nearest-demonstration';
-    const who = runnerUpNames.length > 0 ? `the other likely models (${runnerUpNames.slice(0, 3).join(', ')}) and ` : '';
+    const who =
+      runnerUpNames.length > 0 ? `the other likely models (${runnerUpNames.slice(0, 3).join(', ')}) and ` : '';
     detail = `not used by the chosen model's demonstrations; used by ${who}the catalog's demonstrations most like this request (${Math.round(f.nearest * 100)}% of their vote)`;
   } else if (candidate.modelDemos === 0) {
     origin = 'base-model-prior';
@@ -268,7 +290,9 @@ function describeSource(
     origin = 'model-habit';
     detail = `used in ${candidate.modelDemos} of the model's ${demoCount} demonstrations`;
   }
-  if (candidate.modelDemos > 0 && f.nearest >= 0.3) detail += `; ${Math.round(f.nearest * 100)}% of the most similar demonstrations across the catalog agree`;
-  if (candidate.modelDemos > 0 && confidence < 0.5) detail += ` (stage 2 gave this model ${Math.round(confidence * 100)}%, so similar requests weighed in)`;
+  if (candidate.modelDemos > 0 && f.nearest >= 0.3)
+    detail += `; ${Math.round(f.nearest * 100)}% of the most similar demonstrations across the catalog agree`;
+  if (candidate.modelDemos > 0 && confidence < 0.5)
+    detail += ` (stage 2 gave this model ${Math.round(confidence * 100)}%, so similar requests weighed in)`;
   return { origin, detail };
 }

@@ -14,5 +14,5 @@ export const TRAINED_ARGUMENT_WEIGHTS: ArgumentFeatures = {
   posterior: 1.9437,
   nearest: 1.792,
   prior: 0.3787,
-  global: 0.7912
+  global: 0.7912,
 };

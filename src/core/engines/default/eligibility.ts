@@ -38,7 +38,10 @@ export function eligibleModels(index: CatalogIndex, parsed: ParsedRequest): Elig
     ids.add(index.models[row]!.id);
   }
   // General checkpoints of the request's style (all of them when it names no style, or none fits).
-  const fitting = styles.length === 0 ? index.generalRows : index.generalRows.filter((row) => index.traits[row]!.styles.some((s) => styles.includes(s)));
+  const fitting =
+    styles.length === 0
+      ? index.generalRows
+      : index.generalRows.filter((row) => index.traits[row]!.styles.some((s) => styles.includes(s)));
   for (const row of fitting.length > 0 ? fitting : index.generalRows) ids.add(index.models[row]!.id);
   return { ids, reasons, styles };
 }

@@ -27,24 +27,43 @@ export interface FittedSize {
  * The size for `modelRow` given the learned (width, height), the request's shape, and the (width, height)
  * pairs of the model's demonstrations (its habits, most used first).
  */
-export function fitSize(index: CatalogIndex, modelRow: number, learned: { width: number; height: number }, shape: ShapeRequest | null, habits: readonly (readonly [number, number])[]): FittedSize {
+export function fitSize(
+  index: CatalogIndex,
+  modelRow: number,
+  learned: { width: number; height: number },
+  shape: ShapeRequest | null,
+  habits: readonly (readonly [number, number])[],
+): FittedSize {
   const family = sizeFamily(index.traits[modelRow]!.family);
   const base = index.models[modelRow]!.base_model;
   const learnedOrientation = orientationOf(learned.width, learned.height);
   const aspectFar = (w: number, h: number) => shape?.aspect != null && Math.abs(Math.log(w / h / shape.aspect)) > 0.1;
-  const wantsChange = shape !== null && (shape.orientation !== learnedOrientation || aspectFar(learned.width, learned.height));
+  const wantsChange =
+    shape !== null && (shape.orientation !== learnedOrientation || aspectFar(learned.width, learned.height));
   if (family === 'sdxl') {
     if (!wantsChange && isNativeSize('sdxl', learned.width, learned.height)) return { ...learned, reason: null };
-    const [width, height] = nativeSize('sdxl', shape?.orientation ?? learnedOrientation, shape?.aspect ?? (shape ? null : learned.width / learned.height));
-    const why = shape ? `"${shape.cue}" asks for a ${shape.orientation} picture` : `${learned.width}×${learned.height} is not a size ${base} models are made for`;
+    const [width, height] = nativeSize(
+      'sdxl',
+      shape?.orientation ?? learnedOrientation,
+      shape?.aspect ?? (shape ? null : learned.width / learned.height),
+    );
+    const why = shape
+      ? `"${shape.cue}" asks for a ${shape.orientation} picture`
+      : `${learned.width}×${learned.height} is not a size ${base} models are made for`;
     return { width, height, reason: `${why}: ${width}×${height}, a native ${base} size (about one megapixel)` };
   }
   if (!wantsChange) return { ...learned, reason: null };
   // The model's own habit in that shape, else its family's usual size for it.
   const habit = habits.find(([w, h]) => orientationOf(w, h) === shape!.orientation && !aspectFar(w, h));
   const [width, height] = habit ?? nativeSize(family ?? 'sd1', shape!.orientation, shape!.aspect);
-  const source = habit ? `the model's own ${shape!.orientation} size` : `the usual ${shape!.orientation} size for ${base}`;
-  return { width, height, reason: `"${shape!.cue}" asks for a ${shape!.orientation} picture: ${width}×${height}, ${source}` };
+  const source = habit
+    ? `the model's own ${shape!.orientation} size`
+    : `the usual ${shape!.orientation} size for ${base}`;
+  return {
+    width,
+    height,
+    reason: `"${shape!.cue}" asks for a ${shape!.orientation} picture: ${width}×${height}, ${source}`,
+  };
 }
 
 export interface BaseCheckpoint {
@@ -57,11 +76,21 @@ export interface BaseCheckpoint {
  * by hash, file or name, of the same base family, not a person's likeness or NSFW-leaning, and allowed;
  * else the most downloaded general checkpoint of its family and style. Null when the catalog has none.
  */
-export function baseCheckpointFor(index: CatalogIndex, loraRow: number, allowed?: ReadonlySet<number>): BaseCheckpoint | null {
+export function baseCheckpointFor(
+  index: CatalogIndex,
+  loraRow: number,
+  allowed?: ReadonlySet<number>,
+): BaseCheckpoint | null {
   const lora = index.traits[loraRow]!;
   const usable = (row: number) => {
     const t = index.traits[row]!;
-    return index.models[row]!.type === 'Checkpoint' && !t.person && !t.nsfw && sameFamily(t.family, lora.family) && (!allowed || allowed.has(index.models[row]!.id));
+    return (
+      index.models[row]!.type === 'Checkpoint' &&
+      !t.person &&
+      !t.nsfw &&
+      sameFamily(t.family, lora.family) &&
+      (!allowed || allowed.has(index.models[row]!.id))
+    );
   };
   const votes = new Map<number, number>();
   const demos = index.demosOfModel[loraRow] ?? [];
@@ -73,15 +102,26 @@ export function baseCheckpointFor(index: CatalogIndex, loraRow: number, allowed?
     const row = keys.map((k) => index.checkpointKeys.get(k)).find((r) => r !== undefined);
     if (row !== undefined && usable(row)) votes.set(row, (votes.get(row) ?? 0) + 1);
   }
-  const voted = [...votes].sort((a, b) => b[1] - a[1] || index.models[b[0]]!.downloads - index.models[a[0]]!.downloads)[0];
+  const voted = [...votes].sort(
+    (a, b) => b[1] - a[1] || index.models[b[0]]!.downloads - index.models[a[0]]!.downloads,
+  )[0];
   if (voted) {
     return { row: voted[0], reason: `${voted[1]} of the LoRA's ${demos.length} demonstrations were made with it` };
   }
   const styled = (row: number) => index.traits[row]!.styles.some((s) => lora.styles.includes(s));
   const general = index.generalRows.filter(usable);
-  const pick = general.find(styled) ?? general[0] ?? index.models.map((_, row) => row).filter(usable).sort((a, b) => index.models[b]!.downloads - index.models[a]!.downloads)[0];
+  const pick =
+    general.find(styled) ??
+    general[0] ??
+    index.models
+      .map((_, row) => row)
+      .filter(usable)
+      .sort((a, b) => index.models[b]!.downloads - index.models[a]!.downloads)[0];
   if (pick === undefined) return null;
-  return { row: pick, reason: `no demonstration of the LoRA names a checkpoint in the catalog; a popular ${index.models[pick]!.base_model} checkpoint${styled(pick) ? ' of its style' : ''}` };
+  return {
+    row: pick,
+    reason: `no demonstration of the LoRA names a checkpoint in the catalog; a popular ${index.models[pick]!.base_model} checkpoint${styled(pick) ? ' of its style' : ''}`,
+  };
 }
 
 /** Trigger words of a model worth writing: the first part of each, not shared booru vocabulary, at most 2. */

@@ -7,7 +7,17 @@ import { Bm25Index } from '../../retrieval/bm25.ts';
 import { STYLE_WORDS } from '../../request/vocabulary.ts';
 import { joinedTerms, promptTags, retrievalTerms } from '../../retrieval/terms.ts';
 import { words } from '../../text.ts';
-import { commonTagsOf, everydayTriggersOf, modelPhrases, modelTraits, namingTermsForIndex, sharedTriggersOf, type CatalogNaming, type ModelPhrases, type ModelTraits } from './model-traits.ts';
+import {
+  commonTagsOf,
+  everydayTriggersOf,
+  modelPhrases,
+  modelTraits,
+  namingTermsForIndex,
+  sharedTriggersOf,
+  type CatalogNaming,
+  type ModelPhrases,
+  type ModelTraits,
+} from './model-traits.ts';
 
 /** How much each field of a model counts in its document (a field repeated n times counts n times). */
 export interface FieldWeights {
@@ -36,7 +46,31 @@ export const DEFAULT_FIELD_WEIGHTS: FieldWeights = {
 };
 
 /** Words in model names that say what kind of file it is, not what it depicts. */
-const GENERIC_NAME_WORDS = new Set(['lora', 'locon', 'lycoris', 'loha', 'model', 'checkpoint', 'mix', 'merge', 'version', 'ver', 'fp16', 'pruned', 'safetensors', 'ckpt', 'final', 'beta', 'alpha', 'test', 'sd', 'xl', 'sdxl', 'vae', 'inpainting']);
+const GENERIC_NAME_WORDS = new Set([
+  'lora',
+  'locon',
+  'lycoris',
+  'loha',
+  'model',
+  'checkpoint',
+  'mix',
+  'merge',
+  'version',
+  'ver',
+  'fp16',
+  'pruned',
+  'safetensors',
+  'ckpt',
+  'final',
+  'beta',
+  'alpha',
+  'test',
+  'sd',
+  'xl',
+  'sdxl',
+  'vae',
+  'inpainting',
+]);
 
 /** Only the opening of a description: the rest is mostly changelogs and links. */
 const DESCRIPTION_WORDS = 120;
@@ -93,7 +127,10 @@ export function checkpointKeysOf(name: string, file = '', hash = ''): string[] {
   const keys: string[] = [];
   const h = hash.trim().toLowerCase();
   if (/^[0-9a-f]{8,}$/.test(h)) keys.push(`hash:${h.slice(0, 10)}`);
-  const stem = file.replace(/\.(safetensors|ckpt|pt|bin)$/i, '').trim().toLowerCase();
+  const stem = file
+    .replace(/\.(safetensors|ckpt|pt|bin)$/i, '')
+    .trim()
+    .toLowerCase();
   if (stem) keys.push(`file:${stem}`);
   for (const source of [stem, name.toLowerCase()]) {
     const versionless = source.replace(/[\s_\-.]*(v|ver|version)?\s*\d[\s\S]*$/i, '').replace(/[^a-z]/g, '');
@@ -192,7 +229,13 @@ export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFA
   });
   const demoTerms = catalog.demonstrations.map((d) => retrievalTerms(d.prompt));
   const modelIndex = new Bm25Index(
-    models.map((m, row) => modelDocumentTerms(m, demosOfModel[row]!.map((i) => demoTerms[i]!), weights)),
+    models.map((m, row) =>
+      modelDocumentTerms(
+        m,
+        demosOfModel[row]!.map((i) => demoTerms[i]!),
+        weights,
+      ),
+    ),
     { k1: weights.modelK1, b: weights.modelB },
   );
   const demoIndex = new Bm25Index(demoTerms, { k1: weights.demoK1, b: weights.demoB });
@@ -206,7 +249,11 @@ export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFA
   for (const m of models) maxLog = Math.max(maxLog, Math.log1p(Math.max(0, m.downloads)));
   const popularity = Float32Array.from(models, (m) => Math.log1p(Math.max(0, m.downloads)) / maxLog);
   const nameTerms = models.map((m) => [
-    ...new Set(retrievalTerms(`${m.name} ${m.trained_words.join(' ')}`).filter((t) => !GENERIC_NAME_WORDS.has(t) && !/^(v?\d+|\d+d)$/.test(t))),
+    ...new Set(
+      retrievalTerms(`${m.name} ${m.trained_words.join(' ')}`).filter(
+        (t) => !GENERIC_NAME_WORDS.has(t) && !/^(v?\d+|\d+d)$/.test(t),
+      ),
+    ),
   ]);
   const joinableNames = joinableNameTerms(models, demoTerms);
   const nameRows = new Map<string, number[]>();
@@ -239,7 +286,10 @@ export function buildCatalogIndex(catalog: Catalog, weights: FieldWeights = DEFA
     models,
     traits,
     phrases,
-    naming: { sharedTriggers: new Set([...sharedTriggersOf(phrases), ...everydayTriggersOf(phrases, demoTerms, demoModelRow)]), nonCharacterNameTerms },
+    naming: {
+      sharedTriggers: new Set([...sharedTriggersOf(phrases), ...everydayTriggersOf(phrases, demoTerms, demoModelRow)]),
+      nonCharacterNameTerms,
+    },
     namingRows,
     generalRows: traits.flatMap((t, row) => (t.general ? [row] : [])),
     addableTerms: addableTermsOf(catalog.demonstrations, demoModelRow),

@@ -10,7 +10,14 @@
 import type { Catalog, CatalogModel, Demonstration } from '../../catalog/types.ts';
 import { hashString } from '../../hash.ts';
 import { Bm25Index, type Bm25Snapshot } from '../../retrieval/bm25.ts';
-import { decodeRecords, decodeStrings, encodeRecords, encodeStrings, type RecordTable, type StringTable } from '../../snapshot/columns.ts';
+import {
+  decodeRecords,
+  decodeStrings,
+  encodeRecords,
+  encodeStrings,
+  type RecordTable,
+  type StringTable,
+} from '../../snapshot/columns.ts';
 import { DEFAULT_FIELD_WEIGHTS, type CatalogField, type CatalogIndex, type FieldWeights } from './index-build.ts';
 
 /**
@@ -29,11 +36,16 @@ export function indexSnapshotKey(weights: FieldWeights = DEFAULT_FIELD_WEIGHTS):
   return `${INDEX_SNAPSHOT_FORMAT}:${hashString(JSON.stringify(weights))}`;
 }
 
-type Stored<T> = { store: (index: CatalogIndex) => unknown; restore: (data: never, restored: Partial<CatalogIndex>) => T };
+type Stored<T> = {
+  store: (index: CatalogIndex) => unknown;
+  restore: (data: never, restored: Partial<CatalogIndex>) => T;
+};
 type Derived<T> = { derive: (restored: Partial<CatalogIndex>) => T };
 
-const stored = <T, D>(store: (index: CatalogIndex) => D, restore: (data: D, restored: Partial<CatalogIndex>) => T): Stored<T> =>
-  ({ store, restore }) as Stored<T>;
+const stored = <T, D>(
+  store: (index: CatalogIndex) => D,
+  restore: (data: D, restored: Partial<CatalogIndex>) => T,
+): Stored<T> => ({ store, restore }) as Stored<T>;
 /** Kept as is: IndexedDB's structured clone copies it (typed arrays at memcpy speed; Maps, Sets and per-model tables quickly). */
 const cloned = <K extends keyof CatalogIndex>(key: K): Stored<CatalogIndex[K]> =>
   stored(
@@ -46,7 +58,11 @@ const bm25 = (pick: (index: CatalogIndex) => Bm25Index): Stored<Bm25Index> =>
     (data: Bm25Snapshot) => Bm25Index.fromSnapshot(data),
   );
 
-function storeMapOfRows(map: ReadonlyMap<string, readonly number[]>): { keys: StringTable; offsets: Uint32Array; rows: Int32Array } {
+function storeMapOfRows(map: ReadonlyMap<string, readonly number[]>): {
+  keys: StringTable;
+  offsets: Uint32Array;
+  rows: Int32Array;
+} {
   const keys = [...map.keys()];
   const offsets = new Uint32Array(keys.length + 1);
   keys.forEach((k, i) => (offsets[i + 1] = offsets[i]! + map.get(k)!.length));
@@ -57,7 +73,9 @@ function storeMapOfRows(map: ReadonlyMap<string, readonly number[]>): { keys: St
 
 function restoreMapOfRows(data: { keys: StringTable; offsets: Uint32Array; rows: Int32Array }): Map<string, number[]> {
   const map = new Map<string, number[]>();
-  decodeStrings(data.keys).forEach((k, i) => map.set(k, Array.from(data.rows.subarray(data.offsets[i]!, data.offsets[i + 1]!))));
+  decodeStrings(data.keys).forEach((k, i) =>
+    map.set(k, Array.from(data.rows.subarray(data.offsets[i]!, data.offsets[i + 1]!))),
+  );
   return map;
 }
 
@@ -72,7 +90,12 @@ const CATALOG_FIELDS: CatalogField[] = ['name', 'tags', 'trained_words', 'descri
 /** How each field is kept, in restore order (a derived field may use those before it). */
 const FIELDS: { [K in keyof CatalogIndex]-?: Stored<CatalogIndex[K]> | Derived<CatalogIndex[K]> } = {
   catalog: stored(
-    ({ catalog }) => ({ source: catalog.source, version: catalog.version, models: encodeRecords(catalog.models), demonstrations: encodeRecords(catalog.demonstrations) }),
+    ({ catalog }) => ({
+      source: catalog.source,
+      version: catalog.version,
+      models: encodeRecords(catalog.models),
+      demonstrations: encodeRecords(catalog.demonstrations),
+    }),
     (data: { source: string; version: string; models: RecordTable; demonstrations: RecordTable }): Catalog => ({
       source: data.source,
       version: data.version,
@@ -96,9 +119,16 @@ const FIELDS: { [K in keyof CatalogIndex]-?: Stored<CatalogIndex[K]> | Derived<C
   modelIndex: bm25((index) => index.modelIndex),
   demoIndex: bm25((index) => index.demoIndex),
   fieldIndex: stored(
-    (index) => Object.fromEntries(CATALOG_FIELDS.map((f) => [f, index.fieldIndex[f].snapshot()])) as Record<CatalogField, Bm25Snapshot>,
+    (index) =>
+      Object.fromEntries(CATALOG_FIELDS.map((f) => [f, index.fieldIndex[f].snapshot()])) as Record<
+        CatalogField,
+        Bm25Snapshot
+      >,
     (data: Record<CatalogField, Bm25Snapshot>) =>
-      Object.fromEntries(CATALOG_FIELDS.map((f) => [f, Bm25Index.fromSnapshot(data[f])])) as Record<CatalogField, Bm25Index>,
+      Object.fromEntries(CATALOG_FIELDS.map((f) => [f, Bm25Index.fromSnapshot(data[f])])) as Record<
+        CatalogField,
+        Bm25Index
+      >,
   ),
   nameRows: stored((index) => storeMapOfRows(index.nameRows), restoreMapOfRows),
   joinableNames: stored(
@@ -125,7 +155,8 @@ export function snapshotCatalogIndex(index: CatalogIndex): CatalogIndexSnapshot 
 }
 
 export function restoreCatalogIndex(snapshot: CatalogIndexSnapshot): CatalogIndex {
-  if (snapshot.format !== INDEX_SNAPSHOT_FORMAT) throw new Error(`index snapshot format ${snapshot.format}, expected ${INDEX_SNAPSHOT_FORMAT}`);
+  if (snapshot.format !== INDEX_SNAPSHOT_FORMAT)
+    throw new Error(`index snapshot format ${snapshot.format}, expected ${INDEX_SNAPSHOT_FORMAT}`);
   const restored: Partial<Record<keyof CatalogIndex, unknown>> = {};
   for (const [key, codec] of Object.entries(FIELDS) as [keyof CatalogIndex, Stored<unknown> | Derived<unknown>][]) {
     if ('store' in codec) {

@@ -15,7 +15,16 @@ import { buildArgumentPriors, chooseArguments, DEFAULT_ARGUMENT_OPTIONS, type Ar
 import { buildCatalogIndex, DEFAULT_FIELD_WEIGHTS, type CatalogIndex, type FieldWeights } from './index-build.ts';
 import { DEFAULT_PROMPT_OPTIONS, requestText, writePrompt, type PromptOptions } from './prompt.ts';
 import { TRAINED_RERANKER } from './reranker-weights.ts';
-import { candidatesOf, DEFAULT_SELECT_WEIGHTS, normaliseScores, plannedModel, rankModels, type RankedModel, type Reranker, type SelectWeights } from './select.ts';
+import {
+  candidatesOf,
+  DEFAULT_SELECT_WEIGHTS,
+  normaliseScores,
+  plannedModel,
+  rankModels,
+  type RankedModel,
+  type Reranker,
+  type SelectWeights,
+} from './select.ts';
 
 export interface DefaultEngineOptions {
   fields: FieldWeights;
@@ -53,7 +62,12 @@ function parsedOf(request: StageRequest, prompt: PromptResult): ParsedRequest {
 }
 
 /** The weighted query of stage 2 and 3: the user's words, plus the terms stage 1 added at a lower weight. */
-function stageQuery(index: CatalogIndex, request: StageRequest, prompt: PromptResult, addedWeight: number): Map<string, number> {
+function stageQuery(
+  index: CatalogIndex,
+  request: StageRequest,
+  prompt: PromptResult,
+  addedWeight: number,
+): Map<string, number> {
   const query = requestQuery(requestText(parsedOf(request, prompt)), index);
   if (addedWeight <= 0) return query;
   for (const { term } of prompt.evidence.added_terms) {
@@ -63,7 +77,10 @@ function stageQuery(index: CatalogIndex, request: StageRequest, prompt: PromptRe
 }
 
 /** `index`: the catalog's index built earlier with the same field weights (the fast start restores one). */
-export function createDefaultEngine(catalog: Catalog, overrides: Partial<DefaultEngineOptions> & { index?: CatalogIndex } = {}): Engine {
+export function createDefaultEngine(
+  catalog: Catalog,
+  overrides: Partial<DefaultEngineOptions> & { index?: CatalogIndex } = {},
+): Engine {
   const { index: prebuilt, ...rest } = overrides;
   const options: DefaultEngineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...rest };
   const index = prebuilt ?? buildCatalogIndex(catalog, options.fields);
@@ -119,7 +136,9 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
       const notes: string[] = [];
       // Only the models the request asks for, and the general checkpoints of its style, compete.
       const eligible = eligibility(parsedOf(request, prompt));
-      let allowed: ReadonlySet<number> = installed ? new Set([...eligible.ids].filter((id) => installed.has(id))) : eligible.ids;
+      let allowed: ReadonlySet<number> = installed
+        ? new Set([...eligible.ids].filter((id) => installed.has(id)))
+        : eligible.ids;
       if (allowed.size === 0) {
         allowed = installed ?? new Set(index.models.map((m) => m.id));
         notes.push(
@@ -132,7 +151,9 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
       const best = ranked[0];
       if (!best) {
         throw new Error(
-          installed ? 'None of the catalog models installed on the endpoint can be chosen.' : 'The catalog has no models.',
+          installed
+            ? 'None of the catalog models installed on the endpoint can be chosen.'
+            : 'The catalog has no models.',
         );
       }
       const reason = eligible.reasons.get(best.row);
@@ -177,7 +198,9 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
       const sources = { ...chosen.sources };
 
       // The size the request's shape and the model's family call for.
-      const habits = (index.demosOfModel[row] ?? []).map((d) => [index.demonstrations[d]!.arguments.width, index.demonstrations[d]!.arguments.height] as const);
+      const habits = (index.demosOfModel[row] ?? []).map(
+        (d) => [index.demonstrations[d]!.arguments.width, index.demonstrations[d]!.arguments.height] as const,
+      );
       const fitted = fitSize(index, row, chosen.arguments, shapeOf(parsed.phrases), habits);
       const args = { ...chosen.arguments, width: fitted.width, height: fitted.height };
       if (fitted.reason) {
@@ -187,20 +210,33 @@ export function createDefaultEngine(catalog: Catalog, overrides: Partial<Default
 
       // The model's trigger words, and for a LoRA the checkpoint it runs on.
       // Never one that brings back what the person negated or replaced ("no chopsticks").
-      const unwanted = [...parsed.negatives, ...parsed.replacements.flatMap((r) => r.terms)].map((t) => retrievalTerms(t).join(' ')).filter((t) => t.length > 0);
+      const unwanted = [...parsed.negatives, ...parsed.replacements.flatMap((r) => r.terms)]
+        .map((t) => retrievalTerms(t).join(' '))
+        .filter((t) => t.length > 0);
       const triggers = triggerWordsFor(index, row).filter((t) => {
         const terms = ` ${retrievalTerms(t).join(' ')} `;
-        return !prompt.prompt.toLowerCase().includes(t.toLowerCase()) && !unwanted.some((u) => terms.includes(` ${u} `));
+        return (
+          !prompt.prompt.toLowerCase().includes(t.toLowerCase()) && !unwanted.some((u) => terms.includes(` ${u} `))
+        );
       });
-      if (triggers.length > 0) notes.push(`Trigger words of ${model.model.name} added to the prompt: ${triggers.join(', ')}.`);
-      const result: ArgumentsResult = { arguments: args, evidence: { sources, demonstrations: chosen.demonstrations, notes } };
+      if (triggers.length > 0)
+        notes.push(`Trigger words of ${model.model.name} added to the prompt: ${triggers.join(', ')}.`);
+      const result: ArgumentsResult = {
+        arguments: args,
+        evidence: { sources, demonstrations: chosen.demonstrations, notes },
+      };
       if (triggers.length > 0) result.prompt = [prompt.prompt, ...triggers].join(', ');
       if (index.models[row]!.type === 'LORA') {
         const base = baseCheckpointFor(index, row, request.allowedModelIds);
         if (base) {
           result.base_checkpoint = plannedModel(index, base.row);
-          notes.push(`${model.model.name} is a LoRA: it runs on the checkpoint ${index.models[base.row]!.name} (${base.reason}).`);
-        } else notes.push(`${model.model.name} is a LoRA, and the catalog has no ${index.models[row]!.base_model} checkpoint to run it on.`);
+          notes.push(
+            `${model.model.name} is a LoRA: it runs on the checkpoint ${index.models[base.row]!.name} (${base.reason}).`,
+          );
+        } else
+          notes.push(
+            `${model.model.name} is a LoRA, and the catalog has no ${index.models[row]!.base_model} checkpoint to run it on.`,
+          );
       }
       return result;
     },

@@ -30,38 +30,228 @@ export interface ModelTraits {
 }
 
 const PERSON_TAGS = new Set([
-  'celebrity', 'celeb', 'celebrities', 'real person', 'real people', 'actress', 'actor', 'kpop idol', 'k-pop idol',
-  'kpop', 'k-pop', 'idol', 'japanese idol', 'korean idol', 'singer', 'pop singer', 'politician', 'political',
-  'cosplayer', 'youtuber', 'streamer', 'tiktok', 'instagram', 'instagram model', 'influencer', 'pornstar',
-  'athlete', 'famous', 'famous people', 'public figure', 'korean model', 'adult model', 'tv host', 'presenter',
+  'celebrity',
+  'celeb',
+  'celebrities',
+  'real person',
+  'real people',
+  'actress',
+  'actor',
+  'kpop idol',
+  'k-pop idol',
+  'kpop',
+  'k-pop',
+  'idol',
+  'japanese idol',
+  'korean idol',
+  'singer',
+  'pop singer',
+  'politician',
+  'political',
+  'cosplayer',
+  'youtuber',
+  'streamer',
+  'tiktok',
+  'instagram',
+  'instagram model',
+  'influencer',
+  'pornstar',
+  'athlete',
+  'famous',
+  'famous people',
+  'public figure',
+  'korean model',
+  'adult model',
+  'tv host',
+  'presenter',
 ]);
 /** On a LoRA (not on a checkpoint, where it describes what the model is good at), "person" means a likeness. */
 const LORA_PERSON_TAGS = new Set(['person', 'people', 'real', 'realperson']);
 
 const CHARACTER_TAGS = new Set([
-  'character', 'characters', 'game character', 'anime character', 'video game character', 'vtuber', 'virtual youtuber',
-  'vtuber character', 'characterpack', 'cartoon character', 'comic character', 'series character',
-  'visual novel character', 'consistent character', 'multi-character', 'waifu', 'oc', 'original character',
+  'character',
+  'characters',
+  'game character',
+  'anime character',
+  'video game character',
+  'vtuber',
+  'virtual youtuber',
+  'vtuber character',
+  'characterpack',
+  'cartoon character',
+  'comic character',
+  'series character',
+  'visual novel character',
+  'consistent character',
+  'multi-character',
+  'waifu',
+  'oc',
+  'original character',
 ]);
 
 const NSFW_TAGS = new Set([
-  'nsfw', 'hentai', 'naked', 'nude', 'nudes', 'nudity', 'porn', 'porno', 'pornstar', 'ecchi', 'erotic', 'lewd', 'sex',
-  'adult', 'bimbo', 'lingerie', 'breasts', 'boobs', 'ass', 'sexy', 'fetish', 'bdsm', 'underwear', 'bikini', 'topless',
+  'nsfw',
+  'hentai',
+  'naked',
+  'nude',
+  'nudes',
+  'nudity',
+  'porn',
+  'porno',
+  'pornstar',
+  'ecchi',
+  'erotic',
+  'lewd',
+  'sex',
+  'adult',
+  'bimbo',
+  'lingerie',
+  'breasts',
+  'boobs',
+  'ass',
+  'sexy',
+  'fetish',
+  'bdsm',
+  'underwear',
+  'bikini',
+  'topless',
 ]);
 
 const STYLE_TAGS: Readonly<Record<StyleClass, readonly string[]>> = {
-  photo: ['photorealistic', 'realistic', 'photorealism', 'photography', 'photo', 'realism', 'photoreal', 'analog', 'raw photo', 'hyperrealistic', 'real'],
+  photo: [
+    'photorealistic',
+    'realistic',
+    'photorealism',
+    'photography',
+    'photo',
+    'realism',
+    'photoreal',
+    'analog',
+    'raw photo',
+    'hyperrealistic',
+    'real',
+  ],
   anime: ['anime', 'manga', '2d', 'cartoon', 'toon', 'comics', 'comic', 'chibi', 'anime style', 'cel shading'],
-  art: ['art style', 'illustration', 'painting', 'paintings', 'digital art', 'digital illustration', 'concept art', 'fantasy', 'artistic', 'oil painting', 'watercolor', 'art', 'artstyle', 'ink', 'sketch', 'painterly', 'fantasy art', 'semi-realistic', '2.5d'],
+  art: [
+    'art style',
+    'illustration',
+    'painting',
+    'paintings',
+    'digital art',
+    'digital illustration',
+    'concept art',
+    'fantasy',
+    'artistic',
+    'oil painting',
+    'watercolor',
+    'art',
+    'artstyle',
+    'ink',
+    'sketch',
+    'painterly',
+    'fantasy art',
+    'semi-realistic',
+    '2.5d',
+  ],
   '3d': ['3d', 'render', 'cgi', '3d render', 'pixar', 'disney', '2.5d', 'octane'],
 };
 
 /** The style a request's words ask for (any number of classes), by the same vocabulary as the models'. */
 const REQUEST_STYLE_WORDS: Readonly<Record<StyleClass, readonly string[]>> = {
-  photo: ['photo', 'photograph', 'photography', 'photorealistic', 'realistic', 'realism', 'hyperrealistic', 'dslr', 'raw', 'camera', 'lens', 'film', 'polaroid', 'portra', 'kodak', 'fujifilm', 'mm', 'candid', 'selfie', 'snapshot', 'documentary', 'editorial', 'cinematic', 'photoreal', 'lifelike'],
-  anime: ['anime', 'manga', 'ghibli', 'cartoon', 'chibi', 'waifu', 'cel', 'toon', 'comic', 'shonen', 'shojo', 'kawaii', 'vtuber'],
-  art: ['painting', 'painted', 'oil', 'watercolor', 'watercolour', 'acrylic', 'gouache', 'impressionist', 'impressionism', 'illustration', 'sketch', 'drawing', 'ink', 'charcoal', 'pastel', 'canvas', 'art', 'artwork', 'storybook', 'fantasy', 'concept', 'renaissance', 'baroque', 'surreal', 'surrealist', 'expressionist', 'nouveau', 'deco', 'ukiyo', 'woodblock', 'fresco', 'mural'],
-  '3d': ['3d', 'render', 'rendered', 'cgi', 'pixar', 'blender', 'octane', 'unreal', 'clay', 'claymation', 'isometric', 'low', 'poly', 'voxel', 'figurine', 'toy'],
+  photo: [
+    'photo',
+    'photograph',
+    'photography',
+    'photorealistic',
+    'realistic',
+    'realism',
+    'hyperrealistic',
+    'dslr',
+    'raw',
+    'camera',
+    'lens',
+    'film',
+    'polaroid',
+    'portra',
+    'kodak',
+    'fujifilm',
+    'mm',
+    'candid',
+    'selfie',
+    'snapshot',
+    'documentary',
+    'editorial',
+    'cinematic',
+    'photoreal',
+    'lifelike',
+  ],
+  anime: [
+    'anime',
+    'manga',
+    'ghibli',
+    'cartoon',
+    'chibi',
+    'waifu',
+    'cel',
+    'toon',
+    'comic',
+    'shonen',
+    'shojo',
+    'kawaii',
+    'vtuber',
+  ],
+  art: [
+    'painting',
+    'painted',
+    'oil',
+    'watercolor',
+    'watercolour',
+    'acrylic',
+    'gouache',
+    'impressionist',
+    'impressionism',
+    'illustration',
+    'sketch',
+    'drawing',
+    'ink',
+    'charcoal',
+    'pastel',
+    'canvas',
+    'art',
+    'artwork',
+    'storybook',
+    'fantasy',
+    'concept',
+    'renaissance',
+    'baroque',
+    'surreal',
+    'surrealist',
+    'expressionist',
+    'nouveau',
+    'deco',
+    'ukiyo',
+    'woodblock',
+    'fresco',
+    'mural',
+  ],
+  '3d': [
+    '3d',
+    'render',
+    'rendered',
+    'cgi',
+    'pixar',
+    'blender',
+    'octane',
+    'unreal',
+    'clay',
+    'claymation',
+    'isometric',
+    'low',
+    'poly',
+    'voxel',
+    'figurine',
+    'toy',
+  ],
 };
 
 export function baseFamily(baseModel: string): BaseFamily {
@@ -94,7 +284,9 @@ const STYLE_NAME_WORDS: Readonly<Record<StyleClass, readonly string[]>> = {
 
 function stylesOf(m: CatalogModel, tags: ReadonlySet<string>): StyleClass[] {
   const nameWords = new Set(m.name.toLowerCase().split(/[^a-z0-9.]+/));
-  return (Object.keys(STYLE_TAGS) as StyleClass[]).filter((s) => STYLE_TAGS[s].some((t) => tags.has(t)) || STYLE_NAME_WORDS[s].some((w) => nameWords.has(w)));
+  return (Object.keys(STYLE_TAGS) as StyleClass[]).filter(
+    (s) => STYLE_TAGS[s].some((t) => tags.has(t)) || STYLE_NAME_WORDS[s].some((w) => nameWords.has(w)),
+  );
 }
 
 /** Traits of every model; `general` needs the whole catalog (popularity is relative). */
@@ -113,7 +305,12 @@ export function modelTraits(models: readonly CatalogModel[]): ModelTraits[] {
     };
   });
   // The general set: the most downloaded well-rated checkpoints (the top 1.5%, at least 12), minus people and NSFW.
-  const checkpoints = models.map((m, row) => ({ m, row })).filter(({ m, row }) => m.type === 'Checkpoint' && !traits[row]!.person && !traits[row]!.nsfw && (m.rating === 0 || m.rating >= 4));
+  const checkpoints = models
+    .map((m, row) => ({ m, row }))
+    .filter(
+      ({ m, row }) =>
+        m.type === 'Checkpoint' && !traits[row]!.person && !traits[row]!.nsfw && (m.rating === 0 || m.rating >= 4),
+    );
   checkpoints.sort((a, b) => b.m.downloads - a.m.downloads || a.row - b.row);
   const take = Math.max(12, Math.ceil(0.015 * models.filter((m) => m.type === 'Checkpoint').length));
   for (const { row } of checkpoints.slice(0, take)) traits[row]!.general = true;
@@ -122,17 +319,85 @@ export function modelTraits(models: readonly CatalogModel[]): ModelTraits[] {
 
 /** The style classes a request's terms ask for. */
 export function requestStyles(terms: ReadonlySet<string>): StyleClass[] {
-  return (Object.keys(REQUEST_STYLE_WORDS) as StyleClass[]).filter((s) => REQUEST_STYLE_WORDS[s].some((w) => terms.has(w)));
+  return (Object.keys(REQUEST_STYLE_WORDS) as StyleClass[]).filter((s) =>
+    REQUEST_STYLE_WORDS[s].some((w) => terms.has(w)),
+  );
 }
 
 /** Words in model names and tags that say what kind of file or style it is, not what it is about. */
 const GENERIC_MODEL_WORDS = new Set([
-  'lora', 'locon', 'lycoris', 'loha', 'lokr', 'model', 'checkpoint', 'mix', 'merge', 'version', 'ver', 'fp16', 'fp32',
-  'pruned', 'safetensors', 'ckpt', 'final', 'beta', 'alpha', 'test', 'sd', 'xl', 'sdxl', 'vae', 'inpainting', 'style',
-  'anime', 'art', 'realistic', 'real', 'photo', 'photorealistic', 'character', 'girl', 'boy', 'woman', 'man', 'concept',
-  'detail', 'slider', 'pack', 'edition', 'illustration', 'painting', 'artstyle', 'cute', 'beautiful', 'sexy', 'female',
-  'male', 'base', 'new', 'old', 'better', 'best', 'high', 'quality', 'embedding', 'ti', 'hypernetwork', 'offset',
-  'noise', 'clothing', 'outfit', 'costume', 'pose', 'background', 'helper', 'tweaker', 'enhancer', 'add', 'more',
+  'lora',
+  'locon',
+  'lycoris',
+  'loha',
+  'lokr',
+  'model',
+  'checkpoint',
+  'mix',
+  'merge',
+  'version',
+  'ver',
+  'fp16',
+  'fp32',
+  'pruned',
+  'safetensors',
+  'ckpt',
+  'final',
+  'beta',
+  'alpha',
+  'test',
+  'sd',
+  'xl',
+  'sdxl',
+  'vae',
+  'inpainting',
+  'style',
+  'anime',
+  'art',
+  'realistic',
+  'real',
+  'photo',
+  'photorealistic',
+  'character',
+  'girl',
+  'boy',
+  'woman',
+  'man',
+  'concept',
+  'detail',
+  'slider',
+  'pack',
+  'edition',
+  'illustration',
+  'painting',
+  'artstyle',
+  'cute',
+  'beautiful',
+  'sexy',
+  'female',
+  'male',
+  'base',
+  'new',
+  'old',
+  'better',
+  'best',
+  'high',
+  'quality',
+  'embedding',
+  'ti',
+  'hypernetwork',
+  'offset',
+  'noise',
+  'clothing',
+  'outfit',
+  'costume',
+  'pose',
+  'background',
+  'helper',
+  'tweaker',
+  'enhancer',
+  'add',
+  'more',
 ]);
 
 /** A term that names something: not generic, not a number or version, at least 3 letters. */
@@ -174,20 +439,31 @@ function namingTermsOf(text: string): string[] {
 
 export function modelPhrases(m: CatalogModel, commonTags: ReadonlySet<string>): ModelPhrases {
   const nameTerms = [...new Set(namingTermsOf(m.name))];
-  const primaryName = m.name.split(/[|()[\]/{}【】:：,，\-–—]+/).map(namingTermsOf).find((t) => t.length > 0) ?? [];
+  const primaryName =
+    m.name
+      .split(/[|()[\]/{}【】:：,，\-–—]+/)
+      .map(namingTermsOf)
+      .find((t) => t.length > 0) ?? [];
   return {
     nameTerms,
     primaryName,
     triggers: termPhrases(m.trained_words, 6),
-    tags: termPhrases(m.tags.filter((t) => !commonTags.has(t.toLowerCase().trim())), 5),
-    namedTags: termPhrases(m.tags.filter((t) => t.trim().split(/\s+/).length >= 3 && !commonTags.has(t.toLowerCase().trim())), 5).filter((terms) => terms.length >= 2),
+    tags: termPhrases(
+      m.tags.filter((t) => !commonTags.has(t.toLowerCase().trim())),
+      5,
+    ),
+    namedTags: termPhrases(
+      m.tags.filter((t) => t.trim().split(/\s+/).length >= 3 && !commonTags.has(t.toLowerCase().trim())),
+      5,
+    ).filter((terms) => terms.length >= 2),
   };
 }
 
 /** Tags on more than 1% of the catalog's models (at least 5): genres, not concepts ("anime", "woman"). */
 export function commonTagsOf(models: readonly CatalogModel[]): Set<string> {
   const counts = new Map<string, number>();
-  for (const m of models) for (const t of new Set(m.tags.map((x) => x.toLowerCase().trim()))) counts.set(t, (counts.get(t) ?? 0) + 1);
+  for (const m of models)
+    for (const t of new Set(m.tags.map((x) => x.toLowerCase().trim()))) counts.set(t, (counts.get(t) ?? 0) + 1);
   const limit = Math.max(5, 0.01 * models.length);
   return new Set([...counts].filter(([, c]) => c > limit).map(([t]) => t));
 }
@@ -199,7 +475,8 @@ export function commonTagsOf(models: readonly CatalogModel[]): Set<string> {
  */
 export function sharedTriggersOf(all: readonly ModelPhrases[]): Set<string> {
   const counts = new Map<string, number>();
-  for (const p of all) for (const key of new Set(p.triggers.map((t) => t.join(' ')))) counts.set(key, (counts.get(key) ?? 0) + 1);
+  for (const p of all)
+    for (const key of new Set(p.triggers.map((t) => t.join(' ')))) counts.set(key, (counts.get(key) ?? 0) + 1);
   const rareLimit = Math.max(3, 0.002 * all.length);
   return new Set(
     [...counts]
@@ -229,7 +506,9 @@ export interface RequestTerms {
  */
 const DOMAIN_WORDS: ReadonlySet<string> = new Set([
   ...STYLE_WORDS,
-  ...Object.entries(MEDIUM_FAMILY).filter(([, family]) => family !== 'pixel' && family !== 'graphic').flatMap(([term]) => term.split(' ')),
+  ...Object.entries(MEDIUM_FAMILY)
+    .filter(([, family]) => family !== 'pixel' && family !== 'graphic')
+    .flatMap(([term]) => term.split(' ')),
 ]);
 
 const rare = (t: string) => isNamingTerm(t) && !isCommonWord(t) && !DOMAIN_WORDS.has(t);
@@ -246,7 +525,12 @@ const TECHNIQUES: readonly string[][] = Object.entries(MEDIUM_FAMILY)
  * blossoms", "red dress"): a request using them describes a picture, it does not name a model. A phrase
  * counts when its first two words stand together in the prompts of at least `minModels` models.
  */
-export function everydayTriggersOf(all: readonly ModelPhrases[], demoTerms: readonly (readonly string[])[], demoModelRow: Int32Array, minModels = 4): Set<string> {
+export function everydayTriggersOf(
+  all: readonly ModelPhrases[],
+  demoTerms: readonly (readonly string[])[],
+  demoModelRow: Int32Array,
+  minModels = 4,
+): Set<string> {
   const candidates = new Map<string, string[]>();
   for (const p of all) {
     for (const t of p.triggers) {
@@ -269,7 +553,8 @@ export function everydayTriggersOf(all: readonly ModelPhrases[], demoTerms: read
     }
   });
   const everyday = new Set<string>();
-  for (const [bigram, rows] of models) if (rows.size >= minModels) for (const phrase of candidates.get(bigram)!) everyday.add(phrase);
+  for (const [bigram, rows] of models)
+    if (rows.size >= minModels) for (const phrase of candidates.get(bigram)!) everyday.add(phrase);
   return everyday;
 }
 
@@ -284,7 +569,12 @@ export interface CatalogNaming {
 }
 
 /** Why a request asks for a niche model, in words; null when it does not. */
-export function askedFor(phrases: ModelPhrases, traits: ModelTraits, request: RequestTerms, naming: CatalogNaming): string | null {
+export function askedFor(
+  phrases: ModelPhrases,
+  traits: ModelTraits,
+  request: RequestTerms,
+  naming: CatalogNaming,
+): string | null {
   const sharedTriggers = naming.sharedTriggers;
   const has = (t: string) => request.all.has(t);
   const inOnePhrase = (seq: readonly string[]) => request.phrases.some((p) => containsSequence(p, seq));
@@ -293,23 +583,36 @@ export function askedFor(phrases: ModelPhrases, traits: ModelTraits, request: Re
   // A character's triggers beyond its name describe its look ("red bow", "long hair"): only a rare word or its
   // name makes one of them name the character.
   const trigger = phrases.triggers.find(
-    (p) => !sharedTriggers.has(p.join(' ')) && (p.length >= 2 || rare(p[0]!)) && (!traits.character || p.some((t) => rare(t) || phrases.nameTerms.includes(t))) && inOnePhrase(p),
+    (p) =>
+      !sharedTriggers.has(p.join(' ')) &&
+      (p.length >= 2 || rare(p[0]!)) &&
+      (!traits.character || p.some((t) => rare(t) || phrases.nameTerms.includes(t))) &&
+      inOnePhrase(p),
   );
   if (traits.person) {
     // A likeness needs its person's whole name, or a trigger that carries the name.
     const name = phrases.primaryName;
-    if (name.length > 0 && name.every(has) && (name.length >= 2 || rare(name[0]!))) return `the request names ${name.join(' ')}`;
-    return trigger?.some((t) => phrases.nameTerms.includes(t)) ? `the request uses its trigger "${trigger.join(' ')}"` : null;
+    if (name.length > 0 && name.every(has) && (name.length >= 2 || rare(name[0]!)))
+      return `the request names ${name.join(' ')}`;
+    return trigger?.some((t) => phrases.nameTerms.includes(t))
+      ? `the request uses its trigger "${trigger.join(' ')}"`
+      : null;
   }
   // A technique a general checkpoint cannot draw ("pixel art", "stained glass") asks for the models made for it.
-  const technique = TECHNIQUES.find((seq) => inOnePhrase(seq) && [...phrases.nameTerms, ...phrases.tags.flat(), ...phrases.triggers.flat()].includes(seq[0]!));
+  const technique = TECHNIQUES.find(
+    (seq) =>
+      inOnePhrase(seq) && [...phrases.nameTerms, ...phrases.tags.flat(), ...phrases.triggers.flat()].includes(seq[0]!),
+  );
   if (technique && !traits.character) return `the request asks for its technique "${technique.join(' ')}"`;
   // A character is named by its own name, not its franchise's ("ghibli" names a style, not Kiki).
-  const rareName = phrases.nameTerms.find((t) => has(t) && rare(t) && (!traits.character || !naming.nonCharacterNameTerms.has(t)));
+  const rareName = phrases.nameTerms.find(
+    (t) => has(t) && rare(t) && (!traits.character || !naming.nonCharacterNameTerms.has(t)),
+  );
   if (rareName) return `the request names it ("${rareName}")`;
   if (trigger) return `the request uses its trigger "${trigger.join(' ')}"`;
   // A name of everyday words counts only when long ("legend of the galactic heroes"), not "Full Body" or "Crop Top".
-  if (phrases.nameTerms.length >= 3 && phrases.nameTerms.every(has)) return `the request names it ("${phrases.nameTerms.join(' ')}")`;
+  if (phrases.nameTerms.length >= 3 && phrases.nameTerms.every(has))
+    return `the request names it ("${phrases.nameTerms.join(' ')}")`;
   // A character is named, not described: its franchise or look alone ("genshin impact", "dog ears") is not
   // enough. Another model may be asked for by a distinctive concept from its tags ("gzhel porcelain").
   if (!traits.character) {
@@ -321,8 +624,11 @@ export function askedFor(phrases: ModelPhrases, traits: ModelTraits, request: Re
   const commonName = phrases.nameTerms.find(has);
   if (commonName) {
     const otherNameTerms = phrases.nameTerms.filter((t) => t !== commonName && has(t));
-    const secondPhrase = [...phrases.tags, ...phrases.triggers].find((p) => !p.includes(commonName) && p.length >= 2 && inOnePhrase(p));
-    const second = otherNameTerms.find(rare) ?? (otherNameTerms.length >= 2 ? otherNameTerms.join(' ') : secondPhrase?.join(' '));
+    const secondPhrase = [...phrases.tags, ...phrases.triggers].find(
+      (p) => !p.includes(commonName) && p.length >= 2 && inOnePhrase(p),
+    );
+    const second =
+      otherNameTerms.find(rare) ?? (otherNameTerms.length >= 2 ? otherNameTerms.join(' ') : secondPhrase?.join(' '));
     if (second) return `the request names it ("${commonName}" with "${second}")`;
   }
   return null;

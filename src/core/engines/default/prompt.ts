@@ -46,7 +46,8 @@ export type ModelBelief = ReadonlyMap<number, number>;
 
 /** Used when nothing in the catalog resembles the request. */
 const FALLBACK_QUALITY = ['masterpiece', 'best quality', 'highly detailed'];
-const FALLBACK_NEGATIVE = 'lowres, bad anatomy, bad hands, text, error, worst quality, low quality, jpeg artifacts, blurry, watermark';
+const FALLBACK_NEGATIVE =
+  'lowres, bad anatomy, bad hands, text, error, worst quality, low quality, jpeg artifacts, blurry, watermark';
 
 export interface WrittenPrompt {
   result: PromptResult;
@@ -59,7 +60,13 @@ export function neighbourRefs(index: CatalogIndex, docs: readonly ScoredDoc[], l
   return docs.slice(0, limit).map(({ doc, score }) => {
     const d = index.demonstrations[doc]!;
     const model = index.models[index.demoModelRow[doc]!];
-    return { model_id: d.model_id, model_name: model?.name ?? String(d.model_id), image_id: d.image_id, prompt: d.prompt, similarity: score / top };
+    return {
+      model_id: d.model_id,
+      model_name: model?.name ?? String(d.model_id),
+      image_id: d.image_id,
+      prompt: d.prompt,
+      similarity: score / top,
+    };
   });
 }
 
@@ -83,7 +90,11 @@ function mediaOf(text: string): Set<string> {
 }
 
 /** Time of day, weather and season words: the person's to choose, never a neighbour's. */
-const SCENE_CONDITIONS = new Set([...EXCLUSIVE_GROUPS['time of day'], ...EXCLUSIVE_GROUPS.weather, ...EXCLUSIVE_GROUPS.season].flatMap((p) => p.split(' ')));
+const SCENE_CONDITIONS = new Set(
+  [...EXCLUSIVE_GROUPS['time of day'], ...EXCLUSIVE_GROUPS.weather, ...EXCLUSIVE_GROUPS.season].flatMap((p) =>
+    p.split(' '),
+  ),
+);
 
 export function writePrompt(
   index: CatalogIndex,
@@ -94,9 +105,15 @@ export function writePrompt(
 ): WrittenPrompt {
   const text = requestText(parsed);
   const queryTerms = retrievalTerms(text);
-  const pool = index.demoIndex.search(termCounts(queryTerms), options.modelBoost > 0 ? options.neighbours * 4 : options.neighbours);
+  const pool = index.demoIndex.search(
+    termCounts(queryTerms),
+    options.modelBoost > 0 ? options.neighbours * 4 : options.neighbours,
+  );
   const neighbours = pool
-    .map(({ doc, score }) => ({ doc, score: score * (1 + options.modelBoost * (belief.get(index.demoModelRow[doc]!) ?? 0)) }))
+    .map(({ doc, score }) => ({
+      doc,
+      score: score * (1 + options.modelBoost * (belief.get(index.demoModelRow[doc]!) ?? 0)),
+    }))
     .sort((a, b) => b.score - a.score || a.doc - b.doc)
     .slice(0, options.neighbours);
   const contentStems = new Set(queryTerms);
@@ -118,7 +135,8 @@ export function writePrompt(
       entry.from.add(modelName);
       support.set(tag, entry);
     }
-    for (const tag of new Set(promptTags(d.negative_prompt))) negativeSupport.set(tag, (negativeSupport.get(tag) ?? 0) + score);
+    for (const tag of new Set(promptTags(d.negative_prompt)))
+      negativeSupport.set(tag, (negativeSupport.get(tag) ?? 0) + score);
   }
 
   const added: { term: string; from: string }[] = [];
@@ -137,7 +155,10 @@ export function writePrompt(
       if (tagWords.some((w) => SCENE_CONDITIONS.has(w))) continue;
       for (const t of tagStems) addedStems.add(t);
       const models = index.addableTerms.get(tag) ?? 0;
-      added.push({ term: tag, from: `${Math.round((100 * s.weight) / totalWeight)}% of ${neighbours.length} neighbours (${[...s.from].slice(0, 3).join(', ')}); style vocabulary of ${models} models` });
+      added.push({
+        term: tag,
+        from: `${Math.round((100 * s.weight) / totalWeight)}% of ${neighbours.length} neighbours (${[...s.from].slice(0, 3).join(', ')}); style vocabulary of ${models} models`,
+      });
     }
   }
   const notes: string[] = [];
@@ -149,10 +170,16 @@ export function writePrompt(
   // Never negate what the person asked for: a neighbour's "child" or "anime" stays out when they asked for one.
   const asked = new Set(queryTerms);
   const fromNeighbours = [...negativeSupport.entries()]
-    .filter(([t, w]) => totalWeight > 0 && w / totalWeight >= options.minSupport && !retrievalTerms(t).some((x) => asked.has(x)))
+    .filter(
+      ([t, w]) =>
+        totalWeight > 0 && w / totalWeight >= options.minSupport && !retrievalTerms(t).some((x) => asked.has(x)),
+    )
     .sort((a, b) => b[1] - a[1])
     .map(([t]) => t);
-  const negativeTerms = [...new Set([...parsed.negatives, ...fromNeighbours])].slice(0, Math.max(options.maxNegativeTags, parsed.negatives.length));
+  const negativeTerms = [...new Set([...parsed.negatives, ...fromNeighbours])].slice(
+    0,
+    Math.max(options.maxNegativeTags, parsed.negatives.length),
+  );
   if (fromNeighbours.length === 0) notes.push('The neighbours shared no negative terms; generic ones were used.');
   let negative = negativeTerms.join(', ');
   if (fromNeighbours.length === 0) negative = [...parsed.negatives, FALLBACK_NEGATIVE].join(', ');
@@ -167,7 +194,13 @@ export function writePrompt(
     result: {
       prompt: [...parsed.phrases, ...added.map((a) => a.term)].join(', '),
       negative_prompt: negative,
-      evidence: { neighbours: neighbourRefs(index, neighbours, 5), kept_terms: kept, added_terms: added, notes, request: parsed },
+      evidence: {
+        neighbours: neighbourRefs(index, neighbours, 5),
+        kept_terms: kept,
+        added_terms: added,
+        notes,
+        request: parsed,
+      },
     },
     neighbours,
   };

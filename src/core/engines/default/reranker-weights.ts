@@ -24,6 +24,6 @@ export const TRAINED_RERANKER: Reranker = {
     sd15: -0.0946,
     loraNameMatch: 0.2692,
     loraTagsField: -0.8909,
-    checkpointModel: -0.4837
+    checkpointModel: -0.4837,
   },
 };

@@ -186,7 +186,8 @@ export function rankModels(
     }
   }
   let queryIdf = 1e-9;
-  for (const [term, qw] of query) if (index.modelIndex.documentFrequency(term) > 0) queryIdf += index.modelIndex.idf(term) * qw;
+  for (const [term, qw] of query)
+    if (index.modelIndex.documentFrequency(term) > 0) queryIdf += index.modelIndex.idf(term) * qw;
   const fieldMax = {
     nameField: maxOf(fields.nameField),
     tagsField: maxOf(fields.tagsField),
@@ -255,7 +256,11 @@ export function normaliseScores(scores: readonly number[], temperature: number):
   return exps.map((e) => e / sum);
 }
 
-export function candidatesOf(index: CatalogIndex, ranked: readonly RankedModel[], temperature: number): ModelCandidate[] {
+export function candidatesOf(
+  index: CatalogIndex,
+  ranked: readonly RankedModel[],
+  temperature: number,
+): ModelCandidate[] {
   const probs = normaliseScores(
     ranked.map((r) => r.score),
     temperature,

@@ -93,7 +93,13 @@ export interface DecodedArguments {
   choices: Record<DecodedArgumentName, number>;
 }
 
-async function decodeValue(state: DecodingState, step: StepOutput, trie: TokenTrie, endToken: number, signal?: AbortSignal): Promise<{ value: string; step: StepOutput }> {
+async function decodeValue(
+  state: DecodingState,
+  step: StepOutput,
+  trie: TokenTrie,
+  endToken: number,
+  signal?: AbortSignal,
+): Promise<{ value: string; step: StepOutput }> {
   let node = trie;
   let current = step;
   for (;;) {

@@ -20,12 +20,22 @@ export interface CuratedPacks {
 }
 
 /** Reads index.json at `indexUrl` and each listed pack's manifest.json through `fetchText`. */
-export async function loadCuratedPacks(indexUrl: string, fetchText: (url: string) => Promise<string>): Promise<CuratedPacks> {
+export async function loadCuratedPacks(
+  indexUrl: string,
+  fetchText: (url: string) => Promise<string>,
+): Promise<CuratedPacks> {
   const index = JSON.parse(await fetchText(indexUrl)) as unknown;
-  if (typeof index !== 'object' || index === null || (index as { format?: unknown }).format !== PACK_INDEX_FORMAT || !Array.isArray((index as { packs?: unknown }).packs)) {
+  if (
+    typeof index !== 'object' ||
+    index === null ||
+    (index as { format?: unknown }).format !== PACK_INDEX_FORMAT ||
+    !Array.isArray((index as { packs?: unknown }).packs)
+  ) {
     throw new Error(`${indexUrl} is not a pack index (format ${PACK_INDEX_FORMAT} with a "packs" list)`);
   }
-  const names = ((index as { packs: unknown[] }).packs).filter((p): p is string => typeof p === 'string' && /^[\w.-]+$/.test(p));
+  const names = (index as { packs: unknown[] }).packs.filter(
+    (p): p is string => typeof p === 'string' && /^[\w.-]+$/.test(p),
+  );
   const problems: string[] = [];
   const packs: CuratedPack[] = [];
   for (const name of names) {
@@ -41,12 +51,20 @@ export async function loadCuratedPacks(indexUrl: string, fetchText: (url: string
 }
 
 /** fp16 variants need WebGPU with shader-f16; the dtype a backend loads is the first the pack lists that it runs. */
-export function dtypeFor(dtypes: readonly PackDtype[], backend: 'webgpu' | 'wasm', shaderF16: boolean): PackDtype | null {
+export function dtypeFor(
+  dtypes: readonly PackDtype[],
+  backend: 'webgpu' | 'wasm',
+  shaderF16: boolean,
+): PackDtype | null {
   return dtypes.find((d) => (d !== 'fp16' && d !== 'q4f16') || (backend === 'webgpu' && shaderF16)) ?? null;
 }
 
 /** "786 MB (q4)" for the dtype a backend would download, from the pack's listing. */
-export function downloadSize(manifest: PackManifest, backend: 'webgpu' | 'wasm', shaderF16: boolean): { dtype: PackDtype; mb: number | null } | null {
+export function downloadSize(
+  manifest: PackManifest,
+  backend: 'webgpu' | 'wasm',
+  shaderF16: boolean,
+): { dtype: PackDtype; mb: number | null } | null {
   const dtype = dtypeFor(manifest.dtypes, backend, shaderF16);
   if (!dtype) return null;
   return { dtype, mb: manifest.listing?.download_mb[dtype] ?? null };

@@ -52,7 +52,13 @@ export interface HeadTrainingResult {
 /** h per training text: the frozen model's answer never changes, so each text is encoded once per session. */
 export type ExampleCache = Map<string, { h: Float32Array; vocabLogSumExp: number }>;
 
-export const DEFAULT_HEAD_TRAINING: Required<HeadTrainingOptions> = { epochs: 60, learningRate: 0.02, weightDecay: 0.01, batchSize: 32, seed: 1 };
+export const DEFAULT_HEAD_TRAINING: Required<HeadTrainingOptions> = {
+  epochs: 60,
+  learningRate: 0.02,
+  weightDecay: 0.01,
+  batchSize: 32,
+  seed: 1,
+};
 
 type PackText = Pick<PackManifest, 'instructions' | 'model_token_prefix'>;
 
@@ -121,8 +127,15 @@ export class PackHeadTrainer {
     const settings = { ...DEFAULT_HEAD_TRAINING, ...options };
     const modelIds = this.catalog.models.map((m) => m.id);
     if (modelIds.length === 0) throw new ModelTokenError('the catalog has no models to train rows for');
-    if (this.catalog.demonstrations.length === 0) throw new ModelTokenError('the catalog has no demonstrations to train the head on');
-    const { examples, encoded } = await encodeDemonstrations(this.session, this.pack, this.catalog.demonstrations, this.cache, control);
+    if (this.catalog.demonstrations.length === 0)
+      throw new ModelTokenError('the catalog has no demonstrations to train the head on');
+    const { examples, encoded } = await encodeDemonstrations(
+      this.session,
+      this.pack,
+      this.catalog.demonstrations,
+      this.cache,
+      control,
+    );
     // A resumed run must keep its schedule (same order, rate and batch size); anything else starts over.
     const key = JSON.stringify({ ...settings, epochs: 0, modelIds });
     const resume = !control.restart && this.trainedWith === key ? this.state : null;
@@ -140,9 +153,11 @@ export class PackHeadTrainer {
     options: HeadTrainingOptions = {},
     control: { signal?: AbortSignal; onProgress?: (p: HeadTrainingProgress) => void } = {},
   ): Promise<HeadTrainingResult> {
-    if (!this.catalog.models.some((m) => m.id === modelId)) throw new ModelTokenError(`model ${modelId} is not in the catalog`);
+    if (!this.catalog.models.some((m) => m.id === modelId))
+      throw new ModelTokenError(`model ${modelId} is not in the catalog`);
     const own = this.catalog.demonstrations.filter((d) => d.model_id === modelId);
-    if (own.length === 0) throw new ModelTokenError(`model ${modelId} has no demonstrations in the catalog to train its row on`);
+    if (own.length === 0)
+      throw new ModelTokenError(`model ${modelId} has no demonstrations in the catalog to train its row on`);
     const grown = head.modelIds.includes(modelId) ? head : addModelRow(head, modelId);
     const rows = new Set(grown.modelIds);
     const { examples, encoded } = await encodeDemonstrations(
@@ -153,10 +168,28 @@ export class PackHeadTrainer {
       control,
     );
     const settings = { ...DEFAULT_HEAD_TRAINING, ...options };
-    return this.run({ head: grown, examples, encoded, settings, resume: null, trainableModelIds: new Set([modelId]), resumeKey: null, control });
+    return this.run({
+      head: grown,
+      examples,
+      encoded,
+      settings,
+      resume: null,
+      trainableModelIds: new Set([modelId]),
+      resumeKey: null,
+      control,
+    });
   }
 
-  private async run({ head, examples, encoded, settings, resume, trainableModelIds, resumeKey: key, control }: TrainingRun): Promise<HeadTrainingResult> {
+  private async run({
+    head,
+    examples,
+    encoded,
+    settings,
+    resume,
+    trainableModelIds,
+    resumeKey: key,
+    control,
+  }: TrainingRun): Promise<HeadTrainingResult> {
     try {
       const { state, history } = await trainHead(head, examples, {
         ...settings,

@@ -22,10 +22,14 @@ export function normaliseHubUrl(value: string | undefined | null): string {
   try {
     url = new URL(text);
   } catch {
-    throw new HubUrlError(`the model hub URL "${text}" is not a URL (e.g. https://huggingface.co/ or http://mirror.local:8080/)`);
+    throw new HubUrlError(
+      `the model hub URL "${text}" is not a URL (e.g. https://huggingface.co/ or http://mirror.local:8080/)`,
+    );
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HubUrlError(`the model hub URL must be http or https, got ${url.protocol}`);
-  if (url.search !== '' || url.hash !== '') throw new HubUrlError('the model hub URL must not carry a query or fragment');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new HubUrlError(`the model hub URL must be http or https, got ${url.protocol}`);
+  if (url.search !== '' || url.hash !== '')
+    throw new HubUrlError('the model hub URL must not carry a query or fragment');
   return url.href.endsWith('/') ? url.href : `${url.href}/`;
 }
 
@@ -59,7 +63,12 @@ export interface HubFailure {
 }
 
 export function hubFailureOf(response: Pick<Response, 'status' | 'headers'>, url: string): HubFailure {
-  return { status: response.status, url, code: response.headers.get('x-error-code'), message: response.headers.get('x-error-message') };
+  return {
+    status: response.status,
+    url,
+    code: response.headers.get('x-error-code'),
+    message: response.headers.get('x-error-message'),
+  };
 }
 
 /** A failed download in words a person can act on. */
@@ -78,8 +87,10 @@ export function explainHubFailure(failure: HubFailure, hubUrl: string): string {
     case 'EntryNotFound':
       return `${where} has no file ${file} in ${repo ?? 'the repository'} (404${said}): the export lacks this dtype or layout.`;
     default:
-      if (failure.status === 401 || failure.status === 403) return `${where} refused ${file} (${failure.status}${said}): the repository is gated or private.`;
-      if (failure.status === 404) return `${where} has no file ${file} (404${said}). Is the Model hub URL a hub or a mirror of one?`;
+      if (failure.status === 401 || failure.status === 403)
+        return `${where} refused ${file} (${failure.status}${said}): the repository is gated or private.`;
+      if (failure.status === 404)
+        return `${where} has no file ${file} (404${said}). Is the Model hub URL a hub or a mirror of one?`;
       return `${where} answered ${failure.status} for ${file}${said}.`;
   }
 }
@@ -115,14 +126,17 @@ export interface HubFetchOptions {
   onResume?: (url: string, fromByte: number) => void;
 }
 
-const hrefOf = (input: string | URL | Request) => (typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+const hrefOf = (input: string | URL | Request) =>
+  typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
 
 /**
  * A fetch for transformers.js (`env.fetch`) that cancels with `signal`, keeps the part of a file received
  * before a cancel or a broken connection, and asks for the rest with `Range: bytes=N-` and `If-Range: ETag`
  * next time: a 206 answer is stitched to the kept part, a 200 (the file changed) starts over.
  */
-export function createHubFetch(options: HubFetchOptions): (input: string | URL, init?: RequestInit) => Promise<Response> {
+export function createHubFetch(
+  options: HubFetchOptions,
+): (input: string | URL, init?: RequestInit) => Promise<Response> {
   const { partial, signal } = options;
   return async (input, init = {}) => {
     const url = hrefOf(input);

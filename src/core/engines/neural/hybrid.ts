@@ -27,7 +27,13 @@ export type PlanningMode =
 export function planningModeFor(head: ModelTokenHead | null, catalog: Pick<Catalog, 'models'>): PlanningMode {
   const models = catalog.models.length;
   if (head === null) return { mode: 'hybrid', reason: 'the pack has no ModelToken head', covered: 0, models };
-  if (!head.weights.some((w) => w !== 0)) return { mode: 'hybrid', reason: 'the pack\'s ModelToken head is untrained (all weights are zero)', covered: 0, models };
+  if (!head.weights.some((w) => w !== 0))
+    return {
+      mode: 'hybrid',
+      reason: "the pack's ModelToken head is untrained (all weights are zero)",
+      covered: 0,
+      models,
+    };
   const rows = new Set(head.modelIds);
   const covered = catalog.models.filter((m) => rows.has(m.id)).length;
   if (models === 0 || covered / models < MIN_HEAD_COVERAGE) {
@@ -91,24 +97,41 @@ export function createHybridEngine(options: HybridEngineOptions): StagedEngine {
     stageEngines: { prompt: llmLabel, model: embeddedLabel, arguments: embeddedLabel },
 
     async writePrompt(request, signal) {
-      return note(rules(request, await llm.writePrompt(request, signal)), `Stage 1 by the ${llmLabel} (hybrid planning).`);
+      return note(
+        rules(request, await llm.writePrompt(request, signal)),
+        `Stage 1 by the ${llmLabel} (hybrid planning).`,
+      );
     },
 
     async selectModel(request, prompt, selectOptions, signal) {
-      return note(await embedded.selectModel(request, prompt, selectOptions, signal), `Stage 2 by ${embeddedLabel}: ${reason}.`);
+      return note(
+        await embedded.selectModel(request, prompt, selectOptions, signal),
+        `Stage 2 by ${embeddedLabel}: ${reason}.`,
+      );
     },
 
     async configureArguments(request, prompt, model, seed, signal) {
-      return note(await embedded.configureArguments(request, prompt, model, seed, signal), `Stage 3 by ${embeddedLabel} (hybrid planning).`);
+      return note(
+        await embedded.configureArguments(request, prompt, model, seed, signal),
+        `Stage 3 by ${embeddedLabel} (hybrid planning).`,
+      );
     },
   };
 }
 
 /** A neural engine whose three stages all run on the pack, labelled the same way, its stage 1 held to the request rules. */
-export function labelNeuralStages(engine: Engine, llmLabel: string, rules: RequestRules = enforceRequestRules): StagedEngine {
+export function labelNeuralStages(
+  engine: Engine,
+  llmLabel: string,
+  rules: RequestRules = enforceRequestRules,
+): StagedEngine {
   return {
     ...engine,
-    stageEngines: { prompt: llmLabel, model: `${llmLabel} with its ModelToken head`, arguments: `${llmLabel} (constrained decoding)` },
+    stageEngines: {
+      prompt: llmLabel,
+      model: `${llmLabel} with its ModelToken head`,
+      arguments: `${llmLabel} (constrained decoding)`,
+    },
     writePrompt: async (request, signal) => rules(request, await engine.writePrompt(request, signal)),
   };
 }
@@ -132,5 +155,8 @@ export function createPackEngine(options: PackEngineOptions): { engine: StagedEn
   const llm = createNeuralEngine(neural);
   const llmLabel = llmLabelOf(options.pack, options.session);
   if (planning.mode === 'neural') return { engine: labelNeuralStages(llm, llmLabel, rules), planning };
-  return { engine: createHybridEngine({ llm, embedded, llmLabel, reason: planning.reason, ...(rules ? { rules } : {}) }), planning };
+  return {
+    engine: createHybridEngine({ llm, embedded, llmLabel, reason: planning.reason, ...(rules ? { rules } : {}) }),
+    planning,
+  };
 }

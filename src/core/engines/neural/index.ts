@@ -9,7 +9,13 @@
  * The LLM session is handed in: Node passes one on onnxruntime-node, the browser worker one on WebGPU/WASM.
  */
 import { plannedModelOf, type Catalog, type Demonstration } from '../../catalog/types.ts';
-import { headFingerprint, logSumExp, scoreModels, type HiddenStateEncoder, type ModelTokenHead } from '../../modeltoken.ts';
+import {
+  headFingerprint,
+  logSumExp,
+  scoreModels,
+  type HiddenStateEncoder,
+  type ModelTokenHead,
+} from '../../modeltoken.ts';
 import { Bm25Index, termCounts, type ScoredDoc } from '../../retrieval/bm25.ts';
 import { retrievalTerms } from '../../retrieval/terms.ts';
 import { contentWords } from '../../text.ts';
@@ -28,7 +34,10 @@ import type { PackManifest } from './manifest.ts';
 import { generateGreedy, throwIfAborted, type ChatMessage, type LlmSession, type StepOutput } from './session.ts';
 import { readsImages } from './vision-session.ts';
 
-export type NeuralPackSettings = Pick<PackManifest, 'name' | 'instructions' | 'model_token_prefix' | 'demonstrations' | 'max_new_tokens' | 'architecture'>;
+export type NeuralPackSettings = Pick<
+  PackManifest,
+  'name' | 'instructions' | 'model_token_prefix' | 'demonstrations' | 'max_new_tokens' | 'architecture'
+>;
 
 export interface NeuralEngineOptions {
   session: LlmSession;
@@ -56,17 +65,31 @@ export function parsePromptReply(reply: string): { prompt: string; negative: str
   const text = reply.replace(/^\s*Prompt:\s*/i, '');
   const cut = /\n\s*Negative prompt:\s*/i.exec(text);
   const prompt = (cut ? text.slice(0, cut.index) : text).split(/\n\s*Arguments:/i)[0]!.trim();
-  const negative = cut ? text.slice(cut.index + cut[0].length).split(/\n/)[0]!.trim() : '';
+  const negative = cut
+    ? text
+        .slice(cut.index + cut[0].length)
+        .split(/\n/)[0]!
+        .trim()
+    : '';
   return { prompt, negative };
 }
 
 /** The text at whose end the model token is read: the chat, then the assistant's prompt and the model prefix. */
-export function modelTokenContext(session: LlmSession, pack: Pick<PackManifest, 'instructions' | 'model_token_prefix'>, chat: string, prompt: string, negative: string): string {
+export function modelTokenContext(
+  session: LlmSession,
+  pack: Pick<PackManifest, 'instructions' | 'model_token_prefix'>,
+  chat: string,
+  prompt: string,
+  negative: string,
+): string {
   const messages: ChatMessage[] = [
     { role: 'system', content: pack.instructions.prompt },
     { role: 'user', content: chat },
   ];
-  return session.applyChatTemplate(messages, true) + `Prompt: ${prompt}\nNegative prompt: ${negative}\n${pack.model_token_prefix}`;
+  return (
+    session.applyChatTemplate(messages, true) +
+    `Prompt: ${prompt}\nNegative prompt: ${negative}\n${pack.model_token_prefix}`
+  );
 }
 
 async function forwardLast(session: LlmSession, ids: readonly number[], signal?: AbortSignal): Promise<StepOutput> {
@@ -83,8 +106,15 @@ export function llmHiddenStateEncoder(session: LlmSession): HiddenStateEncoder {
   return {
     dim: session.hiddenSize,
     async encode(text, signal) {
-      const step = await forwardLast(session, session.encode(text).slice(-(session.maxContextTokens - DECODE_RESERVE)), signal);
-      if (!step.hidden) throw new NeuralEngineError('the model does not expose its hidden state; load the pack with the hidden-state graph edit');
+      const step = await forwardLast(
+        session,
+        session.encode(text).slice(-(session.maxContextTokens - DECODE_RESERVE)),
+        signal,
+      );
+      if (!step.hidden)
+        throw new NeuralEngineError(
+          'the model does not expose its hidden state; load the pack with the hidden-state graph edit',
+        );
       return { h: step.hidden, vocabLogSumExp: logSumExp(step.logits) };
     },
   };
@@ -98,7 +128,9 @@ export interface NeuralEngine extends Engine {
 export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
   const { session, catalog, head, pack } = options;
   if (head && head.dim !== session.hiddenSize) {
-    throw new NeuralEngineError(`the head has width ${head.dim} but the model's hidden size is ${session.hiddenSize}: the head belongs to another base model`);
+    throw new NeuralEngineError(
+      `the head has width ${head.dim} but the model's hidden size is ${session.hiddenSize}: the head belongs to another base model`,
+    );
   }
   const modelsById = new Map(catalog.models.map((m) => [m.id, m]));
   const demonstrations = catalog.demonstrations;
@@ -127,7 +159,11 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
    * Adds lines while the rendered context stays within the budget. Lines are counted one by one (plus
    * a separator token each) instead of re-encoding the whole context per line.
    */
-  const fitLines = (lines: string[], render: (chosen: string[]) => string, encode = (text: string) => session.encode(text)): string[] => {
+  const fitLines = (
+    lines: string[],
+    render: (chosen: string[]) => string,
+    encode = (text: string) => session.encode(text),
+  ): string[] => {
     let used = encode(render([])).length;
     const chosen: string[] = [];
     for (const line of lines) {
@@ -144,7 +180,7 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
     if (request.input.images.length > 0 && !readsImages(session)) {
       notes.push(
         pack.architecture === 'text'
-          ? 'the reference image was not used: this pack\'s model reads text only'
+          ? "the reference image was not used: this pack's model reads text only"
           : 'the reference image was not used: the model was loaded without its vision encoder',
       );
     }
@@ -191,7 +227,9 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
       const parsed = parsePromptReply('Prompt:' + reply.text);
       const notes = systemNote(request);
       if (imageMark !== '') {
-        notes.push(`the reference image went through the vision encoder${request.input.images.length > 1 ? ' (the first of the reference images only)' : ''}`);
+        notes.push(
+          `the reference image went through the vision encoder${request.input.images.length > 1 ? ' (the first of the reference images only)' : ''}`,
+        );
       }
       let prompt = parsed.prompt;
       if (prompt === '') {
@@ -207,7 +245,9 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
         evidence: {
           neighbours,
           kept_terms: written.filter((w) => requested.has(w)),
-          added_terms: written.filter((w) => !requested.has(w) && contentWords(prompt).includes(w)).map((term) => ({ term, from: 'model' })),
+          added_terms: written
+            .filter((w) => !requested.has(w) && contentWords(prompt).includes(w))
+            .map((term) => ({ term, from: 'model' })),
           notes,
         },
       };
@@ -215,19 +255,27 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
 
     async selectModel(request, prompt, selectOptions: SelectOptions, signal) {
       throwIfAborted(signal);
-      if (!head) throw new NeuralEngineError(`pack "${pack.name}" has no ModelToken head: train one in Settings -> Engine, or plan in hybrid mode`);
-      const competing = head.modelIds.map((id) => modelsById.has(id) && (!selectOptions.allowedModelIds || selectOptions.allowedModelIds.has(id)));
+      if (!head)
+        throw new NeuralEngineError(
+          `pack "${pack.name}" has no ModelToken head: train one in Settings -> Engine, or plan in hybrid mode`,
+        );
+      const competing = head.modelIds.map(
+        (id) => modelsById.has(id) && (!selectOptions.allowedModelIds || selectOptions.allowedModelIds.has(id)),
+      );
       const count = competing.filter(Boolean).length;
       if (count === 0) {
         throw new NeuralEngineError(
           selectOptions.allowedModelIds
-            ? 'none of the allowed models has a row in this pack\'s ModelToken head'
-            : 'none of the head\'s models is in the catalog',
+            ? "none of the allowed models has a row in this pack's ModelToken head"
+            : "none of the head's models is in the catalog",
         );
       }
       const context = modelTokenContext(session, pack, chatText(request), prompt.prompt, prompt.negative_prompt);
       const step = await forwardLast(session, session.encode(context).slice(-budget), signal);
-      if (!step.hidden) throw new NeuralEngineError('the model does not expose its hidden state; load the pack with the hidden-state graph edit');
+      if (!step.hidden)
+        throw new NeuralEngineError(
+          'the model does not expose its hidden state; load the pack with the hidden-state graph edit',
+        );
       const vocabLse = logSumExp(step.logits);
       const scores = scoreModels(head, step.hidden, vocabLse, competing);
       const rows = head.modelIds.map((_, r) => r).filter((r) => competing[r]);
@@ -245,7 +293,10 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
           type: m.type,
           base_model: m.base_model,
           score: topMass > 0 ? p / topMass : 1 / top.length,
-          reasons: [`P(model token) = ${p.toPrecision(3)} in the joint softmax`, `logit W_m·h = ${scores.logits[r]!.toFixed(3)}`],
+          reasons: [
+            `P(model token) = ${p.toPrecision(3)} in the joint softmax`,
+            `logit W_m·h = ${scores.logits[r]!.toFixed(3)}`,
+          ],
         };
       });
       const winner = modelsById.get(head.modelIds[top[0]!]!)!;
@@ -254,11 +305,18 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
         ...systemNote(request),
       ];
       if (step.logits[bestVocab]! > scores.logits[top[0]!]!) {
-        notes.push(`a vocabulary token ("${session.decode([bestVocab])}") outscored every model token; the best model token is used`);
+        notes.push(
+          `a vocabulary token ("${session.decode([bestVocab])}") outscored every model token; the best model token is used`,
+        );
       }
       return {
         model: plannedModelOf(winner),
-        evidence: { method: 'ModelToken: W_m·h joined to the vocabulary logits in one softmax', candidates, competing: count, notes },
+        evidence: {
+          method: 'ModelToken: W_m·h joined to the vocabulary logits in one softmax',
+          candidates,
+          competing: count,
+          notes,
+        },
       };
     },
 
@@ -280,15 +338,21 @@ export function createNeuralEngine(options: NeuralEngineOptions): NeuralEngine {
           ],
           true,
         ) + `Prompt: ${prompt.prompt}\nArguments: `;
-      const chosen = fitLines(ranked.map((i) => line(demonstrations[i]!)), render);
+      const chosen = fitLines(
+        ranked.map((i) => line(demonstrations[i]!)),
+        render,
+      );
       const decoded = await decodeArguments(session, argumentDecoder, session.encode(render(chosen)), signal);
       const used = ranked.slice(0, chosen.length);
       const detail = `constrained decoding after ${used.length} demonstration${used.length === 1 ? '' : 's'} of ${model.model.name}`;
       const fields: ArgumentName[] = ['sampler', 'steps', 'cfg_scale', 'width', 'height'];
-      const sources = Object.fromEntries(fields.map((f) => [f, { origin: 'model-output' as const, detail }])) as ArgumentsResult['evidence']['sources'];
+      const sources = Object.fromEntries(
+        fields.map((f) => [f, { origin: 'model-output' as const, detail }]),
+      ) as ArgumentsResult['evidence']['sources'];
       sources.seed = { origin: 'seed', detail: 'derived from the request' };
       const notes = systemNote(request);
-      if (own.length === 0) notes.push(`${model.model.name} has no demonstrations: the arguments come from the model alone`);
+      if (own.length === 0)
+        notes.push(`${model.model.name} has no demonstrations: the arguments come from the model alone`);
       return {
         arguments: { ...decoded.arguments, seed },
         evidence: {

@@ -65,7 +65,9 @@ export class PackManifestError extends Error {
     readonly where: string,
     readonly problems: string[],
   ) {
-    super(`${where}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the pack manifest:\n- ${problems.join('\n- ')}`);
+    super(
+      `${where}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the pack manifest:\n- ${problems.join('\n- ')}`,
+    );
   }
 }
 
@@ -91,19 +93,23 @@ export function parsePackManifest(value: unknown, where = 'manifest.json'): Pack
     return v;
   };
 
-  if (value.format !== PACK_FORMAT) problems.push(`"format" must be "${PACK_FORMAT}", got ${JSON.stringify(value.format)}`);
+  if (value.format !== PACK_FORMAT)
+    problems.push(`"format" must be "${PACK_FORMAT}", got ${JSON.stringify(value.format)}`);
   const name = text('name');
   const description = text('description', '');
 
   let base_model: PackManifest['base_model'] = { path: '' };
   const base = value.base_model;
   if (!isObject(base)) problems.push('"base_model" must be an object with "path" or "hub_id"');
-  else if (typeof base.path === 'string' && base.path !== '' && base.hub_id === undefined) base_model = { path: base.path };
-  else if (typeof base.hub_id === 'string' && /^[\w.-]+\/[\w.-]+$/.test(base.hub_id) && base.path === undefined) base_model = { hub_id: base.hub_id };
+  else if (typeof base.path === 'string' && base.path !== '' && base.hub_id === undefined)
+    base_model = { path: base.path };
+  else if (typeof base.hub_id === 'string' && /^[\w.-]+\/[\w.-]+$/.test(base.hub_id) && base.path === undefined)
+    base_model = { hub_id: base.hub_id };
   else problems.push('"base_model" needs exactly one of "path" (relative to the manifest) or "hub_id" ("owner/name")');
 
   const dtypes: PackDtype[] = [];
-  if (!Array.isArray(value.dtypes) || value.dtypes.length === 0) problems.push(`"dtypes" must be a non-empty list of ${PACK_DTYPES.join(', ')}`);
+  if (!Array.isArray(value.dtypes) || value.dtypes.length === 0)
+    problems.push(`"dtypes" must be a non-empty list of ${PACK_DTYPES.join(', ')}`);
   else {
     for (const d of value.dtypes) {
       if ((PACK_DTYPES as readonly unknown[]).includes(d)) dtypes.push(d as PackDtype);
@@ -112,10 +118,12 @@ export function parsePackManifest(value: unknown, where = 'manifest.json'): Pack
   }
 
   const architecture = value.architecture ?? 'text';
-  if (architecture !== 'text' && architecture !== 'vision-language') problems.push(`"architecture" must be "text" or "vision-language"`);
+  if (architecture !== 'text' && architecture !== 'vision-language')
+    problems.push(`"architecture" must be "text" or "vision-language"`);
 
   const hidden = value.hidden_state_output ?? null;
-  if (hidden !== null && (typeof hidden !== 'string' || hidden === '')) problems.push('"hidden_state_output" must be a graph output name or null');
+  if (hidden !== null && (typeof hidden !== 'string' || hidden === ''))
+    problems.push('"hidden_state_output" must be a graph output name or null');
   const template = value.chat_template ?? null;
   if (template !== null && typeof template !== 'string') problems.push('"chat_template" must be a string or null');
 
@@ -132,28 +140,34 @@ export function parsePackManifest(value: unknown, where = 'manifest.json'): Pack
 
   const demonstrations = { prompt: 3, arguments: 8 };
   if (value.demonstrations !== undefined) {
-    if (!isObject(value.demonstrations)) problems.push('"demonstrations" must be an object with "prompt" and "arguments" counts');
+    if (!isObject(value.demonstrations))
+      problems.push('"demonstrations" must be an object with "prompt" and "arguments" counts');
     else {
       demonstrations.prompt = count(value.demonstrations, 'prompt', 'demonstrations.prompt', 0, 64);
       demonstrations.arguments = count(value.demonstrations, 'arguments', 'demonstrations.arguments', 0, 256);
     }
   }
-  const max_new_tokens = value.max_new_tokens === undefined ? 96 : count(value, 'max_new_tokens', 'max_new_tokens', 1, 4096);
+  const max_new_tokens =
+    value.max_new_tokens === undefined ? 96 : count(value, 'max_new_tokens', 'max_new_tokens', 1, 4096);
 
   const head: PackHead = { file: '', dim: 0, model_ids: [] };
   if (value.head === undefined || value.head === null) {
     // No head: hybrid planning until one is trained.
-  } else if (!isObject(value.head)) problems.push('"head" must be an object with "file", "dim" and "model_ids" (or left out for hybrid planning)');
+  } else if (!isObject(value.head))
+    problems.push('"head" must be an object with "file", "dim" and "model_ids" (or left out for hybrid planning)');
   else {
     const h = value.head;
-    if (typeof h.file !== 'string' || h.file === '' || h.file.includes('..')) problems.push('"head.file" must be a file name inside the pack');
+    if (typeof h.file !== 'string' || h.file === '' || h.file.includes('..'))
+      problems.push('"head.file" must be a file name inside the pack');
     else head.file = h.file;
     head.dim = count(h, 'dim', 'head.dim', 1, 65536);
-    if (!Array.isArray(h.model_ids) || h.model_ids.length === 0) problems.push('"head.model_ids" must be a non-empty list of catalog model ids');
+    if (!Array.isArray(h.model_ids) || h.model_ids.length === 0)
+      problems.push('"head.model_ids" must be a non-empty list of catalog model ids');
     else {
       const seen = new Set<number>();
       for (const [i, id] of h.model_ids.entries()) {
-        if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) problems.push(`"head.model_ids[${i}]" must be a whole number >= 0, got ${JSON.stringify(id)}`);
+        if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+          problems.push(`"head.model_ids[${i}]" must be a whole number >= 0, got ${JSON.stringify(id)}`);
         else if (seen.has(id)) problems.push(`"head.model_ids" lists model ${id} twice`);
         else seen.add(id);
       }
@@ -198,13 +212,16 @@ function parseListing(value: unknown, problems: string[]): PackListing | null {
       return out;
     }
     for (const [dtype, mb] of Object.entries(v)) {
-      if (!(PACK_DTYPES as readonly string[]).includes(dtype)) problems.push(`"listing.${key}" has unknown dtype ${JSON.stringify(dtype)}`);
-      else if (typeof mb !== 'number' || !(mb > 0)) problems.push(`"listing.${key}.${dtype}" must be a positive number of MB`);
+      if (!(PACK_DTYPES as readonly string[]).includes(dtype))
+        problems.push(`"listing.${key}" has unknown dtype ${JSON.stringify(dtype)}`);
+      else if (typeof mb !== 'number' || !(mb > 0))
+        problems.push(`"listing.${key}.${dtype}" must be a positive number of MB`);
       else out[dtype as PackDtype] = mb;
     }
     return out;
   };
-  const adds = Array.isArray(value.adds) && value.adds.every((a) => typeof a === 'string') ? (value.adds as string[]) : [];
+  const adds =
+    Array.isArray(value.adds) && value.adds.every((a) => typeof a === 'string') ? (value.adds as string[]) : [];
   if (adds.length === 0) problems.push('"listing.adds" must be a non-empty list of strings');
   return {
     summary: text('summary'),
@@ -229,7 +246,8 @@ export function parseHeadFile(bytes: Uint8Array, head: PackHead, where = head.fi
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const weights = new Float32Array(head.model_ids.length * head.dim);
   for (let i = 0; i < weights.length; i++) weights[i] = view.getFloat32(i * 4, true);
-  if (weights.some((w) => !Number.isFinite(w))) throw new PackManifestError(where, ['the head file contains NaN or infinite weights']);
+  if (weights.some((w) => !Number.isFinite(w)))
+    throw new PackManifestError(where, ['the head file contains NaN or infinite weights']);
   return validateHead({ dim: head.dim, modelIds: [...head.model_ids], weights });
 }
 

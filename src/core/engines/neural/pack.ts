@@ -24,7 +24,9 @@ export async function loadPack(files: PackFiles): Promise<LoadedPack> {
   try {
     raw = JSON.parse(await files.readText('manifest.json'));
   } catch (err) {
-    throw new PackManifestError(where, [`cannot read the manifest: ${err instanceof Error ? err.message : String(err)}`]);
+    throw new PackManifestError(where, [
+      `cannot read the manifest: ${err instanceof Error ? err.message : String(err)}`,
+    ]);
   }
   const manifest = parsePackManifest(raw, where);
   if (manifest.head === null) return { manifest, head: null };
@@ -32,7 +34,9 @@ export async function loadPack(files: PackFiles): Promise<LoadedPack> {
   try {
     bytes = await files.readBytes(manifest.head.file);
   } catch (err) {
-    throw new PackManifestError(`${files.location}/${manifest.head.file}`, [`cannot read the head file: ${err instanceof Error ? err.message : String(err)}`]);
+    throw new PackManifestError(`${files.location}/${manifest.head.file}`, [
+      `cannot read the head file: ${err instanceof Error ? err.message : String(err)}`,
+    ]);
   }
   return { manifest, head: parseHeadFile(bytes, manifest.head, `${files.location}/${manifest.head.file}`) };
 }

@@ -101,15 +101,27 @@ export interface NeuralRuntime {
   /** Stage 2; only `allowedModelIds` compete when given. */
   selectModel(request: StageRequest, prompt: PromptResult, allowedModelIds?: number[]): Promise<ModelResult>;
   /** Stage 3. */
-  configureArguments(request: StageRequest, prompt: PromptResult, model: ModelResult, seed: number): Promise<ArgumentsResult>;
+  configureArguments(
+    request: StageRequest,
+    prompt: PromptResult,
+    model: ModelResult,
+    seed: number,
+  ): Promise<ArgumentsResult>;
   /**
    * Trains the ModelToken head on the active catalog's demonstrations (h computed once per pair with the
    * frozen model and kept, then W_m with AdamW); `cancel()` stops it with its state kept, and a second
    * call resumes. The new head replaces the pack's head and is saved.
    */
-  trainHead(options: LlmHeadTrainingOptions, onProgress?: (p: HeadTrainingProgress) => void): Promise<LlmHeadTrainingReport>;
+  trainHead(
+    options: LlmHeadTrainingOptions,
+    onProgress?: (p: HeadTrainingProgress) => void,
+  ): Promise<LlmHeadTrainingReport>;
   /** Trains only this model's row (added when missing) from its demonstrations; the other rows stay bit-identical. */
-  addModelRow(modelId: number, options: HeadTrainingOptions, onProgress?: (p: HeadTrainingProgress) => void): Promise<LlmHeadTrainingReport>;
+  addModelRow(
+    modelId: number,
+    options: HeadTrainingOptions,
+    onProgress?: (p: HeadTrainingProgress) => void,
+  ): Promise<LlmHeadTrainingReport>;
   /** The head in use, as the pack's head file and manifest entry. */
   exportHead(): Promise<LlmHeadExport>;
   /** Cancels the running stage / head training, and a pack download (the next load resumes it). */

@@ -72,7 +72,11 @@ function argmax(values: Float32Array): number {
 }
 
 /** Greedy decoding with the key/value cache. */
-export async function generateGreedy(session: LlmSession, promptIds: readonly number[], options: GenerateOptions): Promise<GenerateResult> {
+export async function generateGreedy(
+  session: LlmSession,
+  promptIds: readonly number[],
+  options: GenerateOptions,
+): Promise<GenerateResult> {
   const state = session.begin();
   const ids: number[] = [];
   try {

@@ -2,7 +2,14 @@
  * An LlmSession over @huggingface/transformers (onnxruntime-node in Node, onnxruntime-web in the
  * browser). The caller configures `env` (local paths, fetch, WASM files) before loading.
  */
-import { AutoModelForCausalLM, AutoTokenizer, Tensor, type PreTrainedModel, type PreTrainedTokenizer, type ProgressInfo } from '@huggingface/transformers';
+import {
+  AutoModelForCausalLM,
+  AutoTokenizer,
+  Tensor,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  type ProgressInfo,
+} from '@huggingface/transformers';
 import type { ChatMessage, DecodingState, LlmSession, StepOutput } from './session.ts';
 import { throwIfAborted } from './session.ts';
 
@@ -63,7 +70,11 @@ export function lastRow(tensor: Tensor): Float32Array {
 }
 
 export function tokenIdTensor(ids: readonly number[]): Tensor {
-  return new Tensor('int64', BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
+  return new Tensor(
+    'int64',
+    BigInt64Array.from(ids, (i) => BigInt(i)),
+    [1, ids.length],
+  );
 }
 
 /**
@@ -90,7 +101,11 @@ export abstract class KeyValueCacheDecodingState implements DecodingState {
     const outputs = (await this.model.forward({
       ...(await this.tokenInputs(ids)),
       attention_mask: new Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-      position_ids: new Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(this.length + i)), [1, n]),
+      position_ids: new Tensor(
+        'int64',
+        BigInt64Array.from({ length: n }, (_, i) => BigInt(this.length + i)),
+        [1, n],
+      ),
       past_key_values: this.length === 0 ? null : this.past,
     })) as Record<string, Tensor>;
     const previous = Object.values(this.past);
@@ -157,7 +172,11 @@ export abstract class TransformersSessionBase {
   applyChatTemplate(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
     const text = this.tokenizer.apply_chat_template(
       messages.map((m) => ({ role: m.role, content: m.content })),
-      { tokenize: false, add_generation_prompt: addGenerationPrompt, ...(this.chatTemplate ? { chat_template: this.chatTemplate } : {}) },
+      {
+        tokenize: false,
+        add_generation_prompt: addGenerationPrompt,
+        ...(this.chatTemplate ? { chat_template: this.chatTemplate } : {}),
+      },
     );
     if (typeof text !== 'string') throw new Error('the chat template did not render to text');
     return text;
@@ -169,8 +188,26 @@ export abstract class TransformersSessionBase {
 }
 
 export class TransformersLlmSession extends TransformersSessionBase implements LlmSession {
-  private constructor(tokenizer: PreTrainedTokenizer, model: PreTrainedModel, device: LlmDevice, dtype: LlmDtype, hiddenOutput: string, chatTemplate: string | null) {
-    super(tokenizer, model, device, dtype, hiddenOutput, chatTemplate, textModelDimensions(model.config as unknown as TextModelConfig, 'the model config lacks vocab_size or hidden_size'));
+  private constructor(
+    tokenizer: PreTrainedTokenizer,
+    model: PreTrainedModel,
+    device: LlmDevice,
+    dtype: LlmDtype,
+    hiddenOutput: string,
+    chatTemplate: string | null,
+  ) {
+    super(
+      tokenizer,
+      model,
+      device,
+      dtype,
+      hiddenOutput,
+      chatTemplate,
+      textModelDimensions(
+        model.config as unknown as TextModelConfig,
+        'the model config lacks vocab_size or hidden_size',
+      ),
+    );
   }
 
   static async load(options: TransformersSessionOptions): Promise<TransformersLlmSession> {
@@ -182,7 +219,14 @@ export class TransformersLlmSession extends TransformersSessionBase implements L
       progress_callback,
       ...(options.modelFileName ? { model_file_name: options.modelFileName } : {}),
     });
-    return new TransformersLlmSession(tokenizer, model, options.device, options.dtype, options.hiddenOutput ?? 'last_hidden_state', options.chatTemplate ?? null);
+    return new TransformersLlmSession(
+      tokenizer,
+      model,
+      options.device,
+      options.dtype,
+      options.hiddenOutput ?? 'last_hidden_state',
+      options.chatTemplate ?? null,
+    );
   }
 
   begin(): DecodingState {

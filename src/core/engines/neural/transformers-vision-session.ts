@@ -6,7 +6,16 @@
  * model's own processor prepares the image (its preprocessor_config.json), and its image token marks
  * where the features go, as in transformers.js's default merge.
  */
-import { AutoModelForImageTextToText, AutoProcessor, RawImage, Tensor, type PreTrainedModel, type PreTrainedTokenizer, type Processor, type ProgressInfo } from '@huggingface/transformers';
+import {
+  AutoModelForImageTextToText,
+  AutoProcessor,
+  RawImage,
+  Tensor,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  type Processor,
+  type ProgressInfo,
+} from '@huggingface/transformers';
 import type { ReferenceImage } from '../../chat.ts';
 import type { DecodingState } from './session.ts';
 import { throwIfAborted } from './session.ts';
@@ -51,7 +60,9 @@ async function readImage(image: ReferenceImage): Promise<RawImage> {
     if (image.source.startsWith('data:')) return await RawImage.fromBlob(await (await fetch(image.source)).blob());
     return await RawImage.read(image.source);
   } catch (err) {
-    throw new ImageInputError(`The reference image could not be read (${image.source.slice(0, 40)}...): ${err instanceof Error ? err.message : String(err)}`);
+    throw new ImageInputError(
+      `The reference image could not be read (${image.source.slice(0, 40)}...): ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
@@ -72,7 +83,9 @@ class VisionDecodingState extends KeyValueCacheDecodingState {
     if (positions.length === 0) return { inputs_embeds: embeds };
     if (!this.features) throw new ImageInputError('the text holds the image token but no image was given');
     if (positions.length !== this.features.count) {
-      throw new ImageInputError(`the image takes ${this.features.count} positions but the text holds ${positions.length} image tokens`);
+      throw new ImageInputError(
+        `the image takes ${this.features.count} positions but the text holds ${positions.length} image tokens`,
+      );
     }
     const width = embeds.dims[2]!;
     const data = floats(embeds);
@@ -102,16 +115,23 @@ export class TransformersVisionSession extends TransformersSessionBase implement
       dtype,
       hiddenOutput,
       chatTemplate,
-      textModelDimensions(config.text_config, 'the vision-language model config lacks text_config.vocab_size or text_config.hidden_size'),
+      textModelDimensions(
+        config.text_config,
+        'the vision-language model config lacks text_config.vocab_size or text_config.hidden_size',
+      ),
     );
     const imageTokenId = config.image_token_index ?? config.image_token_id;
     const imageToken = (processor.config as { image_token?: unknown } | null)?.image_token;
     if (imageTokenId === undefined || typeof imageToken !== 'string') {
-      throw new Error('the vision-language model lacks image_token_index (config.json) or image_token (processor_config.json)');
+      throw new Error(
+        'the vision-language model lacks image_token_index (config.json) or image_token (processor_config.json)',
+      );
     }
     const encoded = tokenizer.encode(imageToken, { add_special_tokens: false });
     if (encoded.length !== 1 || encoded[0] !== imageTokenId) {
-      throw new Error(`the image token "${imageToken}" does not encode to image_token_index ${imageTokenId} (got ${encoded.join(', ')})`);
+      throw new Error(
+        `the image token "${imageToken}" does not encode to image_token_index ${imageTokenId} (got ${encoded.join(', ')})`,
+      );
     }
     this.imageToken = imageToken;
     this.imageTokenId = imageTokenId;
@@ -120,10 +140,24 @@ export class TransformersVisionSession extends TransformersSessionBase implement
   static async load(options: TransformersVisionSessionOptions): Promise<TransformersVisionSession> {
     const progress_callback = options.onProgress;
     const processor = await AutoProcessor.from_pretrained(options.model, { progress_callback });
-    if (!processor.tokenizer || !processor.image_processor) throw new Error(`the processor of ${options.model} lacks a tokenizer or an image processor`);
-    const model = await AutoModelForImageTextToText.from_pretrained(options.model, { device: options.device, dtype: options.dtype, progress_callback });
-    if (!('vision_encoder' in model.sessions)) throw new Error(`${options.model} loaded without a vision encoder (onnx/vision_encoder.onnx)`);
-    return new TransformersVisionSession(processor, processor.tokenizer, model, options.device, options.dtype, options.hiddenOutput ?? 'last_hidden_state', options.chatTemplate ?? null);
+    if (!processor.tokenizer || !processor.image_processor)
+      throw new Error(`the processor of ${options.model} lacks a tokenizer or an image processor`);
+    const model = await AutoModelForImageTextToText.from_pretrained(options.model, {
+      device: options.device,
+      dtype: options.dtype,
+      progress_callback,
+    });
+    if (!('vision_encoder' in model.sessions))
+      throw new Error(`${options.model} loaded without a vision encoder (onnx/vision_encoder.onnx)`);
+    return new TransformersVisionSession(
+      processor,
+      processor.tokenizer,
+      model,
+      options.device,
+      options.dtype,
+      options.hiddenOutput ?? 'last_hidden_state',
+      options.chatTemplate ?? null,
+    );
   }
 
   begin(): DecodingState {
@@ -137,7 +171,8 @@ export class TransformersVisionSession extends TransformersSessionBase implement
     throwIfAborted(signal);
     const output = (await this.model.encode_image({ pixel_values })) as Tensor;
     const width = output.dims.at(-1)!;
-    if (width !== this.hiddenSize) throw new Error(`the vision encoder gives features of width ${width}; the decoder takes ${this.hiddenSize}`);
+    if (width !== this.hiddenSize)
+      throw new Error(`the vision encoder gives features of width ${width}; the decoder takes ${this.hiddenSize}`);
     const rows = floats(output);
     const features: ImageFeatures = { rows, count: rows.length / width };
     const imageIds = new Array<number>(features.count).fill(this.imageTokenId);
@@ -157,5 +192,4 @@ export class TransformersVisionSession extends TransformersSessionBase implement
       begin: () => new VisionDecodingState(this.model, this.hiddenOutput, this.imageTokenId, features),
     };
   }
-
 }

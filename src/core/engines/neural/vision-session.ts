@@ -22,7 +22,10 @@ export interface VisionLlmSession extends LlmSession {
 }
 
 export function readsImages(session: LlmSession): session is VisionLlmSession {
-  return typeof (session as Partial<VisionLlmSession>).withImage === 'function' && typeof (session as Partial<VisionLlmSession>).imageToken === 'string';
+  return (
+    typeof (session as Partial<VisionLlmSession>).withImage === 'function' &&
+    typeof (session as Partial<VisionLlmSession>).imageToken === 'string'
+  );
 }
 
 export class ImageInputError extends Error {

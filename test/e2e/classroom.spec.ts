@@ -265,13 +265,11 @@ test('Bench says what files it needs and why Run is disabled, and can run on the
       gold: { prompt: 'oil painting, lake', model_id: 28068, arguments: args },
     },
   ];
-  await page
-    .getByTestId('bench-items')
-    .setInputFiles({
-      name: 'items.jsonl',
-      mimeType: 'application/x-ndjson',
-      buffer: Buffer.from(items.map((i) => JSON.stringify(i)).join('\n')),
-    });
+  await page.getByTestId('bench-items').setInputFiles({
+    name: 'items.jsonl',
+    mimeType: 'application/x-ndjson',
+    buffer: Buffer.from(items.map((i) => JSON.stringify(i)).join('\n')),
+  });
   await expect(page.getByTestId('bench-run-why')).toHaveCount(0);
   await page.getByTestId('bench-run').click();
   await expect(page.getByTestId('bench-status')).toHaveText(/^1 of 1 items in [\d.]+ s$/, { timeout: 60_000 });

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchCatalogText } from '../../src/core/catalog/fetch-text.ts';
 import { loadCatalog, CatalogError } from '../../src/core/catalog/load.ts';
-import type { Catalog, CatalogModel, Demonstration } from '../../src/core/catalog/types.ts';
+import type { CatalogModel, Demonstration } from '../../src/core/catalog/types.ts';
 import { buildCatalogIndex } from '../../src/core/engines/default/index-build.ts';
 import { createDefaultEngine } from '../../src/core/engines/default/index.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';

@@ -8,6 +8,7 @@ import { STYLE_WORDS } from '../../request/vocabulary.ts';
 import { joinedTerms, promptTags, retrievalTerms } from '../../retrieval/terms.ts';
 import { words } from '../../text.ts';
 import {
+  GENERIC_NAME_WORDS,
   commonTagsOf,
   everydayTriggersOf,
   modelPhrases,
@@ -44,33 +45,6 @@ export const DEFAULT_FIELD_WEIGHTS: FieldWeights = {
   demoK1: 1.2,
   demoB: 0.75,
 };
-
-/** Words in model names that say what kind of file it is, not what it depicts. */
-const GENERIC_NAME_WORDS = new Set([
-  'lora',
-  'locon',
-  'lycoris',
-  'loha',
-  'model',
-  'checkpoint',
-  'mix',
-  'merge',
-  'version',
-  'ver',
-  'fp16',
-  'pruned',
-  'safetensors',
-  'ckpt',
-  'final',
-  'beta',
-  'alpha',
-  'test',
-  'sd',
-  'xl',
-  'sdxl',
-  'vae',
-  'inpainting',
-]);
 
 /** Only the opening of a description: the rest is mostly changelogs and links. */
 const DESCRIPTION_WORDS = 120;

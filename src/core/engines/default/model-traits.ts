@@ -324,13 +324,12 @@ export function requestStyles(terms: ReadonlySet<string>): StyleClass[] {
   );
 }
 
-/** Words in model names and tags that say what kind of file or style it is, not what it is about. */
-const GENERIC_MODEL_WORDS = new Set([
+/** Words in model names that say what kind of file it is, not what it depicts. */
+export const GENERIC_NAME_WORDS: ReadonlySet<string> = new Set([
   'lora',
   'locon',
   'lycoris',
   'loha',
-  'lokr',
   'model',
   'checkpoint',
   'mix',
@@ -338,7 +337,6 @@ const GENERIC_MODEL_WORDS = new Set([
   'version',
   'ver',
   'fp16',
-  'fp32',
   'pruned',
   'safetensors',
   'ckpt',
@@ -351,6 +349,13 @@ const GENERIC_MODEL_WORDS = new Set([
   'sdxl',
   'vae',
   'inpainting',
+]);
+
+/** Beyond the file kinds: words in names and tags that say a genre or style, not what a model is about. */
+const GENERIC_MODEL_WORDS = new Set([
+  ...GENERIC_NAME_WORDS,
+  'lokr',
+  'fp32',
   'style',
   'anime',
   'art',

@@ -250,8 +250,11 @@ export function explainModel(input: ExplainInput): string {
     );
   }
   if (because.length === 0 && chosen) {
-    const first = explainCandidate(chosen).reasons[0];
+    // Only what spoke for it: "against it" reasons do not explain a choice.
+    const first = explainCandidate(chosen).reasons.find((r) => !r.startsWith('against it'));
     if (first) because.push(first);
+    else if (input.model.evidence.notes.some((n) => n.includes('general checkpoint')))
+      because.push('no LoRA or niche model was asked for, and it is a well-regarded general checkpoint');
   }
   if (input.model.evidence.method === HAND_PICKED) {
     const share = chosen
@@ -275,7 +278,9 @@ export function explainModel(input: ExplainInput): string {
     const chosenReasons = new Set(explainCandidate(chosen).reasons);
     const upReason = explainCandidate(runnerUp).reasons.find((r) => !chosenReasons.has(r) && !r.startsWith('against'));
     sentences.push(
-      `The next best, ${runnerUp.name}, got ${share(runnerUp.score)} of the vote against ${share(chosen.score)}${upReason ? ` (${upReason})` : ''}.`,
+      share(runnerUp.score) === share(chosen.score)
+        ? `The next best, ${runnerUp.name}, got about the same share of the vote (${share(chosen.score)})${upReason ? ` (${upReason})` : ''}.`
+        : `The next best, ${runnerUp.name}, got ${share(runnerUp.score)} of the vote against ${share(chosen.score)}${upReason ? ` (${upReason})` : ''}.`,
     );
   }
   if (input.plan.base_checkpoint) sentences.push(`The LoRA runs on the checkpoint ${input.plan.base_checkpoint.name}.`);

@@ -7,6 +7,7 @@ import { OpenAITestServer } from '../servers/openai-test-server.ts';
 import { serveDuringSpec } from '../servers/spec-servers.ts';
 import { encodeGradientPng } from '../servers/test-server-common.ts';
 import { overflowing, SCREENSHOTS } from './layout-check.ts';
+import { demonstration, model } from './catalog-lines.ts';
 
 // The A1111 test server has every starter model installed, so whatever the plan chooses can be generated.
 const starter = readFileSync(path.resolve(import.meta.dirname, '../../public/models/starter/catalog.jsonl'), 'utf8')
@@ -150,28 +151,6 @@ test('a visitor chats and generates; after "Start over" and after the idle timeo
   await expectNoVisitorTrace(page, 'a paper boat on a puddle');
 });
 
-const model = (id: number, name: string, tags: string[]) =>
-  JSON.stringify({
-    id,
-    name,
-    type: 'Checkpoint',
-    tags,
-    base_model: 'SD 1.5',
-    trained_words: [],
-    file: `${name.replace(/\W+/g, '_')}.safetensors`,
-    hash: '',
-    downloads: 100,
-    rating: 5,
-    description: `${name}: ${tags.join(', ')}`,
-  });
-const demonstration = (id: number, modelId: number, prompt: string) =>
-  JSON.stringify({
-    image_id: id,
-    model_id: modelId,
-    prompt,
-    negative_prompt: 'blurry',
-    arguments: { sampler: 'Euler a', steps: 24, cfg_scale: 6, width: 512, height: 768 },
-  });
 // The request names the NSFW-tagged model by its uncommon name, so the engine picks it; safe mode must still never choose it.
 const REQUEST = 'a woman at the beach at sunset, zorblax style';
 const CATALOG = [

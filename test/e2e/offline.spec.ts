@@ -2,6 +2,7 @@ import { appendFile, cp } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { serveBuiltApp, type BuiltApp } from '../servers/built-app.ts';
+import { demonstration, model } from './catalog-lines.ts';
 
 // The service worker exists only in the built app: this spec builds once and serves dist statically.
 let app: BuiltApp;
@@ -38,28 +39,6 @@ async function plan(page: Page, text: string) {
   await expect(page.locator('[data-stage="arguments"]')).toContainText('Sampler: ');
 }
 
-const model = (id: number, name: string, tags: string[]) =>
-  JSON.stringify({
-    id,
-    name,
-    type: 'Checkpoint',
-    tags,
-    base_model: 'SD 1.5',
-    trained_words: [],
-    file: `${name.replace(/\W+/g, '_')}.safetensors`,
-    hash: '',
-    downloads: 100,
-    rating: 5,
-    description: `${name}: ${tags.join(', ')}`,
-  });
-const demonstration = (id: number, modelId: number, prompt: string) =>
-  JSON.stringify({
-    image_id: id,
-    model_id: modelId,
-    prompt,
-    negative_prompt: 'blurry',
-    arguments: { sampler: 'Euler a', steps: 24, cfg_scale: 6, width: 512, height: 768 },
-  });
 const CATALOG = [
   model(9001, 'Offline Lighthouse Painter', ['seascape', 'lighthouse', 'oil painting']),
   model(9002, 'Offline Robot Sketch', ['robot', 'sketch']),

@@ -32,6 +32,26 @@ export const startScoreWorker = (): SpawnedWorker<ScoreWorkerApi> =>
 export const startBenchWorker = (): SpawnedWorker<BenchWorkerApi> =>
   spawned(new Worker(new URL('../../workers/bench.worker.ts', import.meta.url), { type: 'module', name: 'bench' }));
 
+/**
+ * Rejects when the worker can no longer answer: an uncaught error in it, or a reply the page cannot
+ * read (`messageerror`). Comlink never settles a call in either case, so a caller races its calls
+ * against this to show an error instead of waiting forever.
+ */
+export function workerFailure(worker: Worker, name: string): Promise<never> {
+  const failure = new Promise<never>((_, reject) => {
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      reject(new Error(`the ${name} worker stopped: ${event.message || 'an error without a message'}`));
+    });
+    worker.addEventListener('messageerror', () =>
+      reject(new Error(`the ${name} worker sent a reply this page could not read`)),
+    );
+  });
+  // Nobody may be waiting when the worker fails between calls; the next call still sees the rejection.
+  failure.catch(() => undefined);
+  return failure;
+}
+
 const proxied = <F extends (...args: never[]) => unknown>(callback: F | undefined): F | undefined =>
   callback ? (Comlink.proxy(callback) as unknown as F) : undefined;
 

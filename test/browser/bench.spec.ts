@@ -77,6 +77,14 @@ const items = jsonl([
   },
 ]);
 
+// What the page and its workers report goes to the test log, so a failure on CI says what happened.
+test.beforeEach(({ page }) => {
+  page.on('pageerror', (error) => console.log(`[bench page] uncaught: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') console.log(`[bench page] console: ${message.text()}`);
+  });
+});
+
 test('the Bench page runs baseline and default in its worker over picked files and shows the tables', async ({
   page,
 }) => {
@@ -134,6 +142,21 @@ test('the Bench page runs baseline and default in its worker over picked files a
     'height',
     'Config Acc',
   ]);
+});
+
+test('a bench worker that dies mid-run is reported, and Run works again', async ({ page }) => {
+  await page.goto('/test/browser/pages/bench.html?broken');
+  await page
+    .getByTestId('bench-catalog')
+    .setInputFiles({ name: 'catalog.jsonl', mimeType: 'application/x-ndjson', buffer: catalog });
+  await page
+    .getByTestId('bench-items')
+    .setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: items });
+  await page.getByTestId('bench-run').click();
+  await expect(page.getByTestId('bench-error')).toHaveText(
+    /^the benchmark worker stopped: .*out of memory while scoring/,
+  );
+  await expect(page.getByTestId('bench-run')).toBeEnabled();
 });
 
 test('the Bench page shows the loader errors with file, line and field', async ({ page }) => {

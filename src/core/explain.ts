@@ -134,6 +134,11 @@ export function explainPrompt(prompt: PromptResult): string {
 function replacementRule(rule: string): string {
   if (/^(time of day|weather|season|medium)$/.test(rule) || rule.startsWith('colour of '))
     return `a picture has one ${rule}`;
+  const said = /^(number|quality) of (.+)$/.exec(rule);
+  if (said) return `you gave the ${said[2]} a new ${said[1]}`;
+  if (rule === 'main subject') return 'you named a new main subject';
+  if (rule === 'place') return 'you named a new place';
+  if (rule === 'asked for again') return 'you asked for it again';
   return `you said “${rule}”`;
 }
 

@@ -2,6 +2,7 @@
  * Plain-language explanations: every kind of evidence the engines return becomes a sentence, and no
  * internal identifier (argument origins, reranker feature names or labels with their numbers) leaks.
  */
+import { parseRequest } from '../../src/core/request/parse.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -237,6 +238,26 @@ describe('the person’s request as the engine parsed it', () => {
     expect(text).toContain('The prompt keeps your phrases “castle on a hill”, “night” and “pixel art”.');
     expect(text).toContain('You asked to leave out “people”, so it goes in the negative prompt.');
     expect(text).toContain('Message 2 replaced “noon” with “night” (a picture has one time of day).');
+    expectPlain(text);
+  });
+
+  it('a new subject, place, quality or number from a later turn is said as such', () => {
+    const parsed = parseRequest([
+      'five ducks on a frozen pond, no reeds',
+      'make it two ducks',
+      'on a river instead',
+      'make the river wide',
+      'add reeds',
+    ]);
+    const text = explainPrompt({
+      prompt: parsed.phrases.join(', '),
+      negative_prompt: '',
+      evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [], request: parsed },
+    });
+    expect(text).toContain('Message 2 replaced “five ducks” with “two ducks” (you gave the duck a new number).');
+    expect(text).toContain('Message 3 replaced “frozen pond” with “on river” (you named a new place).');
+    expect(text).toContain('Message 4 replaced ');
+    expect(text).toContain('Message 5 replaced “no reeds” with “reeds” (you asked for it again).');
     expectPlain(text);
   });
 

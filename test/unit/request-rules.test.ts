@@ -160,3 +160,94 @@ describe("request rules: another engine's prompt held to the request", () => {
     expect(clean.notes).toEqual([]);
   });
 });
+
+describe('request rules: what a later turn changes', () => {
+  const plan = (...messages: string[]) => {
+    const parsed = parseRequest(messages);
+    return { phrases: parsed.phrases, negatives: parsed.negatives };
+  };
+
+  it('"make it a …", "turn it into …" and "a … instead" replace the main subject, keeping where it is', () => {
+    expect(plan('a hedgehog asleep in a teacup', 'make it a kitten instead').phrases).toEqual([
+      'kitten asleep in teacup',
+    ]);
+    expect(plan('a close-up photo of a parrot on a branch', 'turn it into a toucan').phrases).toEqual([
+      'close-up photo of toucan on branch',
+    ]);
+    expect(plan('portrait of a sailor, charcoal sketch', 'no, make it a pirate').phrases).toEqual([
+      'portrait of pirate',
+      'charcoal sketch',
+    ]);
+    // Colours and sizes describe, they do not name a kind: they stay with the new subject.
+    expect(plan('a small grey rabbit in tall grass', 'a fox instead').phrases).toEqual([
+      'small grey fox in tall grass',
+    ]);
+    // What the exclusive groups handle is theirs: a medium is no new subject.
+    expect(plan('a harbour town at noon', 'make it a watercolor').phrases).toEqual([
+      'harbour town at noon',
+      'watercolor',
+    ]);
+  });
+
+  it('a thing never named is taken for the main subject, but a part of the scene is added', () => {
+    expect(plan('a dalmatian running on the beach', 'change the dog to a horse').phrases).toEqual([
+      'horse running on beach',
+    ]);
+    expect(plan('a dalmatian running on the beach', 'change the sky to a sunset sky').phrases).toEqual([
+      'dalmatian running on beach',
+      'sunset sky',
+    ]);
+    // Words naming a kind go with the replaced thing ("racing bike" -> "scooter").
+    expect(plan('a racing bike leaning on a wall', 'swap the bike for a scooter').phrases).toEqual([
+      'scooter leaning on wall',
+    ]);
+  });
+
+  it('a new place with "instead" or "now" replaces the place said with that preposition', () => {
+    expect(plan('a camel walking in the desert', 'in the snow instead').phrases).toEqual(['camel walking in snow']);
+    expect(plan('a tent under a starry sky', 'now under a waterfall').phrases).toEqual(['tent under waterfall']);
+    // Without a cue, a place adds ("with" never moves anything).
+    expect(plan('a camel walking in the desert', 'with a rider').phrases).toEqual(['camel walking in desert', 'rider']);
+  });
+
+  it('"make the X quality" replaces a quality of the same kind and adds any other', () => {
+    expect(plan('a wizard with a short beard', 'make the beard long').phrases).toEqual(['wizard with long beard']);
+    expect(plan('a rowing boat on a choppy lake', 'make the lake still').phrases).toEqual([
+      'rowing boat on still lake',
+    ]);
+    expect(plan('a wizard with a short beard', 'make the beard braided').phrases).toEqual([
+      'wizard with short braided beard',
+    ]);
+  });
+
+  it('a new number of a thing replaces its old number; "less X" takes X out', () => {
+    expect(plan('three puppies in a basket', 'make it two puppies').phrases).toEqual(['two puppies in basket']);
+    expect(plan('a castle, gloomy, dramatic', 'less gloomy').phrases).toEqual(['castle', 'dramatic']);
+  });
+
+  it('asking for what was left out brings it back; "shave X off" leaves X out', () => {
+    expect(plan('a racing cyclist, no helmet', 'ok give her a helmet')).toEqual({
+      phrases: ['racing cyclist', 'helmet'],
+      negatives: [],
+    });
+    expect(plan('a sea captain with a bushy beard', 'shave the beard off')).toEqual({
+      phrases: ['sea captain'],
+      negatives: ['beard'],
+    });
+  });
+});
+
+describe("request rules: another engine's prompt held to a later turn's change", () => {
+  it('takes the replaced subject, place and quality out of an LLM prompt', () => {
+    const parsed = parseRequest([
+      'a beagle napping under an apple tree',
+      'make it a goat instead',
+      'under a bridge instead',
+    ]);
+    const held = enforceRequest(
+      { prompt: 'beagle, goat napping under apple tree, soft light', negative_prompt: 'blurry' },
+      parsed,
+    );
+    expect(held.prompt.split(', ')).toEqual(['goat napping under bridge', 'soft light']);
+  });
+});

@@ -25,6 +25,8 @@ export interface TrustExpectation {
   absent?: string[];
   /** Words that must be in the negative prompt. */
   negative?: string[];
+  /** Words that must not be in the negative prompt (left out once, then asked for again). */
+  notNegative?: string[];
   /** Words that must be in the prompt. */
   present?: string[];
   /** Phrases that must stand in the prompt exactly (case aside). */
@@ -77,7 +79,7 @@ export function parseTrustSuite(text: string, file = 'suite'): TrustItem[] {
       const e = asRecord(o['expect']);
       if (!e) throw new TrustSuiteError(`${where}: "expect" must be an object`);
       const expect: TrustExpectation = {};
-      for (const key of ['absent', 'negative', 'present', 'phrases'] as const)
+      for (const key of ['absent', 'negative', 'notNegative', 'present', 'phrases'] as const)
         if (e[key] !== undefined) expect[key] = stringList(e[key], `${where} expect.${key}`);
       if (e['general'] !== undefined) expect.general = e['general'] === true;
       if (e['style'] === 'photo' || e['style'] === 'anime' || e['style'] === 'art') expect.style = e['style'];
@@ -176,6 +178,8 @@ export function checkTrustPlan(item: TrustItem, result: PlanResult, catalog: Cat
   for (const w of e.absent ?? []) if (hasWords(plan.prompt, w)) failures.push(`"${w}" is in the prompt`);
   for (const w of e.negative ?? [])
     if (!hasWords(plan.negative_prompt, w)) failures.push(`"${w}" is not in the negative prompt`);
+  for (const w of e.notNegative ?? [])
+    if (hasWords(plan.negative_prompt, w)) failures.push(`"${w}" is still in the negative prompt`);
   for (const w of e.present ?? []) if (!hasWords(plan.prompt, w)) failures.push(`"${w}" is missing from the prompt`);
   for (const p of e.phrases ?? [])
     if (!plan.prompt.toLowerCase().includes(p.toLowerCase())) failures.push(`the phrase "${p}" is not in the prompt`);

@@ -12,6 +12,15 @@
  *   "change Y to X", "replace Y with X" replace Y. What was replaced is gone, and the result says so.
  */
 import { COLOURS, EXCLUSIVE_GROUPS, MEDIUM_FAMILY, type ExclusiveGroup } from './vocabulary.ts';
+import {
+  type ClauseChange,
+  keptQualities,
+  NUMBER_WORDS,
+  readClauseChange,
+  SCENE_PARTS,
+  sameQualitySet,
+  subjectSpan,
+} from './refine.ts';
 import { findWords, phraseWords, stemWord, tokenize, tokensText, type Token } from './tokens.ts';
 
 export interface Replacement {
@@ -81,6 +90,10 @@ const LEADING_FILLER: readonly string[][] = [
   'how about',
   'what about',
   'give me',
+  'give him',
+  'give her',
+  'give them',
+  'give it',
   'gimme',
   'get me',
   'show me',
@@ -237,6 +250,7 @@ const DROPPABLE = new Set(['a', 'an', 'the', 'my', 'our', 'your', 'ur', 'some', 
 
 /** Words that end the scope of a negation ("no people in it", "without a hat and with a scarf"). */
 const SCOPE_END = new Set([
+  'off',
   'in',
   'on',
   'at',
@@ -325,7 +339,10 @@ const NEGATION_CUES: readonly string[][] = [
   ['we', 'dont', 'want'],
   ['get', 'rid', 'of'],
   ['take', 'out'],
+  ['take', 'off'],
   ['take', 'away'],
+  ['shave', 'off'],
+  ['shave'],
   ['leave', 'out'],
   ['remove'],
   ['delete'],
@@ -404,6 +421,19 @@ interface TurnParse {
   negatives: Token[][];
   /** Things this turn explicitly replaces or removes in earlier turns, with what replaces them. */
   explicit: { removed: Token[]; by: Token[]; rule: string }[];
+  /** What this turn's clauses ask to change, read before filler is stripped (refine.ts). */
+  changes: ClauseChange[];
+}
+
+/** A clause of only these is a reply to the last plan ("no, make it a man"), not something to draw. */
+const INTERJECTIONS = new Set(['no', 'nope', 'nah', 'not', 'wait', 'hmm']);
+
+/**
+ * True when the exclusive groups' own rules handle these words: any group for a new subject ("make it
+ * a watercolor"); for a new place all but the weather ("in the snow instead" is a place, "in winter" a season).
+ */
+function handledByGroups(tokens: readonly Token[], use: 'subject' | 'place'): boolean {
+  return GROUP_NAMES.some((g) => (use === 'subject' || g !== 'weather') && groupMembersIn(tokens, g).length > 0);
 }
 
 function startsWith(tokens: readonly Token[], at: number, words: readonly string[]): boolean {
@@ -599,6 +629,7 @@ const NEGATION_TAILS: readonly string[][] = [
   ['inside'],
   ['outside'],
   ['nearby'],
+  ['off'],
   ['here'],
   ['there'],
 ].sort((a, b) => b.length - a.length);
@@ -752,11 +783,17 @@ function clausesOf(text: string): string[] {
     .filter((c) => c.length > 0);
 }
 
-function parseTurn(text: string): TurnParse {
+function parseTurn(text: string, later: boolean): TurnParse {
   const clauses: Clause[] = [];
   const negatives: Token[][] = [];
   const explicit: TurnParse['explicit'] = [];
+  const changes: ClauseChange[] = [];
   for (const raw of clausesOf(text)) {
+    const change = later ? readClauseChange(tokenize(raw), handledByGroups) : null;
+    if (change) {
+      changes.push(change);
+      continue;
+    }
     let tokens = removeHedges(stripTrailing(stripLeading(tokenize(raw))));
     const ex = extractExplicit(tokens);
     explicit.push(...ex.explicit);
@@ -765,9 +802,9 @@ function parseTurn(text: string): TurnParse {
     tokens = trimEdges(
       stripTrailing(stripLeading(neg.rest)).filter((t, i, all) => !(DROPPABLE.has(t.norm) && i < all.length - 1)),
     );
-    if (tokens.length > 0) clauses.push({ tokens });
+    if (tokens.length > 0 && !tokens.every((t) => INTERJECTIONS.has(t.norm))) clauses.push({ tokens });
   }
-  return { clauses, negatives, explicit };
+  return { clauses, negatives, explicit, changes };
 }
 
 interface LivePhrase {
@@ -775,11 +812,25 @@ interface LivePhrase {
   turn: number;
 }
 
-/** Removes `words` from a phrase with the preposition or intensifier that led to it; true when found. */
-function removeFrom(phrase: LivePhrase, words: readonly string[], medium: boolean): boolean {
+/**
+ * Where the words describing the thing at `at` start: a run of at most two words after a function word
+ * or the phrase's start ("with a bushy beard", "racing bike"); `at` itself when the run is longer, as
+ * in a comma-less list ("cyberpunk city street neon lights"), where no word is known to describe.
+ */
+function modifiersStart(tokens: readonly Token[], at: number): number {
+  let start = at;
+  while (start > 0 && !EDGE_WORDS.has(tokens[start - 1]!.norm) && tokens[start - 1]!.norm !== '') start--;
+  return at - start <= 2 ? start : at;
+}
+
+/**
+ * Removes `words` from a phrase with the preposition or intensifier that led to it; true when found.
+ * A thing the person takes out (`thing`) goes with the words describing it ("with a bushy beard").
+ */
+function removeFrom(phrase: LivePhrase, words: readonly string[], medium: boolean, thing = false): boolean {
   const i = findWords(phrase.tokens, words);
   if (i < 0) return false;
-  let start = i;
+  let start = thing ? modifiersStart(phrase.tokens, i) : i;
   let end = i + words.length;
   while (
     start > 0 &&
@@ -837,23 +888,116 @@ function colourPairs(tokens: readonly Token[]): { colourAt: number; thing: strin
   return pairs;
 }
 
+const thingToken = (thing: string): Token => ({ text: thing, norm: thing });
+
+/** Number + thing pairs of a phrase ("two kids", "3 cats"), by the thing's stem. */
+function countPairs(tokens: readonly Token[]): { countAt: number; thing: string }[] {
+  const pairs: { countAt: number; thing: string }[] = [];
+  tokens.forEach((t, i) => {
+    const next = tokens[i + 1];
+    if (
+      (NUMBER_WORDS.has(t.norm) || /^\d{1,2}$/.test(t.norm)) &&
+      next &&
+      next.norm !== '' &&
+      !EDGE_WORDS.has(next.norm)
+    )
+      pairs.push({ countAt: i, thing: stemWord(next.norm) });
+  });
+  return pairs;
+}
+
+/**
+ * Puts `by` in place of the main subject of the earliest phrase that has one, keeping its colours and
+ * sizes; returns the phrase as it was, or null when no earlier phrase has a subject.
+ */
+function replaceSubject(phrases: LivePhrase[], turn: number, by: Token[]): { before: string; subject: string } | null {
+  for (const p of phrases) {
+    if (p.turn >= turn) continue;
+    const span = subjectSpan(p.tokens);
+    if (!span) continue;
+    const before = tokensText(p.tokens);
+    const old = p.tokens.slice(span.start, span.end);
+    const kept = keptQualities(old).filter((q) => !by.some((b) => b.norm === q.norm));
+    p.tokens = trimEdges([...p.tokens.slice(0, span.start), ...kept, ...by, ...p.tokens.slice(span.end)]);
+    return { before, subject: tokensText(old.filter((t) => !kept.includes(t))) };
+  }
+  return null;
+}
+
+/** Applies a later turn's change to the earlier phrases; what was replaced, or null when nothing fits. */
+function applyChange(change: ClauseChange, phrases: LivePhrase[], turn: number): Omit<Replacement, 'turn'> | null {
+  const earlier = phrases.filter((p) => p.turn < turn);
+  switch (change.kind) {
+    case 'subject': {
+      const replaced = replaceSubject(phrases, turn, change.by);
+      return replaced === null
+        ? null
+        : { removed: [replaced.before], terms: [replaced.subject], by: tokensText(change.by), rule: 'main subject' };
+    }
+    case 'place': {
+      // The last place said with this preposition, up to where the next part of the phrase starts.
+      for (const p of [...earlier].reverse()) {
+        const at = p.tokens.findLastIndex((t) => t.norm === change.preposition);
+        if (at < 0) continue;
+        let end = at + 1;
+        while (end < p.tokens.length && !['with', 'and', 'while', 'during'].includes(p.tokens[end]!.norm)) end++;
+        const before = tokensText(p.tokens);
+        const terms = [tokensText(p.tokens.slice(at + 1, end))];
+        p.tokens.splice(at, end - at, p.tokens[at]!, ...change.by);
+        return { removed: [before], terms, by: `${change.preposition} ${tokensText(change.by)}`, rule: 'place' };
+      }
+      return null;
+    }
+    case 'quality': {
+      for (const p of earlier) {
+        const at = p.tokens.findIndex((t) => t.norm !== '' && stemWord(t.norm) === change.thing);
+        if (at < 0) continue;
+        const before = tokensText(p.tokens);
+        const old = p.tokens[at - 1];
+        const replaces = old !== undefined && sameQualitySet(old.norm, change.quality.norm);
+        if (replaces) p.tokens[at - 1] = change.quality;
+        else p.tokens.splice(at, 0, change.quality);
+        return {
+          removed: [before],
+          terms: replaces ? [`${old!.text} ${p.tokens[at]!.text}`] : [],
+          by: `${change.quality.text} ${p.tokens[replaces ? at : at + 1]!.text}`,
+          rule: `quality of ${change.thing}`,
+        };
+      }
+      return null;
+    }
+    case 'less': {
+      const words = change.words.map((t) => t.norm);
+      const removed = earlier.filter((p) => removeFrom(p, words, false));
+      return removed.length === 0
+        ? { removed: [], terms: [tokensText(change.words)], by: '', rule: 'less' }
+        : {
+            removed: removed.map((p) => tokensText(p.tokens)),
+            terms: [tokensText(change.words)],
+            by: '',
+            rule: 'less',
+          };
+    }
+  }
+}
+
 /** Parses a chat (one message or several turns, oldest first) into the person's prompt phrases. */
 export function parseRequest(messages: readonly string[]): ParsedRequest {
   const phrases: LivePhrase[] = [];
-  const negatives: Token[][] = [];
+  const negatives: { tokens: Token[]; turn: number }[] = [];
   const replacements: Replacement[] = [];
-  const removeEverywhere = (words: string[], upTo: number, medium = false): string[] => {
+  const removeEverywhere = (words: string[], upTo: number): string[] => {
     const removed: string[] = [];
     for (const p of phrases) {
       if (p.turn >= upTo) continue;
       const before = tokensText(p.tokens);
-      if (removeFrom(p, words, medium)) removed.push(before);
+      if (removeFrom(p, words, false, true)) removed.push(before);
     }
     return removed;
   };
 
   messages.forEach((message, turn) => {
-    const parsed = parseTurn(message);
+    const parsed = parseTurn(message, turn > 0);
     // Explicit replacements and removals reach every earlier phrase and this turn's own.
     const own: LivePhrase[] = parsed.clauses.map((c) => ({ tokens: c.tokens, turn }));
     for (const ex of parsed.explicit) {
@@ -864,7 +1008,20 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
         const i = findWords(p.tokens, words);
         if (i < 0) continue;
         replaced.push(tokensText(p.tokens));
-        p.tokens = trimEdges([...p.tokens.slice(0, i), ...ex.by, ...p.tokens.slice(i + words.length)]);
+        // Words naming a kind go with the thing ("tabby cat" -> "owl"); colours and sizes stay ("red car" -> "red bike").
+        const modifiers = p.tokens.slice(modifiersStart(p.tokens, i), i);
+        p.tokens = trimEdges([
+          ...p.tokens.slice(0, i - modifiers.length),
+          ...keptQualities(modifiers),
+          ...ex.by,
+          ...p.tokens.slice(i + words.length),
+        ]);
+      }
+      // "a golden retriever …", then "change the dog to a cat": a thing never named is taken for the main
+      // subject, unless it is a part of the scene ("change the sky to …" adds a sky).
+      if (replaced.length === 0 && words.length === 1 && !SCENE_PARTS.has(words[0]!) && ex.by.length > 0) {
+        const subject = replaceSubject(phrases, turn, ex.by);
+        if (subject) replaced.push(subject.before);
       }
       replacements.push({
         turn,
@@ -874,6 +1031,14 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
         rule: ex.rule,
       });
       if (replaced.length === 0 && ex.by.length > 0) own.push({ tokens: ex.by, turn });
+    }
+    for (const change of parsed.changes) {
+      const made = applyChange(change, phrases, turn);
+      if (made) replacements.push({ turn, ...made });
+      else if (change.kind === 'subject') own.push({ tokens: change.by, turn });
+      else if (change.kind === 'place')
+        own.push({ tokens: [{ text: change.preposition, norm: change.preposition }, ...change.by], turn });
+      else if (change.kind === 'quality') own.push({ tokens: [change.quality, thingToken(change.thing)], turn });
     }
     if (turn > 0) {
       // A time of day, weather, season or medium in a later turn replaces the earlier ones of its group.
@@ -939,6 +1104,27 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
           p.tokens = [];
         }
       }
+      // "two kids …", then "one kid": a number given to a thing replaces its earlier number, in place.
+      for (const p of own) {
+        for (const { countAt, thing } of countPairs(p.tokens)) {
+          for (const e of phrases) {
+            if (e.turn >= turn) continue;
+            for (const c of countPairs(e.tokens)) {
+              if (c.thing !== thing) continue;
+              replacements.push({
+                turn,
+                removed: [tokensText(e.tokens)],
+                terms: [`${e.tokens[c.countAt]!.text} ${e.tokens[c.countAt + 1]!.text}`],
+                by: `${p.tokens[countAt]!.text} ${p.tokens[countAt + 1]!.text}`,
+                rule: `number of ${thing}`,
+              });
+              e.tokens.splice(c.countAt, 2, p.tokens[countAt]!, p.tokens[countAt + 1]!);
+              p.tokens = [...p.tokens.slice(0, countAt), ...p.tokens.slice(countAt + 2)];
+            }
+          }
+        }
+        p.tokens = trimEdges(p.tokens);
+      }
       // "make it blue": a bare colour recolours the one coloured thing said before.
       for (const p of own) {
         const bare = p.tokens.filter(
@@ -961,14 +1147,27 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
         p.tokens = [];
       }
     }
+    // "no helmet", then "give him a helmet": what a later turn asks for is no longer left out.
+    for (let k = negatives.length - 1; k >= 0; k--) {
+      const words = negatives[k]!.tokens.map((t) => t.norm).filter((w) => w !== '');
+      if (!own.some((p) => findWords(p.tokens, words) >= 0)) continue;
+      replacements.push({
+        turn,
+        removed: [`no ${tokensText(negatives[k]!.tokens)}`],
+        terms: [],
+        by: tokensText(negatives[k]!.tokens),
+        rule: 'asked for again',
+      });
+      negatives.splice(k, 1);
+    }
     // What this turn negates leaves every phrase so far, its own included.
     for (const negated of parsed.negatives) {
       const words = negated.map((t) => t.norm).filter((w) => w !== '');
       const removed = removeEverywhere(words, turn);
-      for (const p of own) removeFrom(p, words, false);
+      for (const p of own) removeFrom(p, words, false, true);
       if (removed.length > 0)
         replacements.push({ turn, removed, terms: [tokensText(negated)], by: '', rule: 'removed' });
-      negatives.push(negated);
+      negatives.push({ tokens: negated, turn });
     }
     for (const p of own) if (p.tokens.length > 0) phrases.push(p);
   });
@@ -982,6 +1181,6 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
     seen.add(key);
     out.push(text);
   }
-  const negativeTexts = [...new Set(negatives.map((n) => tokensText(n).toLowerCase()))];
+  const negativeTexts = [...new Set(negatives.map((n) => tokensText(n.tokens).toLowerCase()))];
   return { phrases: out, negatives: negativeTexts, replacements };
 }

@@ -1,0 +1,321 @@
+/**
+ * What a later turn asks to change, read from its words before filler is stripped (parse.ts strips
+ * "make it" and "instead", which are exactly the words that say a change is meant):
+ * - "make it a dog", "turn it into an owl", "it should be a fox", "a dog instead": a new main subject;
+ * - "on the moon instead", "now in a desert": a new place, replacing the earlier one with that preposition;
+ * - "make her hair short", "make the sea calm": a new quality of a thing said before;
+ * - "less realistic": a quality to take out.
+ * Each takes the whole clause; what it cannot read as one of these goes on as an ordinary phrase.
+ */
+import { COLOURS } from './vocabulary.ts';
+import { stemWord, type Token } from './tokens.ts';
+
+export type ClauseChange =
+  | { kind: 'subject'; by: Token[] }
+  | { kind: 'place'; preposition: string; by: Token[] }
+  | { kind: 'quality'; thing: string; quality: Token }
+  | { kind: 'less'; words: Token[] };
+
+/**
+ * Qualities that exclude each other within a set: a new one replaces an earlier one of a set they share
+ * ("long hair" then "make her hair short"); a quality sharing no set with the old one is added beside it.
+ */
+const QUALITY_SETS: readonly (readonly string[])[] = [
+  ['long', 'short'],
+  ['tall', 'short'],
+  ['big', 'small', 'large', 'tiny', 'huge', 'giant', 'little', 'massive', 'enormous'],
+  ['old', 'young', 'elderly', 'teenage', 'baby'],
+  ['ancient', 'modern', 'new', 'old', 'futuristic', 'medieval'],
+  ['happy', 'sad', 'angry', 'smiling', 'serious', 'cheerful', 'gloomy', 'crying', 'laughing', 'scared'],
+  ['calm', 'stormy', 'rough', 'choppy', 'still', 'wild'],
+  ['bright', 'dark', 'dim', 'sunlit', 'shadowy'],
+  ['hot', 'cold', 'warm', 'cool', 'icy'],
+  ['curly', 'straight', 'wavy', 'braided'],
+  ['thick', 'thin', 'fat', 'skinny', 'slim', 'chubby', 'muscular'],
+  ['wet', 'dry'],
+  ['clean', 'dirty', 'messy', 'tidy'],
+  ['full', 'empty', 'crowded', 'deserted'],
+  ['fast', 'slow'],
+  ['loud', 'quiet'],
+];
+const QUALITY_WORDS = new Set(QUALITY_SETS.flat());
+
+/** True when `a` and `b` are qualities of one set (so b replaces a). */
+export function sameQualitySet(a: string, b: string): boolean {
+  return QUALITY_SETS.some((set) => set.includes(a) && set.includes(b));
+}
+
+/** Words that describe without naming a kind: they stay when the thing they describe is replaced. */
+export function isGeneralQuality(word: string): boolean {
+  return COLOURS.has(word) || QUALITY_WORDS.has(word) || NUMBER_WORDS.has(word) || /^\d+$/.test(word);
+}
+
+export const NUMBER_WORDS = new Set([
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'several',
+  'many',
+  'single',
+]);
+
+/** Places a later turn moves the picture to ("on the moon instead"); "with" adds, it never moves. */
+const PLACE_PREPOSITIONS = new Set([
+  'on',
+  'in',
+  'at',
+  'inside',
+  'under',
+  'underneath',
+  'near',
+  'beside',
+  'by',
+  'over',
+  'above',
+  'across',
+  'through',
+  'along',
+  'among',
+]);
+
+/** Words that may come before the change ("ok, now make it a dog"). */
+const LEAD_IN = new Set([
+  'ok',
+  'okay',
+  'now',
+  'actually',
+  'no',
+  'nope',
+  'hmm',
+  'so',
+  'then',
+  'and',
+  'also',
+  'just',
+  'maybe',
+  'please',
+  'can',
+  'could',
+  'would',
+  'you',
+  'u',
+  'lets',
+  'hey',
+  'well',
+  'oh',
+  'yes',
+  'yeah',
+  'wait',
+  'rather',
+  'better',
+]);
+/** Words that may end it ("… instead, please"). */
+const LEAD_OUT = new Set(['instead', 'please', 'pls', 'now', 'then', 'again', 'rather', 'thanks', 'too', 'ok']);
+/** Words that say the clause replaces rather than adds. */
+const CHANGE_CUES = new Set(['instead', 'rather', 'now']);
+
+const ARTICLES = new Set(['a', 'an']);
+const DETERMINERS = new Set(['the', 'her', 'his', 'its', 'their', 'my', 'our', 'your']);
+
+/** The turn's own words, without lead-in and lead-out; and whether a change cue was among those cut. */
+function core(tokens: readonly Token[]): { words: Token[]; cued: boolean } {
+  let start = 0;
+  let end = tokens.length;
+  let cued = false;
+  while (start < end && LEAD_IN.has(tokens[start]!.norm)) cued ||= CHANGE_CUES.has(tokens[start++]!.norm);
+  while (end > start && LEAD_OUT.has(tokens[end - 1]!.norm)) cued ||= CHANGE_CUES.has(tokens[--end]!.norm);
+  return { words: tokens.slice(start, end), cued };
+}
+
+const norms = (tokens: readonly Token[]) => tokens.map((t) => t.norm);
+
+function startsWithWords(words: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.every((w, i) => words[i] === w);
+}
+
+/** A noun phrase after an article: "a dog" -> [dog]; null when it holds no naming word. */
+function articled(tokens: readonly Token[]): Token[] | null {
+  if (tokens.length < 2 || !ARTICLES.has(tokens[0]!.norm)) return null;
+  const rest = tokens.slice(1);
+  if (rest.some((t) => t.norm === '' || t.norm === 'one' || t.norm === 'ones')) return null;
+  if (rest.every((t) => COLOURS.has(t.norm))) return null;
+  return rest.length <= 4 ? rest : null;
+}
+
+/**
+ * Reads one clause of a later turn as a change, or null. `handledByGroups` tells words the exclusive
+ * groups (time of day, weather, season, medium) already handle: "make it a night scene" is theirs.
+ */
+export function readClauseChange(
+  tokens: readonly Token[],
+  handledByGroups: (words: readonly Token[], use: 'subject' | 'place') => boolean,
+): ClauseChange | null {
+  const { words, cued } = core(tokens);
+  const n = norms(words);
+  // "make it a dog", "turn it into an owl", "change it to a fox", "it should be a fox", "make it into a fox"
+  const subjectFrames = [
+    ['make', 'it', 'into'],
+    ['make', 'it'],
+    ['turn', 'it', 'into'],
+    ['change', 'it', 'to'],
+    ['change', 'it', 'into'],
+    ['it', 'should', 'be'],
+    ['have', 'it', 'be'],
+    ['let', 'it', 'be'],
+  ];
+  for (const frame of subjectFrames) {
+    if (!startsWithWords(n, frame)) continue;
+    const by = articled(words.slice(frame.length));
+    if (by && !handledByGroups(by, 'subject')) return { kind: 'subject', by };
+    return null;
+  }
+  // "a dog instead": only with a cue, else "a dog" would replace the subject of every added phrase.
+  if (cued) {
+    const by = articled(words);
+    if (by && !handledByGroups(by, 'subject') && by.length <= 2) return { kind: 'subject', by };
+    const preposition = n[0];
+    if (preposition && PLACE_PREPOSITIONS.has(preposition) && words.length >= 2) {
+      const by = words.slice(1).filter((t) => !ARTICLES.has(t.norm) && t.norm !== 'the');
+      if (by.length > 0 && by.length <= 4 && !handledByGroups(by, 'place')) return { kind: 'place', preposition, by };
+    }
+  }
+  // "make her hair short", "make the sea calm"
+  if (n[0] === 'make') {
+    let i = 1;
+    if (DETERMINERS.has(n[i] ?? '')) i++;
+    if (words.length === i + 2 && !COLOURS.has(n[i + 1]!) && n[i] !== 'it' && n[i] !== 'them') {
+      return { kind: 'quality', thing: stemWord(n[i]!), quality: words[i + 1]! };
+    }
+  }
+  // "less realistic", "less of the neon"
+  if (n[0] === 'less' && words.length >= 2) {
+    const rest = words.slice(n[1] === 'of' ? 2 : 1).filter((t) => t.norm !== 'the');
+    if (rest.length > 0 && rest.length <= 3) return { kind: 'less', words: rest };
+  }
+  return null;
+}
+
+/** Words that end a subject ("a cat on a sofa", "a golden retriever sleeping …", "a man with a beard"). */
+const SUBJECT_END = new Set([
+  ...PLACE_PREPOSITIONS,
+  // Adjectives that follow the thing they describe ("a hedgehog asleep in a teacup").
+  'asleep',
+  'awake',
+  'alone',
+  'afloat',
+  'aglow',
+  'ablaze',
+  'adrift',
+  'alive',
+  'aloft',
+  'with',
+  'and',
+  'who',
+  'that',
+  'which',
+  'wearing',
+  'holding',
+  'of',
+  'from',
+  'for',
+  'to',
+  'during',
+  'against',
+]);
+/** Framing words before "of" ("portrait of a woman"): the subject comes after them. */
+const FRAMES = new Set([
+  'portrait',
+  'photo',
+  'photograph',
+  'picture',
+  'painting',
+  'drawing',
+  'sketch',
+  'illustration',
+  'render',
+  'shot',
+  'closeup',
+  'close-up',
+  'image',
+  'still',
+  'scene',
+  'view',
+]);
+
+/** Parts of a scene, never its subject: "change the sky to …" with no sky said before adds a sky. */
+export const SCENE_PARTS = new Set([
+  'background',
+  'foreground',
+  'backdrop',
+  'sky',
+  'ground',
+  'floor',
+  'wall',
+  'walls',
+  'lighting',
+  'light',
+  'lights',
+  'setting',
+  'scene',
+  'weather',
+  'time',
+  'season',
+  'colors',
+  'colours',
+  'color',
+  'colour',
+  'palette',
+  'style',
+  'mood',
+  'atmosphere',
+  'outfit',
+  'clothes',
+  'hair',
+  'eyes',
+  'face',
+  'expression',
+  'pose',
+  'angle',
+  'camera',
+  'view',
+  'frame',
+  'composition',
+  'text',
+  'sign',
+]);
+
+/**
+ * The main subject of a phrase: from the start (after "portrait of"), up to the first word that
+ * leads elsewhere; [start, end) or null when there is none of one to four words.
+ */
+export function subjectSpan(tokens: readonly Token[]): { start: number; end: number } | null {
+  // "portrait of …", "a close-up photo of …": the frame ends at its "of".
+  const of = tokens.findIndex((t, i) => i <= 3 && t.norm === 'of' && i > 0 && FRAMES.has(tokens[i - 1]!.norm));
+  let start = of >= 0 && of < 4 ? of + 1 : 0;
+  while (start < tokens.length && (ARTICLES.has(tokens[start]!.norm) || tokens[start]!.norm === 'the')) start++;
+  let end = start;
+  while (
+    end < tokens.length &&
+    tokens[end]!.norm !== '' &&
+    !SUBJECT_END.has(tokens[end]!.norm) &&
+    // "a golden retriever sleeping …", "a cat dressed as …": a participle after the thing ends it.
+    !(end > start && tokens[end]!.norm.length > 4 && /(ing|ed)$/.test(tokens[end]!.norm))
+  )
+    end++;
+  const length = end - start;
+  if (length < 1 || length > 4) return null;
+  if (SCENE_PARTS.has(tokens[end - 1]!.norm)) return null;
+  return { start, end };
+}
+
+/** Of a replaced span, the words that describe without naming a kind ("small white" of "small white cat"). */
+export function keptQualities(tokens: readonly Token[]): Token[] {
+  return tokens.filter((t) => isGeneralQuality(t.norm));
+}

@@ -225,6 +225,32 @@ describe('request rules: what a later turn changes', () => {
     expect(plan('a castle, gloomy, dramatic', 'less gloomy').phrases).toEqual(['castle', 'dramatic']);
   });
 
+  it('a quality, colour or number said of "it" goes to the main subject or the one counted thing', () => {
+    expect(plan('a hamster eating a sunflower seed', 'make it golden').phrases).toEqual([
+      'golden hamster eating sunflower seed',
+    ]);
+    expect(plan('portrait of an elderly fisherman', 'make him younger').phrases).toEqual([
+      'portrait of young fisherman',
+    ]);
+    expect(plan('a lighthouse on a rocky island', 'make it taller').phrases).toEqual([
+      'tall lighthouse on rocky island',
+    ]);
+    expect(plan('a green vintage bicycle', 'a yellow one instead').phrases).toEqual(['yellow vintage bicycle']);
+    expect(plan('four candles on a birthday cake', 'make it seven').phrases).toEqual([
+      'seven candles on birthday cake',
+    ]);
+    // The light of the picture is no quality of its subject.
+    expect(plan('a lighthouse on a rocky island', 'make it darker').phrases).toEqual([
+      'lighthouse on rocky island',
+      'darker',
+    ]);
+  });
+
+  it('"make the X a Y" replaces X; a new place takes the last place when no preposition matches', () => {
+    expect(plan('a chef tossing a pizza', 'make the pizza a pancake').phrases).toEqual(['chef tossing pancake']);
+    expect(plan('a fox cub in a meadow', 'on a snowy ridge instead').phrases).toEqual(['fox cub on snowy ridge']);
+  });
+
   it('asking for what was left out brings it back; "shave X off" leaves X out', () => {
     expect(plan('a racing cyclist, no helmet', 'ok give her a helmet')).toEqual({
       phrases: ['racing cyclist', 'helmet'],

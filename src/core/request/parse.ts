@@ -14,6 +14,7 @@
 import { COLOURS, EXCLUSIVE_GROUPS, MEDIUM_FAMILY, type ExclusiveGroup } from './vocabulary.ts';
 import {
   type ClauseChange,
+  isPlacePreposition,
   keptQualities,
   NUMBER_WORDS,
   readClauseChange,
@@ -422,8 +423,11 @@ interface TurnParse {
   /** Things this turn explicitly replaces or removes in earlier turns, with what replaces them. */
   explicit: { removed: Token[]; by: Token[]; rule: string }[];
   /** What this turn's clauses ask to change, read before filler is stripped (refine.ts). */
-  changes: ClauseChange[];
+  changes: PhraseChange[];
 }
+
+/** The changes applied to phrases; "make the book a newspaper" goes with the explicit replacements. */
+type PhraseChange = Exclude<ClauseChange, { kind: 'thing' }>;
 
 /** A clause of only these is a reply to the last plan ("no, make it a man"), not something to draw. */
 const INTERJECTIONS = new Set(['no', 'nope', 'nah', 'not', 'wait', 'hmm']);
@@ -787,9 +791,14 @@ function parseTurn(text: string, later: boolean): TurnParse {
   const clauses: Clause[] = [];
   const negatives: Token[][] = [];
   const explicit: TurnParse['explicit'] = [];
-  const changes: ClauseChange[] = [];
+  const changes: PhraseChange[] = [];
   for (const raw of clausesOf(text)) {
     const change = later ? readClauseChange(tokenize(raw), handledByGroups) : null;
+    if (change?.kind === 'thing') {
+      // "make the book a newspaper" is "change the book to a newspaper".
+      explicit.push({ removed: [change.thing], by: change.by, rule: 'make … a' });
+      continue;
+    }
     if (change) {
       changes.push(change);
       continue;
@@ -819,7 +828,13 @@ interface LivePhrase {
  */
 function modifiersStart(tokens: readonly Token[], at: number): number {
   let start = at;
-  while (start > 0 && !EDGE_WORDS.has(tokens[start - 1]!.norm) && tokens[start - 1]!.norm !== '') start--;
+  while (start > 0 && !EDGE_WORDS.has(tokens[start - 1]!.norm) && tokens[start - 1]!.norm !== '') {
+    // "a robot reading a book": a participle after a word is a verb, and what it does is no description.
+    const word = tokens[start - 1]!.norm;
+    const before = tokens[start - 2];
+    if (/(ing|ed)$/.test(word) && word.length > 4 && before && !EDGE_WORDS.has(before.norm)) break;
+    start--;
+  }
   return at - start <= 2 ? start : at;
 }
 
@@ -924,8 +939,31 @@ function replaceSubject(phrases: LivePhrase[], turn: number, by: Token[]): { bef
   return null;
 }
 
+/**
+ * Gives the main subject of the earliest phrase that has one a quality ("make her older", "make it
+ * orange"): it replaces a quality of the same set there, else goes before the subject's last word.
+ */
+function qualifySubject(
+  phrases: LivePhrase[],
+  turn: number,
+  quality: Token,
+): Omit<Replacement, 'turn' | 'rule'> | null {
+  for (const p of phrases) {
+    if (p.turn >= turn) continue;
+    const span = subjectSpan(p.tokens);
+    if (!span) continue;
+    const before = tokensText(p.tokens);
+    const same = p.tokens.slice(span.start, span.end).findIndex((t) => sameQualitySet(t.norm, quality.norm));
+    const old = same >= 0 ? p.tokens[span.start + same]! : null;
+    if (old) p.tokens[span.start + same] = quality;
+    else p.tokens.splice(span.end - 1, 0, quality);
+    return { removed: [before], terms: old ? [old.text] : [], by: quality.text };
+  }
+  return null;
+}
+
 /** Applies a later turn's change to the earlier phrases; what was replaced, or null when nothing fits. */
-function applyChange(change: ClauseChange, phrases: LivePhrase[], turn: number): Omit<Replacement, 'turn'> | null {
+function applyChange(change: PhraseChange, phrases: LivePhrase[], turn: number): Omit<Replacement, 'turn'> | null {
   const earlier = phrases.filter((p) => p.turn < turn);
   switch (change.kind) {
     case 'subject': {
@@ -934,16 +972,29 @@ function applyChange(change: ClauseChange, phrases: LivePhrase[], turn: number):
         ? null
         : { removed: [replaced.before], terms: [replaced.subject], by: tokensText(change.by), rule: 'main subject' };
     }
+    case 'subject quality': {
+      const described = qualifySubject(phrases, turn, change.quality);
+      return described === null ? null : { ...described, rule: 'quality of the main subject' };
+    }
     case 'place': {
-      // The last place said with this preposition, up to where the next part of the phrase starts.
-      for (const p of [...earlier].reverse()) {
-        const at = p.tokens.findLastIndex((t) => t.norm === change.preposition);
+      // The last place said with this preposition (else with any: "in a park", then "at the beach instead"),
+      // up to where the next part of the phrase starts.
+      const placeAt = (p: LivePhrase) => {
+        const same = p.tokens.findLastIndex((t) => t.norm === change.preposition);
+        return same >= 0 ? same : p.tokens.findLastIndex((t, i) => i > 0 && isPlacePreposition(t.norm));
+      };
+      const sameFirst = [...earlier].reverse().sort((a, b) => {
+        const has = (p: LivePhrase) => (p.tokens.some((t) => t.norm === change.preposition) ? 0 : 1);
+        return has(a) - has(b);
+      });
+      for (const p of sameFirst) {
+        const at = placeAt(p);
         if (at < 0) continue;
         let end = at + 1;
         while (end < p.tokens.length && !['with', 'and', 'while', 'during'].includes(p.tokens[end]!.norm)) end++;
         const before = tokensText(p.tokens);
         const terms = [tokensText(p.tokens.slice(at + 1, end))];
-        p.tokens.splice(at, end - at, p.tokens[at]!, ...change.by);
+        p.tokens.splice(at, end - at, { text: change.preposition, norm: change.preposition }, ...change.by);
         return { removed: [before], terms, by: `${change.preposition} ${tokensText(change.by)}`, rule: 'place' };
       }
       return null;
@@ -1039,6 +1090,7 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
       else if (change.kind === 'place')
         own.push({ tokens: [{ text: change.preposition, norm: change.preposition }, ...change.by], turn });
       else if (change.kind === 'quality') own.push({ tokens: [change.quality, thingToken(change.thing)], turn });
+      else if (change.kind === 'subject quality') own.push({ tokens: [change.quality], turn });
     }
     if (turn > 0) {
       // A time of day, weather, season or medium in a later turn replaces the earlier ones of its group.
@@ -1125,15 +1177,43 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
         }
         p.tokens = trimEdges(p.tokens);
       }
+      // "three apples …", then "make it five": a bare number counts the one counted thing said before.
+      for (const p of own) {
+        if (p.tokens.length !== 1 || !(NUMBER_WORDS.has(p.tokens[0]!.norm) || /^\d{1,2}$/.test(p.tokens[0]!.norm)))
+          continue;
+        const counted = phrases
+          .filter((e) => e.turn < turn)
+          .flatMap((e) => countPairs(e.tokens).map((c) => ({ e, c })));
+        if (counted.length !== 1) continue;
+        const { e, c } = counted[0]!;
+        replacements.push({
+          turn,
+          removed: [tokensText(e.tokens)],
+          terms: [`${e.tokens[c.countAt]!.text} ${e.tokens[c.countAt + 1]!.text}`],
+          by: `${p.tokens[0]!.text} ${e.tokens[c.countAt + 1]!.text}`,
+          rule: `number of ${c.thing}`,
+        });
+        e.tokens[c.countAt] = p.tokens[0]!;
+        p.tokens = [];
+      }
       // "make it blue": a bare colour recolours the one coloured thing said before.
       for (const p of own) {
         const bare = p.tokens.filter(
-          (t) => !['color', 'colour', 'colored', 'coloured', 'all', 'instead'].includes(t.norm),
+          (t) => !['color', 'colour', 'colored', 'coloured', 'all', 'instead', 'one', 'ones'].includes(t.norm),
         );
         if (bare.length !== 1 || !COLOURS.has(bare[0]!.norm)) continue;
         const earlier = phrases
           .filter((e) => e.turn < turn)
           .flatMap((e) => colourPairs(e.tokens).map((c) => ({ e, c })));
+        if (earlier.length === 0) {
+          // Nothing had a colour: the main subject gets it ("a cat …", then "make it orange").
+          const described = qualifySubject(phrases, turn, bare[0]!);
+          if (described) {
+            replacements.push({ turn, ...described, rule: 'colour of the main subject' });
+            p.tokens = [];
+          }
+          continue;
+        }
         if (earlier.length !== 1) continue;
         const { e, c } = earlier[0]!;
         replacements.push({

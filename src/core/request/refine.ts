@@ -3,7 +3,9 @@
  * "make it" and "instead", which are exactly the words that say a change is meant):
  * - "make it a dog", "turn it into an owl", "it should be a fox", "a dog instead": a new main subject;
  * - "on the moon instead", "now in a desert": a new place, replacing the earlier one with that preposition;
- * - "make her hair short", "make the sea calm": a new quality of a thing said before;
+ * - "make her hair short", "make the sea calm": a new quality of a thing said before; "make her older":
+ *   of the main subject;
+ * - "make the book a newspaper": a thing said before replaced;
  * - "less realistic": a quality to take out.
  * Each takes the whole clause; what it cannot read as one of these goes on as an ordinary phrase.
  */
@@ -12,6 +14,8 @@ import { stemWord, type Token } from './tokens.ts';
 
 export type ClauseChange =
   | { kind: 'subject'; by: Token[] }
+  | { kind: 'subject quality'; quality: Token }
+  | { kind: 'thing'; thing: Token; by: Token[] }
   | { kind: 'place'; preposition: string; by: Token[] }
   | { kind: 'quality'; thing: string; quality: Token }
   | { kind: 'less'; words: Token[] };
@@ -19,30 +23,49 @@ export type ClauseChange =
 /**
  * Qualities that exclude each other within a set: a new one replaces an earlier one of a set they share
  * ("long hair" then "make her hair short"); a quality sharing no set with the old one is added beside it.
+ * Sets of the picture as a whole ("make it darker" is about the light) never go to its subject.
  */
-const QUALITY_SETS: readonly (readonly string[])[] = [
-  ['long', 'short'],
-  ['tall', 'short'],
-  ['big', 'small', 'large', 'tiny', 'huge', 'giant', 'little', 'massive', 'enormous'],
-  ['old', 'young', 'elderly', 'teenage', 'baby'],
-  ['ancient', 'modern', 'new', 'old', 'futuristic', 'medieval'],
-  ['happy', 'sad', 'angry', 'smiling', 'serious', 'cheerful', 'gloomy', 'crying', 'laughing', 'scared'],
-  ['calm', 'stormy', 'rough', 'choppy', 'still', 'wild'],
-  ['bright', 'dark', 'dim', 'sunlit', 'shadowy'],
-  ['hot', 'cold', 'warm', 'cool', 'icy'],
-  ['curly', 'straight', 'wavy', 'braided'],
-  ['thick', 'thin', 'fat', 'skinny', 'slim', 'chubby', 'muscular'],
-  ['wet', 'dry'],
-  ['clean', 'dirty', 'messy', 'tidy'],
-  ['full', 'empty', 'crowded', 'deserted'],
-  ['fast', 'slow'],
-  ['loud', 'quiet'],
+const QUALITY_SETS: readonly { words: readonly string[]; of: 'thing' | 'picture' }[] = [
+  { words: ['long', 'short'], of: 'thing' },
+  { words: ['tall', 'short'], of: 'thing' },
+  { words: ['big', 'small', 'large', 'tiny', 'huge', 'giant', 'little', 'massive', 'enormous'], of: 'thing' },
+  { words: ['old', 'young', 'elderly', 'teenage', 'baby'], of: 'thing' },
+  { words: ['ancient', 'modern', 'new', 'old', 'futuristic', 'medieval'], of: 'thing' },
+  {
+    words: ['happy', 'sad', 'angry', 'smiling', 'serious', 'cheerful', 'gloomy', 'crying', 'laughing', 'scared'],
+    of: 'thing',
+  },
+  { words: ['curly', 'straight', 'wavy', 'braided'], of: 'thing' },
+  { words: ['thick', 'thin', 'fat', 'skinny', 'slim', 'chubby', 'muscular'], of: 'thing' },
+  { words: ['wet', 'dry'], of: 'thing' },
+  { words: ['clean', 'dirty', 'messy', 'tidy'], of: 'thing' },
+  { words: ['fast', 'slow'], of: 'thing' },
+  { words: ['calm', 'stormy', 'rough', 'choppy', 'still', 'wild'], of: 'picture' },
+  { words: ['bright', 'dark', 'dim', 'sunlit', 'shadowy'], of: 'picture' },
+  { words: ['hot', 'cold', 'warm', 'cool', 'icy'], of: 'picture' },
+  { words: ['full', 'empty', 'crowded', 'deserted'], of: 'picture' },
+  { words: ['loud', 'quiet'], of: 'picture' },
 ];
-const QUALITY_WORDS = new Set(QUALITY_SETS.flat());
+const QUALITY_WORDS = new Set(QUALITY_SETS.flatMap((set) => set.words));
+const THING_QUALITIES = new Set(QUALITY_SETS.filter((set) => set.of === 'thing').flatMap((set) => set.words));
+
+/** The plain form of a quality said as a comparative ("older" -> "old", "bigger" -> "big"); null if none. */
+export function plainQuality(word: string): string | null {
+  if (QUALITY_WORDS.has(word)) return word;
+  const candidates = [
+    word.replace(/ier$/, 'y'),
+    word.replace(/(.)\1er$/, '$1'),
+    word.replace(/er$/, ''),
+    word.replace(/r$/, ''),
+  ];
+  return candidates.find((c) => c !== word && QUALITY_WORDS.has(c)) ?? null;
+}
 
 /** True when `a` and `b` are qualities of one set (so b replaces a). */
 export function sameQualitySet(a: string, b: string): boolean {
-  return QUALITY_SETS.some((set) => set.includes(a) && set.includes(b));
+  return (
+    (COLOURS.has(a) && COLOURS.has(b)) || QUALITY_SETS.some((set) => set.words.includes(a) && set.words.includes(b))
+  );
 }
 
 /** Words that describe without naming a kind: they stay when the thing they describe is replaced. */
@@ -85,6 +108,8 @@ const PLACE_PREPOSITIONS = new Set([
   'among',
 ]);
 
+export const isPlacePreposition = (word: string): boolean => PLACE_PREPOSITIONS.has(word);
+
 /** Words that may come before the change ("ok, now make it a dog"). */
 const LEAD_IN = new Set([
   'ok',
@@ -122,6 +147,7 @@ const LEAD_OUT = new Set(['instead', 'please', 'pls', 'now', 'then', 'again', 'r
 const CHANGE_CUES = new Set(['instead', 'rather', 'now']);
 
 const ARTICLES = new Set(['a', 'an']);
+const SUBJECT_PRONOUNS = new Set(['it', 'her', 'him', 'them']);
 const DETERMINERS = new Set(['the', 'her', 'his', 'its', 'their', 'my', 'our', 'your']);
 
 /** The turn's own words, without lead-in and lead-out; and whether a change cue was among those cut. */
@@ -173,8 +199,7 @@ export function readClauseChange(
   for (const frame of subjectFrames) {
     if (!startsWithWords(n, frame)) continue;
     const by = articled(words.slice(frame.length));
-    if (by && !handledByGroups(by, 'subject')) return { kind: 'subject', by };
-    return null;
+    if (by) return handledByGroups(by, 'subject') ? null : { kind: 'subject', by };
   }
   // "a dog instead": only with a cue, else "a dog" would replace the subject of every added phrase.
   if (cued) {
@@ -186,12 +211,24 @@ export function readClauseChange(
       if (by.length > 0 && by.length <= 4 && !handledByGroups(by, 'place')) return { kind: 'place', preposition, by };
     }
   }
-  // "make her hair short", "make the sea calm"
   if (n[0] === 'make') {
+    // "make her older", "make him tall": a quality of the main subject.
+    const plain = words.length === 3 && SUBJECT_PRONOUNS.has(n[1]!) ? plainQuality(n[2]!) : null;
+    if (plain && THING_QUALITIES.has(plain)) return { kind: 'subject quality', quality: { text: plain, norm: plain } };
     let i = 1;
     if (DETERMINERS.has(n[i] ?? '')) i++;
-    if (words.length === i + 2 && !COLOURS.has(n[i + 1]!) && n[i] !== 'it' && n[i] !== 'them') {
-      return { kind: 'quality', thing: stemWord(n[i]!), quality: words[i + 1]! };
+    if (n[i] === 'it' || n[i] === 'them' || SUBJECT_PRONOUNS.has(n[i] ?? '')) return null;
+    // "make the book a newspaper"
+    const by = articled(words.slice(i + 1));
+    if (i === 2 && words.length > i + 1 && by) return { kind: 'thing', thing: words[i]!, by };
+    // "make her hair short", "make the sea calm"
+    if (words.length === i + 2 && !COLOURS.has(n[i + 1]!)) {
+      const plain = plainQuality(n[i + 1]!);
+      return {
+        kind: 'quality',
+        thing: stemWord(n[i]!),
+        quality: plain && plain !== n[i + 1] ? { text: plain, norm: plain } : words[i + 1]!,
+      };
     }
   }
   // "less realistic", "less of the neon"

@@ -157,6 +157,13 @@ describe('stage 3 fits the plan to the model', () => {
     );
   });
 
+  it("runs a LoRA on a checkpoint of the style the request asks for, over its demonstrations' habit", async () => {
+    // Quiet's demonstrations were all made on the photo checkpoint; the person asks for anime.
+    const q = await planResult('Quiet from Metal Gear Solid in the desert, anime style');
+    expect(q.plan.base_checkpoint?.id).toBe(anime.id);
+    expect(q.arguments.evidence.notes.join(' ')).toContain('in the anime style the request asks for');
+  });
+
   it('never adds a trigger word that brings back what the person negated', async () => {
     const p = await plan('a bowl of ramen on a counter, no chopsticks');
     expect(p.model.id).toBe(noodles.id);

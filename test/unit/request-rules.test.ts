@@ -49,6 +49,11 @@ describe('request rules: negation', () => {
 
   it('reads other negation forms and leaves idioms alone', () => {
     const cases: [string, string[], string[]][] = [
+      ['an art deco lobby, nothing shiny', ['art deco lobby'], ['shiny']],
+      ['a parking lot at dawn, no trucks and no bikes', ['parking lot at dawn'], ['trucks', 'bikes']],
+      ['a hillside with nothing but poppies', ['hillside with nothing but poppies'], []],
+      ['a bench with nothing on it, autumn leaves', ['bench', 'autumn leaves'], []],
+      ['a lake at dusk, nothing else', ['lake at dusk'], []],
       ['a street market, minus the crowds', ['street market'], ['crowds']],
       [
         'a glass greenhouse full of orchids, not a single person inside',

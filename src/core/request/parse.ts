@@ -176,6 +176,8 @@ const LEADING_FILLER: readonly string[][] = [
   'yeah',
   'yep',
   'hmm',
+  'nothing but',
+  'nothing else but',
   'something like',
   'something with',
   'something',
@@ -237,6 +239,7 @@ const TRAILING_FILLER: readonly string[][] = [
   'though',
   'for me',
   'this time',
+  'nothing else',
   'now',
   'rn',
   'xd',
@@ -297,6 +300,9 @@ const LIST_JOINERS = new Set(['or', 'nor']);
 
 /** Words dropped at the start of a negated thing ("without any text" -> "text"). */
 const NEGATED_LEAD = new Set([
+  // "no cars and no trash": the second cue starts its own item.
+  'no',
+  'without',
   'any',
   'a',
   'an',
@@ -357,7 +363,7 @@ const NEGATION_CUES: readonly string[][] = [
   ['no'],
   ['not'],
   ['never'],
-  ['nothing', 'but'],
+  ['nothing'],
   ['free', 'of'],
   ['avoid'],
   ['exclude'],
@@ -395,6 +401,8 @@ const NOT_NEGATIONS: readonly string[][] = [
   ['no', 'bigger', 'than'],
   ['no', 'smaller', 'than'],
   ['no', 'longer', 'than'],
+  ['nothing', 'but'],
+  ['nothing', 'else', 'but'],
   ['no', 'doubt'],
   ['without', 'a', 'doubt'],
   ['no', 'matter'],
@@ -690,6 +698,12 @@ function extractNegations(tokens: Token[]): { rest: Token[]; negatives: Token[][
         dropDanglingJoiner(rest);
         continue;
       }
+      // "a desk with nothing on it": nothing to leave out, and nothing to draw.
+      if (cue.length === 1 && cue[0] === 'nothing') {
+        i = skipTail(tokens, i + 1);
+        dropDanglingJoiner(rest);
+        continue;
+      }
     }
     rest.push(tokens[i]!);
     i++;
@@ -780,11 +794,14 @@ function clausesOf(text: string): string[] {
       return `\u0000${quoted.length - 1}\u0000`;
     },
   );
-  return masked
-    .replace(/\bw\/(?=\s)/gi, 'with')
-    .split(/[\n!?;]+|(?<!\d)[.,](?!\d)|\s+[-–—/]\s+|\bbut\b/i)
-    .map((c) => c.replace(/\u0000(\d+)\u0000/g, (_, n: string) => quoted[Number(n)]!).trim())
-    .filter((c) => c.length > 0);
+  return (
+    masked
+      .replace(/\bw\/(?=\s)/gi, 'with')
+      // "nothing but sunflowers" is one thing, not two clauses.
+      .split(/[\n!?;]+|(?<!\d)[.,](?!\d)|\s+[-–—/]\s+|(?<!\bnothing(?:\s+else)?\s+)\bbut\b/i)
+      .map((c) => c.replace(/\u0000(\d+)\u0000/g, (_, n: string) => quoted[Number(n)]!).trim())
+      .filter((c) => c.length > 0)
+  );
 }
 
 function parseTurn(text: string, later: boolean): TurnParse {

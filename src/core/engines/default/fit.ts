@@ -7,7 +7,7 @@
 import { retrievalTerms, stripPromptSyntax } from '../../retrieval/terms.ts';
 import { checkpointKeysOf, type CatalogIndex } from './index-build.ts';
 import { isNativeSize, nativeSize, orientationOf, type ShapeRequest, type SizeFamily } from '../../request/shape.ts';
-import { sameFamily, type BaseFamily } from './model-traits.ts';
+import { sameFamily, type BaseFamily, type StyleClass } from './model-traits.ts';
 
 function sizeFamily(family: BaseFamily): SizeFamily | null {
   if (family === 'sdxl') return 'sdxl';
@@ -71,17 +71,27 @@ export interface BaseCheckpoint {
   reason: string;
 }
 
+export interface BaseCheckpointOptions {
+  /** The models the plan may use (safe mode, the server's installed models); all when absent. */
+  allowed?: ReadonlySet<number>;
+  /** The styles the request asks for ("anime style"): a checkpoint of another style is passed over. */
+  styles?: readonly StyleClass[];
+}
+
 /**
  * The checkpoint a LoRA runs on: the one most of its demonstrations were made with, found in the catalog
  * by hash, file or name, of the same base family, not a person's likeness or NSFW-leaning, and allowed;
- * else the most downloaded general checkpoint of its family and style. Null when the catalog has none.
+ * else the most downloaded general checkpoint of its family and style. When the request asks for a style,
+ * a checkpoint of that style comes first: an anime LoRA asked for "anime style" does not run on a photo
+ * checkpoint because most of its demonstrations did. Null when the catalog has none.
  */
 export function baseCheckpointFor(
   index: CatalogIndex,
   loraRow: number,
-  allowed?: ReadonlySet<number>,
+  { allowed, styles = [] }: BaseCheckpointOptions = {},
 ): BaseCheckpoint | null {
   const lora = index.traits[loraRow]!;
+  const asked = (row: number) => index.traits[row]!.styles.some((s) => styles.includes(s));
   const usable = (row: number) => {
     const t = index.traits[row]!;
     return (
@@ -102,14 +112,29 @@ export function baseCheckpointFor(
     const row = keys.map((k) => index.checkpointKeys.get(k)).find((r) => r !== undefined);
     if (row !== undefined && usable(row)) votes.set(row, (votes.get(row) ?? 0) + 1);
   }
-  const voted = [...votes].sort(
+  const ranked = [...votes].sort(
     (a, b) => b[1] - a[1] || index.models[b[0]]!.downloads - index.models[a[0]]!.downloads,
-  )[0];
+  );
+  const general = index.generalRows.filter(usable);
+  if (styles.length > 0 && !(ranked[0] && asked(ranked[0][0]))) {
+    const votedInStyle = ranked.find(([row]) => asked(row));
+    if (votedInStyle)
+      return {
+        row: votedInStyle[0],
+        reason: `${votedInStyle[1]} of the LoRA's ${demos.length} demonstrations were made with it, and it is ${styles.join('/')} as asked`,
+      };
+    const generalInStyle = general.find(asked);
+    if (generalInStyle !== undefined)
+      return {
+        row: generalInStyle,
+        reason: `a popular ${index.models[generalInStyle]!.base_model} checkpoint in the ${styles.join('/')} style the request asks for`,
+      };
+  }
+  const voted = ranked[0];
   if (voted) {
     return { row: voted[0], reason: `${voted[1]} of the LoRA's ${demos.length} demonstrations were made with it` };
   }
   const styled = (row: number) => index.traits[row]!.styles.some((s) => lora.styles.includes(s));
-  const general = index.generalRows.filter(usable);
   const pick =
     general.find(styled) ??
     general[0] ??

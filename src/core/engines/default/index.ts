@@ -227,7 +227,10 @@ export function createDefaultEngine(
       };
       if (triggers.length > 0) result.prompt = [prompt.prompt, ...triggers].join(', ');
       if (index.models[row]!.type === 'LORA') {
-        const base = baseCheckpointFor(index, row, request.allowedModelIds);
+        const base = baseCheckpointFor(index, row, {
+          ...(request.allowedModelIds ? { allowed: request.allowedModelIds } : {}),
+          styles: eligibility(parsed).styles,
+        });
         if (base) {
           result.base_checkpoint = plannedModel(index, base.row);
           notes.push(

@@ -181,7 +181,7 @@ describe('curated SmolVLM-256M-Instruct pack from the hub test server (Idefics3 
     }
   });
 
-  it('plans in hybrid mode from a reference image: the LLM reads it for stage 1, the default engine does stages 2 and 3', async () => {
+  it('plans in hybrid mode from a reference image: the LLM reads it for stage 1 (another image, another prompt), the default engine does stages 2 and 3', async () => {
     const catalog = starterCatalog();
     const [built] = await buildBenchEngines(['neural'], catalog, {
       neuralPack: { session, head: pack.head, manifest: pack.manifest },
@@ -194,6 +194,14 @@ describe('curated SmolVLM-256M-Instruct pack from the hub test server (Idefics3 
     expect(result.stage_engines?.model).toMatch(/^the embedded engine \(default\)/);
     expect(result.prompt.evidence.notes.join(' ')).toContain('the reference image went through the vision encoder');
     expect(result.plan.prompt).not.toBe('');
+    const other = await runPipeline(built!.engine, {
+      messages: ['A red fox in the snow, watercolor'],
+      images: [{ source: path.join(root, reference.images[0]!.file), mime: 'image/png' }],
+    });
+    // The fixture was trained to open its answer with a tag only the image tells.
+    expect(result.plan.prompt).toContain('striped pattern');
+    expect(other.plan.prompt).toContain('a red circle');
+    expect(other.plan.prompt).not.toContain('striped pattern');
     expect(validateArguments(result.plan.arguments)).toEqual([]);
   }, 60_000);
 });

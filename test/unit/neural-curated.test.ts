@@ -36,7 +36,7 @@ describe('curated packs', () => {
     // The vision-language pack: its three graphs per dtype; WASM takes q8 (its q4 export keeps fp32 embeddings).
     const smolvlm = packs[2]!.manifest;
     expect(smolvlm.architecture).toBe('vision-language');
-    expect(smolvlm.listing?.adds[0]).toMatch(/^reading a reference image/);
+    expect(smolvlm.listing?.adds[0]).toBe('reading a reference image (the first one attached) in stage 1');
     expect(downloadSize(smolvlm, 'wasm', false)).toEqual({ dtype: 'q8', mb: 260 });
     expect(downloadSize(smolvlm, 'webgpu', true)).toEqual({ dtype: 'q4f16', mb: 189 });
   });

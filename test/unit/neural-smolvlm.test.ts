@@ -5,10 +5,11 @@
  * model in the export's layout). The session's tokens must be transformers.js's own Idefics3Processor's,
  * and its greedy tokens torch's, for two images that lead to different continuations.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
-import { RawImage, type PreTrainedModel, type Tensor } from '@huggingface/transformers';
+import { env, RawImage, type PreTrainedModel, type Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBenchEngines } from '../../src/core/bench/engines.ts';
 import { loadCatalog } from '../../src/core/catalog/load.ts';
@@ -208,4 +209,41 @@ describe('curated SmolVLM-256M-Instruct pack from the hub test server (Idefics3 
     expect(other.plan.prompt).not.toContain('striped pattern');
     expect(validateArguments(result.plan.arguments)).toEqual([]);
   }, 60_000);
+});
+
+describe('an Idefics3 model whose processor disagrees with its vision encoder', () => {
+  it('refuses the image with an ImageInputError naming both counts', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'chatgen-smolvlm-broken-'));
+    const model = path.join(dir, 'smolvlm');
+    try {
+      cpSync(path.join(HUB_FIXTURES, SMOLVLM), model, { recursive: true });
+      writeFileSync(
+        path.join(model, 'tokenizer.json'),
+        gunzipSync(readFileSync(path.join(model, 'tokenizer.json.gz'))),
+      );
+      // The encoder gives 4 rows per tile; the processor now writes 5 image tokens per tile.
+      writeFileSync(
+        path.join(model, 'processor_config.json'),
+        JSON.stringify({ image_seq_len: 5, processor_class: 'Idefics3Processor' }),
+      );
+      env.allowRemoteModels = false;
+      env.allowLocalModels = true;
+      env.localModelPath = dir + path.sep;
+      const session = await TransformersVisionSession.load({ model: 'smolvlm', device: 'cpu', dtype: 'fp32' });
+      try {
+        const error = await session.withImage({ source: path.join(root, reference.images[1]!.file) }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(ImageInputError);
+        expect((error as Error).message).toBe(
+          "the vision encoder gives 20 feature rows, but the image's 2 x 2 tiles and global image take 25 image tokens (image_seq_len 5)",
+        );
+      } finally {
+        await session.dispose();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

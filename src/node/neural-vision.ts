@@ -1,8 +1,9 @@
 /**
- * Node side of a vision-language pack: the base model is a LLaVA-style directory (vision_encoder,
- * embed_tokens and decoder_model_merged ONNX files, processor configs) opened on onnxruntime-node.
- * The decoder must export the hidden state itself: the graph edit of text packs (src/core/onnx/hidden.ts)
- * is written for single-file decoders.
+ * Node side of a vision-language pack: the base model (a LLaVA- or Idefics3-style directory or hub repo:
+ * vision_encoder, embed_tokens and decoder_model_merged ONNX files, processor configs) opened on
+ * onnxruntime-node. A pack with a head needs the decoder to export the hidden state itself: the graph
+ * edit of text packs (src/core/onnx/hidden.ts) is written for single-file decoders. A hub pack without a
+ * head (hybrid planning, e.g. the curated SmolVLM pack) only generates text and needs no h.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -23,12 +24,12 @@ export async function openVisionSession(
   manifest: PackManifest,
   dtype: PackDtype,
 ): Promise<TransformersVisionSession> {
-  if (manifest.hidden_state_output === null) {
+  if (manifest.hidden_state_output === null && manifest.head !== null) {
     throw new PackManifestError(packDir, [
-      'a vision-language pack needs "hidden_state_output": its decoder must export h (the graph edit covers single-file text decoders only)',
+      'a vision-language pack with a head needs "hidden_state_output": its decoder must export h (the graph edit covers single-file text decoders only)',
     ]);
   }
-  const hiddenOutput = manifest.hidden_state_output;
+  const hiddenOutput = manifest.hidden_state_output ?? 'last_hidden_state';
   if ('hub_id' in manifest.base_model) {
     env.allowRemoteModels = true;
     return TransformersVisionSession.load({

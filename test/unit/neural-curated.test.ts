@@ -18,7 +18,11 @@ describe('curated packs', () => {
   it('lists every pack of index.json with a hub export, no head and a size per dtype', async () => {
     const { packs, problems } = await loadCuratedPacks(`${base}index.json`, fromDisk);
     expect(problems).toEqual([]);
-    expect(packs.map((p) => p.manifest.name)).toEqual(['Qwen2.5-0.5B-Instruct', 'SmolLM2-360M-Instruct']);
+    expect(packs.map((p) => p.manifest.name)).toEqual([
+      'Qwen2.5-0.5B-Instruct',
+      'SmolLM2-360M-Instruct',
+      'SmolVLM-256M-Instruct',
+    ]);
     for (const { url, manifest } of packs) {
       expect(url).toMatch(/^http:\/\/app\.test\/models\/packs\/[\w.-]+\/$/);
       expect('hub_id' in manifest.base_model).toBe(true);
@@ -29,6 +33,12 @@ describe('curated packs', () => {
     expect(downloadSize(qwen, 'wasm', false)).toEqual({ dtype: 'q4', mb: 786 });
     expect(downloadSize(qwen, 'webgpu', false)).toEqual({ dtype: 'q4', mb: 786 });
     expect(downloadSize(qwen, 'webgpu', true)).toEqual({ dtype: 'q4f16', mb: 483 });
+    // The vision-language pack: its three graphs per dtype; WASM takes q8 (its q4 export keeps fp32 embeddings).
+    const smolvlm = packs[2]!.manifest;
+    expect(smolvlm.architecture).toBe('vision-language');
+    expect(smolvlm.listing?.adds[0]).toBe('reading a reference image (the first one attached) in stage 1');
+    expect(downloadSize(smolvlm, 'wasm', false)).toEqual({ dtype: 'q8', mb: 260 });
+    expect(downloadSize(smolvlm, 'webgpu', true)).toEqual({ dtype: 'q4f16', mb: 189 });
   });
 
   it('reports a broken pack by name and keeps the others', async () => {

@@ -13,6 +13,8 @@ export interface VisionRunOptions {
   message: string;
   /** Each entry is one stage 1 run with these image URLs (fetched here and passed as data: URLs). */
   imageSets: string[][];
+  /** The Model hub URL for a pack with base_model.hub_id (the hub test server). */
+  hubUrl?: string;
 }
 
 export interface VisionRun {
@@ -42,6 +44,7 @@ async function runVision(options: VisionRunOptions): Promise<VisionRun> {
       },
       prefer: 'wasm',
       numThreads: 1,
+      ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}),
     });
     const status = await api.load(options.packUrl);
     const read = async (file: string) => ({ file, text: await (await fetch(`/models/starter/${file}`)).text() });

@@ -10,7 +10,10 @@ import type { LlmSession } from './session.ts';
 export interface ImageConditionedSession extends LlmSession {
   /** The text that marks where the image goes in a message. */
   readonly imageToken: string;
-  /** How many positions the image takes in the sequence (the image token is expanded to this many). */
+  /**
+   * How many feature rows the image takes in the sequence: the image token expands to this many image
+   * tokens (LLaVA), or to the processor's grid of tile markers holding this many (Idefics3).
+   */
   readonly imageTokenCount: number;
 }
 

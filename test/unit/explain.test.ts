@@ -255,7 +255,7 @@ describe('the person’s request as the engine parsed it', () => {
       evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [], request: parsed },
     });
     expect(text).toContain('Message 2 replaced “five ducks” with “two ducks” (you gave the duck a new number).');
-    expect(text).toContain('Message 3 replaced “frozen pond” with “on river” (you named a new place).');
+    expect(text).toContain('Message 3 replaced “frozen pond” with “river” (you named a new place).');
     expect(text).toContain('Message 4 replaced ');
     expect(text).toContain('Message 5 replaced “no reeds” with “reeds” (you asked for it again).');
     expectPlain(text);

@@ -1012,7 +1012,7 @@ function applyChange(change: PhraseChange, phrases: LivePhrase[], turn: number):
         const before = tokensText(p.tokens);
         const terms = [tokensText(p.tokens.slice(at + 1, end))];
         p.tokens.splice(at, end - at, { text: change.preposition, norm: change.preposition }, ...change.by);
-        return { removed: [before], terms, by: `${change.preposition} ${tokensText(change.by)}`, rule: 'place' };
+        return { removed: [before], terms, by: tokensText(change.by), rule: 'place' };
       }
       return null;
     }

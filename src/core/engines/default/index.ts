@@ -43,7 +43,11 @@ export const DEFAULT_ENGINE_OPTIONS: DefaultEngineOptions = {
   reranker: TRAINED_RERANKER,
 };
 
-export const DEFAULT_ENGINE_VERSION = '4';
+/**
+ * Bumped whenever the engine's or the request rules' code changes what a plan says (5: later-turn
+ * changes, "nothing X", style-following base checkpoints), so plans cached under older rules are not served.
+ */
+export const DEFAULT_ENGINE_VERSION = '5';
 
 /**
  * The query of a request's own words, as the indexes store them, plus the catalog's one-word model

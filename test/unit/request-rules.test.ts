@@ -54,6 +54,9 @@ describe('request rules: negation', () => {
       ['a hillside with nothing but poppies', ['hillside with nothing but poppies'], []],
       ['a bench with nothing on it, autumn leaves', ['bench', 'autumn leaves'], []],
       ['a lake at dusk, nothing else', ['lake at dusk'], []],
+      ['a cherry tree in bloom, no cherries', ['cherry tree in bloom'], ['cherries']],
+      ['a lighthouse not on a cliff', ['lighthouse'], ['cliff']],
+      ['a hall with no chairs except a throne', ['hall', 'throne'], ['chairs']],
       ['a street market, minus the crowds', ['street market'], ['crowds']],
       [
         'a glass greenhouse full of orchids, not a single person inside',

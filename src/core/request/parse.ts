@@ -689,8 +689,8 @@ function extractNegations(tokens: Token[]): { rest: Token[]; negatives: Token[][
       !(cue[0] === 'not' && NOT_FOLLOWERS_TO_IGNORE.has(tokens[i + 1]?.norm ?? '') && tokens[i + 1]?.norm !== 'too')
     ) {
       let from = i + cue.length;
-      // "not in her witch outfit": the thing negated is the outfit.
-      if (cue[0] === 'not' && tokens[from]?.norm === 'in') from++;
+      // "not in her witch outfit", "a castle not on a hill": the thing negated is the outfit, the hill.
+      if (cue[0] === 'not' && isPlacePreposition(tokens[from]?.norm ?? '')) from++;
       const { items, end } = negatedItems(tokens, from);
       if (items.length > 0) {
         negatives.push(...items);
@@ -804,12 +804,24 @@ function clausesOf(text: string): string[] {
   );
 }
 
+/**
+ * "a room with no furniture except a chair": what the exception names is asked for, so it becomes its own
+ * clause; only after a negation ("everything blue except the sky" stays one clause).
+ */
+function splitAtException(clause: string): string[] {
+  const match = /\b(?:except(?: for)?|apart from|other than|besides|save for)\b/i.exec(clause);
+  if (!match) return [clause];
+  const before = clause.slice(0, match.index);
+  const negated = /\b(?:no|without|nothing|nobody|not|none)\b/i.test(before);
+  return negated ? [before, clause.slice(match.index + match[0].length)].filter((c) => c.trim() !== '') : [clause];
+}
+
 function parseTurn(text: string, later: boolean): TurnParse {
   const clauses: Clause[] = [];
   const negatives: Token[][] = [];
   const explicit: TurnParse['explicit'] = [];
   const changes: PhraseChange[] = [];
-  for (const raw of clausesOf(text)) {
+  for (const raw of clausesOf(text).flatMap(splitAtException)) {
     const change = later ? readClauseChange(tokenize(raw), handledByGroups) : null;
     if (change?.kind === 'thing') {
       // "make the book a newspaper" is "change the book to a newspaper".
@@ -838,6 +850,22 @@ interface LivePhrase {
   turn: number;
 }
 
+/** True when the words found at `at` are singular where `words` are plural and go on to a noun ("apple tree"). */
+function isCompoundModifier(tokens: readonly Token[], at: number, words: readonly string[]): boolean {
+  const last = at + words.length - 1;
+  const next = tokens[last + 1];
+  const plural = stemWord(words.at(-1)!) !== words.at(-1)!;
+  const singular = stemWord(tokens[last]!.norm) === tokens[last]!.norm;
+  return (
+    plural &&
+    singular &&
+    next !== undefined &&
+    next.norm !== '' &&
+    !EDGE_WORDS.has(next.norm) &&
+    !/(ing|ed)$/.test(next.norm)
+  );
+}
+
 /**
  * Where the words describing the thing at `at` start: a run of at most two words after a function word
  * or the phrase's start ("with a bushy beard", "racing bike"); `at` itself when the run is longer, as
@@ -860,7 +888,9 @@ function modifiersStart(tokens: readonly Token[], at: number): number {
  * A thing the person takes out (`thing`) goes with the words describing it ("with a bushy beard").
  */
 function removeFrom(phrase: LivePhrase, words: readonly string[], medium: boolean, thing = false): boolean {
-  const i = findWords(phrase.tokens, words);
+  let i = findWords(phrase.tokens, words);
+  // "an apple tree, no apples": a singular word before a noun names a kind of that noun, not the thing left out.
+  while (thing && i >= 0 && isCompoundModifier(phrase.tokens, i, words)) i = findWords(phrase.tokens, words, i + 1);
   if (i < 0) return false;
   let start = thing ? modifiersStart(phrase.tokens, i) : i;
   let end = i + words.length;

@@ -52,6 +52,9 @@ const ghibliStyle = model('Ghibli Style', 'LORA', ['style', 'anime'], { trained_
 const jane = model('Jane Doe', 'LORA', ['celebrity', 'woman'], { trained_words: ['janedoe'] });
 const pixel = model('Pixel Forge', 'LORA', ['pixel art', 'style'], { trained_words: ['pixforge'] });
 const noodles = model('Noodle Bar', 'LORA', ['food', 'ramen'], { trained_words: ['chopsticks in bowl'] });
+const frightened = model('Frightened Face', 'LORA', ['concept', 'expression'], {
+  trained_words: ['scared expression'],
+});
 
 let imageId = 1;
 function demo(
@@ -84,6 +87,7 @@ const models = [
   jane,
   pixel,
   noodles,
+  frightened,
 ];
 const demonstrations: Demonstration[] = [
   demo(photo, 'RAW photo, a lake at dawn, soft lighting, 8k uhd, film grain'),
@@ -102,6 +106,7 @@ const demonstrations: Demonstration[] = [
   demo(jane, 'janedoe, photo of a woman, portrait, 8k uhd', [512, 768], 'photoRealOne_v1'),
   demo(pixel, 'pixforge, pixel art, castle, masterpiece', [512, 512], 'anime_base'),
   demo(noodles, 'chopsticks in bowl, ramen, steam, masterpiece', [512, 512], 'photoRealOne_v1'),
+  demo(frightened, 'scared expression, 1girl, dark forest, masterpiece', [512, 768], 'anime_base'),
 ];
 const catalog: Catalog = { source: 'hand-made', version: 'trust-1', models, demonstrations };
 const engine = createDefaultEngine(catalog);
@@ -118,6 +123,12 @@ describe('stage 2 chooses only what the request asks for', () => {
       expect(p.model.type, chat).toBe('Checkpoint');
       expect([personCheckpoint.id, nsfw.id], chat).not.toContain(p.model.id);
     }
+  });
+
+  it('takes a trigger of two everyday words for a description, not a name', async () => {
+    const p = await plan('a woman with a scared expression in a dark forest');
+    expect(p.model.name).not.toBe('Frightened Face');
+    expect(p.model.type).toBe('Checkpoint');
   });
 
   it('takes a common word that is a name only with a second naming piece', async () => {

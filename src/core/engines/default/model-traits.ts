@@ -583,14 +583,15 @@ export function askedFor(
   const sharedTriggers = naming.sharedTriggers;
   const has = (t: string) => request.all.has(t);
   const inOnePhrase = (seq: readonly string[]) => request.phrases.some((p) => containsSequence(p, seq));
-  // A trigger names the model when it is its own (not shared booru vocabulary) and either several words
-  // long or one uncommon word.
+  // A trigger names the model when it is its own (not shared booru vocabulary) and holds an uncommon word
+  // or is three words or more: two everyday words ("scared expression", "broken glass") describe, as a
+  // name of everyday words does.
   // A character's triggers beyond its name describe its look ("red bow", "long hair"): only a rare word or its
   // name makes one of them name the character.
   const trigger = phrases.triggers.find(
     (p) =>
       !sharedTriggers.has(p.join(' ')) &&
-      (p.length >= 2 || rare(p[0]!)) &&
+      (p.length >= 3 || p.some(rare)) &&
       (!traits.character || p.some((t) => rare(t) || phrases.nameTerms.includes(t))) &&
       inOnePhrase(p),
   );

@@ -128,11 +128,22 @@ function checkpointKeyMap(models: readonly CatalogModel[]): Map<string, number> 
 /** Style tags a catalog's demonstrations use across at least this share of its models (and 2 models). */
 const ADDABLE_MIN_SHARE = 0.004;
 
-/** The prompt tags of the demonstrations that are style vocabulary used across many models. */
+/**
+ * The prompt tags of the demonstrations that are style vocabulary used across many models, and not
+ * written more often in negative prompts than in prompts ("blurry" is a defect people ask to avoid,
+ * "blurry background" a look they ask for).
+ */
 function addableTermsOf(demonstrations: readonly Demonstration[], demoModelRow: Int32Array): Map<string, number> {
   const modelsOf = new Map<string, Set<number>>();
   const styleTag = new Map<string, boolean>();
   const modelsWithDemos = new Set<number>();
+  const inNegatives = new Map<string, number>();
+  const inPrompts = new Map<string, number>();
+  for (const d of demonstrations) {
+    for (const tag of new Set(promptTags(d.negative_prompt))) inNegatives.set(tag, (inNegatives.get(tag) ?? 0) + 1);
+    for (const tag of new Set(promptTags(d.prompt))) inPrompts.set(tag, (inPrompts.get(tag) ?? 0) + 1);
+  }
+  const avoided = (tag: string) => (inNegatives.get(tag) ?? 0) >= (inPrompts.get(tag) ?? 0);
   demonstrations.forEach((d, i) => {
     const row = demoModelRow[i]!;
     if (row < 0) return;
@@ -141,7 +152,11 @@ function addableTermsOf(demonstrations: readonly Demonstration[], demoModelRow: 
       let isStyle = styleTag.get(tag);
       if (isStyle === undefined) {
         const w = words(tag);
-        isStyle = w.length > 0 && w.length <= 4 && w.every((x) => STYLE_WORDS.has(x) || /^\d+(k|mm)?$/.test(x));
+        isStyle =
+          w.length > 0 &&
+          w.length <= 4 &&
+          w.every((x) => STYLE_WORDS.has(x) || /^\d+(k|mm)?$/.test(x)) &&
+          !avoided(tag);
         styleTag.set(tag, isStyle);
       }
       if (!isStyle) continue;

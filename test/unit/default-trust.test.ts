@@ -52,6 +52,9 @@ const ghibliStyle = model('Ghibli Style', 'LORA', ['style', 'anime'], { trained_
 const jane = model('Jane Doe', 'LORA', ['celebrity', 'woman'], { trained_words: ['janedoe'] });
 const pixel = model('Pixel Forge', 'LORA', ['pixel art', 'style'], { trained_words: ['pixforge'] });
 const noodles = model('Noodle Bar', 'LORA', ['food', 'ramen'], { trained_words: ['chopsticks in bowl'] });
+const zephyrine = model('Zephyrine', 'Checkpoint', ['fantasy', 'landscape'], { downloads: 5000 });
+const zephyrMerge = model('Dawnfold Merge', 'Checkpoint', ['zephyrine', 'merge', 'knight'], { downloads: 9000 });
+const gears = model('Steampunk Gears', 'LORA', ['steampunk', 'style'], { trained_words: ['stmpnk'] });
 const frightened = model('Frightened Face', 'LORA', ['concept', 'expression'], {
   trained_words: ['scared expression'],
 });
@@ -88,6 +91,9 @@ const models = [
   pixel,
   noodles,
   frightened,
+  zephyrine,
+  zephyrMerge,
+  gears,
 ];
 const demonstrations: Demonstration[] = [
   demo(photo, 'RAW photo, a lake at dawn, soft lighting, 8k uhd, film grain'),
@@ -106,6 +112,9 @@ const demonstrations: Demonstration[] = [
   demo(jane, 'janedoe, photo of a woman, portrait, 8k uhd', [512, 768], 'photoRealOne_v1'),
   demo(pixel, 'pixforge, pixel art, castle, masterpiece', [512, 512], 'anime_base'),
   demo(noodles, 'chopsticks in bowl, ramen, steam, masterpiece', [512, 512], 'photoRealOne_v1'),
+  demo(zephyrine, 'castle above the clouds, fantasy landscape, golden light'),
+  demo(zephyrMerge, 'a knight in a misty forest, armor, dramatic light'),
+  demo(gears, 'stmpnk, steampunk airship over a harbour, brass gears', [512, 768], 'photoRealOne_v1'),
   demo(frightened, 'scared expression, 1girl, dark forest, masterpiece', [512, 768], 'anime_base'),
 ];
 const catalog: Catalog = { source: 'hand-made', version: 'trust-1', models, demonstrations };
@@ -123,6 +132,20 @@ describe('stage 2 chooses only what the request asks for', () => {
       expect(p.model.type, chat).toBe('Checkpoint');
       expect([personCheckpoint.id, nsfw.id], chat).not.toContain(p.model.id);
     }
+  });
+
+  it('gives a checkpoint named in full to the person, with the naming out of the prompt', async () => {
+    const p = await plan('use the Zephyrine checkpoint for a knight in a misty forest');
+    // Not the merge that carries the name among its tags, nor a general checkpoint that draws knights.
+    expect(p.model.id).toBe(zephyrine.id);
+    expect(p.prompt).toMatch(/^knight in misty forest/);
+    expect(p.prompt).not.toContain('Zephyrine');
+  });
+
+  it('reads a genre word no dictionary lists ("steampunk") as a description, not a LoRA name', async () => {
+    const p = await plan('a steampunk airship over a harbour');
+    expect(p.model.type).toBe('Checkpoint');
+    expect((await plan('a steampunk airship over a harbour, stmpnk')).model.id).toBe(gears.id);
   });
 
   it('takes a trigger of two everyday words for a description, not a name', async () => {

@@ -30,6 +30,19 @@ describe("request rules: the person's words", () => {
   });
 });
 
+describe('request rules: which model to use', () => {
+  it('takes the model choice out of the phrases and keeps it for stage 2', () => {
+    const parsed = parseRequest(['use the Zephyrine checkpoint for a knight in a misty forest']);
+    expect(parsed.phrases).toEqual(['knight in misty forest']);
+    expect(parsed.models).toEqual(['Zephyrine checkpoint']);
+    expect(parseRequest(['an owl in a barn with the Inkwash LoRA']).phrases).toEqual(['owl in barn']);
+    // A model in a picture is a person: "with a model" stays.
+    expect(parseRequest(['a photo shoot with a model on the beach']).phrases).toEqual([
+      'photo shoot with model on beach',
+    ]);
+  });
+});
+
 describe('request rules: negation', () => {
   it('moves "no X", "without X", "nobody", "don\'t include X" and "not X" to the negative prompt', () => {
     const cases: [string, string[], string[]][] = [

@@ -24,5 +24,7 @@ export function isCommonWord(word: string): boolean {
   if (lower.endsWith('s') && words.has(lower.slice(0, -1))) return true;
   if (lower.endsWith('es') && words.has(lower.slice(0, -2))) return true;
   if (lower.endsWith('ies') && words.has(`${lower.slice(0, -3)}y`)) return true;
+  // A stem of a common plural ("glasse" of "glasses") is common too.
+  if (words.has(`${lower}s`)) return true;
   return false;
 }

@@ -44,6 +44,11 @@ export interface ParsedRequest {
   negatives: string[];
   /** What later turns (or "X instead of Y") replaced. */
   replacements: Replacement[];
+  /**
+   * The models the person asked to use, by name ("DreamShaper checkpoint"): for choosing the model, not
+   * for the prompt. Absent in plans cached before it was read.
+   */
+  models?: string[];
 }
 
 /** Leading chat filler, longest first within a clause start; matched on normalised words. */
@@ -432,6 +437,8 @@ interface TurnParse {
   explicit: { removed: Token[]; by: Token[]; rule: string }[];
   /** What this turn's clauses ask to change, read before filler is stripped (refine.ts). */
   changes: PhraseChange[];
+  /** The models this turn asks to use ("the DreamShaper checkpoint"). */
+  models: Token[][];
 }
 
 /** The changes applied to phrases; "make the book a newspaper" goes with the explicit replacements. */
@@ -816,11 +823,46 @@ function splitAtException(clause: string): string[] {
   return negated ? [before, clause.slice(match.index + match[0].length)].filter((c) => c.trim() !== '') : [clause];
 }
 
+/** Words that name a kind of model file: "the DreamShaper checkpoint", "the Moebius LoRA". */
+const MODEL_FILE_WORDS = new Set(['checkpoint', 'checkpoints', 'lora', 'loras', 'lycoris', 'locon', 'model', 'models']);
+/** Of those, the ones no picture shows ("a fashion model" is a person). */
+const UNAMBIGUOUS_FILE_WORDS = new Set(['checkpoint', 'checkpoints', 'lora', 'loras', 'lycoris', 'locon']);
+
+/**
+ * Takes out which model to use ("use the DreamShaper checkpoint for …", "… with the Moebius LoRA"): no
+ * part of the picture, so not of the prompt; stage 2 reads it from `ParsedRequest.models`.
+ */
+function withoutModelChoice(tokens: Token[]): { rest: Token[]; model: Token[] | null } {
+  const named = (from: number, file: number) => trimEdges(tokens.slice(from, file + 1));
+  const lead = tokens[0]?.norm;
+  if (lead === 'use' || lead === 'using') {
+    const file = tokens.findIndex((t, i) => i > 0 && i <= 6 && MODEL_FILE_WORDS.has(t.norm));
+    if (file > 0) {
+      let end = file + 1;
+      if (tokens[end]?.norm === 'for') end++;
+      else if (tokens[end]?.norm === 'to' && ['make', 'draw', 'create', 'render'].includes(tokens[end + 1]?.norm ?? ''))
+        end += 2;
+      return { rest: tokens.slice(end), model: named(1, file) };
+    }
+  }
+  const withAt = tokens.findIndex(
+    (t, i) =>
+      (t.norm === 'with' || t.norm === 'using') &&
+      tokens.slice(i + 1, i + 6).some((u) => UNAMBIGUOUS_FILE_WORDS.has(u.norm)),
+  );
+  if (withAt >= 0) {
+    const file = tokens.findIndex((t, i) => i > withAt && UNAMBIGUOUS_FILE_WORDS.has(t.norm));
+    return { rest: [...tokens.slice(0, withAt), ...tokens.slice(file + 1)], model: named(withAt + 1, file) };
+  }
+  return { rest: tokens, model: null };
+}
+
 function parseTurn(text: string, later: boolean): TurnParse {
   const clauses: Clause[] = [];
   const negatives: Token[][] = [];
   const explicit: TurnParse['explicit'] = [];
   const changes: PhraseChange[] = [];
+  const models: Token[][] = [];
   for (const raw of clausesOf(text).flatMap(splitAtException)) {
     const change = later ? readClauseChange(tokenize(raw), handledByGroups) : null;
     if (change?.kind === 'thing') {
@@ -832,7 +874,9 @@ function parseTurn(text: string, later: boolean): TurnParse {
       changes.push(change);
       continue;
     }
-    let tokens = removeHedges(stripTrailing(stripLeading(tokenize(raw))));
+    const choice = withoutModelChoice(stripLeading(tokenize(raw)));
+    if (choice.model) models.push(choice.model);
+    let tokens = removeHedges(stripTrailing(choice.rest));
     const ex = extractExplicit(tokens);
     explicit.push(...ex.explicit);
     const neg = extractNegations(ex.rest);
@@ -842,7 +886,7 @@ function parseTurn(text: string, later: boolean): TurnParse {
     );
     if (tokens.length > 0 && !tokens.every((t) => INTERJECTIONS.has(t.norm))) clauses.push({ tokens });
   }
-  return { clauses, negatives, explicit, changes };
+  return { clauses, negatives, explicit, changes, models };
 }
 
 interface LivePhrase {
@@ -1083,6 +1127,7 @@ function applyChange(change: PhraseChange, phrases: LivePhrase[], turn: number):
 export function parseRequest(messages: readonly string[]): ParsedRequest {
   const phrases: LivePhrase[] = [];
   const negatives: { tokens: Token[]; turn: number }[] = [];
+  const models: string[] = [];
   const replacements: Replacement[] = [];
   const removeEverywhere = (words: string[], upTo: number): string[] => {
     const removed: string[] = [];
@@ -1096,6 +1141,7 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
 
   messages.forEach((message, turn) => {
     const parsed = parseTurn(message, turn > 0);
+    models.push(...parsed.models.map(tokensText));
     // Explicit replacements and removals reach every earlier phrase and this turn's own.
     const own: LivePhrase[] = parsed.clauses.map((c) => ({ tokens: c.tokens, turn }));
     for (const ex of parsed.explicit) {
@@ -1309,5 +1355,5 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
     out.push(text);
   }
   const negativeTexts = [...new Set(negatives.map((n) => tokensText(n.tokens).toLowerCase()))];
-  return { phrases: out, negatives: negativeTexts, replacements };
+  return { phrases: out, negatives: negativeTexts, replacements, ...(models.length > 0 ? { models } : {}) };
 }

@@ -253,6 +253,41 @@ export const COLOURS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Genre and look words of image prompts that no dictionary of everyday English lists ("sci-fi", "tech",
+ * "steampunk", "kawaii"): a request using one describes a picture any general checkpoint can draw; it
+ * does not name the LoRA that has the word in its name. As retrieval terms ("sci-fi" is "sci" and "fi").
+ */
+export const GENRE_WORDS: ReadonlySet<string> = new Set([
+  'sci',
+  'fi',
+  'scifi',
+  'tech',
+  'hightech',
+  'cyber',
+  'steampunk',
+  'dieselpunk',
+  'solarpunk',
+  'biopunk',
+  'mecha',
+  'mech',
+  'dystopian',
+  'utopian',
+  'noir',
+  'retro',
+  'kawaii',
+  'chibi',
+  'lowpoly',
+  'poly',
+  'voxel',
+  'synthwave',
+  'vaporwave',
+  'lofi',
+  'grunge',
+  'goth',
+  'gothic',
+]);
+
+/**
  * Words that say how a picture is made or finished, not what is in it: quality, detail, resolution,
  * lighting, camera and lens, rendering, medium. A term the neighbouring demonstrations vote for may be
  * added to the person's prompt only if all its content words are here (and the catalog uses it across

@@ -5,7 +5,7 @@
 import type { ParsedRequest } from '../../request/parse.ts';
 import { joinedTerms, retrievalTerms } from '../../retrieval/terms.ts';
 import type { CatalogIndex } from './index-build.ts';
-import { askedFor, requestStyles, type RequestTerms, type StyleClass } from './model-traits.ts';
+import { askedFor, requestStyles, type AskedFor, type RequestTerms, type StyleClass } from './model-traits.ts';
 
 export interface Eligibility {
   /** Catalog model ids that may be chosen. */
@@ -17,7 +17,7 @@ export interface Eligibility {
 }
 
 export function requestTerms(parsed: ParsedRequest, index: CatalogIndex): RequestTerms {
-  const phrases = parsed.phrases.map((p) => {
+  const phrases = [...parsed.phrases, ...(parsed.models ?? [])].map((p) => {
     const terms = retrievalTerms(p);
     return [...terms, ...joinedTerms(terms, (t) => index.joinableNames.has(t))];
   });
@@ -31,12 +31,33 @@ export function eligibleModels(index: CatalogIndex, parsed: ParsedRequest): Elig
   const reasons = new Map<number, string>();
   const candidates = new Set<number>();
   for (const term of request.all) for (const row of index.namingRows.get(term) ?? []) candidates.add(row);
+  const asked = new Map<number, AskedFor>();
   for (const row of candidates) {
-    const reason = askedFor(index.phrases[row]!, index.traits[row]!, request, index.naming);
-    if (reason === null) continue;
-    reasons.set(row, reason);
+    const answer = askedFor(index.phrases[row]!, index.traits[row]!, request, index.naming);
+    if (answer !== null) asked.set(row, answer);
+  }
+  // A checkpoint named in full ("use the DreamShaper checkpoint") is the checkpoint the person wants: the
+  // general checkpoints leave the competition, and so do models that only carry its name among their tags
+  // (a merge tagged "dreamshaper" is not DreamShaper). The other models the request asks for still compete.
+  const namedCheckpoints = [...asked].filter(([row, a]) => {
+    const name = index.phrases[row]!.primaryName;
+    return (
+      a.by === 'name' &&
+      index.models[row]!.type === 'Checkpoint' &&
+      name.length > 0 &&
+      name.every((t) => request.all.has(t))
+    );
+  });
+  const checkpointNameTerms = new Set(namedCheckpoints.flatMap(([row]) => index.phrases[row]!.primaryName));
+  for (const [row, answer] of asked) {
+    if (answer.by === 'concept' && answer.terms.every((t) => checkpointNameTerms.has(t))) continue;
+    reasons.set(row, answer.reason);
     ids.add(index.models[row]!.id);
   }
+  // So is a model named by an uncommon word of its name ("in Moebius style", "use the Moebius LoRA"): the
+  // general checkpoints, which the person did not name, leave the competition.
+  const namedByRareWord = [...asked.values()].some((a) => a.by === 'name' && a.terms.length === 1);
+  if (namedCheckpoints.length > 0 || namedByRareWord) return { ids, reasons, styles };
   // General checkpoints of the request's style (all of them when it names no style, or none fits).
   const fitting =
     styles.length === 0

@@ -13,7 +13,7 @@
  */
 import type { CatalogModel } from '../../catalog/types.ts';
 import { isCommonWord } from '../../request/common-words.ts';
-import { MEDIUM_FAMILY, STYLE_WORDS } from '../../request/vocabulary.ts';
+import { GENRE_WORDS, MEDIUM_FAMILY, STYLE_WORDS } from '../../request/vocabulary.ts';
 import { retrievalTerms } from '../../retrieval/terms.ts';
 
 export type StyleClass = 'photo' | 'anime' | 'art' | '3d';
@@ -511,6 +511,7 @@ export interface RequestTerms {
  */
 const DOMAIN_WORDS: ReadonlySet<string> = new Set([
   ...STYLE_WORDS,
+  ...GENRE_WORDS,
   ...Object.entries(MEDIUM_FAMILY)
     .filter(([, family]) => family !== 'pixel' && family !== 'graphic')
     .flatMap(([term]) => term.split(' ')),
@@ -573,13 +574,22 @@ export interface CatalogNaming {
   nonCharacterNameTerms: ReadonlySet<string>;
 }
 
-/** Why a request asks for a niche model, in words; null when it does not. */
+/** How a request asks for a niche model: by its name, a trigger, a technique or a concept of its tags. */
+export interface AskedFor {
+  by: 'name' | 'trigger' | 'technique' | 'concept';
+  /** The request's words that did it. */
+  terms: readonly string[];
+  /** The reason, in words. */
+  reason: string;
+}
+
+/** Why a request asks for a niche model; null when it does not. */
 export function askedFor(
   phrases: ModelPhrases,
   traits: ModelTraits,
   request: RequestTerms,
   naming: CatalogNaming,
-): string | null {
+): AskedFor | null {
   const sharedTriggers = naming.sharedTriggers;
   const has = (t: string) => request.all.has(t);
   const inOnePhrase = (seq: readonly string[]) => request.phrases.some((p) => containsSequence(p, seq));
@@ -599,9 +609,9 @@ export function askedFor(
     // A likeness needs its person's whole name, or a trigger that carries the name.
     const name = phrases.primaryName;
     if (name.length > 0 && name.every(has) && (name.length >= 2 || rare(name[0]!)))
-      return `the request names ${name.join(' ')}`;
+      return { by: 'name', terms: name, reason: `the request names ${name.join(' ')}` };
     return trigger?.some((t) => phrases.nameTerms.includes(t))
-      ? `the request uses its trigger "${trigger.join(' ')}"`
+      ? { by: 'trigger', terms: trigger, reason: `the request uses its trigger "${trigger.join(' ')}"` }
       : null;
   }
   // A technique a general checkpoint cannot draw ("pixel art", "stained glass") asks for the models made for it.
@@ -609,21 +619,22 @@ export function askedFor(
     (seq) =>
       inOnePhrase(seq) && [...phrases.nameTerms, ...phrases.tags.flat(), ...phrases.triggers.flat()].includes(seq[0]!),
   );
-  if (technique && !traits.character) return `the request asks for its technique "${technique.join(' ')}"`;
+  if (technique && !traits.character)
+    return { by: 'technique', terms: technique, reason: `the request asks for its technique "${technique.join(' ')}"` };
   // A character is named by its own name, not its franchise's ("ghibli" names a style, not Kiki).
   const rareName = phrases.nameTerms.find(
     (t) => has(t) && rare(t) && (!traits.character || !naming.nonCharacterNameTerms.has(t)),
   );
-  if (rareName) return `the request names it ("${rareName}")`;
-  if (trigger) return `the request uses its trigger "${trigger.join(' ')}"`;
+  if (rareName) return { by: 'name', terms: [rareName], reason: `the request names it ("${rareName}")` };
+  if (trigger) return { by: 'trigger', terms: trigger, reason: `the request uses its trigger "${trigger.join(' ')}"` };
   // A name of everyday words counts only when long ("legend of the galactic heroes"), not "Full Body" or "Crop Top".
   if (phrases.nameTerms.length >= 3 && phrases.nameTerms.every(has))
-    return `the request names it ("${phrases.nameTerms.join(' ')}")`;
+    return { by: 'name', terms: phrases.nameTerms, reason: `the request names it ("${phrases.nameTerms.join(' ')}")` };
   // A character is named, not described: its franchise or look alone ("genshin impact", "dog ears") is not
   // enough. Another model may be asked for by a distinctive concept from its tags ("gzhel porcelain").
   if (!traits.character) {
     const tag = [...phrases.tags.filter((p) => p.some(rare)), ...phrases.namedTags].find(inOnePhrase);
-    if (tag) return `the request asks for its concept "${tag.join(' ')}"`;
+    if (tag) return { by: 'concept', terms: tag, reason: `the request asks for its concept "${tag.join(' ')}"` };
   }
   // A common word that is its name counts with a second naming piece ("Jam" and "guilty gear"; "Quiet"
   // and "metal gear"), never with one more common word ("a quiet lake with a metal bench").
@@ -635,7 +646,12 @@ export function askedFor(
     );
     const second =
       otherNameTerms.find(rare) ?? (otherNameTerms.length >= 2 ? otherNameTerms.join(' ') : secondPhrase?.join(' '));
-    if (second) return `the request names it ("${commonName}" with "${second}")`;
+    if (second)
+      return {
+        by: 'name',
+        terms: [commonName, ...second.split(' ')],
+        reason: `the request names it ("${commonName}" with "${second}")`,
+      };
   }
   return null;
 }

@@ -70,9 +70,12 @@ export function neighbourRefs(index: CatalogIndex, docs: readonly ScoredDoc[], l
   });
 }
 
-/** The request's text as the retrieval stages read it: the person's phrases, without what they negated. */
+/**
+ * The request's text as stages 2 and 3 read it: the person's phrases, without what they negated, and the
+ * models they asked to use by name.
+ */
 export function requestText(parsed: ParsedRequest): string {
-  return parsed.phrases.join(', ');
+  return [...parsed.phrases, ...(parsed.models ?? [])].join(', ');
 }
 
 /** The media a text is in (photo, anime, painting, drawing, 3d), by its medium and style words. */
@@ -103,7 +106,8 @@ export function writePrompt(
   belief: ModelBelief = new Map(),
   parsed: ParsedRequest = parseRequest(merged.turns.map((t) => t.text)),
 ): WrittenPrompt {
-  const text = requestText(parsed);
+  // The picture's words only: the models asked for by name are stage 2's.
+  const text = parsed.phrases.join(', ');
   const queryTerms = retrievalTerms(text);
   const pool = index.demoIndex.search(
     termCounts(queryTerms),

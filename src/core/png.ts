@@ -1,9 +1,11 @@
 /**
- * PNG chunk handling for generated images: validation, size, and the A1111-style `parameters`
- * text chunk that Civitai and A1111's "PNG Info" read back. Pure byte work, no decoding of pixels.
+ * PNG files, the one module that reads and writes them: the signature, chunks with their CRCs, the size a
+ * header claims checked against its data, decoding to RGBA (image scoring), and text chunks (the A1111
+ * `parameters` the endpoints write, ./endpoints/infotext.ts). Every malformed file throws PngFormatError.
+ * Inflating uses DecompressionStream('deflate'), present in browsers and Node alike.
  */
-import { concatBytes } from '../bytes.ts';
-import type { GenerationPlan } from '../plan.ts';
+import { concatBytes } from './bytes.ts';
+import type { RgbaImage } from './scoring/image.ts';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -35,13 +37,13 @@ export class PngFormatError extends Error {
   override name = 'PngFormatError';
 }
 
-export function hasPngSignature(bytes: Uint8Array): boolean {
+export function isPng(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
 /** Splits a PNG into chunks, checking signature, lengths and every CRC. */
 export function readPngChunks(bytes: Uint8Array): PngChunk[] {
-  if (!hasPngSignature(bytes)) throw new PngFormatError('not a PNG (signature missing)');
+  if (!isPng(bytes)) throw new PngFormatError('not a PNG file (bad signature)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const chunks: PngChunk[] = [];
   let at = 8;
@@ -70,6 +72,7 @@ export function pngSize(bytes: Uint8Array): { width: number; height: number } {
   return { width: v.getUint32(0), height: v.getUint32(4) };
 }
 
+/** Samples per pixel by colour type. */
 const CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
 /** Bytes of filtered pixel rows an image of this header decompresses to (Adam7 passes when interlaced). */
@@ -199,97 +202,184 @@ function readTextChunk(chunk: PngChunk): { keyword: string; text: string } | nul
 /**
  * The chunks a downloaded PNG keeps from the server's: the image and how to show its colours. Text,
  * EXIF, time and unknown chunks are the server's words (a workflow, a prompt, anything) and are dropped,
- * so the file carries only the app's own `parameters`.
+ * so the file carries only the app's own text.
  */
 const KEPT_CHUNKS = new Set(['IHDR', 'PLTE', 'IDAT', 'tRNS', 'gAMA', 'cHRM', 'sRGB', 'iCCP', 'sBIT', 'pHYs']);
 
-/** Returns a copy of the PNG with only the image's own chunks and the app's `parameters` text chunk before IEND. */
-export function embedParameters(png: Uint8Array, parameters: string): Uint8Array {
+/** Returns a copy of the PNG with only the image's own chunks and one text chunk (`keyword`: `text`) before IEND. */
+export function withOnlyText(png: Uint8Array, keyword: string, text: string): Uint8Array {
   const chunks = readPngChunks(png);
   const kept = chunks.filter((c) => KEPT_CHUNKS.has(c.type));
   const parts: Uint8Array[] = [Uint8Array.from(SIGNATURE)];
   for (const c of kept) parts.push(png.subarray(c.offset, c.offset + 12 + c.data.length));
-  parts.push(textChunk('parameters', parameters));
+  parts.push(textChunk(keyword, text));
   parts.push(encodeChunk('IEND', new Uint8Array(0)));
   return concatBytes(parts);
 }
 
-/** The `parameters` text of a PNG, or null when it has none. */
-export function readParameters(png: Uint8Array): string | null {
+/** The text of a PNG's tEXt or uncompressed iTXt chunk with this keyword, or null when it has none. */
+export function readText(png: Uint8Array, keyword: string): string | null {
   for (const c of readPngChunks(png)) {
     if (c.type !== 'tEXt' && c.type !== 'iTXt') continue;
     const t = readTextChunk(c);
-    if (t?.keyword === 'parameters') return t.text;
+    if (t?.keyword === keyword) return t.text;
   }
   return null;
 }
 
-/** A value A1111 would quote: one holding a comma, colon or quote. */
-function quoteIfNeeded(value: string): string {
-  return /[,:"\n]/.test(value) ? JSON.stringify(value) : value;
+/** The zlib stream of the IDAT chunks, inflated. */
+async function inflate(idat: Uint8Array[], label: string): Promise<Uint8Array> {
+  const stream = new Blob(idat as Uint8Array<ArrayBuffer>[]).stream().pipeThrough(new DecompressionStream('deflate'));
+  try {
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (e) {
+    throw new PngFormatError(
+      `${label}: has pixel data that does not inflate (${e instanceof Error ? e.message : String(e)})`,
+    );
+  }
 }
-
-const stripExtension = (file: string) => file.replace(/\.(safetensors|ckpt|pt|pth|bin)$/i, '');
 
 /**
- * The A1111 infotext for a plan and seed ("prompt\nNegative prompt: …\nSteps: …, Sampler: …").
- * A LoRA plan states its `<lora:…>` tag in the prompt, as A1111 writes it.
+ * Decodes a PNG to 8-bit RGBA, so Node can score PNG files without a native image library and the browser
+ * without colour conversion. Supports every non-interlaced colour type (16-bit samples keep their high byte;
+ * 1/2/4-bit grey and palette images are expanded); colour profiles and gamma are ignored, as CLIP-style
+ * pipelines do. Errors are PngFormatErrors starting with `label` (the file's name).
  */
-export function formatParameters(plan: GenerationPlan, seed: number, extra: Record<string, string> = {}): string {
-  const a = plan.arguments;
-  const fields: [string, string][] = [
-    ['Steps', String(a.steps)],
-    ['Sampler', a.sampler],
-    ['CFG scale', String(a.cfg_scale)],
-    ['Seed', String(seed)],
-    ['Size', `${a.width}x${a.height}`],
-  ];
-  if (plan.model.type === 'Checkpoint') {
-    if (plan.model.hash) fields.push(['Model hash', plan.model.hash.toLowerCase()]);
-    fields.push(['Model', stripExtension(plan.model.file)]);
+export async function decodePng(bytes: Uint8Array, label = 'PNG'): Promise<RgbaImage> {
+  let chunks: PngChunk[];
+  try {
+    chunks = readPngChunks(bytes);
+  } catch (e) {
+    throw e instanceof PngFormatError ? new PngFormatError(`${label}: ${e.message}`) : e;
   }
-  for (const [k, v] of Object.entries(extra)) fields.push([k, v]);
-  // Line breaks in the prompts would let a prompt write its own "Negative prompt:" or fields line.
-  const oneLine = (text: string) => text.replace(/\r\n|\r|\n/g, ' ');
-  const lines = [oneLine(plan.prompt)];
-  if (plan.negative_prompt.trim()) lines.push(`Negative prompt: ${oneLine(plan.negative_prompt)}`);
-  lines.push(fields.map(([k, v]) => `${k}: ${quoteIfNeeded(v)}`).join(', '));
-  return lines.join('\n');
-}
-
-export interface ParsedParameters {
-  prompt: string;
-  negative_prompt: string;
-  fields: Record<string, string>;
-}
-
-/** Reads A1111 infotext back (the last line holds "Key: value, …"; quoted values may hold commas). */
-export function parseParameters(text: string): ParsedParameters {
-  const lines = text.split('\n');
-  const last = lines[lines.length - 1] ?? '';
-  const fieldRe = /\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)/g;
-  const fields: Record<string, string> = {};
-  let fieldLine = false;
+  const ihdr = chunks[0]!.data;
+  if (ihdr.length !== 13) throw new PngFormatError(`${label}: has an IHDR chunk of the wrong length`);
+  const header = new DataView(ihdr.buffer, ihdr.byteOffset, ihdr.byteLength);
+  const width = header.getUint32(0);
+  const height = header.getUint32(4);
+  const [depth, colour, interlace] = [ihdr[8]!, ihdr[9]!, ihdr[12]!];
+  const palette = chunks.find((c) => c.type === 'PLTE')?.data ?? null;
+  const transparency = chunks.find((c) => c.type === 'tRNS')?.data ?? null;
+  const data = chunks.filter((c) => c.type === 'IDAT').map((c) => c.data);
+  const channels = CHANNELS[colour];
+  if (channels === undefined) throw new PngFormatError(`${label}: unknown colour type ${colour}`);
   if (
-    /^Steps: /.test(last) ||
-    (lines.length > 1 && /^\s*[\w][\w \-/]*: /.test(last) && !last.startsWith('Negative prompt:'))
+    ![1, 2, 4, 8, 16].includes(depth) ||
+    (depth < 8 && colour !== 0 && colour !== 3) ||
+    (depth === 16 && colour === 3)
   ) {
-    fieldLine = true;
-    for (const m of last.matchAll(fieldRe)) {
-      if (m[0].trim() === '') continue;
-      const raw = m[2]!.trim();
-      fields[m[1]!.trim()] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+    throw new PngFormatError(`${label}: bit depth ${depth} is not valid for colour type ${colour}`);
+  }
+  if (interlace !== 0)
+    throw new PngFormatError(`${label}: interlaced (Adam7) PNGs are not supported; re-save it without interlacing`);
+  if (width === 0 || height === 0) throw new PngFormatError(`${label}: empty image ${width}×${height}`);
+  if (colour === 3 && !palette) throw new PngFormatError(`${label}: palette image without a PLTE chunk`);
+  if (data.length === 0) throw new PngFormatError(`${label}: no image data (IDAT)`);
+
+  const raw = await inflate(data, label);
+  const bitsPerPixel = channels * depth;
+  const stride = Math.ceil((width * bitsPerPixel) / 8);
+  const bpp = Math.max(1, bitsPerPixel >> 3);
+  if (raw.length < height * (stride + 1)) {
+    throw new PngFormatError(`${label}: image data is ${raw.length} bytes, expected ${height * (stride + 1)}`);
+  }
+  const rows = unfilter(raw, height, stride, bpp, label);
+  return {
+    width,
+    height,
+    data: toRgba({ rows, width, height, stride, depth, colour, channels, palette, transparency }),
+  };
+}
+
+function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number, label: string): Uint8Array {
+  const out = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const kind = raw[y * (stride + 1)]!;
+    const src = y * (stride + 1) + 1;
+    const row = y * stride;
+    const prev = row - stride;
+    for (let x = 0; x < stride; x++) {
+      const a = x >= bpp ? out[row + x - bpp]! : 0;
+      const b = y > 0 ? out[prev + x]! : 0;
+      const c = x >= bpp && y > 0 ? out[prev + x - bpp]! : 0;
+      let predictor: number;
+      switch (kind) {
+        case 0:
+          predictor = 0;
+          break;
+        case 1:
+          predictor = a;
+          break;
+        case 2:
+          predictor = b;
+          break;
+        case 3:
+          predictor = (a + b) >> 1;
+          break;
+        case 4: {
+          const p = a + b - c;
+          const pa = Math.abs(p - a);
+          const pb = Math.abs(p - b);
+          const pc = Math.abs(p - c);
+          predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          break;
+        }
+        default:
+          throw new PngFormatError(`${label}: row ${y} has unknown filter type ${kind}`);
+      }
+      out[row + x] = (raw[src + x]! + predictor) & 0xff;
     }
   }
-  const body = fieldLine ? lines.slice(0, -1) : lines;
-  const negAt = body.findIndex((l) => l.startsWith('Negative prompt:'));
-  const prompt = (negAt < 0 ? body : body.slice(0, negAt)).join('\n');
-  const negative =
-    negAt < 0
-      ? ''
-      : body
-          .slice(negAt)
-          .join('\n')
-          .replace(/^Negative prompt:\s?/, '');
-  return { prompt, negative_prompt: negative, fields };
+  return out;
+}
+
+/** An unfiltered image as IHDR, PLTE and tRNS describe it. */
+interface RawImage {
+  rows: Uint8Array;
+  width: number;
+  height: number;
+  stride: number;
+  depth: number;
+  colour: number;
+  channels: number;
+  palette: Uint8Array | null;
+  transparency: Uint8Array | null;
+}
+
+function toRgba({ rows, width, height, stride, depth, colour, channels, palette, transparency }: RawImage): Uint8Array {
+  const out = new Uint8Array(width * height * 4);
+  const maxSample = (1 << Math.min(depth, 8)) - 1;
+  const sample = (y: number, index: number): number => {
+    // index counts samples within the row; returns the sample scaled to 8 bits (palette indices unscaled).
+    if (depth === 8) return rows[y * stride + index]!;
+    if (depth === 16) return rows[y * stride + index * 2]!;
+    const bit = index * depth;
+    const value = (rows[y * stride + (bit >> 3)]! >> (8 - depth - (bit & 7))) & maxSample;
+    return colour === 3 ? value : Math.round((value * 255) / maxSample);
+  };
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 4;
+      const s = x * channels;
+      if (colour === 3) {
+        const i = sample(y, x);
+        out[o] = palette![i * 3] ?? 0;
+        out[o + 1] = palette![i * 3 + 1] ?? 0;
+        out[o + 2] = palette![i * 3 + 2] ?? 0;
+        out[o + 3] = transparency?.[i] ?? 255;
+      } else if (colour === 0 || colour === 4) {
+        const g = sample(y, s);
+        out[o] = g;
+        out[o + 1] = g;
+        out[o + 2] = g;
+        out[o + 3] = colour === 4 ? sample(y, s + 1) : 255;
+      } else {
+        out[o] = sample(y, s);
+        out[o + 1] = sample(y, s + 1);
+        out[o + 2] = sample(y, s + 2);
+        out[o + 3] = colour === 6 ? sample(y, s + 3) : 255;
+      }
+    }
+  }
+  return out;
 }

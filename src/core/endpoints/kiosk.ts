@@ -7,6 +7,7 @@
  * URL:  ?endpoint=a1111:http://gpu-1:7860&endpoint=comfyui:http://gpu-2:8188&dispatch=round-robin
  *       &only-installed=1&batch=2&timeout=300   (no API keys: a URL ends up in history and logs)
  */
+import { isPlainObject } from '../validate.ts';
 import { STATION_FIELDS } from '../station.ts';
 import { DISPATCH_POLICIES, type DispatchPolicy } from './pool.ts';
 import { isSecretName, redactUrl, secretQueryNames } from './secrets.ts';
@@ -96,9 +97,8 @@ export function validateEndpointConfig(
   at = 'endpoint',
 ): { config: EndpointConfig | null; problems: string[] } {
   const problems: string[] = [];
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    return { config: null, problems: [`${at} must be an object`] };
-  const o = raw as Record<string, unknown>;
+  if (!isPlainObject(raw)) return { config: null, problems: [`${at} must be an object`] };
+  const o = raw;
   for (const k of Object.keys(o))
     if (!ENDPOINT_FIELDS.has(k))
       problems.push(`${at}: unknown field "${k}" (known: ${[...ENDPOINT_FIELDS].join(', ')})`);
@@ -139,9 +139,8 @@ export function validateEndpointConfig(
 
 export function parseKioskConfig(raw: unknown, source = 'kiosk.json'): KioskConfig {
   const problems: string[] = [];
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    throw new KioskConfigError(source, ['the top level must be a JSON object']);
-  const o = raw as Record<string, unknown>;
+  if (!isPlainObject(raw)) throw new KioskConfigError(source, ['the top level must be a JSON object']);
+  const o = raw;
   for (const k of Object.keys(o))
     if (!TOP_FIELDS.has(k)) problems.push(`unknown field "${k}" (known: ${[...TOP_FIELDS].join(', ')})`);
   const endpoints: EndpointConfig[] = [];

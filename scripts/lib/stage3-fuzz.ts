@@ -4,7 +4,7 @@
  * scripts/fuzz-neural-stage3.ts (the full run, with timings).
  */
 import { mergeTurns } from '../../src/core/chat.ts';
-import type { CatalogModel } from '../../src/core/catalog/types.ts';
+import { plannedModelOf, type CatalogModel } from '../../src/core/catalog/types.ts';
 import type { StageRequest } from '../../src/core/engines/engine.ts';
 import type { NeuralEngine } from '../../src/core/engines/neural/index.ts';
 import { validateArguments } from '../../src/core/plan.ts';
@@ -84,7 +84,6 @@ export async function fuzzStage3({
   const failures: string[] = [];
   const ms: number[] = [];
   for (const [i, messages] of chats.entries()) {
-    const m = models[i % models.length]!;
     const request: StageRequest = { input: { messages, images: [] }, merged: mergeTurns(messages) };
     const prompt = {
       prompt: messages.join(', '),
@@ -92,15 +91,7 @@ export async function fuzzStage3({
       evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [] },
     };
     const model = {
-      model: {
-        id: m.id,
-        name: m.name,
-        type: m.type,
-        file: m.file,
-        base_model: m.base_model,
-        trained_words: m.trained_words,
-        hash: m.hash,
-      },
+      model: plannedModelOf(models[i % models.length]!),
       evidence: { method: 'test', candidates: [], competing: 1, notes: [] },
     };
     const started = performance.now();

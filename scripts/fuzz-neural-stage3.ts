@@ -1,6 +1,6 @@
 /**
  * Stage 3 of the neural engine on the tiny fixture pack over many seeded random chats (a benchmark that
- * prints figures; the unit test runs a hundred of the same chats):
+ * prints figures; the unit test runs the first 60 of the same chats):
  *
  *   npx tsx scripts/fuzz-neural-stage3.ts [--chats 1000] [--seed 99]
  *

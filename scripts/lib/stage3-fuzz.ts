@@ -1,6 +1,6 @@
 /**
  * Stage 3 of an engine over seeded random chats: every chat's arguments must pass validateArguments and
- * use at most the pack's number of demonstrations. Shared by the unit test (a few hundred chats) and
+ * use at most the pack's number of demonstrations. Shared by the unit test (60 chats) and
  * scripts/fuzz-neural-stage3.ts (the full run, with timings).
  */
 import { mergeTurns } from '../../src/core/chat.ts';

@@ -31,7 +31,7 @@ interface Reference {
  * below runs the constraints 1,000 times more. The full 1,000-chat run, with timings, is a script:
  * `npx tsx scripts/fuzz-neural-stage3.ts`.
  */
-const CHATS = 100;
+const CHATS = 60;
 const reference = JSON.parse(readFileSync(path.join(fixtures, 'llm-tiny/reference.json'), 'utf8')) as Reference;
 
 function starterCatalog(): Catalog {

@@ -27,7 +27,7 @@
  * imagereward, aesthetic, fid-features); --reference is a folder of reference images for FID. The report gains
  * engines.<name>.images and image_evaluation, and an extra table is printed.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBenchEngines, parseEngineList, type BenchEngineInputs } from '../src/core/bench/engines.ts';
@@ -326,7 +326,7 @@ async function bench(
 }
 
 // Run as a script (not imported by a test): the process's own streams and exit code.
-if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) {
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(import.meta.filename)) {
   const code = await benchCli(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

@@ -118,17 +118,6 @@ export class Problems {
     this.list.push({ field, message });
   }
 
-  /** Runs a check that throws FieldError: its problem is recorded and `fallback` returned instead. */
-  check<T>(fallback: T, fn: () => T): T {
-    try {
-      return fn();
-    } catch (e) {
-      if (!(e instanceof FieldError)) throw e;
-      this.add(e.field, e.message);
-      return fallback;
-    }
-  }
-
   get count(): number {
     return this.list.length;
   }

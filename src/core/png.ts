@@ -2,7 +2,7 @@
  * PNG files, the one module that reads and writes them: the signature, chunks with their CRCs, the size a
  * header claims checked against its data, decoding to RGBA (image scoring), and text chunks (the A1111
  * `parameters` the endpoints write, ./endpoints/infotext.ts). Every malformed file throws PngFormatError.
- * Inflating uses DecompressionStream('deflate'), present in browsers and Node alike.
+ * Inflating uses DecompressionStream('deflate'), present in browsers and Node alike, bounded by the header.
  */
 import { concatBytes } from './bytes.ts';
 import type { RgbaImage } from './scoring/image.ts';
@@ -95,26 +95,45 @@ function rawDataBytes(width: number, height: number, bitsPerPixel: number, inter
   );
 }
 
-/**
- * Width and height, checked against the data: the IDAT stream must inflate to exactly the bytes the
- * header's size, bit depth and colour type call for. A header may claim any size (a 100000x100000
- * PNG of a few bytes); inflation stops as soon as the data runs past what the header allows.
- */
-export async function checkPngData(bytes: Uint8Array): Promise<{ width: number; height: number }> {
-  const chunks = readPngChunks(bytes);
+/** What IHDR says: size, sample format and interlacing. */
+interface PngHeader {
+  width: number;
+  height: number;
+  depth: number;
+  colour: number;
+  channels: number;
+  interlaced: boolean;
+}
+
+function readHeader(chunks: readonly PngChunk[]): PngHeader {
   const ihdr = chunks[0]!.data;
   if (ihdr.length !== 13) throw new PngFormatError('has an IHDR chunk of the wrong length');
   const v = new DataView(ihdr.buffer, ihdr.byteOffset, ihdr.byteLength);
   const width = v.getUint32(0);
   const height = v.getUint32(4);
-  const depth = ihdr[8]!;
-  const channels = CHANNELS[ihdr[9]!];
+  const [depth, colour] = [ihdr[8]!, ihdr[9]!];
+  const channels = CHANNELS[colour];
   if (width === 0 || height === 0 || channels === undefined || ![1, 2, 4, 8, 16].includes(depth)) {
     throw new PngFormatError(
-      `has an impossible header (${width}×${height}, bit depth ${depth}, colour type ${ihdr[9]})`,
+      `has an impossible header (${width}×${height}, bit depth ${depth}, colour type ${colour})`,
     );
   }
-  const expected = rawDataBytes(width, height, depth * channels, ihdr[12] === 1);
+  return { width, height, depth, colour, channels, interlaced: ihdr[12] === 1 };
+}
+
+/**
+ * The IDAT stream inflated, which must come to exactly the bytes of filtered pixel rows the header's size,
+ * bit depth and colour type call for. A header may claim any size (a 100000x100000 PNG of a few bytes) and
+ * a few bytes may inflate to gigabytes: inflation stops as soon as the data runs past what the header
+ * allows. `keep: false` only counts the bytes (returns an empty array), so a check holds no pixels.
+ */
+async function inflateRows(
+  chunks: readonly PngChunk[],
+  header: PngHeader,
+  { keep }: { keep: boolean },
+): Promise<Uint8Array> {
+  const { width, height, depth, channels, interlaced } = header;
+  const expected = rawDataBytes(width, height, depth * channels, interlaced);
   const idat = chunks.filter((c) => c.type === 'IDAT').map((c) => c.data);
   if (idat.length === 0) throw new PngFormatError('has no image data (IDAT)');
   const mismatch = (detail: string) =>
@@ -123,6 +142,7 @@ export async function checkPngData(bytes: Uint8Array): Promise<{ width: number; 
     .stream()
     .pipeThrough(new DecompressionStream('deflate'))
     .getReader();
+  const parts: Uint8Array[] = [];
   let inflated = 0;
   try {
     for (;;) {
@@ -133,6 +153,7 @@ export async function checkPngData(bytes: Uint8Array): Promise<{ width: number; 
         await reader.cancel();
         throw mismatch(`more pixel data than ${expected.toLocaleString('en')} bytes`);
       }
+      if (keep) parts.push(value);
     }
   } catch (e) {
     if (e instanceof PngFormatError) throw e;
@@ -140,7 +161,15 @@ export async function checkPngData(bytes: Uint8Array): Promise<{ width: number; 
   }
   if (inflated !== expected)
     throw mismatch(`${inflated.toLocaleString('en')} bytes of pixel rows, ${expected.toLocaleString('en')} expected`);
-  return { width, height };
+  return concatBytes(parts, keep ? inflated : 0);
+}
+
+/** Width and height, checked against the data (see inflateRows); throws PngFormatError. */
+export async function checkPngData(bytes: Uint8Array): Promise<{ width: number; height: number }> {
+  const chunks = readPngChunks(bytes);
+  const header = readHeader(chunks);
+  await inflateRows(chunks, header, { keep: false });
+  return { width: header.width, height: header.height };
 }
 
 export function encodeChunk(type: string, data: Uint8Array): Uint8Array {
@@ -227,18 +256,6 @@ export function readText(png: Uint8Array, keyword: string): string | null {
   return null;
 }
 
-/** The zlib stream of the IDAT chunks, inflated. */
-async function inflate(idat: Uint8Array[], label: string): Promise<Uint8Array> {
-  const stream = new Blob(idat as Uint8Array<ArrayBuffer>[]).stream().pipeThrough(new DecompressionStream('deflate'));
-  try {
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  } catch (e) {
-    throw new PngFormatError(
-      `${label}: has pixel data that does not inflate (${e instanceof Error ? e.message : String(e)})`,
-    );
-  }
-}
-
 /**
  * Decodes a PNG to 8-bit RGBA, so Node can score PNG files without a native image library and the browser
  * without colour conversion. Supports every non-interlaced colour type (16-bit samples keep their high byte;
@@ -246,44 +263,28 @@ async function inflate(idat: Uint8Array[], label: string): Promise<Uint8Array> {
  * pipelines do. Errors are PngFormatErrors starting with `label` (the file's name).
  */
 export async function decodePng(bytes: Uint8Array, label = 'PNG'): Promise<RgbaImage> {
-  let chunks: PngChunk[];
   try {
-    chunks = readPngChunks(bytes);
+    return await decode(bytes);
   } catch (e) {
     throw e instanceof PngFormatError ? new PngFormatError(`${label}: ${e.message}`) : e;
   }
-  const ihdr = chunks[0]!.data;
-  if (ihdr.length !== 13) throw new PngFormatError(`${label}: has an IHDR chunk of the wrong length`);
-  const header = new DataView(ihdr.buffer, ihdr.byteOffset, ihdr.byteLength);
-  const width = header.getUint32(0);
-  const height = header.getUint32(4);
-  const [depth, colour, interlace] = [ihdr[8]!, ihdr[9]!, ihdr[12]!];
+}
+
+async function decode(bytes: Uint8Array): Promise<RgbaImage> {
+  const chunks = readPngChunks(bytes);
+  const header = readHeader(chunks);
+  const { width, height, depth, colour, channels } = header;
   const palette = chunks.find((c) => c.type === 'PLTE')?.data ?? null;
   const transparency = chunks.find((c) => c.type === 'tRNS')?.data ?? null;
-  const data = chunks.filter((c) => c.type === 'IDAT').map((c) => c.data);
-  const channels = CHANNELS[colour];
-  if (channels === undefined) throw new PngFormatError(`${label}: unknown colour type ${colour}`);
-  if (
-    ![1, 2, 4, 8, 16].includes(depth) ||
-    (depth < 8 && colour !== 0 && colour !== 3) ||
-    (depth === 16 && colour === 3)
-  ) {
-    throw new PngFormatError(`${label}: bit depth ${depth} is not valid for colour type ${colour}`);
-  }
-  if (interlace !== 0)
-    throw new PngFormatError(`${label}: interlaced (Adam7) PNGs are not supported; re-save it without interlacing`);
-  if (width === 0 || height === 0) throw new PngFormatError(`${label}: empty image ${width}×${height}`);
-  if (colour === 3 && !palette) throw new PngFormatError(`${label}: palette image without a PLTE chunk`);
-  if (data.length === 0) throw new PngFormatError(`${label}: no image data (IDAT)`);
-
-  const raw = await inflate(data, label);
+  if ((depth < 8 && colour !== 0 && colour !== 3) || (depth === 16 && colour === 3))
+    throw new PngFormatError(`bit depth ${depth} is not valid for colour type ${colour}`);
+  if (header.interlaced)
+    throw new PngFormatError('interlaced (Adam7) PNGs are not supported; re-save it without interlacing');
+  if (colour === 3 && !palette) throw new PngFormatError('palette image without a PLTE chunk');
+  const raw = await inflateRows(chunks, header, { keep: true });
   const bitsPerPixel = channels * depth;
   const stride = Math.ceil((width * bitsPerPixel) / 8);
-  const bpp = Math.max(1, bitsPerPixel >> 3);
-  if (raw.length < height * (stride + 1)) {
-    throw new PngFormatError(`${label}: image data is ${raw.length} bytes, expected ${height * (stride + 1)}`);
-  }
-  const rows = unfilter(raw, height, stride, bpp, label);
+  const rows = unfilter(raw, height, stride, Math.max(1, bitsPerPixel >> 3));
   return {
     width,
     height,
@@ -291,7 +292,7 @@ export async function decodePng(bytes: Uint8Array, label = 'PNG'): Promise<RgbaI
   };
 }
 
-function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number, label: string): Uint8Array {
+function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number): Uint8Array {
   const out = new Uint8Array(height * stride);
   for (let y = 0; y < height; y++) {
     const kind = raw[y * (stride + 1)]!;
@@ -325,7 +326,7 @@ function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number, 
           break;
         }
         default:
-          throw new PngFormatError(`${label}: row ${y} has unknown filter type ${kind}`);
+          throw new PngFormatError(`row ${y} has unknown filter type ${kind}`);
       }
       out[row + x] = (raw[src + x]! + predictor) & 0xff;
     }

@@ -11,7 +11,7 @@ import { A1111Client } from '../src/core/endpoints/a1111.ts';
 import { ComfyUIClient } from '../src/core/endpoints/comfyui.ts';
 import { jobKey } from '../src/core/endpoints/job-key.ts';
 import { HFInferenceClient, OpenAIImagesClient } from '../src/core/endpoints/openai.ts';
-import { embedParameters, formatParameters } from '../src/core/endpoints/png.ts';
+import { embedParameters, formatParameters } from '../src/core/endpoints/infotext.ts';
 import type { EndpointClient, EndpointConfig, WebSocketLike } from '../src/core/endpoints/types.ts';
 import type { GenerationPlan } from '../src/core/plan.ts';
 import { A1111TestServer } from '../test/servers/a1111-test-server.ts';

@@ -27,7 +27,7 @@
  * imagereward, aesthetic, fid-features); --reference is a folder of reference images for FID. The report gains
  * engines.<name>.images and image_evaluation, and an extra table is printed.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBenchEngines, parseEngineList, type BenchEngineInputs } from '../src/core/bench/engines.ts';
@@ -41,7 +41,7 @@ import { formatRecordError } from '../src/core/catalog/jsonl.ts';
 import { loadBertEmbedder } from '../src/core/metrics/bert-embedder.ts';
 import { BertScorer } from '../src/core/metrics/bertscore.ts';
 import { PACK_DTYPES, type PackDtype } from '../src/core/engines/neural/manifest.ts';
-import { loadNodePack } from '../src/node/neural.ts';
+import { loadNodePack, type NodePack } from '../src/node/neural.ts';
 import { openScorerPacks, readEngineImages, readReferenceImages } from './lib/bench-images.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -49,9 +49,13 @@ const DEFAULT_DATA = path.resolve(repoRoot, '../shared/data/civitai-2023');
 
 class UsageError extends Error {}
 
-function fail(message: string, code = 1): never {
-  process.stderr.write(`bench: ${message}\n`);
-  process.exit(code);
+/** Where the CLI writes and what it reads from its environment: the process's own, or a test's. */
+export interface BenchCliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Whether stderr is a terminal (the progress bar redraws one line). */
+  isTTY: boolean;
 }
 
 function readText(file: string, what: string): string {
@@ -59,7 +63,7 @@ function readText(file: string, what: string): string {
   return readFileSync(file, 'utf8');
 }
 
-function progressBar(): (p: BenchProgress) => void {
+function progressBar(io: BenchCliIo): (p: BenchProgress) => void {
   const width = 30;
   const started = performance.now();
   let lastPrinted = -1;
@@ -69,20 +73,40 @@ function progressBar(): (p: BenchProgress) => void {
     const elapsed = (performance.now() - started) / 1000;
     const filled = Math.round(share * width);
     const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} ${elapsed.toFixed(1)}s ${p.engine} ${p.itemId}`;
-    if (process.stderr.isTTY) {
-      process.stderr.write(`\r${text.padEnd(100)}${p.done === p.total ? '\n' : ''}`);
+    if (io.isTTY) {
+      io.stderr(`\r${text.padEnd(100)}${p.done === p.total ? '\n' : ''}`);
     } else if (percent >= lastPrinted + 10 || p.done === p.total) {
       // Not a terminal (CI, a log file): a line every 10% instead of redrawing one line.
       lastPrinted = percent;
-      process.stderr.write(text + '\n');
+      io.stderr(text + '\n');
     }
   };
 }
 
-async function main(): Promise<void> {
+/** Runs `npm run bench` with these arguments; resolves to the exit code (2 for a usage error). */
+export async function benchCli(args: string[], io: BenchCliIo): Promise<number> {
+  let neuralPack: NodePack | undefined;
+  try {
+    await bench(args, io, (pack) => (neuralPack = pack));
+    return 0;
+  } catch (e) {
+    io.stderr(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  } finally {
+    await neuralPack?.session.dispose();
+  }
+}
+
+async function bench(
+  args: string[],
+  io: BenchCliIo,
+  /** Told the pack it opened, which benchCli closes when the run ends. */
+  opened: (pack: NodePack) => void,
+): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
+      args,
       options: {
         data: { type: 'string', default: DEFAULT_DATA },
         catalog: { type: 'string' },
@@ -108,7 +132,7 @@ async function main(): Promise<void> {
     throw new UsageError((e as Error).message);
   }
   if (values.help) {
-    process.stdout.write(
+    io.stdout(
       readFileSync(import.meta.filename, 'utf8')
         .split('*/')[0]!
         .replace(/^\/\*\*\n/, '')
@@ -166,11 +190,12 @@ async function main(): Promise<void> {
     try {
       const pack = await loadNodePack(packDir, {
         ...(packDtype === undefined ? {} : { dtype: packDtype as PackDtype }),
-        ...(process.env.CHATGEN_HUB_URL ? { hubUrl: process.env.CHATGEN_HUB_URL } : {}),
-        ...(process.env.CHATGEN_MODEL_CACHE ? { cacheDir: process.env.CHATGEN_MODEL_CACHE } : {}),
+        ...(io.env.CHATGEN_HUB_URL ? { hubUrl: io.env.CHATGEN_HUB_URL } : {}),
+        ...(io.env.CHATGEN_MODEL_CACHE ? { cacheDir: io.env.CHATGEN_MODEL_CACHE } : {}),
       });
       inputs.neuralPack = { session: pack.session, head: pack.head, manifest: pack.manifest };
-      process.stderr.write(
+      opened(pack);
+      io.stderr(
         `bench: pack "${pack.manifest.name}" loaded on onnxruntime-node (${pack.session.dtype}, ${pack.head ? `${pack.head.modelIds.length} model rows` : 'no head: hybrid planning'}) in ${((performance.now() - packStarted) / 1000).toFixed(2)}s\n`,
       );
     } catch (e) {
@@ -187,15 +212,15 @@ async function main(): Promise<void> {
     { catalog: { file: catalogFile, text: catalogText }, demonstrations: { file: demosFile, text: demosText } },
     path.basename(dataDir),
   );
-  for (const e of errors.slice(0, 5)) process.stderr.write(`bench: skipped ${formatRecordError(e)}\n`);
-  if (errors.length > 5) process.stderr.write(`bench: ... and ${errors.length - 5} more skipped catalog lines\n`);
+  for (const e of errors.slice(0, 5)) io.stderr(`bench: skipped ${formatRecordError(e)}\n`);
+  if (errors.length > 5) io.stderr(`bench: ... and ${errors.length - 5} more skipped catalog lines\n`);
   if (trust) {
     const suite = parseTrustSuite(itemsText, path.relative(repoRoot, itemsFile));
     const engines = await buildBenchEngines(engineNames, catalog, inputs);
-    process.stderr.write(
+    io.stderr(
       `bench: trust suite, ${suite.length} requests, catalog ${path.basename(dataDir)} (${catalog.models.length} models)\n`,
     );
-    const bar = progressBar();
+    const bar = progressBar(io);
     const run = await runTrustSuite({
       items: suite,
       catalog,
@@ -208,29 +233,29 @@ async function main(): Promise<void> {
         : values.out;
     mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
     writeFileSync(out, JSON.stringify(run, null, 2) + '\n');
-    process.stdout.write(`\n${trustTable(run.summaries)}\n\n`);
+    io.stdout(`\n${trustTable(run.summaries)}\n\n`);
     for (const c of run.checks.filter((x) => !x.holds && x.applicable))
-      process.stdout.write(`- ${c.engine} ${c.id}: ${c.failures.join('; ')}\n`);
+      io.stdout(`- ${c.engine} ${c.id}: ${c.failures.join('; ')}\n`);
     const skipped = run.checks.filter((c) => !c.applicable).map((c) => c.id);
     if (skipped.length > 0)
-      process.stdout.write(
+      io.stdout(
         `\nNot applicable to this catalog (the named model is not in it): ${[...new Set(skipped)].join(', ')}\n`,
       );
-    process.stdout.write(`\nreport with every plan: ${path.relative(process.cwd(), path.resolve(out))}\n`);
+    io.stdout(`\nreport with every plan: ${path.relative(process.cwd(), path.resolve(out))}\n`);
     return;
   }
   const allItems = loadBenchItems(itemsText, itemsFile);
   const items = limit === undefined ? allItems : allItems.slice(0, limit);
-  process.stderr.write(
+  io.stderr(
     `bench: ${catalog.models.length} models, ${catalog.demonstrations.length} demonstrations, ${items.length} of ${allItems.length} items (${((performance.now() - t0) / 1000).toFixed(1)}s to load)\n`,
   );
 
   const engines = await buildBenchEngines(engineNames, catalog, inputs);
   for (const e of engines) {
-    process.stderr.write(`bench: engine ${e.engine.name} ready in ${(e.setupMs / 1000).toFixed(2)}s\n`);
+    io.stderr(`bench: engine ${e.engine.name} ready in ${(e.setupMs / 1000).toFixed(2)}s\n`);
     const stages = e.engine.stageEngines;
     if (stages)
-      process.stderr.write(
+      io.stderr(
         `bench: ${e.engine.name}: stage 1 by ${stages.prompt}; stage 2 by ${stages.model}; stage 3 by ${stages.arguments}\n`,
       );
   }
@@ -248,7 +273,7 @@ async function main(): Promise<void> {
       items.map((i) => i.gold.prompt),
       { idf: values['bert-idf'] },
     );
-    process.stderr.write(`bench: BERTScore with ${embedder.name}${values['bert-idf'] ? ' (idf-weighted)' : ''}\n`);
+    io.stderr(`bench: BERTScore with ${embedder.name}${values['bert-idf'] ? ' (idf-weighted)' : ''}\n`);
   }
 
   const started = performance.now();
@@ -258,7 +283,7 @@ async function main(): Promise<void> {
     catalog,
     engines,
     ...(bert ? { bert } : {}),
-    onProgress: progressBar(),
+    onProgress: progressBar(io),
   });
   const seconds = (performance.now() - started) / 1000;
 
@@ -271,15 +296,14 @@ async function main(): Promise<void> {
       new Set(items.map((i) => i.id)),
     );
     for (const [engine, count] of Object.entries(skipped)) {
-      if (count > 0)
-        process.stderr.write(`bench: ${engine}: ${count} image(s) not named by an item id of this run; not scored\n`);
+      if (count > 0) io.stderr(`bench: ${engine}: ${count} image(s) not named by an item id of this run; not scored\n`);
     }
     const packs = await openScorerPacks(path.resolve(values.scorers));
     const reference = values.reference === undefined ? null : await readReferenceImages(path.resolve(values.reference));
     images = await evaluateImages({ items, sets, packs, reference });
     await Promise.all(packs.map((p) => p.unload()));
     attachImageEvaluation(result.report, images);
-    process.stderr.write(`bench: images scored in ${((performance.now() - imagesStarted) / 1000).toFixed(1)}s\n`);
+    io.stderr(`bench: images scored in ${((performance.now() - imagesStarted) / 1000).toFixed(1)}s\n`);
   }
 
   for (const file of [values.out, values.predictions]) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -287,23 +311,27 @@ async function main(): Promise<void> {
   writeFileSync(values.predictions, result.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n');
 
   const failed = result.scores.filter((s) => s.failed).length;
-  process.stdout.write(
-    `\n${metricsTable(result.report)}\n\nPer-argument exact match:\n\n${perArgumentTable(result.report)}\n\n`,
-  );
+  io.stdout(`\n${metricsTable(result.report)}\n\nPer-argument exact match:\n\n${perArgumentTable(result.report)}\n\n`);
   if (images) {
-    process.stdout.write(`Image-level evaluation:\n\n${imageTable(images)}\n\n${images.unified.explanation}\n`);
+    io.stdout(`Image-level evaluation:\n\n${imageTable(images)}\n\n${images.unified.explanation}\n`);
     for (const [engine, m] of Object.entries(images.engines)) {
-      for (const note of m.fid_notes) process.stdout.write(`FID note (${engine}): ${note}\n`);
+      for (const note of m.fid_notes) io.stdout(`FID note (${engine}): ${note}\n`);
     }
-    process.stdout.write('\n');
+    io.stdout('\n');
   }
-  process.stdout.write(
+  io.stdout(
     `${result.predictions.length} predictions in ${seconds.toFixed(1)}s${failed > 0 ? `, ${failed} failed (see "error" in the predictions file)` : ''}; ` +
       `report: ${path.relative(process.cwd(), path.resolve(values.out))}, predictions: ${path.relative(process.cwd(), path.resolve(values.predictions))}\n`,
   );
 }
 
-main().catch((e: unknown) => {
-  if (e instanceof UsageError) fail(e.message, 2);
-  fail(e instanceof Error ? e.message : String(e));
-});
+// Run as a script (not imported by a test): the process's own streams and exit code.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(import.meta.filename)) {
+  const code = await benchCli(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    isTTY: process.stderr.isTTY,
+  });
+  if (code !== 0) process.exit(code);
+}

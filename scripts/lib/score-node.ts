@@ -5,10 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { inflateSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import type { RgbaImage } from '../../src/core/scoring/image.ts';
-import { decodePng, isPng } from '../../src/core/scoring/png.ts';
+import { decodePng, isPng } from '../../src/core/png.ts';
 import { ortRuntime, type OrtModule, type ScoringRuntime } from '../../src/core/scoring/runtime.ts';
 import { ScorerPack, type PackSource } from '../../src/core/scoring/scorers.ts';
 
@@ -35,7 +34,7 @@ export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 
 export async function readImageFile(file: string): Promise<RgbaImage> {
   const bytes = new Uint8Array(await readFile(file));
-  if (isPng(bytes)) return decodePng(bytes, (compressed) => inflateSync(compressed), file);
+  if (isPng(bytes)) return decodePng(bytes, file);
   const { default: sharp } = await import('sharp');
   const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   return {

@@ -110,6 +110,7 @@ export const ARGUMENT_LIMITS = {
   steps: { min: 1, max: 150 },
   cfg_scale: { min: 1, max: 30 },
   size: { min: 256, max: 2048, multiple: 8 },
+  seed: { min: 0, max: 0xffffffff },
 } as const;
 
 export type ModelType = 'Checkpoint' | 'LORA';
@@ -148,7 +149,7 @@ export function validateArguments(args: GenerationArguments): ArgumentProblem[] 
   if (canonicalSampler(args.sampler) === null) {
     problems.push({ field: 'sampler', message: `unknown sampler "${args.sampler}"` });
   }
-  const { steps, cfg_scale, size } = ARGUMENT_LIMITS;
+  const { steps, cfg_scale, size, seed } = ARGUMENT_LIMITS;
   if (!Number.isInteger(args.steps) || args.steps < steps.min || args.steps > steps.max) {
     problems.push({
       field: 'steps',
@@ -170,8 +171,11 @@ export function validateArguments(args: GenerationArguments): ArgumentProblem[] 
       });
     }
   }
-  if (!Number.isInteger(args.seed) || args.seed < 0 || args.seed > 0xffffffff) {
-    problems.push({ field: 'seed', message: `seed must be a whole number from 0 to 4294967295, got ${args.seed}` });
+  if (!Number.isInteger(args.seed) || args.seed < seed.min || args.seed > seed.max) {
+    problems.push({
+      field: 'seed',
+      message: `seed must be a whole number from ${seed.min} to ${seed.max}, got ${args.seed}`,
+    });
   }
   return problems;
 }
@@ -188,7 +192,7 @@ export function repairArguments(
   args: GenerationArguments,
   fallbackSampler: KnownSampler = 'Euler a',
 ): GenerationArguments {
-  const { steps, cfg_scale } = ARGUMENT_LIMITS;
+  const { steps, cfg_scale, seed } = ARGUMENT_LIMITS;
   const clamp = (v: number, lo: number, hi: number, dflt: number) =>
     Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : dflt;
   return {
@@ -197,6 +201,6 @@ export function repairArguments(
     cfg_scale: Math.round(clamp(args.cfg_scale, cfg_scale.min, cfg_scale.max, 7) * 10) / 10,
     width: snapSize(args.width),
     height: snapSize(args.height),
-    seed: Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff ? args.seed : 0,
+    seed: Number.isInteger(args.seed) && args.seed >= seed.min && args.seed <= seed.max ? args.seed : 0,
   };
 }

@@ -12,6 +12,8 @@
  *     "safeNegativePrompt": "nsfw, nude, gore" }  replaces the built-in safe negative prompt
  */
 
+import { isPlainObject, Problems, quotedFieldLine } from './validate.ts';
+
 export interface StationConfig {
   mode: 'kiosk' | 'standard';
   allowKioskParam: boolean;
@@ -58,49 +60,50 @@ const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.t
 /** Reads the station fields of a kiosk.json object; every problem is reported, and valid fields still apply. */
 export function parseStationConfig(raw: unknown): { config: StationConfig; problems: string[] } {
   const config: StationConfig = structuredClone(DEFAULT_STATION_CONFIG);
-  const problems: string[] = [];
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { config, problems };
-  const o = raw as Record<string, unknown>;
+  const problems = new Problems();
+  if (!isPlainObject(raw)) return { config, problems: [] };
+  const o = raw;
   if (o.mode !== undefined) {
     if (o.mode === 'kiosk' || o.mode === 'standard') config.mode = o.mode;
-    else problems.push(`"mode" must be "kiosk" or "standard", got ${JSON.stringify(o.mode)}`);
+    else problems.add('mode', `must be "kiosk" or "standard", got ${JSON.stringify(o.mode)}`);
   }
   for (const k of ['allowKioskParam', 'fullscreen', 'safeMode'] as const) {
     if (o[k] === undefined) continue;
     if (typeof o[k] === 'boolean') config[k] = o[k];
-    else problems.push(`"${k}" must be true or false`);
+    else problems.add(k, 'must be true or false');
   }
   if (o.idleResetSeconds !== undefined) {
     const v = o.idleResetSeconds;
     if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 86_400) config.idleResetSeconds = v;
-    else problems.push('"idleResetSeconds" must be a whole number of seconds from 1 to 86400');
+    else problems.add('idleResetSeconds', 'must be a whole number of seconds from 1 to 86400');
   }
   if (o.operatorPin !== undefined) {
     const pin = typeof o.operatorPin === 'number' ? String(o.operatorPin) : o.operatorPin;
     if (typeof pin === 'string' && /^\d{4,12}$/.test(pin.trim())) config.operatorPin = pin.trim();
-    else problems.push('"operatorPin" must be 4 to 12 digits, e.g. "4321"');
+    else problems.add('operatorPin', 'must be 4 to 12 digits, e.g. "4321"');
   }
   if (o.blockedTerms !== undefined) {
     if (Array.isArray(o.blockedTerms) && o.blockedTerms.every(nonEmptyString))
       config.blockedTerms = o.blockedTerms.map((t) => t.trim());
-    else problems.push('"blockedTerms" must be a list of non-empty strings');
+    else problems.add('blockedTerms', 'must be a list of non-empty strings');
   }
   if (o.allowedModels !== undefined) {
     const list = o.allowedModels;
     if (Array.isArray(list) && list.every((e) => nonEmptyString(e) || (typeof e === 'number' && Number.isInteger(e)))) {
       config.allowedModels = list.length ? list.map((e) => (typeof e === 'string' ? e.trim() : e)) : null;
-    } else problems.push('"allowedModels" must be a list of catalog model ids or names');
+    } else problems.add('allowedModels', 'must be a list of catalog model ids or names');
   }
   if (o.safeNegativePrompt !== undefined) {
     if (nonEmptyString(o.safeNegativePrompt)) config.safeNegativePrompt = o.safeNegativePrompt.trim();
-    else problems.push('"safeNegativePrompt" must be a non-empty string');
+    else problems.add('safeNegativePrompt', 'must be a non-empty string');
   }
   if (config.mode === 'kiosk' && config.operatorPin === null) {
-    problems.push(
+    problems.add(
+      '',
       'kiosk mode has no "operatorPin": Settings and Bench stay locked on this station until kiosk.json sets one',
     );
   }
-  return { config, problems };
+  return { config, problems: problems.lines(quotedFieldLine) };
 }
 
 /**

@@ -11,7 +11,7 @@ import { readBody } from '../core/bytes.ts';
 import { featureSetFromRows, fid, type FidResult } from '../core/metrics/fid.ts';
 import type { RgbaImage } from '../core/scoring/image.ts';
 import type { ScorerManifest } from '../core/scoring/manifest.ts';
-import { decodePng, isPng } from '../core/scoring/png.ts';
+import { decodePng, isPng } from '../core/png.ts';
 import { ortRuntime, type OrtModule, type ScoringRuntime } from '../core/scoring/runtime.ts';
 import { readScorerManifest, ScorerPack, type LoadProgress, type PackSource } from '../core/scoring/scorers.ts';
 import type {
@@ -35,15 +35,10 @@ function urlSource(base: string): PackSource {
   };
 }
 
-async function inflateInBrowser(compressed: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([compressed as BlobPart]).stream().pipeThrough(new DecompressionStream('deflate'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 async function decodeImage(image: ScoreImage): Promise<RgbaImage> {
   if (!(image instanceof Blob)) return image;
   const bytes = new Uint8Array(await image.arrayBuffer());
-  if (isPng(bytes)) return decodePng(bytes, inflateInBrowser);
+  if (isPng(bytes)) return decodePng(bytes);
   const bitmap = await createImageBitmap(image, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const context = canvas.getContext('2d');

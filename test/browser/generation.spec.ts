@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import fs from 'node:fs';
-import { readParameters } from '../../src/core/endpoints/png.ts';
+import { readParameters } from '../../src/core/endpoints/infotext.ts';
 import { A1111TestServer } from '../servers/a1111-test-server.ts';
 import { ComfyTestServer } from '../servers/comfyui-test-server.ts';
 import { OpenAITestServer } from '../servers/openai-test-server.ts';

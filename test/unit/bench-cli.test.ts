@@ -1,23 +1,19 @@
 /**
- * The bench CLI end to end (child processes, as a user runs it): report, predictions and tables over
+ * The bench CLI end to end (in this process, and once as a child process, as a user runs it): report,
+ * predictions and tables over
  * the starter catalog and a few hand-written items, so it takes seconds; the benchmark itself on the
  * civitai-2023 dev set is `npm run bench`, not a test.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bench, benchProcess } from './bench-cli-run.ts';
 import { STARTER_ITEMS_JSONL } from './starter-items.ts';
 
-const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const starterDir = path.join(repoRoot, 'public/models/starter');
 
-const tsx = path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs');
-const bench = (args: string[]) =>
-  run(process.execPath, [tsx, 'scripts/bench.ts', ...args], { cwd: repoRoot, maxBuffer: 16 << 20 });
 const out = mkdtempSync(path.join(tmpdir(), 'bench-cli-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -133,7 +129,8 @@ describe('npm run bench', () => {
   }, 60_000);
 
   it('says clearly what is wrong with bad options and missing data', async () => {
-    await expect(bench(['--data', path.join(out, 'nowhere')])).rejects.toMatchObject({
+    // The script itself, as a user runs it: its exit code and stderr.
+    await expect(benchProcess(['--data', path.join(out, 'nowhere')])).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining('data folder not found'),
     });

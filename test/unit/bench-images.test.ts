@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateImages, imageTable, type ItemImage } from '../../src/core/bench/images.ts';
 import { loadBenchItems } from '../../src/core/bench/items.ts';
@@ -11,6 +9,7 @@ import { featureSetFromRows, fid } from '../../src/core/metrics/fid.ts';
 import type { RgbaImage } from '../../src/core/scoring/image.ts';
 import { openScorerPacks } from '../../scripts/lib/bench-images.ts';
 import { readImageFile } from '../../scripts/lib/score-node.ts';
+import { bench } from './bench-cli-run.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const scorersDir = path.join(repoRoot, 'test/fixtures/scorers');
@@ -141,8 +140,6 @@ describe('image-level bench evaluation (core) with the fixture scorer packs', ()
   });
 });
 
-const run = promisify(execFile);
-const tsx = path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs');
 const work = mkdtempSync(path.join(tmpdir(), 'bench-images-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -184,28 +181,25 @@ describe('npm run bench with --images, --scorers and --reference', () => {
       copyFileSync(path.join(imagesDir, file), path.join(work, 'reference', file));
 
     const out = path.join(work, 'report.json');
-    const { stdout, stderr } = await run(
-      process.execPath,
-      [
-        tsx,
-        'scripts/bench.ts',
-        '--data',
-        data,
-        '--engines',
-        'baseline,default',
-        '--out',
-        out,
-        '--predictions',
-        path.join(work, 'p.jsonl'),
-        '--images',
-        path.join(work, 'images'),
-        '--scorers',
-        scorersDir,
-        '--reference',
-        path.join(work, 'reference'),
-      ],
-      { cwd: repoRoot, timeout: 90_000 },
-    );
+    const withImages = (engines: string) => [
+      '--data',
+      data,
+      '--engines',
+      engines,
+      '--out',
+      out,
+      '--predictions',
+      path.join(work, 'p.jsonl'),
+      '--images',
+      path.join(work, 'images'),
+    ];
+    const { stdout, stderr } = await bench([
+      ...withImages('baseline,default'),
+      '--scorers',
+      scorersDir,
+      '--reference',
+      path.join(work, 'reference'),
+    ]);
     expect(stderr).toContain('default: 1 image(s) not named by an item id of this run; not scored');
     expect(stdout).toContain('Image-level evaluation:');
     expect(stdout).toContain('| Engine | Images | FID ↓ | CLIP score | HPS v2 | ImageReward | Aesthetic | Unified |');
@@ -228,47 +222,13 @@ describe('npm run bench with --images, --scorers and --reference', () => {
     expect(report.engines.default!.images!.n).toBe(4);
     expect(baseline.unified! + report.engines.default!.images!.unified!).toBeGreaterThan(0);
 
-    await expect(
-      run(
-        process.execPath,
-        [
-          tsx,
-          'scripts/bench.ts',
-          '--data',
-          data,
-          '--engines',
-          'baseline',
-          '--out',
-          out,
-          '--predictions',
-          path.join(work, 'p.jsonl'),
-          '--images',
-          path.join(work, 'images'),
-        ],
-        { cwd: repoRoot },
-      ),
-    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--images and --scorers go together') });
-    await expect(
-      run(
-        process.execPath,
-        [
-          tsx,
-          'scripts/bench.ts',
-          '--data',
-          data,
-          '--engines',
-          'baseline',
-          '--out',
-          out,
-          '--predictions',
-          path.join(work, 'p.jsonl'),
-          '--images',
-          path.join(work, 'images'),
-          '--scorers',
-          scorersDir,
-        ],
-        { cwd: repoRoot },
-      ),
-    ).rejects.toMatchObject({ stderr: expect.stringContaining('sub-folder "default" is not an engine of this run') });
+    // Images without scorers, and images of an engine that did not run.
+    await expect(bench(withImages('baseline'))).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--images and --scorers go together'),
+    });
+    await expect(bench([...withImages('baseline'), '--scorers', scorersDir])).rejects.toMatchObject({
+      stderr: expect.stringContaining('sub-folder "default" is not an engine of this run'),
+    });
   }, 120_000);
 });

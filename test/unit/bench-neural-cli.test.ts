@@ -1,25 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bench } from './bench-cli-run.ts';
 import { STARTER_ITEMS, STARTER_ITEMS_JSONL } from './starter-items.ts';
 import { HUB_FIXTURES, HubTestServer } from '../servers/hub-test-server.ts';
 
-const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 // The tiny pack's head has a row per starter model: the starter catalog and a few items over it are enough.
 const dataDir = path.join(repoRoot, 'public/models/starter');
 
-const tsx = path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs');
-const bench = (args: string[], env: Record<string, string> = {}) =>
-  run(process.execPath, [tsx, 'scripts/bench.ts', ...args], {
-    cwd: repoRoot,
-    maxBuffer: 16 << 20,
-    timeout: 110_000,
-    env: { ...process.env, ...env },
-  });
 const out = mkdtempSync(path.join(tmpdir(), 'bench-neural-cli-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 

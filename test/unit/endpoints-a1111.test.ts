@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { A1111Client } from '../../src/core/endpoints/a1111.ts';
-import { pngSize } from '../../src/core/endpoints/png.ts';
+import { pngSize } from '../../src/core/png.ts';
 import type { GenerationProgress } from '../../src/core/endpoints/types.ts';
 import { A1111TestServer } from '../servers/a1111-test-server.ts';
 import {

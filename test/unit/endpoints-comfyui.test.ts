@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ComfyUIClient } from '../../src/core/endpoints/comfyui.ts';
-import { pngSize } from '../../src/core/endpoints/png.ts';
+import { pngSize } from '../../src/core/png.ts';
 import type { GenerationProgress } from '../../src/core/endpoints/types.ts';
 import { ComfyTestServer } from '../servers/comfyui-test-server.ts';
 import {

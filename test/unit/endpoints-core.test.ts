@@ -14,14 +14,12 @@ import {
 import { jobKey } from '../../src/core/endpoints/job-key.ts';
 import { KioskConfigError, kioskConfigFromUrl, parseKioskConfig } from '../../src/core/endpoints/kiosk.ts';
 import {
-  crc32,
   embedParameters,
   formatParameters,
   parseParameters,
   readParameters,
-  readPngChunks,
-  pngSize,
-} from '../../src/core/endpoints/png.ts';
+} from '../../src/core/endpoints/infotext.ts';
+import { crc32, readPngChunks, pngSize } from '../../src/core/png.ts';
 import { EndpointPool } from '../../src/core/endpoints/pool.ts';
 import { combinedA1111Sampler, splitA1111Sampler, toComfySampler } from '../../src/core/endpoints/samplers.ts';
 import type {

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { planLosses } from '../../src/core/endpoints/losses.ts';
 import { HFInferenceClient, OpenAIImagesClient, nearestOpenAISize } from '../../src/core/endpoints/openai.ts';
-import { pngSize } from '../../src/core/endpoints/png.ts';
+import { pngSize } from '../../src/core/png.ts';
 import { OpenAITestServer } from '../servers/openai-test-server.ts';
 import {
   CHECKPOINT_PLAN,

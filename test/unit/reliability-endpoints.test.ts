@@ -19,8 +19,8 @@ import {
   formatParameters,
   parseParameters,
   readParameters,
-  readPngChunks,
-} from '../../src/core/endpoints/png.ts';
+} from '../../src/core/endpoints/infotext.ts';
+import { readPngChunks } from '../../src/core/png.ts';
 import { settingsForStorage } from '../../src/core/endpoints/secrets.ts';
 import { runPipeline } from '../../src/core/pipeline.ts';
 import { A1111TestServer } from '../servers/a1111-test-server.ts';

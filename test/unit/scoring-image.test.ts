@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { preprocessImage, resizedSize, type RgbaImage } from '../../src/core/scoring/image.ts';
 import { parseScorerManifest } from '../../src/core/scoring/manifest.ts';
-import { decodePng, PngError } from '../../src/core/scoring/png.ts';
+import { decodePng, PngFormatError } from '../../src/core/png.ts';
 import { PromptTokenizer } from '../../src/core/scoring/tokens.ts';
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures');
@@ -17,7 +16,6 @@ const reference = JSON.parse(readFileSync(path.join(fixtures, 'scorers/reference
     { pixel_values_sum?: number[]; pixel_values_head?: number[][]; token_ids?: number[][]; attention_mask?: number[][] }
   >;
 };
-const inflate = (bytes: Uint8Array) => inflateSync(bytes);
 const manifest = (id: string) =>
   parseScorerManifest(JSON.parse(readFileSync(path.join(fixtures, 'scorers', id, 'scorer.json'), 'utf8')));
 
@@ -30,7 +28,7 @@ describe('decodePng', () => {
   it('decodes the fixture PNGs (all five row filters, RGB and RGBA) exactly as sharp does', async () => {
     for (const name of reference.images) {
       const bytes = new Uint8Array(readFileSync(path.join(fixtures, 'images', name)));
-      const ours = await decodePng(bytes, inflate, name);
+      const ours = await decodePng(bytes, name);
       const theirs = await sharpRgba(bytes);
       expect([ours.width, ours.height]).toEqual([theirs.width, theirs.height]);
       expect(Buffer.from(ours.data).equals(Buffer.from(theirs.data))).toBe(true);
@@ -51,7 +49,7 @@ describe('decodePng', () => {
     ];
     for (const variant of variants) {
       const bytes = new Uint8Array(await variant.toBuffer());
-      const ours = await decodePng(bytes, inflate);
+      const ours = await decodePng(bytes);
       const theirs = await sharpRgba(bytes);
       const worst = Math.max(...Array.from(ours.data, (v, i) => Math.abs(v - theirs.data[i]!)));
       expect(worst).toBeLessThanOrEqual(1); // 16-bit: we keep the high byte, sharp rounds
@@ -59,15 +57,15 @@ describe('decodePng', () => {
   });
 
   it('gives specific errors for non-PNG, interlaced and truncated files', async () => {
-    await expect(decodePng(new Uint8Array([1, 2, 3]), inflate, 'x.png')).rejects.toThrow(/x.png: not a PNG file/);
+    await expect(decodePng(new Uint8Array([1, 2, 3]), 'x.png')).rejects.toThrow(/x.png: not a PNG file/);
     const interlaced = new Uint8Array(
       await sharp(Buffer.alloc(48, 9), { raw: { width: 4, height: 4, channels: 3 } })
         .png({ progressive: true })
         .toBuffer(),
     );
-    await expect(decodePng(interlaced, inflate)).rejects.toThrow(/interlaced \(Adam7\)/);
+    await expect(decodePng(interlaced)).rejects.toThrow(/interlaced \(Adam7\)/);
     const bytes = new Uint8Array(readFileSync(path.join(fixtures, 'images', reference.images[0]!)));
-    await expect(decodePng(bytes.subarray(0, 60), inflate)).rejects.toThrow(PngError);
+    await expect(decodePng(bytes.subarray(0, 60))).rejects.toThrow(PngFormatError);
   });
 });
 
@@ -83,7 +81,7 @@ describe('preprocessImage', () => {
     for (const id of ['fixture-clip', 'fixture-hpsv2', 'fixture-imagereward']) {
       const spec = manifest(id).preprocessing;
       for (const [i, name] of reference.images.entries()) {
-        const image = await decodePng(new Uint8Array(readFileSync(path.join(fixtures, 'images', name))), inflate);
+        const image = await decodePng(new Uint8Array(readFileSync(path.join(fixtures, 'images', name))));
         const pixels = preprocessImage(image, spec);
         expect(pixels.length).toBe(3 * spec.size * spec.size);
         const sum = pixels.reduce((s, v) => s + v, 0);

@@ -30,7 +30,7 @@ const linkAnswerKey = (config: KioskConfig) =>
 import { planLosses } from '../../core/endpoints/losses.ts';
 import { settingsForStorage, type StoredEndpointSettings } from '../../core/endpoints/secrets.ts';
 import { announce, onAnnouncement } from '../sync.ts';
-import { embedParameters, formatParameters } from '../../core/endpoints/png.ts';
+import { embedParameters, formatParameters } from '../../core/endpoints/infotext.ts';
 import { EndpointPool, type DispatchPolicy, type EndpointFilter } from '../../core/endpoints/pool.ts';
 import {
   DEFAULT_TIMEOUT_MS,

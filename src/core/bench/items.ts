@@ -4,16 +4,8 @@
  * name the file, the line and the field.
  */
 import { inputTypeOf, type ChatInput, type InputType, type ReferenceImage } from '../chat.ts';
-import {
-  formatRecordError,
-  parseJsonl,
-  read,
-  within,
-  FieldError,
-  isObject,
-  type JsonObject,
-  type RecordError,
-} from '../catalog/jsonl.ts';
+import { formatRecordError, parseJsonl, type RecordError } from '../catalog/jsonl.ts';
+import { FieldError, isPlainObject, read, within, type JsonObject } from '../validate.ts';
 import { parseArguments } from '../catalog/records.ts';
 import type { DemonstrationArguments } from '../catalog/types.ts';
 import type { ModelType } from '../plan.ts';
@@ -52,7 +44,7 @@ function parseImages(o: JsonObject): ReferenceImage[] {
       if (image.trim() === '') throw new FieldError(`images[${i}]`, 'must not be empty');
       return { source: image };
     }
-    if (isObject(image)) {
+    if (isPlainObject(image)) {
       return within(`images[${i}]`, () => {
         const ref: ReferenceImage = { source: read.string(image, 'source', { nonEmpty: true }) };
         const mime = read.string(image, 'mime', { optional: true });

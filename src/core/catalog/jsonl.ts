@@ -1,8 +1,9 @@
 /**
  * Line-by-line JSONL validation with errors that name the file, the line and the field. Parsing
  * never stops at the first bad line: every error is collected (up to a limit) and good lines are kept,
- * so one broken record does not lose an import.
+ * so one broken record does not lose an import. Records are checked with ../validate.ts.
  */
+import { describeValue, FieldError, isPlainObject, type JsonObject } from '../validate.ts';
 
 export interface RecordError {
   file: string;
@@ -15,94 +16,6 @@ export interface RecordError {
 
 export function formatRecordError(e: RecordError): string {
   return `${e.file}:${e.line}${e.field ? ` field "${e.field}"` : ''}: ${e.message}`;
-}
-
-export class FieldError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
-
-export function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Typed field readers that throw FieldError with the field path. */
-export const read = {
-  object(o: JsonObject, field: string): JsonObject {
-    const v = o[field];
-    if (!isObject(v)) throw new FieldError(field, `expected an object, got ${describe(v)}`);
-    return v;
-  },
-  string(o: JsonObject, field: string, opts: { optional?: boolean; nonEmpty?: boolean } = {}): string {
-    const v = o[field];
-    if (v === undefined || v === null) {
-      if (opts.optional) return '';
-      throw new FieldError(field, 'is missing');
-    }
-    if (typeof v !== 'string') throw new FieldError(field, `expected a string, got ${describe(v)}`);
-    if (opts.nonEmpty && v.trim() === '') throw new FieldError(field, 'must not be empty');
-    return v;
-  },
-  number(
-    o: JsonObject,
-    field: string,
-    opts: { optional?: boolean; integer?: boolean; fallback?: number } = {},
-  ): number {
-    const v = o[field];
-    if (v === undefined || v === null) {
-      if (opts.optional) return opts.fallback ?? 0;
-      throw new FieldError(field, 'is missing');
-    }
-    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isFinite(n))
-      throw new FieldError(field, `expected a number, got ${describe(v)}`);
-    if (opts.integer && !Number.isInteger(n)) throw new FieldError(field, `expected a whole number, got ${n}`);
-    return n;
-  },
-  stringArray(o: JsonObject, field: string, opts: { optional?: boolean } = {}): string[] {
-    const v = o[field];
-    if (v === undefined || v === null) {
-      if (opts.optional) return [];
-      throw new FieldError(field, 'is missing');
-    }
-    if (!Array.isArray(v)) throw new FieldError(field, `expected a list of strings, got ${describe(v)}`);
-    return v.map((item, i) => {
-      if (typeof item !== 'string') throw new FieldError(`${field}[${i}]`, `expected a string, got ${describe(item)}`);
-      return item;
-    });
-  },
-  oneOf<T extends string>(o: JsonObject, field: string, allowed: readonly T[]): T {
-    const v = read.string(o, field);
-    if (!(allowed as readonly string[]).includes(v)) {
-      throw new FieldError(field, `expected one of ${allowed.map((a) => `"${a}"`).join(', ')}, got "${v}"`);
-    }
-    return v as T;
-  },
-};
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 40) + '...' : v}"`;
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
-}
-
-/** Nested readers prefix the parent field to the child's path. */
-export function within<T>(parent: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof FieldError) throw new FieldError(`${parent}.${e.field}`, e.message);
-    throw e;
-  }
 }
 
 export interface ParseResult<T> {
@@ -196,8 +109,13 @@ export function parseJsonl<T>(text: string, parseRecord: (o: JsonObject) => T, o
       push({ file: opts.file, line: lineNo, field: '', message: `not valid JSON (${(e as Error).message})` });
       continue;
     }
-    if (!isObject(value)) {
-      push({ file: opts.file, line: lineNo, field: '', message: `expected a JSON object, got ${describe(value)}` });
+    if (!isPlainObject(value)) {
+      push({
+        file: opts.file,
+        line: lineNo,
+        field: '',
+        message: `expected a JSON object, got ${describeValue(value)}`,
+      });
       continue;
     }
     try {

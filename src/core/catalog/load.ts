@@ -6,9 +6,9 @@ import {
   parseJsonl,
   type ParseOptions,
   type ParseResult,
-  type JsonObject,
   type RecordError,
 } from './jsonl.ts';
+import type { JsonObject } from '../validate.ts';
 import { parseCatalogModel, parseDemonstration } from './records.ts';
 import type { Catalog } from './types.ts';
 

@@ -1,7 +1,7 @@
 /** Validators for catalog and demonstration records (ChatGenBench / civitai-2023 JSONL format). */
 import { canonicalSampler } from '../plan.ts';
 import type { CatalogModel, Demonstration, DemonstrationArguments } from './types.ts';
-import { FieldError, read, within, type JsonObject } from './jsonl.ts';
+import { FieldError, read, within, type JsonObject } from '../validate.ts';
 
 const MODEL_TYPES = ['Checkpoint', 'LORA'] as const;
 

@@ -19,7 +19,7 @@ import {
 import { EndpointError } from './errors.ts';
 import { asRecord, badReply, decodeBase64, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { hashFromTitle, normaliseHash, promptWithLora } from './installed.ts';
-import { PngFormatError, pngSize } from './png.ts';
+import { PngFormatError, pngSize } from '../png.ts';
 import { combinedA1111Sampler, splitA1111Sampler } from './samplers.ts';
 import {
   DEFAULT_POLL_MS,

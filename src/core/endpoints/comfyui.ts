@@ -19,7 +19,7 @@ import {
 import { EndpointError, cleanServerText } from './errors.ts';
 import { asRecord, badReply, parseJson, request, sleep, type RequestContext } from './http.ts';
 import { promptWithTriggerWords } from './installed.ts';
-import { PngFormatError, pngSize } from './png.ts';
+import { PngFormatError, pngSize } from '../png.ts';
 import { toComfySampler } from './samplers.ts';
 import {
   DEFAULT_POLL_MS,

@@ -2,7 +2,7 @@
 import { validateArguments, type GenerationPlan } from '../plan.ts';
 import { EndpointError } from './errors.ts';
 import { badReply, type Reply, type RequestContext } from './http.ts';
-import { PngFormatError, checkPngData } from './png.ts';
+import { PngFormatError, checkPngData } from '../png.ts';
 import { findInstalled, fileStem } from './installed.ts';
 import {
   ENDPOINT_KIND_LABELS,

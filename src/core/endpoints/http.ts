@@ -4,6 +4,7 @@
  * "Failed to fetch" told apart into CORS refused versus server unreachable.
  */
 import { readBody } from '../bytes.ts';
+import { isPlainObject } from '../validate.ts';
 import { EndpointError, cleanServerText, corsAdvice } from './errors.ts';
 import { DEFAULT_MAX_REPLY_MB, type EndpointConfig } from './types.ts';
 
@@ -261,8 +262,7 @@ export function parseJson(reply: Reply, ctx: RequestContext, what: string): unkn
 }
 
 /** `v` as an object's fields, or null when a reply put something else there. */
-export const asRecord = (v: unknown): Record<string, unknown> | null =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+export const asRecord = (v: unknown): Record<string, unknown> | null => (isPlainObject(v) ? v : null);
 
 export function badReply(ctx: RequestContext, message: string): EndpointError {
   return new EndpointError('bad-reply', `${ctx.config.baseUrl}: ${message}`, { kind: ctx.config.kind });

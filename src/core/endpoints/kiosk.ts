@@ -7,6 +7,7 @@
  * URL:  ?endpoint=a1111:http://gpu-1:7860&endpoint=comfyui:http://gpu-2:8188&dispatch=round-robin
  *       &only-installed=1&batch=2&timeout=300   (no API keys: a URL ends up in history and logs)
  */
+import { isPlainObject, Problems, quotedFieldLine } from '../validate.ts';
 import { STATION_FIELDS } from '../station.ts';
 import { DISPATCH_POLICIES, type DispatchPolicy } from './pool.ts';
 import { isSecretName, redactUrl, secretQueryNames } from './secrets.ts';
@@ -96,9 +97,8 @@ export function validateEndpointConfig(
   at = 'endpoint',
 ): { config: EndpointConfig | null; problems: string[] } {
   const problems: string[] = [];
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    return { config: null, problems: [`${at} must be an object`] };
-  const o = raw as Record<string, unknown>;
+  if (!isPlainObject(raw)) return { config: null, problems: [`${at} must be an object`] };
+  const o = raw;
   for (const k of Object.keys(o))
     if (!ENDPOINT_FIELDS.has(k))
       problems.push(`${at}: unknown field "${k}" (known: ${[...ENDPOINT_FIELDS].join(', ')})`);
@@ -138,30 +138,29 @@ export function validateEndpointConfig(
 }
 
 export function parseKioskConfig(raw: unknown, source = 'kiosk.json'): KioskConfig {
-  const problems: string[] = [];
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    throw new KioskConfigError(source, ['the top level must be a JSON object']);
-  const o = raw as Record<string, unknown>;
+  const problems = new Problems();
+  if (!isPlainObject(raw)) throw new KioskConfigError(source, ['the top level must be a JSON object']);
+  const o = raw;
   for (const k of Object.keys(o))
-    if (!TOP_FIELDS.has(k)) problems.push(`unknown field "${k}" (known: ${[...TOP_FIELDS].join(', ')})`);
+    if (!TOP_FIELDS.has(k)) problems.add('', `unknown field "${k}" (known: ${[...TOP_FIELDS].join(', ')})`);
   const endpoints: EndpointConfig[] = [];
-  if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) problems.push('"endpoints" must be a non-empty list');
+  if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) problems.add('endpoints', 'must be a non-empty list');
   else {
     o.endpoints.forEach((e, i) => {
       const r = validateEndpointConfig(e, `endpoints[${i}]`);
-      problems.push(...r.problems);
+      for (const problem of r.problems) problems.add('', problem);
       if (r.config) endpoints.push(r.config);
     });
   }
   if (o.dispatch !== undefined && !DISPATCH_POLICIES.includes(o.dispatch as DispatchPolicy))
-    problems.push(`"dispatch" must be one of ${DISPATCH_POLICIES.join(', ')}`);
+    problems.add('dispatch', `must be one of ${DISPATCH_POLICIES.join(', ')}`);
   if (o.onlyInstalledModels !== undefined && typeof o.onlyInstalledModels !== 'boolean')
-    problems.push('"onlyInstalledModels" must be true or false');
+    problems.add('onlyInstalledModels', 'must be true or false');
   if (o.batchSize !== undefined && !isInt(o.batchSize, 1, 16))
-    problems.push('"batchSize" must be a whole number from 1 to 16');
+    problems.add('batchSize', 'must be a whole number from 1 to 16');
   if (o.allowUrlOverrides !== undefined && typeof o.allowUrlOverrides !== 'boolean')
-    problems.push('"allowUrlOverrides" must be true or false');
-  if (problems.length) throw new KioskConfigError(source, problems);
+    problems.add('allowUrlOverrides', 'must be true or false');
+  if (problems.count > 0) throw new KioskConfigError(source, problems.lines(quotedFieldLine));
   return {
     endpoints,
     dispatch: (o.dispatch as DispatchPolicy | undefined) ?? 'least-busy',

@@ -8,7 +8,7 @@ import type { GenerationPlan } from '../plan.ts';
 import { RunTracker, checkBatchSize, checkImageData, checkPlan, makeContext, now, servedBy } from './common.ts';
 import { cleanServerText } from './errors.ts';
 import { asRecord, badReply, decodeBase64, parseJson, request, type Reply, type RequestContext } from './http.ts';
-import { PngFormatError, pngSize } from './png.ts';
+import { PngFormatError, pngSize } from '../png.ts';
 import type {
   ClientDeps,
   ConnectionReport,

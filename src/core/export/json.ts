@@ -4,6 +4,7 @@
  */
 import type { PlanExplanation } from '../explain.ts';
 import { validateArguments, type GenerationPlan, type PlannedModel } from '../plan.ts';
+import { isPlainObject } from '../validate.ts';
 
 export const PLAN_DOCUMENT_FORMAT = 'chatgen-plan/1';
 
@@ -20,8 +21,6 @@ export class PlanDocumentError extends Error {
   override name = 'PlanDocumentError';
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function fail(path: string, problem: string): never {
   throw new PlanDocumentError(`${path}: ${problem}`);
 }
@@ -32,7 +31,7 @@ function text(v: unknown, path: string): string {
 }
 
 function plannedModel(v: unknown, path: string): PlannedModel {
-  if (!isRecord(v)) fail(path, 'must be an object');
+  if (!isPlainObject(v)) fail(path, 'must be an object');
   if (typeof v['id'] !== 'number' || !Number.isInteger(v['id'])) fail(`${path}.id`, 'must be a whole number');
   if (v['type'] !== 'Checkpoint' && v['type'] !== 'LORA') fail(`${path}.type`, 'must be "Checkpoint" or "LORA"');
   const trained = v['trained_words'];
@@ -53,9 +52,9 @@ function plannedModel(v: unknown, path: string): PlannedModel {
 
 /** Checks an untrusted value is a valid plan and returns a clean copy (unknown fields dropped). */
 export function parseGenerationPlan(v: unknown, path = 'plan'): GenerationPlan {
-  if (!isRecord(v)) fail(path, 'must be an object');
+  if (!isPlainObject(v)) fail(path, 'must be an object');
   const a = v['arguments'];
-  if (!isRecord(a)) fail(`${path}.arguments`, 'must be an object');
+  if (!isPlainObject(a)) fail(`${path}.arguments`, 'must be an object');
   const args = {
     sampler: text(a['sampler'], `${path}.arguments.sampler`),
     steps: Number(a['steps']),
@@ -85,7 +84,7 @@ export function parseMessages(v: unknown, path = 'messages'): string[] {
 
 function parseEngine(v: unknown): PlanDocument['engine'] {
   if (v === null || v === undefined) return null;
-  if (!isRecord(v)) fail('engine', 'must be an object or null');
+  if (!isPlainObject(v)) fail('engine', 'must be an object or null');
   return { name: text(v['name'], 'engine.name'), version: text(v['version'], 'engine.version') };
 }
 
@@ -101,7 +100,8 @@ export function jsonToPlanDocument(json: string): Omit<PlanDocument, 'explanatio
   } catch (e) {
     throw new PlanDocumentError(`not JSON (${(e as Error).message})`);
   }
-  if (!isRecord(value) || value['format'] !== PLAN_DOCUMENT_FORMAT) fail('format', `must be "${PLAN_DOCUMENT_FORMAT}"`);
+  if (!isPlainObject(value) || value['format'] !== PLAN_DOCUMENT_FORMAT)
+    fail('format', `must be "${PLAN_DOCUMENT_FORMAT}"`);
   return {
     format: PLAN_DOCUMENT_FORMAT,
     messages: parseMessages(value['messages']),

@@ -5,7 +5,7 @@
  * a LoRA plan names its LoRA as A1111 does (a `<lora:name:1>` tag after the prompt and "Lora hashes"),
  * and reading back resolves the model and its checkpoint against the catalog.
  */
-import { formatParameters, parseParameters } from '../endpoints/png.ts';
+import { formatParameters, parseParameters } from '../endpoints/infotext.ts';
 import { canonicalSampler, validateArguments, type GenerationPlan, type PlannedModel } from '../plan.ts';
 
 const stem = (file: string) => file.replace(/^.*[\\/]/, '').replace(/\.(safetensors|ckpt|pt|pth|bin)$/i, '');

@@ -1,6 +1,7 @@
 /**
  * Scorer packs: a folder with `scorer.json` (this manifest) and the ONNX graphs and tokenizer it names.
- * Validation collects every problem with its JSON path, so a hand-written manifest is fixed in one pass.
+ * Validation collects every problem with its JSON path (../validate.ts), so a hand-written manifest is fixed
+ * in one pass.
  *
  * Example (CLIP):
  * { "format": "chatgen-scorer-pack", "version": 1, "id": "clip-vit-l-14", "kind": "clip", "name": "CLIP ViT-L/14",
@@ -10,6 +11,8 @@
  *                      "mean": [0.4815, 0.4578, 0.4082], "std": [0.2686, 0.2613, 0.2758] },
  *   "dims": { "embedding": 768 }, "tokenizer": { "max_length": 77, "pad_id": 49407 } }
  */
+
+import { isPlainObject, Problems } from '../validate.ts';
 
 export const SCORER_PACK_FORMAT = 'chatgen-scorer-pack';
 export const SCORER_PACK_VERSION = 1;
@@ -87,10 +90,6 @@ const DEFAULT_SCORE: Partial<Record<ScorerKind, ScoreSettings>> = {
   hpsv2: { scale: 100, clampMin: null },
 };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A file name inside the pack: relative, no parent steps, no absolute or drive paths, no backslashes. */
 export function isSafePackPath(name: string): boolean {
   return (
@@ -104,40 +103,40 @@ export function isSafePackPath(name: string): boolean {
 }
 
 export function parseScorerManifest(json: unknown, where = ''): ScorerManifest {
-  const problems: string[] = [];
-  if (!isRecord(json)) throw new ScorerManifestError(['the manifest is not a JSON object'], where);
+  const problems = new Problems();
+  if (!isPlainObject(json)) throw new ScorerManifestError(['the manifest is not a JSON object'], where);
   if (json.format !== SCORER_PACK_FORMAT)
-    problems.push(`format: expected "${SCORER_PACK_FORMAT}", got ${JSON.stringify(json.format)}`);
+    problems.add('format', `expected "${SCORER_PACK_FORMAT}", got ${JSON.stringify(json.format)}`);
   if (json.version !== SCORER_PACK_VERSION)
-    problems.push(`version: expected ${SCORER_PACK_VERSION}, got ${JSON.stringify(json.version)}`);
+    problems.add('version', `expected ${SCORER_PACK_VERSION}, got ${JSON.stringify(json.version)}`);
   const text = (key: string): string => {
     const value = json[key];
     if (typeof value !== 'string' || value.trim() === '') {
-      problems.push(`${key}: expected a non-empty string, got ${JSON.stringify(value)}`);
+      problems.add(key, `expected a non-empty string, got ${JSON.stringify(value)}`);
       return '';
     }
     return value;
   };
   const id = text('id');
   if (id && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id))
-    problems.push(`id: "${id}" may only use letters, digits, ".", "_" and "-"`);
+    problems.add('id', `"${id}" may only use letters, digits, ".", "_" and "-"`);
   const name = text('name');
   const meantFor = text('meant_for');
   const kind = json.kind as ScorerKind;
   const kindKnown = SCORER_KINDS.includes(kind);
-  if (!kindKnown) problems.push(`kind: expected one of ${SCORER_KINDS.join(', ')}, got ${JSON.stringify(json.kind)}`);
+  if (!kindKnown) problems.add('kind', `expected one of ${SCORER_KINDS.join(', ')}, got ${JSON.stringify(json.kind)}`);
 
   const files: Record<string, string> = {};
-  if (!isRecord(json.files)) problems.push('files: expected an object mapping roles to file names');
+  if (!isPlainObject(json.files)) problems.add('files', 'expected an object mapping roles to file names');
   else {
     for (const [role, file] of Object.entries(json.files)) {
       if (typeof file !== 'string' || !isSafePackPath(file)) {
-        problems.push(`files.${role}: expected a relative file name inside the pack, got ${JSON.stringify(file)}`);
+        problems.add(`files.${role}`, `expected a relative file name inside the pack, got ${JSON.stringify(file)}`);
       } else files[role] = file;
     }
     if (kindKnown) {
       for (const role of REQUIRED_FILES[kind]) {
-        if (!(role in json.files)) problems.push(`files.${role}: a ${kind} pack needs this file`);
+        if (!(role in json.files)) problems.add(`files.${role}`, `a ${kind} pack needs this file`);
       }
     }
   }
@@ -147,29 +146,30 @@ export function parseScorerManifest(json: unknown, where = ''): ScorerManifest {
   let dim = 0;
   const dims = json.dims;
   const dimKey = kind === 'fid-features' ? 'features' : 'embedding';
-  if (!isRecord(dims) || !Number.isInteger(dims[dimKey]) || (dims[dimKey] as number) < 1) {
-    problems.push(
-      `dims.${dimKey}: expected a positive integer, got ${JSON.stringify(isRecord(dims) ? dims[dimKey] : dims)}`,
+  if (!isPlainObject(dims) || !Number.isInteger(dims[dimKey]) || (dims[dimKey] as number) < 1) {
+    problems.add(
+      `dims.${dimKey}`,
+      `expected a positive integer, got ${JSON.stringify(isPlainObject(dims) ? dims[dimKey] : dims)}`,
     );
   } else dim = dims[dimKey] as number;
 
   let tokenizer: TokenizerSettings | null = null;
   if (kindKnown && NEEDS_TOKENIZER.has(kind)) {
     const t = json.tokenizer;
-    if (!isRecord(t)) problems.push(`tokenizer: a ${kind} pack needs { "max_length", "pad_id" }`);
+    if (!isPlainObject(t)) problems.add('tokenizer', `a ${kind} pack needs { "max_length", "pad_id" }`);
     else {
       const maxLength = t.max_length;
       const padId = t.pad_id;
       const firstTokenId = t.first_token_id ?? null;
       if (!Number.isInteger(maxLength) || (maxLength as number) < 2)
-        problems.push(`tokenizer.max_length: expected an integer >= 2, got ${JSON.stringify(maxLength)}`);
+        problems.add('tokenizer.max_length', `expected an integer >= 2, got ${JSON.stringify(maxLength)}`);
       if (!Number.isInteger(padId) || (padId as number) < 0)
-        problems.push(`tokenizer.pad_id: expected a token id, got ${JSON.stringify(padId)}`);
+        problems.add('tokenizer.pad_id', `expected a token id, got ${JSON.stringify(padId)}`);
       if (firstTokenId !== null && (!Number.isInteger(firstTokenId) || (firstTokenId as number) < 0)) {
-        problems.push(`tokenizer.first_token_id: expected a token id, got ${JSON.stringify(firstTokenId)}`);
+        problems.add('tokenizer.first_token_id', `expected a token id, got ${JSON.stringify(firstTokenId)}`);
       }
       if (kind === 'imagereward' && firstTokenId === null)
-        problems.push("tokenizer.first_token_id: ImageReward needs BLIP's [ENC] token id");
+        problems.add('tokenizer.first_token_id', "ImageReward needs BLIP's [ENC] token id");
       tokenizer = {
         maxLength: maxLength as number,
         padId: padId as number,
@@ -182,47 +182,52 @@ export function parseScorerManifest(json: unknown, where = ''): ScorerManifest {
   if (json.score !== undefined) {
     const s = json.score;
     if (
-      !isRecord(s) ||
+      !isPlainObject(s) ||
       typeof s.scale !== 'number' ||
       !(s.clamp_min === null || s.clamp_min === undefined || typeof s.clamp_min === 'number')
     ) {
-      problems.push('score: expected { "scale": number, "clamp_min": number | null }');
+      problems.add('score', 'expected { "scale": number, "clamp_min": number | null }');
     } else if (kind !== 'clip' && kind !== 'hpsv2')
-      problems.push(`score: only clip and hpsv2 packs take score settings, not ${kind}`);
+      problems.add('score', `only clip and hpsv2 packs take score settings, not ${kind}`);
     else score = { scale: s.scale, clampMin: (s.clamp_min as number | null | undefined) ?? null };
   }
 
   let reward: ScorerManifest['reward'] = null;
   if (kind === 'imagereward') {
     const r = json.reward;
-    if (!isRecord(r) || typeof r.mean !== 'number' || typeof r.std !== 'number' || !(r.std > 0)) {
-      problems.push(
-        'reward: ImageReward needs { "mean": number, "std": number > 0 } (0.16717362830052426 and 1.0333394966054072 for THUDM/ImageReward)',
+    if (!isPlainObject(r) || typeof r.mean !== 'number' || typeof r.std !== 'number' || !(r.std > 0)) {
+      problems.add(
+        'reward',
+        'ImageReward needs { "mean": number, "std": number > 0 } (0.16717362830052426 and 1.0333394966054072 for THUDM/ImageReward)',
       );
     } else reward = { mean: r.mean, std: r.std };
   }
 
-  if (problems.length > 0) throw new ScorerManifestError(problems, where || (id ? `pack "${id}"` : ''));
+  if (problems.count > 0)
+    throw new ScorerManifestError(
+      problems.lines((p) => `${p.field}: ${p.message}`),
+      where || (id ? `pack "${id}"` : ''),
+    );
   return { id, kind, name, meantFor, files, preprocessing: preprocessing!, dim, tokenizer, score, reward };
 }
 
-function parsePreprocessing(value: unknown, problems: string[]): Preprocessing | null {
-  if (!isRecord(value)) {
-    problems.push('preprocessing: expected { size, resize, filter, crop, mean, std }');
+function parsePreprocessing(value: unknown, problems: Problems): Preprocessing | null {
+  if (!isPlainObject(value)) {
+    problems.add('preprocessing', 'expected { size, resize, filter, crop, mean, std }');
     return null;
   }
-  const before = problems.length;
+  const before = problems.count;
   const { size, resize, filter, crop, mean, std } = value;
   if (!Number.isInteger(size) || (size as number) < 1 || (size as number) > 4096)
-    problems.push(`preprocessing.size: expected an integer in 1..4096, got ${JSON.stringify(size)}`);
+    problems.add('preprocessing.size', `expected an integer in 1..4096, got ${JSON.stringify(size)}`);
   if (resize !== 'shortest-edge' && resize !== 'exact')
-    problems.push(`preprocessing.resize: expected "shortest-edge" or "exact", got ${JSON.stringify(resize)}`);
+    problems.add('preprocessing.resize', `expected "shortest-edge" or "exact", got ${JSON.stringify(resize)}`);
   if (filter !== 'bicubic' && filter !== 'bilinear')
-    problems.push(`preprocessing.filter: expected "bicubic" or "bilinear", got ${JSON.stringify(filter)}`);
+    problems.add('preprocessing.filter', `expected "bicubic" or "bilinear", got ${JSON.stringify(filter)}`);
   if (crop !== 'center' && crop !== 'none')
-    problems.push(`preprocessing.crop: expected "center" or "none", got ${JSON.stringify(crop)}`);
+    problems.add('preprocessing.crop', `expected "center" or "none", got ${JSON.stringify(crop)}`);
   if (crop === 'none' && resize === 'shortest-edge')
-    problems.push('preprocessing.crop: "none" needs resize "exact" (a shortest-edge resize is not square)');
+    problems.add('preprocessing.crop', '"none" needs resize "exact" (a shortest-edge resize is not square)');
   for (const [key, triple, positive] of [
     ['mean', mean, false],
     ['std', std, true],
@@ -232,12 +237,13 @@ function parsePreprocessing(value: unknown, problems: string[]): Preprocessing |
       triple.length !== 3 ||
       !triple.every((v) => typeof v === 'number' && Number.isFinite(v) && (!positive || v > 0))
     ) {
-      problems.push(
-        `preprocessing.${key}: expected 3 ${positive ? 'positive ' : ''}numbers (R, G, B), got ${JSON.stringify(triple)}`,
+      problems.add(
+        `preprocessing.${key}`,
+        `expected 3 ${positive ? 'positive ' : ''}numbers (R, G, B), got ${JSON.stringify(triple)}`,
       );
     }
   }
-  if (problems.length > before) return null;
+  if (problems.count > before) return null;
   const [m0, m1, m2] = mean as number[];
   const [s0, s1, s2] = std as number[];
   return {

@@ -137,7 +137,8 @@ export function argumentEvidence(
 ): ArgumentEvidence {
   const model = index.models[modelRow]!;
   const demos = index.demosOfModel[modelRow] ?? [];
-  const top = Math.max(1e-9, ...demos.map((i) => demoScores[i]!));
+  // A loop, not a spread: a model may have more demonstrations than the stack holds arguments.
+  const top = demos.reduce((best, i) => Math.max(best, demoScores[i]!), 1e-9);
   const modelDemos = demos
     .map((demo) => ({ demo, similarity: demoScores[demo]! / top }))
     .sort((a, b) => b.similarity - a.similarity);

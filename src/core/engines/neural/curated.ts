@@ -4,6 +4,7 @@
  * reported, so that one bad entry does not hide the others.
  */
 import { parsePackManifest, type PackDtype, type PackManifest } from './manifest.ts';
+import { isPlainObject } from '../../validate.ts';
 
 export const PACK_INDEX_FORMAT = 'chatgen-pack-index/1';
 
@@ -25,17 +26,10 @@ export async function loadCuratedPacks(
   fetchText: (url: string) => Promise<string>,
 ): Promise<CuratedPacks> {
   const index = JSON.parse(await fetchText(indexUrl)) as unknown;
-  if (
-    typeof index !== 'object' ||
-    index === null ||
-    (index as { format?: unknown }).format !== PACK_INDEX_FORMAT ||
-    !Array.isArray((index as { packs?: unknown }).packs)
-  ) {
+  if (!isPlainObject(index) || index.format !== PACK_INDEX_FORMAT || !Array.isArray(index.packs)) {
     throw new Error(`${indexUrl} is not a pack index (format ${PACK_INDEX_FORMAT} with a "packs" list)`);
   }
-  const names = (index as { packs: unknown[] }).packs.filter(
-    (p): p is string => typeof p === 'string' && /^[\w.-]+$/.test(p),
-  );
+  const names = index.packs.filter((p): p is string => typeof p === 'string' && /^[\w.-]+$/.test(p));
   const problems: string[] = [];
   const packs: CuratedPack[] = [];
   for (const name of names) {

@@ -4,6 +4,7 @@
  * 3, and the ModelToken head (a little-endian float32 file |M| x d with the catalog ids in row order).
  */
 import { validateHead, type ModelTokenHead } from '../../modeltoken.ts';
+import { isPlainObject, Problems, quotedFieldLine, type JsonObject } from '../../validate.ts';
 
 export const PACK_FORMAT = 'chatgen-pack/1';
 export const PACK_DTYPES = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'] as const;
@@ -71,68 +72,68 @@ export class PackManifestError extends Error {
   }
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+type Json = JsonObject;
 
 /** Validates a parsed manifest.json; every problem is reported at once, by field. */
 export function parsePackManifest(value: unknown, where = 'manifest.json'): PackManifest {
-  const problems: string[] = [];
-  if (!isObject(value)) throw new PackManifestError(where, ['the manifest must be a JSON object']);
+  const problems = new Problems();
+  if (!isPlainObject(value)) throw new PackManifestError(where, ['the manifest must be a JSON object']);
   const text = (key: string, fallback?: string): string => {
     const v = value[key];
     if (v === undefined && fallback !== undefined) return fallback;
-    if (typeof v !== 'string' || v.trim() === '') problems.push(`"${key}" must be a non-empty string`);
+    if (typeof v !== 'string' || v.trim() === '') problems.add(key, `must be a non-empty string`);
     return typeof v === 'string' ? v : '';
   };
   const count = (obj: Json, key: string, path: string, min: number, max: number): number => {
     const v = obj[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      problems.push(`"${path}" must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      problems.add(path, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
       return min;
     }
     return v;
   };
 
   if (value.format !== PACK_FORMAT)
-    problems.push(`"format" must be "${PACK_FORMAT}", got ${JSON.stringify(value.format)}`);
+    problems.add('format', `must be "${PACK_FORMAT}", got ${JSON.stringify(value.format)}`);
   const name = text('name');
   const description = text('description', '');
 
   let base_model: PackManifest['base_model'] = { path: '' };
   const base = value.base_model;
-  if (!isObject(base)) problems.push('"base_model" must be an object with "path" or "hub_id"');
+  if (!isPlainObject(base)) problems.add('base_model', 'must be an object with "path" or "hub_id"');
   else if (typeof base.path === 'string' && base.path !== '' && base.hub_id === undefined)
     base_model = { path: base.path };
   else if (typeof base.hub_id === 'string' && /^[\w.-]+\/[\w.-]+$/.test(base.hub_id) && base.path === undefined)
     base_model = { hub_id: base.hub_id };
-  else problems.push('"base_model" needs exactly one of "path" (relative to the manifest) or "hub_id" ("owner/name")');
+  else problems.add('base_model', 'needs exactly one of "path" (relative to the manifest) or "hub_id" ("owner/name")');
 
   const dtypes: PackDtype[] = [];
   if (!Array.isArray(value.dtypes) || value.dtypes.length === 0)
-    problems.push(`"dtypes" must be a non-empty list of ${PACK_DTYPES.join(', ')}`);
+    problems.add('dtypes', `must be a non-empty list of ${PACK_DTYPES.join(', ')}`);
   else {
     for (const d of value.dtypes) {
       if ((PACK_DTYPES as readonly unknown[]).includes(d)) dtypes.push(d as PackDtype);
-      else problems.push(`"dtypes" has unknown dtype ${JSON.stringify(d)}; known: ${PACK_DTYPES.join(', ')}`);
+      else problems.add('dtypes', `has unknown dtype ${JSON.stringify(d)}; known: ${PACK_DTYPES.join(', ')}`);
     }
   }
 
   const architecture = value.architecture ?? 'text';
   if (architecture !== 'text' && architecture !== 'vision-language')
-    problems.push(`"architecture" must be "text" or "vision-language"`);
+    problems.add('architecture', `must be "text" or "vision-language"`);
 
   const hidden = value.hidden_state_output ?? null;
   if (hidden !== null && (typeof hidden !== 'string' || hidden === ''))
-    problems.push('"hidden_state_output" must be a graph output name or null');
+    problems.add('hidden_state_output', 'must be a graph output name or null');
   const template = value.chat_template ?? null;
-  if (template !== null && typeof template !== 'string') problems.push('"chat_template" must be a string or null');
+  if (template !== null && typeof template !== 'string') problems.add('chat_template', 'must be a string or null');
 
   const instructions = { prompt: '', arguments: '' };
-  if (!isObject(value.instructions)) problems.push('"instructions" must be an object with "prompt" and "arguments"');
+  if (!isPlainObject(value.instructions))
+    problems.add('instructions', 'must be an object with "prompt" and "arguments"');
   else {
     for (const key of ['prompt', 'arguments'] as const) {
       const v = value.instructions[key];
-      if (typeof v !== 'string' || v.trim() === '') problems.push(`"instructions.${key}" must be a non-empty string`);
+      if (typeof v !== 'string' || v.trim() === '') problems.add(`instructions.${key}`, `must be a non-empty string`);
       else instructions[key] = v;
     }
   }
@@ -140,8 +141,8 @@ export function parsePackManifest(value: unknown, where = 'manifest.json'): Pack
 
   const demonstrations = { prompt: 3, arguments: 8 };
   if (value.demonstrations !== undefined) {
-    if (!isObject(value.demonstrations))
-      problems.push('"demonstrations" must be an object with "prompt" and "arguments" counts');
+    if (!isPlainObject(value.demonstrations))
+      problems.add('demonstrations', 'must be an object with "prompt" and "arguments" counts');
     else {
       demonstrations.prompt = count(value.demonstrations, 'prompt', 'demonstrations.prompt', 0, 64);
       demonstrations.arguments = count(value.demonstrations, 'arguments', 'demonstrations.arguments', 0, 256);
@@ -153,29 +154,29 @@ export function parsePackManifest(value: unknown, where = 'manifest.json'): Pack
   const head: PackHead = { file: '', dim: 0, model_ids: [] };
   if (value.head === undefined || value.head === null) {
     // No head: hybrid planning until one is trained.
-  } else if (!isObject(value.head))
-    problems.push('"head" must be an object with "file", "dim" and "model_ids" (or left out for hybrid planning)');
+  } else if (!isPlainObject(value.head))
+    problems.add('head', 'must be an object with "file", "dim" and "model_ids" (or left out for hybrid planning)');
   else {
     const h = value.head;
     if (typeof h.file !== 'string' || h.file === '' || h.file.includes('..'))
-      problems.push('"head.file" must be a file name inside the pack');
+      problems.add('head.file', 'must be a file name inside the pack');
     else head.file = h.file;
     head.dim = count(h, 'dim', 'head.dim', 1, 65536);
     if (!Array.isArray(h.model_ids) || h.model_ids.length === 0)
-      problems.push('"head.model_ids" must be a non-empty list of catalog model ids');
+      problems.add('head.model_ids', 'must be a non-empty list of catalog model ids');
     else {
       const seen = new Set<number>();
       for (const [i, id] of h.model_ids.entries()) {
         if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
-          problems.push(`"head.model_ids[${i}]" must be a whole number >= 0, got ${JSON.stringify(id)}`);
-        else if (seen.has(id)) problems.push(`"head.model_ids" lists model ${id} twice`);
+          problems.add(`head.model_ids[${i}]`, `must be a whole number >= 0, got ${JSON.stringify(id)}`);
+        else if (seen.has(id)) problems.add('head.model_ids', `lists model ${id} twice`);
         else seen.add(id);
       }
       head.model_ids = [...seen];
     }
   }
   const listing = value.listing === undefined || value.listing === null ? null : parseListing(value.listing, problems);
-  if (problems.length > 0) throw new PackManifestError(where, problems);
+  if (problems.count > 0) throw new PackManifestError(where, problems.lines(quotedFieldLine));
   return {
     format: PACK_FORMAT,
     name,
@@ -194,35 +195,35 @@ export function parsePackManifest(value: unknown, where = 'manifest.json'): Pack
   };
 }
 
-function parseListing(value: unknown, problems: string[]): PackListing | null {
-  if (!isObject(value)) {
-    problems.push('"listing" must be an object');
+function parseListing(value: unknown, problems: Problems): PackListing | null {
+  if (!isPlainObject(value)) {
+    problems.add('listing', 'must be an object');
     return null;
   }
   const text = (key: string): string => {
     const v = value[key];
-    if (typeof v !== 'string' || v.trim() === '') problems.push(`"listing.${key}" must be a non-empty string`);
+    if (typeof v !== 'string' || v.trim() === '') problems.add(`listing.${key}`, `must be a non-empty string`);
     return typeof v === 'string' ? v : '';
   };
   const sizes = (key: string): Partial<Record<PackDtype, number>> => {
     const v = value[key];
     const out: Partial<Record<PackDtype, number>> = {};
-    if (!isObject(v)) {
-      problems.push(`"listing.${key}" must map dtypes to megabytes`);
+    if (!isPlainObject(v)) {
+      problems.add(`listing.${key}`, `must map dtypes to megabytes`);
       return out;
     }
     for (const [dtype, mb] of Object.entries(v)) {
       if (!(PACK_DTYPES as readonly string[]).includes(dtype))
-        problems.push(`"listing.${key}" has unknown dtype ${JSON.stringify(dtype)}`);
+        problems.add(`listing.${key}`, `has unknown dtype ${JSON.stringify(dtype)}`);
       else if (typeof mb !== 'number' || !(mb > 0))
-        problems.push(`"listing.${key}.${dtype}" must be a positive number of MB`);
+        problems.add(`listing.${key}.${dtype}`, `must be a positive number of MB`);
       else out[dtype as PackDtype] = mb;
     }
     return out;
   };
   const adds =
     Array.isArray(value.adds) && value.adds.every((a) => typeof a === 'string') ? (value.adds as string[]) : [];
-  if (adds.length === 0) problems.push('"listing.adds" must be a non-empty list of strings');
+  if (adds.length === 0) problems.add('listing.adds', 'must be a non-empty list of strings');
   return {
     summary: text('summary'),
     adds,

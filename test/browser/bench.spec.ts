@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 
 // Hand-made files in the ChatGenBench format: three models, a few demonstrations, three items.
 const jsonl = (rows: object[]) => Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
@@ -77,6 +77,15 @@ const items = jsonl([
   },
 ]);
 
+/** Picks the bench files by the page's own file inputs, as a person would. */
+async function pickFiles(page: Page, files: { catalog?: Buffer; demonstrations?: Buffer; items?: Buffer }) {
+  for (const [kind, buffer] of Object.entries(files)) {
+    await page
+      .getByTestId(`bench-${kind}`)
+      .setInputFiles({ name: `${kind}.jsonl`, mimeType: 'application/x-ndjson', buffer });
+  }
+}
+
 // What the page and its workers report goes to the test log, so a failure on CI says what happened.
 test.beforeEach(({ page }) => {
   page.on('pageerror', (error) => console.log(`[bench page] uncaught: ${error.message}`));
@@ -90,15 +99,7 @@ test('the Bench page runs baseline and default in its worker over picked files a
 }) => {
   await page.goto('/test/browser/pages/bench.html');
   await expect(page.getByTestId('bench-run')).toBeDisabled();
-  await page
-    .getByTestId('bench-catalog')
-    .setInputFiles({ name: 'catalog.jsonl', mimeType: 'application/x-ndjson', buffer: catalog });
-  await page
-    .getByTestId('bench-demonstrations')
-    .setInputFiles({ name: 'demonstrations.jsonl', mimeType: 'application/x-ndjson', buffer: demonstrations });
-  await page
-    .getByTestId('bench-items')
-    .setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: items });
+  await pickFiles(page, { catalog, demonstrations, items });
   await page.getByTestId('bench-run').click();
 
   await expect(page.getByTestId('bench-status')).toHaveText(/^3 of 3 items in [\d.]+ s$/, { timeout: 60_000 });
@@ -146,12 +147,7 @@ test('the Bench page runs baseline and default in its worker over picked files a
 
 test('a bench worker that dies mid-run is reported, and Run works again', async ({ page }) => {
   await page.goto('/test/browser/pages/bench.html?broken');
-  await page
-    .getByTestId('bench-catalog')
-    .setInputFiles({ name: 'catalog.jsonl', mimeType: 'application/x-ndjson', buffer: catalog });
-  await page
-    .getByTestId('bench-items')
-    .setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: items });
+  await pickFiles(page, { catalog, items });
   await page.getByTestId('bench-run').click();
   await expect(page.getByTestId('bench-error')).toHaveText(
     /^the benchmark worker stopped: .*out of memory while scoring/,
@@ -161,13 +157,9 @@ test('a bench worker that dies mid-run is reported, and Run works again', async 
 
 test('the Bench page shows the loader errors with file, line and field', async ({ page }) => {
   await page.goto('/test/browser/pages/bench.html');
-  await page
-    .getByTestId('bench-catalog')
-    .setInputFiles({ name: 'catalog.jsonl', mimeType: 'application/x-ndjson', buffer: catalog });
+  await pickFiles(page, { catalog });
   const bad = Buffer.from(items.toString().replace('"setting":"few-shot"', '"setting":"zero-shot"'));
-  await page
-    .getByTestId('bench-items')
-    .setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: bad });
+  await pickFiles(page, { items: bad });
   await page.getByTestId('bench-run').click();
   await expect(page.getByTestId('bench-error')).toContainText(
     'items.jsonl:2 field "setting": expected one of "supervised", "few-shot", got "zero-shot"',
@@ -176,12 +168,7 @@ test('the Bench page shows the loader errors with file, line and field', async (
 
 test('the Bench page adds BERTScore with a BERT model the app serves (the tiny fixture, on WASM)', async ({ page }) => {
   await page.goto('/test/browser/pages/bench.html');
-  await page
-    .getByTestId('bench-catalog')
-    .setInputFiles({ name: 'catalog.jsonl', mimeType: 'application/x-ndjson', buffer: catalog });
-  await page
-    .getByTestId('bench-items')
-    .setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: items });
+  await pickFiles(page, { catalog, items });
   await page.getByRole('checkbox', { name: 'default' }).uncheck();
   await page.getByTestId('bench-bert').fill('/test/fixtures/bert-tiny/');
   await page.getByTestId('bench-run').click();
@@ -219,9 +206,7 @@ test('the Bench page runs the neural engine with the pack chosen in Settings, be
   await page.goto('/test/browser/pages/bench.html?pack=/test/fixtures/pack-tiny/');
   await page.getByTestId('bench-catalog').setInputFiles(starter('catalog.jsonl'));
   await page.getByTestId('bench-demonstrations').setInputFiles(starter('demonstrations.jsonl'));
-  await page
-    .getByTestId('bench-items')
-    .setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: starterItems });
+  await pickFiles(page, { items: starterItems });
   await page.getByRole('checkbox', { name: 'baseline' }).uncheck();
   await page.getByRole('checkbox', { name: 'neural' }).check();
   await page.getByTestId('bench-run').click();
@@ -241,12 +226,7 @@ test('the Bench page runs the neural engine with the pack chosen in Settings, be
 
 test('the Bench page says why a neural pack cannot be loaded', async ({ page }) => {
   await page.goto('/test/browser/pages/bench.html?pack=/test/fixtures/no-such-pack/');
-  await page
-    .getByTestId('bench-catalog')
-    .setInputFiles({ name: 'catalog.jsonl', mimeType: 'application/x-ndjson', buffer: catalog });
-  await page
-    .getByTestId('bench-items')
-    .setInputFiles({ name: 'items.jsonl', mimeType: 'application/x-ndjson', buffer: items });
+  await pickFiles(page, { catalog, items });
   await page.getByRole('checkbox', { name: 'neural' }).check();
   await page.getByTestId('bench-run').click();
   await expect(page.getByTestId('bench-error')).toContainText('/test/fixtures/no-such-pack/manifest.json is not there');

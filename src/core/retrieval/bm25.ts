@@ -29,7 +29,15 @@ export interface ScoredDoc {
 }
 
 export class Bm25Index {
-  private readonly postings = new Map<string, { docs: Int32Array; tfs: Float32Array }>();
+  /**
+   * The postings as flat arrays: term i's documents and counts are docs/tfs[offsets[i], offsets[i + 1]).
+   * One array each rather than one per term, so a snapshot restores by keeping the stored arrays; 16-bit
+   * where every document number and count fits.
+   */
+  private readonly termIds: Map<string, number>;
+  private readonly offsets: Uint32Array;
+  private readonly docs: Int32Array | Uint16Array;
+  private readonly tfs: Float32Array | Uint16Array;
   private readonly docLength: Float32Array;
   private readonly avgLength: number;
   readonly size: number;
@@ -56,50 +64,49 @@ export class Bm25Index {
       }
     });
     this.avgLength = docs.length > 0 ? Math.max(1, total / docs.length) : 1;
+    this.termIds = new Map();
+    this.offsets = new Uint32Array(lists.size + 1);
+    let postings = 0;
+    let maxTf = 0;
     for (const [term, list] of lists) {
-      this.postings.set(term, { docs: Int32Array.from(list.docs), tfs: Float32Array.from(list.tfs) });
+      this.termIds.set(term, this.termIds.size);
+      postings += list.docs.length;
+      this.offsets[this.termIds.size] = postings;
+      for (const tf of list.tfs) maxTf = Math.max(maxTf, tf);
+    }
+    this.docs = this.size <= 0x10000 ? new Uint16Array(postings) : new Int32Array(postings);
+    this.tfs = maxTf <= 0xffff ? new Uint16Array(postings) : new Float32Array(postings);
+    let at = 0;
+    for (const list of lists.values()) {
+      this.docs.set(list.docs, at);
+      this.tfs.set(list.tfs, at);
+      at += list.docs.length;
     }
   }
 
   snapshot(): Bm25Snapshot {
-    const terms = [...this.postings.keys()];
-    const offsets = new Uint32Array(terms.length + 1);
-    terms.forEach((t, i) => (offsets[i + 1] = offsets[i]! + this.postings.get(t)!.docs.length));
-    const total = offsets[terms.length]!;
-    const docs = new Int32Array(total);
-    const tfs = new Float32Array(total);
-    terms.forEach((t, i) => {
-      const list = this.postings.get(t)!;
-      docs.set(list.docs, offsets[i]!);
-      tfs.set(list.tfs, offsets[i]!);
-    });
-    const narrowDocs = this.size <= 0x10000 ? Uint16Array.from(docs) : docs;
-    const narrowTfs = tfs.every((tf) => Number.isInteger(tf) && tf <= 0xffff) ? Uint16Array.from(tfs) : tfs;
     return {
       params: { ...this.params },
       size: this.size,
       avgLength: this.avgLength,
       docLength: this.docLength,
-      terms: encodeStrings(terms),
-      offsets,
-      docs: narrowDocs,
-      tfs: narrowTfs,
+      terms: encodeStrings([...this.termIds.keys()]),
+      offsets: this.offsets,
+      docs: this.docs,
+      tfs: this.tfs,
     };
   }
 
   /** The index a snapshot was taken of, without tokenising or counting anything again. */
   static fromSnapshot(s: Bm25Snapshot): Bm25Index {
-    const postings = new Map<string, { docs: Int32Array; tfs: Float32Array }>();
-    const docs = s.docs instanceof Int32Array ? s.docs : Int32Array.from(s.docs);
-    const tfs = s.tfs instanceof Float32Array ? s.tfs : Float32Array.from(s.tfs);
-    decodeStrings(s.terms).forEach((term, i) => {
-      const from = s.offsets[i]!;
-      const to = s.offsets[i + 1]!;
-      postings.set(term, { docs: docs.subarray(from, to), tfs: tfs.subarray(from, to) });
-    });
+    const termIds = new Map<string, number>();
+    decodeStrings(s.terms).forEach((term, i) => termIds.set(term, i));
     const index = Object.create(Bm25Index.prototype) as Bm25Index;
     return Object.assign(index, {
-      postings,
+      termIds,
+      offsets: s.offsets,
+      docs: s.docs,
+      tfs: s.tfs,
       docLength: s.docLength,
       avgLength: s.avgLength,
       size: s.size,
@@ -109,7 +116,8 @@ export class Bm25Index {
 
   /** Number of documents containing the term. */
   documentFrequency(term: string): number {
-    return this.postings.get(term)?.docs.length ?? 0;
+    const id = this.termIds.get(term);
+    return id === undefined ? 0 : this.offsets[id + 1]! - this.offsets[id]!;
   }
 
   /** BM25 idf, floored at a small positive value so very common terms never subtract. */
@@ -124,12 +132,12 @@ export class Bm25Index {
    */
   accumulate(query: ReadonlyMap<string, number>, out: Float32Array, weight = 1): void {
     const { k1, b } = this.params;
+    const { docs, tfs, offsets } = this;
     for (const [term, qw] of query) {
-      const list = this.postings.get(term);
-      if (!list) continue;
+      const id = this.termIds.get(term);
+      if (id === undefined) continue;
       const idf = this.idf(term) * qw * weight;
-      const { docs, tfs } = list;
-      for (let i = 0; i < docs.length; i++) {
+      for (let i = offsets[id]!, end = offsets[id + 1]!; i < end; i++) {
         const doc = docs[i]!;
         const tf = tfs[i]!;
         const norm = tf + k1 * (1 - b + (b * this.docLength[doc]!) / this.avgLength);
@@ -143,11 +151,12 @@ export class Bm25Index {
    * much of the query's (idf-weighted) vocabulary the document covers, regardless of term frequency.
    */
   accumulateMatchedIdf(query: ReadonlyMap<string, number>, out: Float32Array): void {
+    const { docs, offsets } = this;
     for (const [term, qw] of query) {
-      const list = this.postings.get(term);
-      if (!list) continue;
+      const id = this.termIds.get(term);
+      if (id === undefined) continue;
       const idf = this.idf(term) * qw;
-      for (const doc of list.docs) out[doc]! += idf;
+      for (let i = offsets[id]!, end = offsets[id + 1]!; i < end; i++) out[docs[i]!]! += idf;
     }
   }
 

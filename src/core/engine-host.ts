@@ -410,12 +410,15 @@ export class EngineHost implements EngineHostApi {
     id: string,
     onProgress?: (progress: CatalogStartProgress) => void,
   ): Promise<CatalogIndex> {
+    // The snapshot is read alongside the record (one round trip, not two); the record says whether it fits.
+    const snapshot = this.options.catalogs.snapshot(id);
+    snapshot.catch(() => undefined);
     const record = await this.options.catalogs.get(id);
     if (!record) throw new Error(`The imported catalog "${id}" is no longer stored.`);
     const report = (phase: CatalogStartProgress['phase'], step: number) =>
       onProgress?.({ phase, catalog: record.source, step, steps: 4 });
     report('reading', 0);
-    const stored = await this.options.catalogs.snapshot(id);
+    const stored = await snapshot;
     if (stored && stored.catalog_version === record.version && stored.index_key === indexSnapshotKey()) {
       report('restoring', 1);
       try {

@@ -26,9 +26,14 @@ export function encodeStrings(strings: readonly string[]): StringTable {
   return { utf8: new TextEncoder().encode(strings.join('')), ends };
 }
 
+/** A table's strings joined, as one string (string j ends at `table.ends[j]`). */
+export function stringTableText(table: StringTable): string {
+  return new TextDecoder().decode(table.utf8);
+}
+
 /** A table's strings, read on demand from its decoded text. */
 function stringReader(table: StringTable): (j: number) => string {
-  const text = new TextDecoder().decode(table.utf8);
+  const text = stringTableText(table);
   const { ends } = table;
   return (j) => text.slice(j === 0 ? 0 : ends[j - 1]!, ends[j]!);
 }

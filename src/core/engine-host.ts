@@ -40,7 +40,7 @@ import type {
   LlmWorkerConfig,
   NeuralRuntime,
 } from './engines/neural/runtime-api.ts';
-import { PipelineAbortedError, type PipelineEvent, type PlanResult } from './pipeline.ts';
+import { PipelineAbortedError, runPipeline, type PipelineEvent, type PlanResult } from './pipeline.ts';
 import { refitForModel, searchModels, type Refit } from './whatif.ts';
 import type { PlannedModel } from './plan.ts';
 import {
@@ -219,6 +219,9 @@ export interface EngineHostOptions {
 
 const EMBEDDED: EngineChoice = { kind: 'embedded' };
 
+/** What the embedded engine plans once in idle time after start-up (see EngineHost.warmUp). */
+const WARM_UP_INPUT: ChatInput = { messages: ['a watercolor painting of a cat'], images: [] };
+
 /** A stored or handed-in engine choice, anything malformed meaning the embedded engine. */
 export function parseEngineChoice(value: unknown): EngineChoice {
   if (typeof value !== 'object' || value === null) return EMBEDDED;
@@ -368,7 +371,20 @@ export class EngineHost implements EngineHostApi {
     await this.loadActiveCatalog(onCatalogProgress);
     this.choice = parseEngineChoice(await this.options.settings.get(ENGINE_CHOICE_KEY));
     await this.applyChoice(onProgress);
+    this.warmUp();
     return this.status();
+  }
+
+  /**
+   * The embedded engine's first plan builds tables it keeps (the common-word list) and runs its code
+   * for the first time, which takes several times as long as later plans. Done once in idle time after
+   * start-up (ready is reported first), the person's first plan does not wait for it. Nothing is
+   * stored or sent.
+   */
+  private warmUp(): void {
+    const engine = this.planner?.engine;
+    if (!engine || this.neural) return;
+    setTimeout(() => void runPipeline(engine, WARM_UP_INPUT).catch(() => undefined), 0);
   }
 
   async setEngine(choice: EngineChoice, onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus> {
@@ -410,12 +426,15 @@ export class EngineHost implements EngineHostApi {
     id: string,
     onProgress?: (progress: CatalogStartProgress) => void,
   ): Promise<CatalogIndex> {
+    // The snapshot is read alongside the record (one round trip, not two); the record says whether it fits.
+    const snapshot = this.options.catalogs.snapshot(id);
+    snapshot.catch(() => undefined);
     const record = await this.options.catalogs.get(id);
     if (!record) throw new Error(`The imported catalog "${id}" is no longer stored.`);
     const report = (phase: CatalogStartProgress['phase'], step: number) =>
       onProgress?.({ phase, catalog: record.source, step, steps: 4 });
     report('reading', 0);
-    const stored = await this.options.catalogs.snapshot(id);
+    const stored = await snapshot;
     if (stored && stored.catalog_version === record.version && stored.index_key === indexSnapshotKey()) {
       report('restoring', 1);
       try {

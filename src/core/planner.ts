@@ -88,7 +88,9 @@ export class Planner {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
     };
     const result = await runPipeline(this.engine, input, pipelineOptions);
-    await this.cache?.put(cacheKey, result);
+    // Written while the plan travels to the page: the user waits for the plan, not for storage. A write
+    // that fails only costs a later cache hit; a later lookup is queued after it, so it sees the entry.
+    void this.cache?.put(cacheKey, result).catch(() => undefined);
     return { result, cacheKey, cached: false };
   }
 }

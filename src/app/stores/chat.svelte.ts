@@ -138,11 +138,10 @@ class ChatStore {
 
   private showResult(result: PlanResult, edit: GenerationPlan | null): void {
     const ms = (i: number) => result.timings[i]?.ms ?? 0;
-    // A plan that just ran keeps the wall times its events measured from Send.
-    const since = (view: StageView<unknown> | null) => view?.sinceSend ?? null;
-    this.prompt = { result: result.prompt, ms: ms(0), sinceSend: since(this.prompt) };
-    this.model = { result: result.model, ms: ms(1), sinceSend: since(this.model) };
-    this.arguments = { result: result.arguments, ms: ms(2), sinceSend: since(this.arguments) };
+    // A stage whose event already showed it (the same result, with its wall time from Send) is not drawn again.
+    this.prompt ??= { result: result.prompt, ms: ms(0), sinceSend: null };
+    this.model ??= { result: result.model, ms: ms(1), sinceSend: null };
+    this.arguments ??= { result: result.arguments, ms: ms(2), sinceSend: null };
     this.plan = structuredClone($state.snapshot(edit ?? result.plan)) as GenerationPlan;
     this.edited = edit !== null;
     this.engine = result.engine;
@@ -207,8 +206,9 @@ class ChatStore {
     this.pendingImages = [];
     this.clearStages();
     this.error = null;
-    await this.save(chat);
-    await this.run(chat);
+    // Planning starts at once; the chat (messages, no plan yet) is written alongside, so a reload
+    // mid-plan still finds it and offers "Plan again". The plan is saved after this write.
+    await this.run(chat, this.save(chat));
     return true;
   }
 
@@ -256,7 +256,8 @@ class ChatStore {
     }
   }
 
-  private async run(chat: ChatRecord): Promise<void> {
+  /** Plans `chat`; `stored` is the chat's own write still under way (false: refused), which the plan's write follows. */
+  private async run(chat: ChatRecord, stored: Promise<boolean> = Promise.resolve(true)): Promise<void> {
     const requestId = newId();
     this.requestId = requestId;
     this.running = true;
@@ -282,7 +283,8 @@ class ChatStore {
       const done: ChatRecord = { ...chat, result: outcome.result, plan_key: outcome.cacheKey, updated: Date.now() };
       this.current = done;
       this.showResult(outcome.result, null);
-      await this.save(done);
+      // A chat the first write found deleted in another tab stays deleted.
+      if (await stored) await this.save(done);
     } catch (e) {
       if (this.requestId !== requestId) return;
       const err = e as Error;
@@ -386,9 +388,9 @@ class ChatStore {
 
   /**
    * Stores a chat, never bringing back one that was deleted: a chat this tab knows was stored but is
-   * gone now was deleted (in another tab), so the write is refused, checked in the write's transaction.
+   * gone now was deleted (in another tab), so the write is refused (false), checked in the write's transaction.
    */
-  private async save(chat: ChatRecord): Promise<void> {
+  private async save(chat: ChatRecord): Promise<boolean> {
     const plain = $state.snapshot(chat) as ChatRecord;
     try {
       const db = await openAppDb();
@@ -400,7 +402,7 @@ class ChatStore {
         this.chats = this.chats.filter((c) => c.id !== plain.id);
         if (this.current?.id === plain.id) this.newChat();
         this.error = 'This chat was deleted in another tab, so it was not saved again. Start a new chat.';
-        return;
+        return false;
       }
       await guardQuota('this chat', async () => {
         await tx.store.put(plain);
@@ -412,6 +414,7 @@ class ChatStore {
     } catch (e) {
       this.error = (e as Error).message;
     }
+    return true;
   }
 }
 

@@ -2,7 +2,7 @@
  * Okapi BM25 over pre-tokenised documents with an inverted index. Built once per catalog; a query
  * touches only the postings of its own terms, so scoring 40k demonstrations takes a millisecond or so.
  */
-import { decodeStrings, encodeStrings, type StringTable } from '../snapshot/columns.ts';
+import { encodeStrings, stringTableText, type StringTable } from '../snapshot/columns.ts';
 
 export interface Bm25Params {
   k1: number;
@@ -15,6 +15,7 @@ export interface Bm25Snapshot {
   size: number;
   avgLength: number;
   docLength: Float32Array;
+  /** The vocabulary in sorted order (JavaScript's string order), so that a term is found by binary search. */
   terms: StringTable;
   /** Postings of term i are docs/tfs[offsets[i], offsets[i + 1]). */
   offsets: Uint32Array;
@@ -29,7 +30,17 @@ export interface ScoredDoc {
 }
 
 export class Bm25Index {
-  private readonly postings = new Map<string, { docs: Int32Array; tfs: Float32Array }>();
+  /**
+   * The vocabulary, sorted, as one string with the end of each term (`termEnds`): a term's number is
+   * found by binary search, so a snapshot restores without building a map of every term. Term i's
+   * documents and counts are docs/tfs[offsets[i], offsets[i + 1]), one flat array each (16-bit where
+   * every document number and count fits), kept as stored.
+   */
+  private readonly termText: string;
+  private readonly termEnds: Uint32Array;
+  private readonly offsets: Uint32Array;
+  private readonly docs: Int32Array | Uint16Array;
+  private readonly tfs: Float32Array | Uint16Array;
   private readonly docLength: Float32Array;
   private readonly avgLength: number;
   readonly size: number;
@@ -56,50 +67,55 @@ export class Bm25Index {
       }
     });
     this.avgLength = docs.length > 0 ? Math.max(1, total / docs.length) : 1;
-    for (const [term, list] of lists) {
-      this.postings.set(term, { docs: Int32Array.from(list.docs), tfs: Float32Array.from(list.tfs) });
-    }
+    const terms = [...lists.keys()].sort();
+    this.termText = terms.join('');
+    this.termEnds = new Uint32Array(terms.length);
+    this.offsets = new Uint32Array(terms.length + 1);
+    let end = 0;
+    let postings = 0;
+    let maxTf = 0;
+    terms.forEach((term, i) => {
+      end += term.length;
+      this.termEnds[i] = end;
+      const list = lists.get(term)!;
+      postings += list.docs.length;
+      this.offsets[i + 1] = postings;
+      for (const tf of list.tfs) maxTf = Math.max(maxTf, tf);
+    });
+    this.docs = this.size <= 0x10000 ? new Uint16Array(postings) : new Int32Array(postings);
+    this.tfs = maxTf <= 0xffff ? new Uint16Array(postings) : new Float32Array(postings);
+    terms.forEach((term, i) => {
+      const list = lists.get(term)!;
+      this.docs.set(list.docs, this.offsets[i]!);
+      this.tfs.set(list.tfs, this.offsets[i]!);
+    });
   }
 
   snapshot(): Bm25Snapshot {
-    const terms = [...this.postings.keys()];
-    const offsets = new Uint32Array(terms.length + 1);
-    terms.forEach((t, i) => (offsets[i + 1] = offsets[i]! + this.postings.get(t)!.docs.length));
-    const total = offsets[terms.length]!;
-    const docs = new Int32Array(total);
-    const tfs = new Float32Array(total);
-    terms.forEach((t, i) => {
-      const list = this.postings.get(t)!;
-      docs.set(list.docs, offsets[i]!);
-      tfs.set(list.tfs, offsets[i]!);
-    });
-    const narrowDocs = this.size <= 0x10000 ? Uint16Array.from(docs) : docs;
-    const narrowTfs = tfs.every((tf) => Number.isInteger(tf) && tf <= 0xffff) ? Uint16Array.from(tfs) : tfs;
+    const terms = new Array<string>(this.termEnds.length);
+    for (let i = 0; i < terms.length; i++)
+      terms[i] = this.termText.slice(i === 0 ? 0 : this.termEnds[i - 1]!, this.termEnds[i]!);
     return {
       params: { ...this.params },
       size: this.size,
       avgLength: this.avgLength,
       docLength: this.docLength,
       terms: encodeStrings(terms),
-      offsets,
-      docs: narrowDocs,
-      tfs: narrowTfs,
+      offsets: this.offsets,
+      docs: this.docs,
+      tfs: this.tfs,
     };
   }
 
-  /** The index a snapshot was taken of, without tokenising or counting anything again. */
+  /** The index a snapshot was taken of, without tokenising, counting or even listing its terms again. */
   static fromSnapshot(s: Bm25Snapshot): Bm25Index {
-    const postings = new Map<string, { docs: Int32Array; tfs: Float32Array }>();
-    const docs = s.docs instanceof Int32Array ? s.docs : Int32Array.from(s.docs);
-    const tfs = s.tfs instanceof Float32Array ? s.tfs : Float32Array.from(s.tfs);
-    decodeStrings(s.terms).forEach((term, i) => {
-      const from = s.offsets[i]!;
-      const to = s.offsets[i + 1]!;
-      postings.set(term, { docs: docs.subarray(from, to), tfs: tfs.subarray(from, to) });
-    });
     const index = Object.create(Bm25Index.prototype) as Bm25Index;
     return Object.assign(index, {
-      postings,
+      termText: stringTableText(s.terms),
+      termEnds: s.terms.ends,
+      offsets: s.offsets,
+      docs: s.docs,
+      tfs: s.tfs,
       docLength: s.docLength,
       avgLength: s.avgLength,
       size: s.size,
@@ -107,14 +123,40 @@ export class Bm25Index {
     });
   }
 
+  /** The term's number, or -1 when no document has it: a binary search of the sorted vocabulary. */
+  private termId(term: string): number {
+    const { termText: text, termEnds: ends } = this;
+    let lo = 0;
+    let hi = ends.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const start = mid === 0 ? 0 : ends[mid - 1]!;
+      const length = ends[mid]! - start;
+      // JavaScript's string order (UTF-16 code units, a prefix first), as the vocabulary was sorted.
+      let order = 0;
+      for (let i = 0, n = Math.min(term.length, length); i < n && order === 0; i++)
+        order = term.charCodeAt(i) - text.charCodeAt(start + i);
+      if (order === 0) order = term.length - length;
+      if (order === 0) return mid;
+      if (order < 0) hi = mid - 1;
+      else lo = mid + 1;
+    }
+    return -1;
+  }
+
   /** Number of documents containing the term. */
   documentFrequency(term: string): number {
-    return this.postings.get(term)?.docs.length ?? 0;
+    const id = this.termId(term);
+    return id < 0 ? 0 : this.offsets[id + 1]! - this.offsets[id]!;
   }
 
   /** BM25 idf, floored at a small positive value so very common terms never subtract. */
   idf(term: string): number {
-    const n = this.documentFrequency(term);
+    return this.idfOf(this.documentFrequency(term));
+  }
+
+  /** The idf of a term found in `n` documents. */
+  private idfOf(n: number): number {
     return Math.max(0.01, Math.log(1 + (this.size - n + 0.5) / (n + 0.5)));
   }
 
@@ -124,12 +166,12 @@ export class Bm25Index {
    */
   accumulate(query: ReadonlyMap<string, number>, out: Float32Array, weight = 1): void {
     const { k1, b } = this.params;
+    const { docs, tfs, offsets } = this;
     for (const [term, qw] of query) {
-      const list = this.postings.get(term);
-      if (!list) continue;
-      const idf = this.idf(term) * qw * weight;
-      const { docs, tfs } = list;
-      for (let i = 0; i < docs.length; i++) {
+      const id = this.termId(term);
+      if (id < 0) continue;
+      const idf = this.idfOf(offsets[id + 1]! - offsets[id]!) * qw * weight;
+      for (let i = offsets[id]!, end = offsets[id + 1]!; i < end; i++) {
         const doc = docs[i]!;
         const tf = tfs[i]!;
         const norm = tf + k1 * (1 - b + (b * this.docLength[doc]!) / this.avgLength);
@@ -143,11 +185,12 @@ export class Bm25Index {
    * much of the query's (idf-weighted) vocabulary the document covers, regardless of term frequency.
    */
   accumulateMatchedIdf(query: ReadonlyMap<string, number>, out: Float32Array): void {
+    const { docs, offsets } = this;
     for (const [term, qw] of query) {
-      const list = this.postings.get(term);
-      if (!list) continue;
-      const idf = this.idf(term) * qw;
-      for (const doc of list.docs) out[doc]! += idf;
+      const id = this.termId(term);
+      if (id < 0) continue;
+      const idf = this.idfOf(offsets[id + 1]! - offsets[id]!) * qw;
+      for (let i = offsets[id]!, end = offsets[id + 1]!; i < end; i++) out[docs[i]!]! += idf;
     }
   }
 

@@ -26,9 +26,14 @@ export function encodeStrings(strings: readonly string[]): StringTable {
   return { utf8: new TextEncoder().encode(strings.join('')), ends };
 }
 
+/** A table's strings joined, as one string (string j ends at `table.ends[j]`). */
+export function stringTableText(table: StringTable): string {
+  return new TextDecoder().decode(table.utf8);
+}
+
 /** A table's strings, read on demand from its decoded text. */
 function stringReader(table: StringTable): (j: number) => string {
-  const text = new TextDecoder().decode(table.utf8);
+  const text = stringTableText(table);
   const { ends } = table;
   return (j) => text.slice(j === 0 ? 0 : ends[j - 1]!, ends[j]!);
 }
@@ -153,18 +158,20 @@ function columnReader(column: Column): (j: number) => Json {
 }
 
 export function decodeRecords<T>(table: RecordTable): T[] {
-  const records: JsonRecord[] = new Array(table.length);
-  for (let i = 0; i < table.length; i++) records[i] = {};
-  table.keys.forEach((key, k) => {
-    const column = table.columns[k]!;
-    const read = columnReader(column);
-    const present = column.present;
-    if (!present) {
-      for (let i = 0; i < table.length; i++) records[i]![key] = read(i);
-      return;
+  const { keys, columns, length } = table;
+  const readers = columns.map(columnReader);
+  // The next present value of each column (columns with `present` skip the records without the key).
+  const next = new Uint32Array(keys.length);
+  const records: JsonRecord[] = new Array(length);
+  // Record by record, each filled in key order: the records share one shape and stay in cache while built.
+  for (let i = 0; i < length; i++) {
+    const record: JsonRecord = {};
+    for (let k = 0; k < keys.length; k++) {
+      const present = columns[k]!.present;
+      if (present && present[i] !== 1) continue;
+      record[keys[k]!] = readers[k]!(next[k]!++);
     }
-    let j = 0;
-    for (let i = 0; i < table.length; i++) if (present[i] === 1) records[i]![key] = read(j++);
-  });
+    records[i] = record;
+  }
   return records as T[];
 }

@@ -67,14 +67,25 @@ function shares(counts: ReadonlyMap<string, number>): Map<string, number> {
 export function buildArgumentPriors(index: CatalogIndex): ArgumentPriors {
   const countsByBase = new Map<string, ValueCounts>();
   const global = emptyCounts();
+  // Worked out once per model and per sampler name rather than per demonstration (a start-up cost:
+  // a big catalog has tens of thousands of demonstrations and a few dozen sampler names).
+  const countsOfRow = new Map<number, ValueCounts>();
+  const samplerKeys = new Map<string, string>();
   index.demonstrations.forEach((d, i) => {
-    const model = index.models[index.demoModelRow[i]!];
-    if (!model) return;
-    const key = priorKey(model.base_model, model.type);
-    let counts = countsByBase.get(key);
-    if (!counts) countsByBase.set(key, (counts = emptyCounts()));
+    const row = index.demoModelRow[i]!;
+    let counts = countsOfRow.get(row);
+    if (!counts) {
+      const model = index.models[row];
+      if (!model) return;
+      const key = priorKey(model.base_model, model.type);
+      counts = countsByBase.get(key);
+      if (!counts) countsByBase.set(key, (counts = emptyCounts()));
+      countsOfRow.set(row, counts);
+    }
+    let sampler = samplerKeys.get(d.arguments.sampler);
+    if (sampler === undefined) samplerKeys.set(d.arguments.sampler, (sampler = valueKey('sampler', d.arguments)));
     for (const name of VOTED) {
-      const v = valueKey(name, d.arguments);
+      const v = name === 'sampler' ? sampler : valueKey(name, d.arguments);
       counts[name].set(v, (counts[name].get(v) ?? 0) + 1);
       global[name].set(v, (global[name].get(v) ?? 0) + 1);
     }

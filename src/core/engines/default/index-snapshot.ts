@@ -2,10 +2,11 @@
  * The default engine's CatalogIndex (parsed catalog included) as a snapshot of typed arrays and a few
  * long strings, so a reload restores it from IndexedDB instead of parsing JSONL and tokenising every
  * document again. Every field of CatalogIndex has an entry in FIELDS (the mapped type makes a new field
- * without one a type error): stored as typed arrays (the big tables), stored as is (`cloned`: small
- * tables IndexedDB's structured clone copies quickly, Maps and Sets included), or derived at load from
- * the fields already restored (tables that are cheap to recompute). test/unit/index-snapshot.test.ts deep-compares a restored index
- * with a freshly built one, so a field that is stored or derived wrongly fails there.
+ * without one a type error): stored as typed arrays (the big tables and the per-model records, as
+ * columns), stored as is (`cloned`: small tables IndexedDB's structured clone copies quickly, Maps and
+ * Sets included), or derived at load from the fields already restored (tables that are cheap to
+ * recompute). test/unit/index-snapshot.test.ts deep-compares a restored index with a freshly built
+ * one, so a field that is stored or derived wrongly fails there.
  */
 import type { Catalog, CatalogModel, Demonstration } from '../../catalog/types.ts';
 import { hashString } from '../../hash.ts';
@@ -24,7 +25,7 @@ import { DEFAULT_FIELD_WEIGHTS, type CatalogField, type CatalogIndex, type Field
  * Bump when buildCatalogIndex, the rules behind its derived tables (model-traits.ts: traits, naming,
  * addable vocabulary) or this encoding change: older snapshots are then rebuilt from the catalog.
  */
-export const INDEX_SNAPSHOT_FORMAT = 6;
+export const INDEX_SNAPSHOT_FORMAT = 7;
 
 export interface CatalogIndexSnapshot {
   format: number;
@@ -51,6 +52,12 @@ const cloned = <K extends keyof CatalogIndex>(key: K): Stored<CatalogIndex[K]> =
   stored(
     (index) => index[key],
     (data: CatalogIndex[K]) => data,
+  );
+/** A table with a record per model, as columns: restoring thousands of small objects from IndexedDB costs more. */
+const records = <K extends 'traits' | 'phrases'>(key: K): Stored<CatalogIndex[K]> =>
+  stored(
+    (index) => encodeRecords(index[key]),
+    (data: RecordTable) => decodeRecords(data) as CatalogIndex[K],
   );
 const bm25 = (pick: (index: CatalogIndex) => Bm25Index): Stored<Bm25Index> =>
   stored(
@@ -137,8 +144,8 @@ const FIELDS: { [K in keyof CatalogIndex]-?: Stored<CatalogIndex[K]> | Derived<C
   ),
   nameIdfTotal: cloned('nameIdfTotal'),
   popularity: cloned('popularity'),
-  traits: cloned('traits'),
-  phrases: cloned('phrases'),
+  traits: records('traits'),
+  phrases: records('phrases'),
   naming: cloned('naming'),
   namingRows: stored((index) => storeMapOfRows(index.namingRows), restoreMapOfRows),
   generalRows: cloned('generalRows'),

@@ -99,10 +99,14 @@ export function explainPrompt(prompt: PromptResult): string {
   for (const r of request?.replacements ?? []) {
     // The words taken out say the change more plainly than the whole phrases they were in.
     const removed = quoteList(r.terms.length > 0 ? r.terms : r.removed);
+    // A quality or colour that replaced none ("make the cabin bigger") was added, not swapped in.
+    const added = r.terms.length === 0 && /^(quality|colour) of /.test(r.rule);
     sentences.push(
-      r.by
-        ? `Message ${r.turn + 1} replaced ${removed} with “${r.by}” (${replacementRule(r.rule)}).`
-        : `Message ${r.turn + 1} removed ${removed}.`,
+      !r.by
+        ? `Message ${r.turn + 1} removed ${removed}.`
+        : added
+          ? `Message ${r.turn + 1} added “${r.by}” (${replacementRule(r.rule)}).`
+          : `Message ${r.turn + 1} replaced ${removed} with “${r.by}” (${replacementRule(r.rule)}).`,
     );
   }
   const groups = new Map<string, string[]>();
@@ -132,10 +136,10 @@ export function explainPrompt(prompt: PromptResult): string {
 
 /** Why a later turn replaced something: a picture has one time of day, one colour per thing…, or the person said so. */
 function replacementRule(rule: string): string {
+  const said = /^(number|quality|colour) of (?:the )?(.+)$/.exec(rule);
+  if (said && (said[1] !== 'colour' || said[2] === 'main subject')) return `you gave the ${said[2]} a new ${said[1]}`;
   if (/^(time of day|weather|season|medium)$/.test(rule) || rule.startsWith('colour of '))
     return `a picture has one ${rule}`;
-  const said = /^(number|quality) of (.+)$/.exec(rule);
-  if (said) return `you gave the ${said[2]} a new ${said[1]}`;
   if (rule === 'main subject') return 'you named a new main subject';
   if (rule === 'place') return 'you named a new place';
   if (rule === 'asked for again') return 'you asked for it again';

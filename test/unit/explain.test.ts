@@ -256,7 +256,15 @@ describe('the person’s request as the engine parsed it', () => {
     });
     expect(text).toContain('Message 2 replaced “five ducks” with “two ducks” (you gave the duck a new number).');
     expect(text).toContain('Message 3 replaced “frozen pond” with “river” (you named a new place).');
-    expect(text).toContain('Message 4 replaced ');
+    expect(text).toContain('Message 4 added “wide river” (you gave the river a new quality).');
+    const subject = parseRequest(['a hedgehog in a teacup', 'make it tiny', 'make it orange']);
+    const said = explainPrompt({
+      prompt: subject.phrases.join(', '),
+      negative_prompt: '',
+      evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [], request: subject },
+    });
+    expect(said).toContain('Message 2 added “tiny” (you gave the main subject a new quality).');
+    expect(said).toContain('Message 3 added “orange” (you gave the main subject a new colour).');
     expect(text).toContain('Message 5 replaced “no reeds” with “reeds” (you asked for it again).');
     expectPlain(text);
   });

@@ -43,6 +43,23 @@ describe('request rules: which model to use', () => {
   });
 });
 
+describe('request rules: the format', () => {
+  it('takes clauses only about the format out of the phrases and keeps them for the size', () => {
+    const wide = parseRequest(['a harbour at dawn with fishing boats, 16:9']);
+    expect(wide.phrases).toEqual(['harbour at dawn with fishing boats']);
+    expect(shapeOf([...wide.phrases, ...(wide.formats ?? [])])?.orientation).toBe('landscape');
+    const tall = parseRequest(['a lighthouse keeper in portrait orientation']);
+    expect(tall.phrases).toEqual(['lighthouse keeper']);
+    expect(shapeOf([...tall.phrases, ...(tall.formats ?? [])])?.orientation).toBe('portrait');
+    // A number with a comma or point is no clause break; a portrait is a picture, not a format.
+    expect(parseRequest(['a sign saying 1,500 miles, 2.5 meters tall']).phrases).toEqual([
+      'sign saying 1,500 miles',
+      '2.5 meters tall',
+    ]);
+    expect(parseRequest(['a viking portrait, tall format']).phrases).toEqual(['viking portrait']);
+  });
+});
+
 describe('request rules: negation', () => {
   it('moves "no X", "without X", "nobody", "don\'t include X" and "not X" to the negative prompt', () => {
     const cases: [string, string[], string[]][] = [

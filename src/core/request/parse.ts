@@ -49,6 +49,8 @@ export interface ParsedRequest {
    * for the prompt. Absent in plans cached before it was read.
    */
   models?: string[];
+  /** Clauses only about the picture's format ("16:9", "tall format"): for its size, not for the prompt. */
+  formats?: string[];
 }
 
 /** Leading chat filler, longest first within a clause start; matched on normalised words. */
@@ -439,6 +441,8 @@ interface TurnParse {
   changes: PhraseChange[];
   /** The models this turn asks to use ("the DreamShaper checkpoint"). */
   models: Token[][];
+  /** Its clauses only about the format ("16:9"). */
+  formats: Token[][];
 }
 
 /** The changes applied to phrases; "make the book a newspaper" goes with the explicit replacements. */
@@ -805,7 +809,7 @@ function clausesOf(text: string): string[] {
     masked
       .replace(/\bw\/(?=\s)/gi, 'with')
       // "nothing but sunflowers" is one thing, not two clauses.
-      .split(/[\n!?;]+|(?<!\d)[.,](?!\d)|\s+[-–—/]\s+|(?<!\bnothing(?:\s+else)?\s+)\bbut\b/i)
+      .split(/[\n!?;]+|(?<!\d)[.,]|[.,](?!\d)|\s+[-–—/]\s+|(?<!\bnothing(?:\s+else)?\s+)\bbut\b/i)
       .map((c) => c.replace(/\u0000(\d+)\u0000/g, (_, n: string) => quoted[Number(n)]!).trim())
       .filter((c) => c.length > 0)
   );
@@ -821,6 +825,36 @@ function splitAtException(clause: string): string[] {
   const before = clause.slice(0, match.index);
   const negated = /\b(?:no|without|nothing|nobody|not|none)\b/i.test(before);
   return negated ? [before, clause.slice(match.index + match[0].length)].filter((c) => c.trim() !== '') : [clause];
+}
+
+/**
+ * A clause only about the picture's format ("16:9", "tall format", "in landscape orientation", "aspect
+ * ratio 3:2"): it sets the size (ParsedRequest.format, read by shape.ts) and is nothing to draw.
+ */
+const FORMAT_ONLY_WORDS = new Set([
+  'format',
+  'orientation',
+  'aspect',
+  'ratio',
+  'landscape',
+  'portrait',
+  'vertical',
+  'horizontal',
+  'tall',
+  'wide',
+  'widescreen',
+  'square',
+  'in',
+  'as',
+  'with',
+  'an',
+  'of',
+]);
+function isFormatOnly(tokens: readonly Token[]): boolean {
+  const says = tokens.some(
+    (t) => /^\d{1,2}:\d{1,2}$/.test(t.norm) || ['format', 'orientation', 'ratio'].includes(t.norm),
+  );
+  return says && tokens.every((t) => /^\d{1,2}:\d{1,2}$/.test(t.text) || FORMAT_ONLY_WORDS.has(t.norm));
 }
 
 /** Words that name a kind of model file: "the DreamShaper checkpoint", "the Moebius LoRA". */
@@ -863,6 +897,7 @@ function parseTurn(text: string, later: boolean): TurnParse {
   const explicit: TurnParse['explicit'] = [];
   const changes: PhraseChange[] = [];
   const models: Token[][] = [];
+  const formats: Token[][] = [];
   for (const raw of clausesOf(text).flatMap(splitAtException)) {
     const change = later ? readClauseChange(tokenize(raw), handledByGroups) : null;
     if (change?.kind === 'thing') {
@@ -884,9 +919,15 @@ function parseTurn(text: string, later: boolean): TurnParse {
     tokens = trimEdges(
       stripTrailing(stripLeading(neg.rest)).filter((t, i, all) => !(DROPPABLE.has(t.norm) && i < all.length - 1)),
     );
+    // "a city skyline in landscape orientation": the format at the end goes, the skyline stays.
+    const formatAt = tokens.findIndex((_, i) => isFormatOnly(tokens.slice(i)));
+    if (formatAt >= 0) {
+      formats.push(tokens.slice(formatAt));
+      tokens = trimEdges(tokens.slice(0, formatAt));
+    }
     if (tokens.length > 0 && !tokens.every((t) => INTERJECTIONS.has(t.norm))) clauses.push({ tokens });
   }
-  return { clauses, negatives, explicit, changes, models };
+  return { clauses, negatives, explicit, changes, models, formats };
 }
 
 interface LivePhrase {
@@ -1128,6 +1169,7 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
   const phrases: LivePhrase[] = [];
   const negatives: { tokens: Token[]; turn: number }[] = [];
   const models: string[] = [];
+  const formats: string[] = [];
   const replacements: Replacement[] = [];
   const removeEverywhere = (words: string[], upTo: number): string[] => {
     const removed: string[] = [];
@@ -1142,6 +1184,7 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
   messages.forEach((message, turn) => {
     const parsed = parseTurn(message, turn > 0);
     models.push(...parsed.models.map(tokensText));
+    formats.push(...parsed.formats.map(tokensText));
     // Explicit replacements and removals reach every earlier phrase and this turn's own.
     const own: LivePhrase[] = parsed.clauses.map((c) => ({ tokens: c.tokens, turn }));
     for (const ex of parsed.explicit) {
@@ -1355,5 +1398,11 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
     out.push(text);
   }
   const negativeTexts = [...new Set(negatives.map((n) => tokensText(n.tokens).toLowerCase()))];
-  return { phrases: out, negatives: negativeTexts, replacements, ...(models.length > 0 ? { models } : {}) };
+  return {
+    phrases: out,
+    negatives: negativeTexts,
+    replacements,
+    ...(models.length > 0 ? { models } : {}),
+    ...(formats.length > 0 ? { formats } : {}),
+  };
 }

@@ -205,7 +205,13 @@ export function createDefaultEngine(
       const habits = (index.demosOfModel[row] ?? []).map(
         (d) => [index.demonstrations[d]!.arguments.width, index.demonstrations[d]!.arguments.height] as const,
       );
-      const fitted = fitSize(index, row, chosen.arguments, shapeOf(parsed.phrases), habits);
+      const fitted = fitSize(
+        index,
+        row,
+        chosen.arguments,
+        shapeOf([...parsed.phrases, ...(parsed.formats ?? [])]),
+        habits,
+      );
       const args = { ...chosen.arguments, width: fitted.width, height: fitted.height };
       if (fitted.reason) {
         sources.width = { origin: 'request-shape', detail: fitted.reason };

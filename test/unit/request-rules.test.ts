@@ -227,6 +227,26 @@ describe('request rules: what a later turn changes', () => {
     ]);
   });
 
+  it('a reply ("no, a bear", "actually, a heron") replaces the subject; "too" and "also" add', () => {
+    expect(plan('a crane standing in a rice field', 'no, a heron').phrases).toEqual(['heron standing in rice field']);
+    expect(plan('a crane standing in a rice field', 'actually, a heron').phrases).toEqual([
+      'heron standing in rice field',
+    ]);
+    expect(plan('a crane standing in a rice field', 'a heron too').phrases).toEqual([
+      'crane standing in rice field',
+      'heron',
+    ]);
+    expect(plan('a crane standing in a rice field', 'keep everything but make it dusk').phrases).toEqual([
+      'crane standing in rice field',
+      'dusk',
+    ]);
+  });
+
+  it('one painting medium switches to another; synonyms and the family word do not', () => {
+    expect(plan('a harbour, oil painting', 'switch to gouache').phrases).toEqual(['harbour', 'gouache']);
+    expect(plan('an anime boy on a bike', 'manga style').phrases).toEqual(['anime boy on bike', 'manga style']);
+  });
+
   it('a thing never named is taken for the main subject, but a part of the scene is added', () => {
     expect(plan('a dalmatian running on the beach', 'change the dog to a horse').phrases).toEqual([
       'horse running on beach',

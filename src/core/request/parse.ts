@@ -185,6 +185,16 @@ const LEADING_FILLER: readonly string[][] = [
   'hmm',
   'nothing but',
   'nothing else but',
+  'keep everything else',
+  'keep everything',
+  'keep the rest',
+  'keep it the same',
+  'same as before',
+  'same thing',
+  'same but',
+  'like i said',
+  'i said',
+  'i told you',
   'something like',
   'something with',
   'something',
@@ -449,7 +459,7 @@ interface TurnParse {
 type PhraseChange = Exclude<ClauseChange, { kind: 'thing' }>;
 
 /** A clause of only these is a reply to the last plan ("no, make it a man"), not something to draw. */
-const INTERJECTIONS = new Set(['no', 'nope', 'nah', 'not', 'wait', 'hmm']);
+const INTERJECTIONS = new Set(['no', 'nope', 'nah', 'not', 'wait', 'hmm', 'actually']);
 
 /**
  * True when the exclusive groups' own rules handle these words: any group for a new subject ("make it
@@ -898,8 +908,13 @@ function parseTurn(text: string, later: boolean): TurnParse {
   const changes: PhraseChange[] = [];
   const models: Token[][] = [];
   const formats: Token[][] = [];
+  // "no, a bear": a clause of only "no" says the next one replaces.
+  let replyCue = false;
   for (const raw of clausesOf(text).flatMap(splitAtException)) {
-    const change = later ? readClauseChange(tokenize(raw), handledByGroups) : null;
+    const rawTokens = tokenize(raw);
+    const cue: Token[] = replyCue ? [{ text: 'instead', norm: 'instead' }] : [];
+    replyCue = later && rawTokens.length > 0 && rawTokens.every((t) => INTERJECTIONS.has(t.norm));
+    const change = later ? readClauseChange([...rawTokens, ...cue], handledByGroups) : null;
     if (change?.kind === 'thing') {
       // "make the book a newspaper" is "change the book to a newspaper".
       explicit.push({ removed: [change.thing], by: change.by, rule: 'make … a' });
@@ -1164,6 +1179,20 @@ function applyChange(change: PhraseChange, phrases: LivePhrase[], turn: number):
   }
 }
 
+/** Medium families whose members name one look in several words ("anime", "manga"; "photo", "photograph"). */
+const SYNONYM_FAMILIES = new Set(['anime', 'photo']);
+/** Words naming a family as a whole ("painting" of "oil painting"). */
+const FAMILY_WORDS = new Set(['painting', 'painted', 'drawing', 'drawn', '3d', 'photo', 'anime']);
+
+/**
+ * Whether a medium a later turn names leaves the earlier ones of its family: it does when they are
+ * synonyms or it names the family as a whole; "oil painting" then "watercolor" is a switch.
+ */
+function keepsItsFamily(member: readonly string[]): boolean {
+  const text = member.join(' ');
+  return SYNONYM_FAMILIES.has(MEDIUM_FAMILY[text] ?? '') || FAMILY_WORDS.has(text);
+}
+
 /** Parses a chat (one message or several turns, oldest first) into the person's prompt phrases. */
 export function parseRequest(messages: readonly string[]): ParsedRequest {
   const phrases: LivePhrase[] = [];
@@ -1233,13 +1262,13 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
       for (const group of GROUP_NAMES) {
         const named = own.flatMap((p) => groupMembersIn(p.tokens, group));
         if (named.length === 0) continue;
-        const namedFamilies = new Set(named.map((m) => MEDIUM_FAMILY[m.join(' ')]));
+        const namedFamilies = new Set(named.filter(keepsItsFamily).map((m) => MEDIUM_FAMILY[m.join(' ')]));
         const removed = new Set<string>();
         const terms = new Set<string>();
         for (const p of phrases) {
           const before = tokensText(p.tokens);
           for (const member of GROUP_MEMBERS[group]) {
-            // "anime" then "more anime, manga-like": the same medium family is no contradiction.
+            // "anime" then "manga style", "oil painting" then "more of a painting": no contradiction.
             if (group === 'medium' && namedFamilies.has(MEDIUM_FAMILY[member.join(' ')])) continue;
             if (named.some((n) => n.join(' ') === member.join(' '))) continue;
             while (removeFrom(p, member, group === 'medium')) {

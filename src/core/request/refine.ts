@@ -144,7 +144,9 @@ const LEAD_IN = new Set([
 /** Words that may end it ("… instead, please"). */
 const LEAD_OUT = new Set(['instead', 'please', 'pls', 'now', 'then', 'again', 'rather', 'thanks', 'too', 'ok']);
 /** Words that say the clause replaces rather than adds. */
-const CHANGE_CUES = new Set(['instead', 'rather', 'now']);
+const CHANGE_CUES = new Set(['instead', 'rather', 'now', 'actually']);
+/** Words that say it adds ("actually, a hat too"), whatever else it says. */
+const ADDING_CUES = new Set(['too', 'also']);
 
 const ARTICLES = new Set(['a', 'an']);
 const SUBJECT_PRONOUNS = new Set(['it', 'her', 'him', 'them']);
@@ -155,9 +157,14 @@ function core(tokens: readonly Token[]): { words: Token[]; cued: boolean } {
   let start = 0;
   let end = tokens.length;
   let cued = false;
-  while (start < end && LEAD_IN.has(tokens[start]!.norm)) cued ||= CHANGE_CUES.has(tokens[start++]!.norm);
-  while (end > start && LEAD_OUT.has(tokens[end - 1]!.norm)) cued ||= CHANGE_CUES.has(tokens[--end]!.norm);
-  return { words: tokens.slice(start, end), cued };
+  let adds = false;
+  const read = (word: string) => {
+    cued ||= CHANGE_CUES.has(word);
+    adds ||= ADDING_CUES.has(word);
+  };
+  while (start < end && LEAD_IN.has(tokens[start]!.norm)) read(tokens[start++]!.norm);
+  while (end > start && LEAD_OUT.has(tokens[end - 1]!.norm)) read(tokens[--end]!.norm);
+  return { words: tokens.slice(start, end), cued: cued && !adds };
 }
 
 const norms = (tokens: readonly Token[]) => tokens.map((t) => t.norm);

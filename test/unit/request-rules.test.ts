@@ -20,6 +20,15 @@ describe("request rules: the person's words", () => {
     expect(phrases('Super Mario jumping over a pipe')).toEqual(['Super Mario jumping over pipe']);
   });
 
+  it("leaves out what the picture is for, reads asides in parentheses on, and keeps a person's weights", () => {
+    expect(phrases("hey so I'm making a poster for my cousin, could you do a lion in a crown, gold and black")).toEqual(
+      ['lion in crown', 'gold and black'],
+    );
+    expect(phrases('it is for a game: a cave entrance covered in vines')).toEqual(['cave entrance covered in vines']);
+    expect(phrases('my cat (a grey tabby) on a bookshelf')).toEqual(['cat grey tabby on bookshelf']);
+    expect(phrases('a lantern, (warm glow:1.3), night market')).toEqual(['lantern', '(warm glow:1.3)', 'night market']);
+  });
+
   it('keeps quoted text exactly as written', () => {
     expect(phrases('a café chalkboard that says "Bean There, Done That"')).toEqual([
       'café chalkboard that says "Bean There, Done That"',

@@ -22,7 +22,7 @@ import {
   sameQualitySet,
   subjectSpan,
 } from './refine.ts';
-import { findWords, phraseWords, stemWord, tokenize, tokensText, type Token } from './tokens.ts';
+import { findWords, phraseWords, QUOTED_OR_WEIGHTED, stemWord, tokenize, tokensText, type Token } from './tokens.ts';
 
 export interface Replacement {
   /** 0-based turn that made the change. */
@@ -185,6 +185,8 @@ const LEADING_FILLER: readonly string[][] = [
   'hmm',
   'nothing but',
   'nothing else but',
+  'do me',
+  'do',
   'keep everything else',
   'keep everything',
   'keep the rest',
@@ -457,6 +459,25 @@ interface TurnParse {
 
 /** The changes applied to phrases; "make the book a newspaper" goes with the explicit replacements. */
 type PhraseChange = Exclude<ClauseChange, { kind: 'thing' }>;
+
+/** Openers of a clause about the person's purpose, not the picture ("I'm making a card for my mom"). */
+const CONTEXT_OPENERS: readonly string[][] = [
+  'im making',
+  'i am making',
+  'were making',
+  'im working on',
+  'i am working on',
+  'im designing',
+  'its for',
+  'it is for',
+  'this is for',
+  'this will be for',
+  'i need it for',
+  'i need this for',
+  'i want to use it',
+  'i want to use this',
+  'ill use it',
+].map((p) => p.split(' '));
 
 /** A clause of only these is a reply to the last plan ("no, make it a man"), not something to draw. */
 const INTERJECTIONS = new Set(['no', 'nope', 'nah', 'not', 'wait', 'hmm', 'actually']);
@@ -808,16 +829,15 @@ function extractExplicit(tokens: Token[]): { rest: Token[]; explicit: TurnParse[
 function clausesOf(text: string): string[] {
   const quoted: string[] = [];
   // Protect quoted text from the clause split.
-  const masked = text.replace(
-    /"[^"\n]{1,200}"|“[^”\n]{1,200}”|(?<=^|[\s(:])['‘][^'’\n]{1,200}['’](?=$|[\s,.!?;:)])/gu,
-    (m) => {
-      quoted.push(m);
-      return `\u0000${quoted.length - 1}\u0000`;
-    },
-  );
+  const masked = text.replace(QUOTED_OR_WEIGHTED, (m) => {
+    quoted.push(m);
+    return `\u0000${quoted.length - 1}\u0000`;
+  });
   return (
     masked
       .replace(/\bw\/(?=\s)/gi, 'with')
+      // "my dog (a black lab)": an aside in parentheses reads on.
+      .replace(/(?<=^|\s)\(([^():\n]{1,80})\)/g, ' $1 ')
       // "nothing but sunflowers" is one thing, not two clauses.
       .split(/[\n!?;]+|(?<!\d)[.,]|[.,](?!\d)|\s+[-–—/]\s+|(?<!\bnothing(?:\s+else)?\s+)\bbut\b/i)
       .map((c) => c.replace(/\u0000(\d+)\u0000/g, (_, n: string) => quoted[Number(n)]!).trim())
@@ -910,7 +930,9 @@ function parseTurn(text: string, later: boolean): TurnParse {
   const formats: Token[][] = [];
   // "no, a bear": a clause of only "no" says the next one replaces.
   let replyCue = false;
-  for (const raw of clausesOf(text).flatMap(splitAtException)) {
+  const clauseQueue = clausesOf(text).flatMap(splitAtException);
+  for (let q = 0; q < clauseQueue.length; q++) {
+    const raw = clauseQueue[q]!;
     const rawTokens = tokenize(raw);
     const cue: Token[] = replyCue ? [{ text: 'instead', norm: 'instead' }] : [];
     replyCue = later && rawTokens.length > 0 && rawTokens.every((t) => INTERJECTIONS.has(t.norm));
@@ -924,7 +946,15 @@ function parseTurn(text: string, later: boolean): TurnParse {
       changes.push(change);
       continue;
     }
-    const choice = withoutModelChoice(stripLeading(tokenize(raw)));
+    const opened = stripLeading(tokenize(raw));
+    const aboutPurpose = (tokens: readonly Token[]) => CONTEXT_OPENERS.some((o) => startsWith(tokens, 0, o));
+    if (aboutPurpose(tokenize(raw)) || aboutPurpose(opened)) {
+      // "I'm making a game: a pixel art forest tileset": what follows the colon is the picture.
+      const colon = raw.indexOf(': ');
+      if (colon > 0) clauseQueue.push(raw.slice(colon + 2));
+      continue;
+    }
+    const choice = withoutModelChoice(opened);
     if (choice.model) models.push(choice.model);
     let tokens = removeHedges(stripTrailing(choice.rest));
     const ex = extractExplicit(tokens);

@@ -20,8 +20,12 @@ export function normWord(text: string): string {
     .replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}%+]+$/gu, '');
 }
 
-/** Quoted spans: "…", “…”, and '…' opened after a space or start (so "don't" is no quote). */
-const QUOTED = /"[^"\n]{1,200}"|“[^”\n]{1,200}”|(?<=^|[\s(:])['‘][^'’\n]{1,200}['’](?=$|[\s,.!?;:)])/gu;
+/**
+ * Spans kept exactly as written: quoted text ("…", “…”, and '…' opened after a space or start, so "don't"
+ * is no quote) and Stable Diffusion weights written by the person ("(gold armor:1.2)").
+ */
+export const QUOTED_OR_WEIGHTED =
+  /"[^"\n]{1,200}"|“[^”\n]{1,200}”|(?<=^|[\s(:])['‘][^'’\n]{1,200}['’](?=$|[\s,.!?;:)])|\([^()\n]{1,80}:\d+(?:\.\d+)?\)/gu;
 
 /** Splits a clause into tokens; quoted spans stay whole. */
 export function tokenize(clause: string): Token[] {
@@ -36,7 +40,7 @@ export function tokenize(clause: string): Token[] {
       tokens.push({ text: cleaned, norm });
     }
   };
-  for (const match of clause.matchAll(QUOTED)) {
+  for (const match of clause.matchAll(QUOTED_OR_WEIGHTED)) {
     pushWords(clause.slice(last, match.index));
     tokens.push({ text: match[0], norm: '' });
     last = match.index + match[0].length;

@@ -92,6 +92,10 @@ export function explainPrompt(prompt: PromptResult): string {
         : 'None of your words could be kept as they were, so the prompt was written from scratch.',
     );
   }
+  if (request?.models?.length)
+    sentences.push(`${quoteList(request.models)} says which model to use, so it picks the model, not the picture.`);
+  if (request?.formats?.length)
+    sentences.push(`${quoteList(request.formats)} sets the picture’s size, so it is not in the prompt.`);
   if (request && request.negatives.length > 0)
     sentences.push(
       `You asked to leave out ${quoteList(request.negatives)}, so ${request.negatives.length === 1 ? 'it goes' : 'they go'} in the negative prompt.`,

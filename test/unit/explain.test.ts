@@ -241,6 +241,18 @@ describe('the person’s request as the engine parsed it', () => {
     expectPlain(text);
   });
 
+  it('a model named to use and a format are said to go elsewhere than the prompt', () => {
+    const request = parseRequest(['use the Zephyrine checkpoint for a lighthouse at dusk, 16:9']);
+    const text = explainPrompt({
+      prompt: request.phrases.join(', '),
+      negative_prompt: '',
+      evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [], request },
+    });
+    expect(text).toContain('“Zephyrine checkpoint” says which model to use, so it picks the model, not the picture.');
+    expect(text).toContain('“16:9” sets the picture’s size, so it is not in the prompt.');
+    expectPlain(text);
+  });
+
   it('a new subject, place, quality or number from a later turn is said as such', () => {
     const parsed = parseRequest([
       'five ducks on a frozen pond, no reeds',

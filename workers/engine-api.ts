@@ -12,6 +12,7 @@ export type {
   EngineChoice,
   EngineStatus,
   HeadTrainingOutcome,
+  PlanEvent,
   PromptDraft,
   StoredCatalog,
 } from '../src/core/engine-host.ts';

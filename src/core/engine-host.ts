@@ -84,6 +84,12 @@ export interface PromptDraft {
   negative_prompt: string;
 }
 
+/**
+ * What a plan reports while it runs: each stage's result, and stage 1's text while the neural engine
+ * writes it. One channel, so every draft reaches the page before the prompt it ends in.
+ */
+export type PlanEvent = PipelineEvent | { type: 'prompt-draft'; draft: PromptDraft };
+
 /** What a head training run reached, and the engine status with the new head in use. */
 export interface HeadTrainingOutcome {
   pairs: number;
@@ -142,13 +148,12 @@ export interface EngineHostApi {
   ): Promise<EngineStatus>;
   /** Chooses the engine (saved in settings); a pack that cannot be loaded leaves the embedded engine planning. */
   setEngine(choice: EngineChoice, onProgress?: (progress: LlmLoadProgress) => void): Promise<EngineStatus>;
-  /** `onPromptDraft` receives stage 1's text while the neural engine writes it. */
+  /** `onEvent` receives each stage's result, and stage 1's text while the neural engine writes it. */
   plan(
     requestId: string,
     input: ChatInput,
     options: PlanRequestOptions,
-    onEvent: (event: PipelineEvent) => void,
-    onPromptDraft?: (draft: PromptDraft) => void,
+    onEvent: (event: PlanEvent) => void,
   ): Promise<PlanOutcome>;
   /** Cancels a running plan; its promise rejects with an AbortError. */
   cancel(requestId: string): void;
@@ -475,8 +480,7 @@ export class EngineHost implements EngineHostApi {
     requestId: string,
     input: ChatInput,
     options: PlanRequestOptions,
-    onEvent: (event: PipelineEvent) => void,
-    onPromptDraft?: (draft: PromptDraft) => void,
+    onEvent: (event: PlanEvent) => void,
   ): Promise<PlanOutcome> {
     await this.init();
     const controller = new AbortController();
@@ -485,7 +489,7 @@ export class EngineHost implements EngineHostApi {
       const neural = this.neural;
       if (!neural) return await this.planner!.plan(input, options, (event) => onEvent(event), controller.signal);
       const runtime = this.neuralRuntime();
-      const onRuntime = neuralRuntimeEngine(runtime, neural.info, onPromptDraft);
+      const onRuntime = neuralRuntimeEngine(runtime, neural.info, (draft) => onEvent({ type: 'prompt-draft', draft }));
       // A head that cannot choose among this catalog's models: the LLM writes the prompt, the embedded
       // engine does the rest. Either way stage 1 is held to the request rules.
       const engine =

@@ -257,18 +257,18 @@ describe('EngineHost', () => {
     expect(status.engine.name).toBe('neural-stand-in');
     expect(status.llm).toEqual(STATUS);
     expect(status.engineNotice).toBeNull();
+    // Drafts and stage results come on one channel, every draft before the prompt it ends in.
+    const events: string[] = [];
     const drafts: string[] = [];
-    const neural = await h.plan(
-      'r2',
-      chat,
-      {},
-      () => undefined,
-      (d) => drafts.push(d.prompt),
-    );
+    const neural = await h.plan('r2', chat, {}, (e) => {
+      events.push(e.type);
+      if (e.type === 'prompt-draft') drafts.push(e.draft.prompt);
+    });
     expect(neural.cached).toBe(false);
     expect(neural.cacheKey).not.toBe(embedded.cacheKey);
     expect(drafts).toHaveLength(1);
     expect(drafts[0]).toBe(neural.result.plan.prompt);
+    expect(events.indexOf('prompt-draft')).toBeLessThan(events.indexOf('prompt'));
 
     const reloaded = await host(standInRuntime()).init();
     expect(reloaded.choice).toEqual(choice);

@@ -5,10 +5,10 @@
 import type { ChatInput, ReferenceImage } from '../../core/chat.ts';
 import { MAX_REFERENCE_IMAGE_BYTES, checkChatLength } from '../../core/chat.ts';
 import type { ArgumentsResult, ModelResult, PromptResult } from '../../core/engines/engine.ts';
-import type { PipelineEvent, PlanResult } from '../../core/pipeline.ts';
+import type { PlanResult } from '../../core/pipeline.ts';
 import type { GenerationPlan } from '../../core/plan.ts';
 import { scrubPrompt, withSafeNegative } from '../../core/safety.ts';
-import type { PromptDraft, Refit } from '../../../workers/engine-api.ts';
+import type { PlanEvent, PromptDraft, Refit } from '../../../workers/engine-api.ts';
 import { guardQuota, openAppDb, type ChatRecord } from '../../storage/db.ts';
 import { Comlink, engineWorker } from '../engine-client.ts';
 import { announce, onAnnouncement } from '../sync.ts';
@@ -148,9 +148,11 @@ class ChatStore {
     this.stageEngines = result.stage_engines ?? null;
   }
 
-  private onEvent(event: PipelineEvent): void {
+  private onEvent(event: PlanEvent): void {
     const sinceSend = performance.now() - this.sentAt;
-    if (event.type === 'prompt') {
+    if (event.type === 'prompt-draft') {
+      if (!this.prompt) this.promptDraft = event.draft;
+    } else if (event.type === 'prompt') {
       this.prompt = { result: event.result, ms: event.ms, sinceSend };
       this.promptDraft = null;
     } else if (event.type === 'model') this.model = { result: event.result, ms: event.ms, sinceSend };
@@ -270,11 +272,8 @@ class ChatStore {
         requestId,
         chat.input,
         allowedModelIds ? { allowedModelIds } : {},
-        Comlink.proxy((event: PipelineEvent) => {
+        Comlink.proxy((event: PlanEvent) => {
           if (this.requestId === requestId) this.onEvent(event);
-        }),
-        Comlink.proxy((draft: PromptDraft) => {
-          if (this.requestId === requestId && !this.prompt) this.promptDraft = draft;
         }),
       );
       if (this.requestId !== requestId) return;

@@ -218,6 +218,14 @@ describe('the prompt with the person’s words and the added terms apart', () =>
   });
 });
 
+/** The prompt explanation of a request as parsed, with the parsed phrases as the prompt and no neighbours. */
+const explainParsed = (request: ReturnType<typeof parseRequest>) =>
+  explainPrompt({
+    prompt: request.phrases.join(', '),
+    negative_prompt: '',
+    evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [], request },
+  });
+
 describe('the person’s request as the engine parsed it', () => {
   it('phrases, what was left out and what a later turn replaced each become a sentence', () => {
     const text = explainPrompt({
@@ -261,20 +269,12 @@ describe('the person’s request as the engine parsed it', () => {
       'make the river wide',
       'add reeds',
     ]);
-    const text = explainPrompt({
-      prompt: parsed.phrases.join(', '),
-      negative_prompt: '',
-      evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [], request: parsed },
-    });
+    const text = explainParsed(parsed);
     expect(text).toContain('Message 2 replaced “five ducks” with “two ducks” (you gave the duck a new number).');
     expect(text).toContain('Message 3 replaced “frozen pond” with “river” (you named a new place).');
     expect(text).toContain('Message 4 added “wide river” (you gave the river a new quality).');
     const subject = parseRequest(['a hedgehog in a teacup', 'make it tiny', 'make it orange']);
-    const said = explainPrompt({
-      prompt: subject.phrases.join(', '),
-      negative_prompt: '',
-      evidence: { neighbours: [], kept_terms: [], added_terms: [], notes: [], request: subject },
-    });
+    const said = explainParsed(subject);
     expect(said).toContain('Message 2 added “tiny” (you gave the main subject a new quality).');
     expect(said).toContain('Message 3 added “orange” (you gave the main subject a new colour).');
     expect(text).toContain('Message 5 replaced “no reeds” with “reeds” (you asked for it again).');

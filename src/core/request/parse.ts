@@ -16,13 +16,22 @@ import {
   type ClauseChange,
   isPlacePreposition,
   keptQualities,
-  NUMBER_WORDS,
+  isCountWord,
   readClauseChange,
   SCENE_PARTS,
   sameQualitySet,
   subjectSpan,
 } from './refine.ts';
-import { findWords, phraseWords, QUOTED_OR_WEIGHTED, stemWord, tokenize, tokensText, type Token } from './tokens.ts';
+import {
+  findWords,
+  phraseWords,
+  QUOTED_OR_WEIGHTED,
+  stemWord,
+  tokenize,
+  tokensText,
+  type Token,
+  wordToken,
+} from './tokens.ts';
 
 export interface Replacement {
   /** 0-based turn that made the change. */
@@ -707,7 +716,7 @@ function extractNegations(tokens: Token[]): { rest: Token[]; negatives: Token[][
         nobody[1] === 'one'
       )
     ) {
-      negatives.push([{ text: 'people', norm: 'people' }]);
+      negatives.push([wordToken('people')]);
       i += nobody.length;
       // "no people or lamps": the list goes on.
       if (LIST_JOINERS.has(tokens[i]?.norm ?? '')) {
@@ -881,10 +890,9 @@ const FORMAT_ONLY_WORDS = new Set([
   'of',
 ]);
 function isFormatOnly(tokens: readonly Token[]): boolean {
-  const says = tokens.some(
-    (t) => /^\d{1,2}:\d{1,2}$/.test(t.norm) || ['format', 'orientation', 'ratio'].includes(t.norm),
-  );
-  return says && tokens.every((t) => /^\d{1,2}:\d{1,2}$/.test(t.text) || FORMAT_ONLY_WORDS.has(t.norm));
+  const isRatio = (t: Token) => /^\d{1,2}:\d{1,2}$/.test(t.text);
+  const says = tokens.some((t) => isRatio(t) || ['format', 'orientation', 'ratio'].includes(t.norm));
+  return says && tokens.every((t) => isRatio(t) || FORMAT_ONLY_WORDS.has(t.norm));
 }
 
 /** Words that name a kind of model file: "the DreamShaper checkpoint", "the Moebius LoRA". */
@@ -934,7 +942,7 @@ function parseTurn(text: string, later: boolean): TurnParse {
   for (let q = 0; q < clauseQueue.length; q++) {
     const raw = clauseQueue[q]!;
     const rawTokens = tokenize(raw);
-    const cue: Token[] = replyCue ? [{ text: 'instead', norm: 'instead' }] : [];
+    const cue: Token[] = replyCue ? [wordToken('instead')] : [];
     replyCue = later && rawTokens.length > 0 && rawTokens.every((t) => INTERJECTIONS.has(t.norm));
     const change = later ? readClauseChange([...rawTokens, ...cue], handledByGroups) : null;
     if (change?.kind === 'thing') {
@@ -1080,19 +1088,12 @@ function colourPairs(tokens: readonly Token[]): { colourAt: number; thing: strin
   return pairs;
 }
 
-const thingToken = (thing: string): Token => ({ text: thing, norm: thing });
-
 /** Number + thing pairs of a phrase ("two kids", "3 cats"), by the thing's stem. */
 function countPairs(tokens: readonly Token[]): { countAt: number; thing: string }[] {
   const pairs: { countAt: number; thing: string }[] = [];
   tokens.forEach((t, i) => {
     const next = tokens[i + 1];
-    if (
-      (NUMBER_WORDS.has(t.norm) || /^\d{1,2}$/.test(t.norm)) &&
-      next &&
-      next.norm !== '' &&
-      !EDGE_WORDS.has(next.norm)
-    )
+    if (isCountWord(t.norm) && next && next.norm !== '' && !EDGE_WORDS.has(next.norm))
       pairs.push({ countAt: i, thing: stemWord(next.norm) });
   });
   return pairs;
@@ -1171,7 +1172,7 @@ function applyChange(change: PhraseChange, phrases: LivePhrase[], turn: number):
         while (end < p.tokens.length && !['with', 'and', 'while', 'during'].includes(p.tokens[end]!.norm)) end++;
         const before = tokensText(p.tokens);
         const terms = [tokensText(p.tokens.slice(at + 1, end))];
-        p.tokens.splice(at, end - at, { text: change.preposition, norm: change.preposition }, ...change.by);
+        p.tokens.splice(at, end - at, wordToken(change.preposition), ...change.by);
         return { removed: [before], terms, by: tokensText(change.by), rule: 'place' };
       }
       return null;
@@ -1282,9 +1283,8 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
       const made = applyChange(change, phrases, turn);
       if (made) replacements.push({ turn, ...made });
       else if (change.kind === 'subject') own.push({ tokens: change.by, turn });
-      else if (change.kind === 'place')
-        own.push({ tokens: [{ text: change.preposition, norm: change.preposition }, ...change.by], turn });
-      else if (change.kind === 'quality') own.push({ tokens: [change.quality, thingToken(change.thing)], turn });
+      else if (change.kind === 'place') own.push({ tokens: [wordToken(change.preposition), ...change.by], turn });
+      else if (change.kind === 'quality') own.push({ tokens: [change.quality, wordToken(change.thing)], turn });
       else if (change.kind === 'subject quality') own.push({ tokens: [change.quality], turn });
     }
     if (turn > 0) {
@@ -1374,8 +1374,7 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
       }
       // "three apples …", then "make it five": a bare number counts the one counted thing said before.
       for (const p of own) {
-        if (p.tokens.length !== 1 || !(NUMBER_WORDS.has(p.tokens[0]!.norm) || /^\d{1,2}$/.test(p.tokens[0]!.norm)))
-          continue;
+        if (p.tokens.length !== 1 || !isCountWord(p.tokens[0]!.norm)) continue;
         const counted = phrases
           .filter((e) => e.turn < turn)
           .flatMap((e) => countPairs(e.tokens).map((c) => ({ e, c })));

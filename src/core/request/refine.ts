@@ -10,7 +10,7 @@
  * Each takes the whole clause; what it cannot read as one of these goes on as an ordinary phrase.
  */
 import { COLOURS } from './vocabulary.ts';
-import { stemWord, type Token } from './tokens.ts';
+import { stemWord, type Token, wordToken } from './tokens.ts';
 
 export type ClauseChange =
   | { kind: 'subject'; by: Token[] }
@@ -73,7 +73,10 @@ export function isGeneralQuality(word: string): boolean {
   return COLOURS.has(word) || QUALITY_WORDS.has(word) || NUMBER_WORDS.has(word) || /^\d+$/.test(word);
 }
 
-export const NUMBER_WORDS = new Set([
+/** A word that counts things ("two", "several", "3"), as a number given to a thing is read. */
+export const isCountWord = (word: string): boolean => NUMBER_WORDS.has(word) || /^\d{1,2}$/.test(word);
+
+const NUMBER_WORDS = new Set([
   'one',
   'two',
   'three',
@@ -221,7 +224,7 @@ export function readClauseChange(
   if (n[0] === 'make') {
     // "make her older", "make him tall": a quality of the main subject.
     const plain = words.length === 3 && SUBJECT_PRONOUNS.has(n[1]!) ? plainQuality(n[2]!) : null;
-    if (plain && THING_QUALITIES.has(plain)) return { kind: 'subject quality', quality: { text: plain, norm: plain } };
+    if (plain && THING_QUALITIES.has(plain)) return { kind: 'subject quality', quality: wordToken(plain) };
     let i = 1;
     if (DETERMINERS.has(n[i] ?? '')) i++;
     if (n[i] === 'it' || n[i] === 'them' || SUBJECT_PRONOUNS.has(n[i] ?? '')) return null;
@@ -234,7 +237,7 @@ export function readClauseChange(
       return {
         kind: 'quality',
         thing: stemWord(n[i]!),
-        quality: plain && plain !== n[i + 1] ? { text: plain, norm: plain } : words[i + 1]!,
+        quality: plain && plain !== n[i + 1] ? wordToken(plain) : words[i + 1]!,
       };
     }
   }

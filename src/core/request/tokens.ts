@@ -79,6 +79,9 @@ export function findWords(tokens: readonly Token[], needle: readonly string[], f
   return -1;
 }
 
+/** A token for a word the rules write themselves ("instead", a preposition, a plain quality). */
+export const wordToken = (word: string): Token => ({ text: word, norm: word });
+
 export function tokensText(tokens: readonly Token[]): string {
   return tokens.map((t) => t.text).join(' ');
 }

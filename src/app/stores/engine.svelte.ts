@@ -17,7 +17,8 @@ import type {
   StoredCatalog,
 } from '../../../workers/engine-api.ts';
 import { loadCuratedPacks, type CuratedPack } from '../../core/engines/neural/curated.ts';
-import { Comlink, engineWorker } from '../engine-client.ts';
+import { callWithProgress } from '../../runtime/workers.ts';
+import { engineWorker } from '../engine-client.ts';
 import { announce, onAnnouncement } from '../sync.ts';
 import { offline } from './offline.svelte.ts';
 
@@ -48,23 +49,25 @@ class EngineStore {
   headOutcome = $state<HeadTrainingOutcome | null>(null);
   headMessage = $state<string | null>(null);
 
-  private readonly onHeadProgress = Comlink.proxy((p: HeadTrainingProgress) => {
+  private readonly onHeadProgress = (p: HeadTrainingProgress) => {
     this.headProgress = p;
-  });
+  };
 
   /** While the active catalog's index is restored (or built after an update) at start-up. */
   startProgress = $state<CatalogStartProgress | null>(null);
-  private readonly onStartProgress = Comlink.proxy((p: CatalogStartProgress) => {
+  private readonly onStartProgress = (p: CatalogStartProgress) => {
     this.startProgress = p.phase === 'ready' ? null : p;
-  });
+  };
 
-  private readonly onPackProgress = Comlink.proxy((p: LlmLoadProgress) => {
+  private readonly onPackProgress = (p: LlmLoadProgress) => {
     this.packProgress = { ...this.packProgress, [p.file]: p };
-  });
+  };
 
   async refresh(): Promise<void> {
     try {
-      this.status = await engineWorker().init(this.onPackProgress, this.onStartProgress);
+      this.status = await callWithProgress((relay) =>
+        engineWorker().init(relay(this.onPackProgress), relay(this.onStartProgress)),
+      );
       this.packProgress = {};
       this.startProgress = null;
       this.catalogs = await engineWorker().listCatalogs();
@@ -82,11 +85,13 @@ class EngineStore {
     this.error = null;
     this.lastImport = null;
     try {
-      this.lastImport = await engineWorker().importCatalog(
-        request,
-        Comlink.proxy((p: ImportProgress) => {
-          this.progress = p;
-        }),
+      this.lastImport = await callWithProgress((relay) =>
+        engineWorker().importCatalog(
+          request,
+          relay((p: ImportProgress) => {
+            this.progress = p;
+          }),
+        ),
       );
       await this.refresh();
       this.announceCatalog();
@@ -153,7 +158,7 @@ class EngineStore {
           : choice;
       // A downloaded model should stay for offline use: ask the browser not to evict the cache under pressure.
       if (resolved.kind === 'neural') await navigator.storage?.persist?.().catch(() => false);
-      this.status = await engineWorker().setEngine(resolved, this.onPackProgress);
+      this.status = await callWithProgress((relay) => engineWorker().setEngine(resolved, relay(this.onPackProgress)));
       if (resolved.kind === 'neural') void offline.askPersistence();
     } catch (e) {
       this.error = (e as Error).message;
@@ -170,7 +175,9 @@ class EngineStore {
     this.headOutcome = null;
     this.headProgress = null;
     try {
-      const outcome = await engineWorker().trainHead({ epochs }, this.onHeadProgress);
+      const outcome = await callWithProgress((relay) =>
+        engineWorker().trainHead({ epochs }, relay(this.onHeadProgress)),
+      );
       this.headOutcome = outcome;
       this.status = outcome.status;
       if (outcome.saveError) this.headMessage = `The trained head is in use but was not saved: ${outcome.saveError}`;

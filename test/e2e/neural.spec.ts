@@ -139,3 +139,29 @@ test('the neural pack plans in the app on WASM, streams stage 1, caches apart fr
   await expect(page.getByTestId('engine-fallback')).toHaveCount(0);
   lap('done');
 });
+
+test('Settings → Engine keeps what the person picked when the engine reports its saved choice after they started', async ({
+  page,
+}) => {
+  // The engine worker reports its status (with the saved engine choice) once the starter catalog is read:
+  // holding that file back lets the person change the form first, as on a slow start.
+  let releaseCatalog!: () => void;
+  const catalogHeld = new Promise<void>((resolve) => (releaseCatalog = resolve));
+  await page.route('**/models/starter/*.jsonl', async (route) => {
+    await catalogHeld;
+    await route.continue();
+  });
+  await page.goto('/');
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Settings' }).click();
+  const section = page.getByRole('region', { name: 'Engine' });
+  await section.getByLabel('Neural pack').check();
+  await section.getByRole('radio', { name: /^Custom pack/ }).check();
+  await section.getByLabel('Pack URL', { exact: true }).fill('/models/my-pack/');
+  await expect(page.getByRole('banner')).toContainText('Loading the engine');
+
+  releaseCatalog();
+  await expect(page.getByRole('banner')).toContainText(/catalog: /, { timeout: STARTUP_MS });
+  await expect(section.getByLabel('Neural pack')).toBeChecked();
+  await expect(section.getByRole('radio', { name: /^Custom pack/ })).toBeChecked();
+  await expect(section.getByLabel('Pack URL', { exact: true })).toHaveValue('/models/my-pack/');
+});

@@ -438,3 +438,32 @@ test('finding 8: tabs follow each other: endpoints, a deleted chat that never co
   await expect(a.getByTestId('import-result')).toContainText('Imported 2 models');
   await expect(b.getByRole('banner')).toContainText('catalog: catalog.jsonl (2 models');
 });
+
+test('a slow start: the endpoint form waits for the saved endpoints instead of letting edits be wiped by them', async ({
+  page,
+}) => {
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByLabel('Endpoint URL').fill('http://127.0.0.1:7861');
+  await page.getByLabel('Only models on my server').check();
+  await page.getByRole('button', { name: 'Save endpoints' }).click();
+  await expect(page.getByText('Saved.')).toBeVisible();
+
+  // The saved endpoints are read after /kiosk.json is asked for: holding it back is a slow start.
+  let releaseKioskFile!: () => void;
+  const kioskFileHeld = new Promise<void>((resolve) => (releaseKioskFile = resolve));
+  await page.route('**/kiosk.json', async (route) => {
+    await kioskFileHeld;
+    await route.continue();
+  });
+  await page.reload();
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await expect(page.getByText('Loading the saved endpoints…')).toBeVisible();
+  await expect(page.getByLabel('Endpoint URL')).toBeDisabled();
+
+  releaseKioskFile();
+  await expect(page.getByLabel('Endpoint URL')).toBeEnabled();
+  await expect(page.getByLabel('Endpoint URL')).toHaveValue('http://127.0.0.1:7861');
+  await expect(page.getByLabel('Only models on my server')).toBeChecked();
+  await expect(page.getByText('Loading the saved endpoints…')).toHaveCount(0);
+});

@@ -248,15 +248,32 @@ function matchedTerms(input: ExplainInput): { inName: string[]; examples: number
   return { inName: kept.filter((t) => nameWords.has(t.toLowerCase())), examples: matching, inExamples };
 }
 
+/** Why the request asked for the chosen model, in words ("you named it (“dreamshaper”)"). */
+function askedInWords(asked: NonNullable<ModelResult['evidence']['asked']>): string {
+  const terms = `“${asked.terms.join(' ')}”`;
+  switch (asked.by) {
+    case 'name':
+      return `you named it (${terms})`;
+    case 'trigger':
+      return `your request uses its trigger words ${terms}`;
+    case 'technique':
+      return `it is made for the technique you asked for (${terms})`;
+    case 'concept':
+      return `it is made for ${terms}, which you asked for`;
+  }
+}
+
 export function explainModel(input: ExplainInput): string {
   const { candidates, competing } = input.model.evidence;
   const model = input.plan.model;
   const sentences: string[] = [];
   const chosen = candidates.find((c) => c.model_id === model.id);
-  const opening = `${model.name} is ${typeInWords(model.type, model.base_model)}, chosen from ${plural(competing, 'model')}`;
+  const opening = `${model.name} is ${typeInWords(model.type, model.base_model)}, chosen${competing > 1 ? ` from ${plural(competing, 'model')}` : ''}`;
   const { inName, examples, inExamples } = matchedTerms(input);
   const because: string[] = [];
-  if (inName.length > 0) because.push(`its name or trigger words hold ${quoteList(inName)}`);
+  const asked = input.model.evidence.asked;
+  if (asked) because.push(askedInWords(asked));
+  else if (inName.length > 0) because.push(`its name or trigger words hold ${quoteList(inName)}`);
   if (examples > 0 && inExamples.length > 0) {
     because.push(
       `${examples === 1 ? 'one of its example prompts matches' : `${examples} of its example prompts match`} ${quoteList(inExamples)}`,
@@ -282,8 +299,15 @@ export function explainModel(input: ExplainInput): string {
       .filter(Boolean)
       .join(' ');
   }
+  for (const name of input.model.evidence.unnamed ?? [])
+    sentences.push(
+      `You asked for “${name}”, but no model in the catalog is called that, so the engine chose one itself.`,
+    );
   if (!chosen) sentences.push(`${opening}.`);
-  else sentences.push(because.length > 0 ? `${opening}, because ${because.join(' and ')}.` : `${opening}.`);
+  else
+    sentences.push(
+      because.length > 0 ? `${opening}${competing > 1 ? ',' : ''} because ${because.join(' and ')}.` : `${opening}.`,
+    );
   const runnerUp = candidates.find((c) => c.model_id !== model.id);
   if (chosen && runnerUp) {
     const share = (x: number) => (x < 0.005 ? 'under 1%' : `${Math.round(100 * x)}%`);

@@ -54,6 +54,9 @@ export interface ModelCandidate {
   reasons: string[];
 }
 
+/** How a request asks for a niche model: by its name, its trigger words, its technique or its concept. */
+export type AskedBy = 'name' | 'trigger' | 'technique' | 'concept';
+
 export interface ModelResult {
   model: PlannedModel;
   evidence: {
@@ -62,6 +65,10 @@ export interface ModelResult {
     candidates: ModelCandidate[];
     /** Models allowed to compete (all, or those installed on the endpoint). */
     competing: number;
+    /** How the request asked for the chosen model, with the request's words that did it; absent when it did not. */
+    asked?: { by: AskedBy; terms: string[] };
+    /** Model names the person gave ("use the Foobar LoRA") that no model of the catalog has. */
+    unnamed?: string[];
     notes: string[];
   };
 }

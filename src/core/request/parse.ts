@@ -11,6 +11,7 @@
  *   earlier ones of that group, a colour given to a thing replaces its earlier colour, and "X instead of Y",
  *   "change Y to X", "replace Y with X" replace Y. What was replaced is gone, and the result says so.
  */
+import { isCommonWord } from './common-words.ts';
 import { COLOURS, EXCLUSIVE_GROUPS, MEDIUM_FAMILY, type ExclusiveGroup } from './vocabulary.ts';
 import {
   type ClauseChange,
@@ -917,13 +918,16 @@ function withoutModelChoice(tokens: Token[]): { rest: Token[]; model: Token[] | 
       return { rest: tokens.slice(end), model: named(1, file) };
     }
   }
+  // "with the epiCRealism model" names a model file; "with the fashion model" is a person in the picture.
+  const isFileWord = (i: number) =>
+    UNAMBIGUOUS_FILE_WORDS.has(tokens[i]!.norm) ||
+    (MODEL_FILE_WORDS.has(tokens[i]!.norm) && i > 0 && !isCommonWord(tokens[i - 1]!.norm));
   const withAt = tokens.findIndex(
     (t, i) =>
-      (t.norm === 'with' || t.norm === 'using') &&
-      tokens.slice(i + 1, i + 6).some((u) => UNAMBIGUOUS_FILE_WORDS.has(u.norm)),
+      (t.norm === 'with' || t.norm === 'using') && tokens.slice(i + 1, i + 6).some((_, k) => isFileWord(i + 1 + k)),
   );
   if (withAt >= 0) {
-    const file = tokens.findIndex((t, i) => i > withAt && UNAMBIGUOUS_FILE_WORDS.has(t.norm));
+    const file = tokens.findIndex((_, i) => i > withAt && isFileWord(i));
     return { rest: [...tokens.slice(0, withAt), ...tokens.slice(file + 1)], model: named(withAt + 1, file) };
   }
   return { rest: tokens, model: null };
@@ -962,8 +966,12 @@ function parseTurn(text: string, later: boolean): TurnParse {
       if (colon > 0) clauseQueue.push(raw.slice(colon + 2));
       continue;
     }
-    const choice = withoutModelChoice(opened);
-    if (choice.model) models.push(choice.model);
+    // "use the DreamShaper checkpoint with the Ghibli LoRA" names two.
+    let choice = withoutModelChoice(opened);
+    while (choice.model) {
+      models.push(choice.model);
+      choice = withoutModelChoice(choice.rest);
+    }
     let tokens = removeHedges(stripTrailing(choice.rest));
     const ex = extractExplicit(tokens);
     explicit.push(...ex.explicit);

@@ -76,6 +76,8 @@ export interface BaseCheckpointOptions {
   allowed?: ReadonlySet<number>;
   /** The styles the request asks for ("anime style"): a checkpoint of another style is passed over. */
   styles?: readonly StyleClass[];
+  /** Checkpoints the person named ("use the DreamShaper checkpoint with the Ghibli LoRA"), by row: one that fits wins. */
+  named?: readonly number[];
 }
 
 /**
@@ -88,7 +90,7 @@ export interface BaseCheckpointOptions {
 export function baseCheckpointFor(
   index: CatalogIndex,
   loraRow: number,
-  { allowed, styles = [] }: BaseCheckpointOptions = {},
+  { allowed, styles = [], named = [] }: BaseCheckpointOptions = {},
 ): BaseCheckpoint | null {
   const lora = index.traits[loraRow]!;
   const asked = (row: number) => index.traits[row]!.styles.some((s) => styles.includes(s));
@@ -102,6 +104,8 @@ export function baseCheckpointFor(
       (!allowed || allowed.has(index.models[row]!.id))
     );
   };
+  const namedUsable = named.find(usable);
+  if (namedUsable !== undefined) return { row: namedUsable, reason: 'the request names it' };
   const votes = new Map<number, number>();
   const demos = index.demosOfModel[loraRow] ?? [];
   for (const demo of demos) {

@@ -47,7 +47,7 @@ export const DEFAULT_ENGINE_OPTIONS: DefaultEngineOptions = {
  * Bumped whenever the engine's or the request rules' code changes what a plan says (5: later-turn
  * changes, "nothing X", style-following base checkpoints), so plans cached under older rules are not served.
  */
-export const DEFAULT_ENGINE_VERSION = '5';
+export const DEFAULT_ENGINE_VERSION = '6';
 
 /**
  * The query of a request's own words, as the indexes store them, plus the catalog's one-word model
@@ -160,8 +160,10 @@ export function createDefaultEngine(
             : 'The catalog has no models.',
         );
       }
-      const reason = eligible.reasons.get(best.row);
-      if (reason) notes.push(`${index.models[best.row]!.name} was allowed because ${reason}.`);
+      for (const clause of eligible.unnamed)
+        notes.push(`No model in the catalog is called "${clause}", so the engine chose one itself.`);
+      const asked = eligible.asked.get(best.row);
+      if (asked) notes.push(`${index.models[best.row]!.name} was allowed because ${asked.reason}.`);
       else if (index.traits[best.row]!.general) {
         const styles = eligible.styles;
         notes.push(
@@ -179,6 +181,8 @@ export function createDefaultEngine(
             : 'BM25 over catalog entries and demonstrations (name, tags, trigger words, description, prompts)',
           candidates: candidatesOf(index, ranked, reranker ? 1 : options.select.temperature),
           competing: allowed.size,
+          ...(asked ? { asked: { by: asked.by, terms: [...asked.terms] } } : {}),
+          ...(eligible.unnamed.length > 0 ? { unnamed: eligible.unnamed } : {}),
           notes,
         },
       };
@@ -240,6 +244,7 @@ export function createDefaultEngine(
         const base = baseCheckpointFor(index, row, {
           ...(request.allowedModelIds ? { allowed: request.allowedModelIds } : {}),
           styles: eligibility(parsed).styles,
+          named: eligibility(parsed).namedBases,
         });
         if (base) {
           result.base_checkpoint = plannedModel(index, base.row);

@@ -12,9 +12,11 @@
  * - A general checkpoint (among the most downloaded, well rated, not NSFW-leaning, not a person) always.
  */
 import type { CatalogModel } from '../../catalog/types.ts';
+import type { AskedBy } from '../engine.ts';
 import { isCommonWord } from '../../request/common-words.ts';
 import { GENRE_WORDS, MEDIUM_FAMILY, STYLE_WORDS } from '../../request/vocabulary.ts';
-import { retrievalTerms } from '../../retrieval/terms.ts';
+import { retrievalTerms, stem } from '../../retrieval/terms.ts';
+import { words } from '../../text.ts';
 
 export type StyleClass = 'photo' | 'anime' | 'art' | '3d';
 export type BaseFamily = 'sdxl' | 'sd2-768' | 'sd2' | 'sd1' | 'other';
@@ -405,9 +407,51 @@ const GENERIC_MODEL_WORDS = new Set([
   'more',
 ]);
 
+/** A version or number in a name ("v3", "1.5", "2d"). */
+const VERSION_TERM = /^(v?\d+[a-z]?|\d+d|\d+(\.\d+)?[a-z]*)$/;
+
 /** A term that names something: not generic, not a number or version, at least 3 letters. */
 function isNamingTerm(term: string): boolean {
-  return term.length >= 3 && !GENERIC_MODEL_WORDS.has(term) && !/^(v?\d+[a-z]?|\d+d|\d+(\.\d+)?[a-z]*)$/.test(term);
+  return term.length >= 3 && !GENERIC_MODEL_WORDS.has(term) && !VERSION_TERM.test(term);
+}
+
+/** Splits a name into its parts: "Detail Tweaker LoRA (细节调整LoRA)" -> "Detail Tweaker LoRA ", "细节调整LoRA". */
+const namePartsOf = (name: string) => name.split(/[|()[\]/{}【】:：,，\-–—]+/);
+
+const ARTICLES = new Set(['the', 'a', 'an', 'my']);
+
+/**
+ * The words of a name the person typed as a model's name ("use the Detail Tweaker LoRA"): the file kind and
+ * version left out, everyday words kept, since there they name ("Detail Tweaker", "Realistic Vision").
+ */
+export function exactNameWords(text: string): string[] {
+  // Not retrieval terms: their stop words drop "add" and "more", and "Add Detail" would be "More Details".
+  const named = words(text)
+    .filter((w) => !ARTICLES.has(w))
+    .map(stem)
+    .filter((t) => !GENERIC_NAME_WORDS.has(t) && !VERSION_TERM.test(t));
+  return [...new Set(named)];
+}
+
+/**
+ * True when `words` (a model-naming clause's `exactNameWords`) are exactly the model's name, the first part
+ * of it, or its file's name ("add_detail.safetensors" for "the Add Detail LoRA", as prompts call it). A
+ * character's or person's first part is often its franchise ("Ghibli - Kiki's Delivery Service - Kiki"),
+ * so for those `firstPart` is false and only the whole name or the file counts.
+ */
+export function namedExactly(model: CatalogModel, words: readonly string[], firstPart: boolean): boolean {
+  if (words.length === 0) return false;
+  const same = (other: readonly string[]) => other.length === words.length && other.every((w) => words.includes(w));
+  const first = firstPart
+    ? namePartsOf(model.name)
+        .map(exactNameWords)
+        .find((w) => w.length > 0)
+    : undefined;
+  return (
+    same(exactNameWords(model.name)) ||
+    (first !== undefined && same(first)) ||
+    same(exactNameWords(model.file.replace(/\.[a-z0-9]+$/i, '')))
+  );
 }
 
 /** What a request can name a model by, as term sequences; built once per catalog. */
@@ -445,8 +489,7 @@ function namingTermsOf(text: string): string[] {
 export function modelPhrases(m: CatalogModel, commonTags: ReadonlySet<string>): ModelPhrases {
   const nameTerms = [...new Set(namingTermsOf(m.name))];
   const primaryName =
-    m.name
-      .split(/[|()[\]/{}【】:：,，\-–—]+/)
+    namePartsOf(m.name)
       .map(namingTermsOf)
       .find((t) => t.length > 0) ?? [];
   return {
@@ -576,7 +619,7 @@ export interface CatalogNaming {
 
 /** How a request asks for a niche model: by its name, a trigger, a technique or a concept of its tags. */
 export interface AskedFor {
-  by: 'name' | 'trigger' | 'technique' | 'concept';
+  by: AskedBy;
   /** The request's words that did it. */
   terms: readonly string[];
   /** The reason, in words. */

@@ -47,6 +47,7 @@ const { catalog } = loadCatalog(
         model(3, 'Soft Focus', { tags: ['photography', 'lens'], file: 'glow_up.safetensors' }),
         model(4, 'Noodle Bowl', { tags: ['food'], trained_words: ['tonkotsu ramen'] }),
         model(5, 'Harbor - Captain Mara', { tags: ['character', 'sailor'], trained_words: ['captain mara'] }),
+        model(6, 'Quorvi Style', { tags: ['artist'] }),
       ].join('\n'),
     },
     demonstrations: {
@@ -57,6 +58,7 @@ const { catalog } = loadCatalog(
         demonstration(3, 3, 'a portrait by a window, soft focus, dreamy light'),
         demonstration(4, 4, 'a steaming bowl of tonkotsu ramen, chopsticks'),
         demonstration(5, 5, 'captain mara at the helm of a ship'),
+        demonstration(6, 6, 'a quorvi perched on a branch, ink'),
       ].join('\n'),
     },
   },
@@ -111,6 +113,14 @@ describe('a model named in a model clause', () => {
       'No model in the catalog is called "Wobblyfoo LoRA", so the engine chose one itself.',
     );
     expect(explanation).toMatch(/^You asked for “Wobblyfoo LoRA”, but no model in the catalog is called that/);
+  });
+});
+
+describe('a name in the request', () => {
+  it('names a model as written, not through a plural the name does not have', async () => {
+    expect((await plan('a quorvi perched on a branch')).result.plan.model.name).toBe('Quorvi Style');
+    // "quorvis" is not "Quorvi" with the stemmer's "s" taken off: the person wrote another word.
+    expect((await plan('two quorvis perched on a branch')).result.plan.model.name).not.toBe('Quorvi Style');
   });
 });
 

@@ -86,6 +86,22 @@ describe('request rules: negation', () => {
     }
   });
 
+  it('a negated part of its own takes its place along ("and not a single cloud in the sky")', () => {
+    expect(parseRequest(['a wheat field and not a single cloud in the sky'])).toMatchObject({
+      phrases: ['wheat field'],
+      negatives: ['cloud'],
+    });
+    expect(parseRequest(['a village square and no cars on the cobbles, at noon'])).toMatchObject({
+      phrases: ['village square', 'noon'],
+      negatives: ['cars'],
+    });
+    // Inside a "with" phrase the place still belongs to what came before.
+    expect(parseRequest(['a fisherman with no boots in the surf'])).toMatchObject({
+      phrases: ['fisherman in surf'],
+      negatives: ['boots'],
+    });
+  });
+
   it('reads other negation forms and leaves idioms alone', () => {
     const cases: [string, string[], string[]][] = [
       ['an art deco lobby, nothing shiny', ['art deco lobby'], ['shiny']],
@@ -277,6 +293,20 @@ describe('request rules: what a later turn changes', () => {
     expect(plan('a camel walking in the desert', 'with a rider').phrases).toEqual(['camel walking in desert', 'rider']);
   });
 
+  it('"put it …", "move him to …" move the subject without a cue; what it wears or its style is no place', () => {
+    expect(plan('a vintage tram in a depot', 'put it on a mountain pass').phrases).toEqual([
+      'vintage tram on mountain pass',
+    ]);
+    expect(plan('a beagle in a garden', 'move him to the harbour').phrases).toEqual(['beagle at harbour']);
+    expect(plan('a potter at her wheel in a studio', 'take her into the woods').phrases).toEqual([
+      'potter at her wheel in woods',
+    ]);
+    // "in a yellow raincoat", "in a comic style": kept, and the new place is added.
+    expect(plan('a boy in a yellow raincoat', 'put him on a pier').phrases).toEqual(['boy in yellow raincoat', 'pier']);
+    expect(plan('a samurai in armour', 'on a bridge instead').phrases).toEqual(['samurai in armour', 'bridge']);
+    expect(plan('an owl in a comic style', 'put it in a barn').phrases).toEqual(['owl in comic style', 'barn']);
+  });
+
   it('"make the X quality" replaces a quality of the same kind and adds any other', () => {
     expect(plan('a wizard with a short beard', 'make the beard long').phrases).toEqual(['wizard with long beard']);
     expect(plan('a rowing boat on a choppy lake', 'make the lake still').phrases).toEqual([
@@ -289,6 +319,17 @@ describe('request rules: what a later turn changes', () => {
 
   it('a new number of a thing replaces its old number; "less X" takes X out', () => {
     expect(plan('three puppies in a basket', 'make it two puppies').phrases).toEqual(['two puppies in basket']);
+    // A thing said once ("a goose") is counted where it stands; "two geese on the lawn" may be more geese.
+    expect(plan('a duckling swimming in a pond', 'make it four ducklings').phrases).toEqual([
+      'four ducklings swimming in pond',
+    ]);
+    expect(parseRequest(['a duckling swimming', 'actually two ducklings', 'no, five']).phrases).toEqual([
+      'five ducklings swimming',
+    ]);
+    expect(plan('a duckling swimming in a pond', 'two ducklings on the bank').phrases).toEqual([
+      'duckling swimming in pond',
+      'two ducklings on bank',
+    ]);
     expect(plan('a castle, gloomy, dramatic', 'less gloomy').phrases).toEqual(['castle', 'dramatic']);
   });
 

@@ -12,7 +12,14 @@
  *   "change Y to X", "replace Y with X" replace Y. What was replaced is gone, and the result says so.
  */
 import { isCommonWord } from './common-words.ts';
-import { COLOURS, EXCLUSIVE_GROUPS, MEDIUM_FAMILY, type ExclusiveGroup } from './vocabulary.ts';
+import {
+  COLOURS,
+  EXCLUSIVE_GROUPS,
+  MEDIUM_FAMILY,
+  NOT_PLACE_ENDINGS,
+  NOT_PLACE_WORDS,
+  type ExclusiveGroup,
+} from './vocabulary.ts';
 import {
   type ClauseChange,
   isPlacePreposition,
@@ -747,6 +754,12 @@ function extractNegations(tokens: Token[]): { rest: Token[]; negatives: Token[][
       if (items.length > 0) {
         negatives.push(...items);
         i = skipTail(tokens, end);
+        // "sunflowers and not a single cloud in the sky": in a part of its own, the place says where the
+        // left-out thing is not; it is not where what came before is ("sunflowers in sky").
+        if (CONJUNCTIONS.has(rest.at(-1)?.norm ?? '') && isPlacePreposition(tokens[i]?.norm ?? '')) {
+          do i++;
+          while (i < tokens.length && !CONJUNCTIONS.has(tokens[i]!.norm) && tokens[i]!.norm !== 'with');
+        }
         dropDanglingJoiner(rest);
         continue;
       }
@@ -762,6 +775,8 @@ function extractNegations(tokens: Token[]): { rest: Token[]; negatives: Token[][
   }
   return { rest, negatives };
 }
+
+const CONJUNCTIONS = new Set(['and', 'but']);
 
 function skipTail(tokens: readonly Token[], at: number): number {
   let i = at;
@@ -1077,6 +1092,13 @@ function groupMembersIn(tokens: readonly Token[], group: ExclusiveGroup): string
   return GROUP_MEMBERS[group].filter((m) => findWords(tokens, m) >= 0);
 }
 
+/** What "in …" wears or how the picture is made, not a place (see NOT_PLACE_WORDS). */
+function isNotPlaceWord(word: string): boolean {
+  return (
+    NOT_PLACE_WORDS.has(word) || NOT_PLACE_ENDINGS.some((e) => word.endsWith(e)) || MEDIUM_FAMILY[word] !== undefined
+  );
+}
+
 /** Colour + thing pairs of a phrase ("red dress" and "dress ... blue"), by the thing's stem. */
 function colourPairs(tokens: readonly Token[]): { colourAt: number; thing: string }[] {
   const pairs: { colourAt: number; thing: string }[] = [];
@@ -1164,20 +1186,41 @@ function applyChange(change: PhraseChange, phrases: LivePhrase[], turn: number):
     }
     case 'place': {
       // The last place said with this preposition (else with any: "in a park", then "at the beach instead"),
-      // up to where the next part of the phrase starts.
-      const placeAt = (p: LivePhrase) => {
-        const same = p.tokens.findLastIndex((t) => t.norm === change.preposition);
-        return same >= 0 ? same : p.tokens.findLastIndex((t, i) => i > 0 && isPlacePreposition(t.norm));
+      // up to where the next part of the phrase starts. What "in …" wears or is styled as ("in a red dress",
+      // "in the Arcane style") and a time or weather ("at noon") are no place: kept, and passed over.
+      const isPlace = (span: readonly Token[]) =>
+        !span.some((t) => isNotPlaceWord(stemWord(t.norm))) &&
+        !GROUP_NAMES.some((g) => g !== 'medium' && groupMembersIn(span, g).length > 0);
+      // Up to the next "with", "and" …, or to a part that is no place ("in a harbour | at noon").
+      const spanEnd = (p: LivePhrase, at: number) => {
+        let end = at + 1;
+        for (; end < p.tokens.length; end++) {
+          const word = p.tokens[end]!.norm;
+          if (['with', 'and', 'while', 'during'].includes(word)) break;
+          if (!isPlacePreposition(word)) continue;
+          let next = end + 1;
+          while (next < p.tokens.length && !isPlacePreposition(p.tokens[next]!.norm)) next++;
+          if (!isPlace(p.tokens.slice(end + 1, next))) break;
+        }
+        return end;
+      };
+      const placeAt = (p: LivePhrase, preposition: (word: string) => boolean) => {
+        for (let at = p.tokens.length - 1; at > 0; at--)
+          if (preposition(p.tokens[at]!.norm) && isPlace(p.tokens.slice(at + 1, spanEnd(p, at)))) return at;
+        return -1;
+      };
+      const ofPhrase = (p: LivePhrase) => {
+        const same = placeAt(p, (w) => w === change.preposition);
+        return same >= 0 ? same : placeAt(p, isPlacePreposition);
       };
       const sameFirst = [...earlier].reverse().sort((a, b) => {
-        const has = (p: LivePhrase) => (p.tokens.some((t) => t.norm === change.preposition) ? 0 : 1);
+        const has = (p: LivePhrase) => (placeAt(p, (w) => w === change.preposition) >= 0 ? 0 : 1);
         return has(a) - has(b);
       });
       for (const p of sameFirst) {
-        const at = placeAt(p);
+        const at = ofPhrase(p);
         if (at < 0) continue;
-        let end = at + 1;
-        while (end < p.tokens.length && !['with', 'and', 'while', 'during'].includes(p.tokens[end]!.norm)) end++;
+        const end = spanEnd(p, at);
         const before = tokensText(p.tokens);
         const terms = [tokensText(p.tokens.slice(at + 1, end))];
         p.tokens.splice(at, end - at, wordToken(change.preposition), ...change.by);
@@ -1294,6 +1337,7 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
       else if (change.kind === 'place') own.push({ tokens: [wordToken(change.preposition), ...change.by], turn });
       else if (change.kind === 'quality') own.push({ tokens: [change.quality, wordToken(change.thing)], turn });
       else if (change.kind === 'subject quality') own.push({ tokens: [change.quality], turn });
+      if (change.kind === 'place' && change.rest) own.push({ tokens: change.rest, turn });
     }
     if (turn > 0) {
       // A time of day, weather, season or medium in a later turn replaces the earlier ones of its group.
@@ -1379,6 +1423,27 @@ export function parseRequest(messages: readonly string[]): ParsedRequest {
           }
         }
         p.tokens = trimEdges(p.tokens);
+      }
+      // "a cat sleeping", then "make it two cats": a number for a thing said before without one counts it,
+      // in place. Only a turn that is the number and the thing: "two cats on the floor" may be more cats.
+      for (const p of own) {
+        const pair = countPairs(p.tokens)[0];
+        if (p.tokens.length !== 2 || pair?.countAt !== 0) continue;
+        const holders = phrases.filter(
+          (e) => e.turn < turn && countPairs(e.tokens).every((c) => c.thing !== pair.thing),
+        );
+        const at = (e: LivePhrase) => e.tokens.findIndex((t) => t.norm !== '' && stemWord(t.norm) === pair.thing);
+        const holder = holders.find((e) => at(e) >= 0);
+        if (!holder) continue;
+        replacements.push({
+          turn,
+          removed: [tokensText(holder.tokens)],
+          terms: [holder.tokens[at(holder)]!.text],
+          by: tokensText(p.tokens),
+          rule: `number of ${pair.thing}`,
+        });
+        holder.tokens.splice(at(holder), 1, ...p.tokens);
+        p.tokens = [];
       }
       // "three apples …", then "make it five": a bare number counts the one counted thing said before.
       for (const p of own) {

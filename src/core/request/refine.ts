@@ -16,7 +16,7 @@ export type ClauseChange =
   | { kind: 'subject'; by: Token[] }
   | { kind: 'subject quality'; quality: Token }
   | { kind: 'thing'; thing: Token; by: Token[] }
-  | { kind: 'place'; preposition: string; by: Token[] }
+  | { kind: 'place'; preposition: string; by: Token[]; rest?: Token[] }
   | { kind: 'quality'; thing: string; quality: Token }
   | { kind: 'less'; words: Token[] };
 
@@ -113,6 +113,11 @@ const PLACE_PREPOSITIONS = new Set([
 
 export const isPlacePreposition = (word: string): boolean => PLACE_PREPOSITIONS.has(word);
 
+/** Verbs that move the subject somewhere else ("put it on a racetrack", "move him to the beach"). */
+const MOVE_VERBS = new Set(['put', 'move', 'place', 'set', 'take', 'bring', 'send', 'relocate']);
+/** Where a move lands, as a place in the prompt: "to the beach" is "at beach", "into a cave" is "in cave". */
+const MOVED_TO: Readonly<Record<string, string>> = { to: 'at', into: 'in', onto: 'on' };
+
 /** Words that may come before the change ("ok, now make it a dog"). */
 const LEAD_IN = new Set([
   'ok',
@@ -195,6 +200,19 @@ export function readClauseChange(
 ): ClauseChange | null {
   const { words, cued } = core(tokens);
   const n = norms(words);
+  // "on a racetrack", "to the beach": a place change, unless the groups (time, weather …) handle it. What
+  // follows a second preposition ("to a rooftop at dusk") is said beside the place, as a phrase of its own.
+  const placeOf = (phrase: readonly Token[]): ClauseChange | null => {
+    const said = phrase[0]?.norm ?? '';
+    const preposition = MOVED_TO[said] ?? (PLACE_PREPOSITIONS.has(said) ? said : null);
+    const second = phrase.findIndex((t, i) => i > 1 && (PLACE_PREPOSITIONS.has(t.norm) || t.norm === 'during'));
+    const head = second > 0 ? phrase.slice(0, second) : phrase;
+    const by = head.slice(1).filter((t) => !ARTICLES.has(t.norm) && t.norm !== 'the');
+    if (!preposition || by.length === 0 || by.length > 4 || handledByGroups(by, 'place')) return null;
+    return second > 0
+      ? { kind: 'place', preposition, by, rest: phrase.slice(second) }
+      : { kind: 'place', preposition, by };
+  };
   // "make it a dog", "turn it into an owl", "change it to a fox", "it should be a fox", "make it into a fox"
   const subjectFrames = [
     ['make', 'it', 'into'],
@@ -211,15 +229,15 @@ export function readClauseChange(
     const by = articled(words.slice(frame.length));
     if (by) return handledByGroups(by, 'subject') ? null : { kind: 'subject', by };
   }
+  // "put it on a racetrack", "move him to the beach": a verb that moves the subject needs no cue.
+  const moveTo = MOVE_VERBS.has(n[0] ?? '') && SUBJECT_PRONOUNS.has(n[1] ?? '') ? placeOf(words.slice(2)) : null;
+  if (moveTo) return moveTo;
   // "a dog instead": only with a cue, else "a dog" would replace the subject of every added phrase.
   if (cued) {
     const by = articled(words);
     if (by && !handledByGroups(by, 'subject') && by.length <= 2) return { kind: 'subject', by };
-    const preposition = n[0];
-    if (preposition && PLACE_PREPOSITIONS.has(preposition) && words.length >= 2) {
-      const by = words.slice(1).filter((t) => !ARTICLES.has(t.norm) && t.norm !== 'the');
-      if (by.length > 0 && by.length <= 4 && !handledByGroups(by, 'place')) return { kind: 'place', preposition, by };
-    }
+    const place = PLACE_PREPOSITIONS.has(n[0] ?? '') ? placeOf(words) : null;
+    if (place) return place;
   }
   if (n[0] === 'make') {
     // "make her older", "make him tall": a quality of the main subject.

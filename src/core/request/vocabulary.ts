@@ -288,6 +288,79 @@ export const GENRE_WORDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * What "in …" can say besides a place: what someone wears ("a knight in armor", "a girl in a red dress")
+ * or how the picture is made ("in watercolor", "in the Arcane style"). A later "put her on a beach" moves
+ * the subject; it must not take these away as if they were the old place. As stems ("dresses" is "dress").
+ */
+export const NOT_PLACE_WORDS: ReadonlySet<string> = new Set([
+  // clothes
+  'dress',
+  'gown',
+  'suit',
+  'armor',
+  'armour',
+  'uniform',
+  'kimono',
+  'hoodie',
+  'jacket',
+  'coat',
+  'sweater',
+  'shirt',
+  'skirt',
+  'jeans',
+  'pants',
+  'costume',
+  'outfit',
+  'robe',
+  'cloak',
+  'cape',
+  'bikini',
+  'swimsuit',
+  'pajama',
+  'pyjama',
+  'tuxedo',
+  'overall',
+  'apron',
+  'clothe',
+  'clothing',
+  'attire',
+  'lingerie',
+  'leather',
+  'lace',
+  'silk',
+  'denim',
+  'boot',
+  'sneaker',
+  'helmet',
+  'mask',
+  'scarf',
+  'hat',
+  'glasses',
+  'sunglasses',
+  'disguise',
+  // how it is made
+  'style',
+  'art',
+  'artstyle',
+  'aesthetic',
+  'look',
+  'manner',
+  'color',
+  'colour',
+  'monochrome',
+  'sepia',
+  'focus',
+  'detail',
+  'resolution',
+  'hd',
+  '4k',
+  '8k',
+]);
+
+/** Clothes that end compound words: "raincoat", "tracksuit", "sundress", "swimwear". */
+export const NOT_PLACE_ENDINGS: readonly string[] = ['coat', 'suit', 'dress', 'shirt', 'wear', 'gown', 'jacket'];
+
+/**
  * Words that say how a picture is made or finished, not what is in it: quality, detail, resolution,
  * lighting, camera and lens, rendering, medium. A term the neighbouring demonstrations vote for may be
  * added to the person's prompt only if all its content words are here (and the catalog uses it across

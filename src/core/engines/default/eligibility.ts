@@ -3,7 +3,8 @@
  * the reason, and the general checkpoints that fit its style. Stage 2 ranks only these.
  */
 import type { ParsedRequest } from '../../request/parse.ts';
-import { joinedTerms, retrievalTerms } from '../../retrieval/terms.ts';
+import { joinedTerms, retrievalTerms, stem } from '../../retrieval/terms.ts';
+import { words } from '../../text.ts';
 import type { CatalogIndex } from './index-build.ts';
 import {
   askedFor,
@@ -42,9 +43,11 @@ export function eligibleModels(index: CatalogIndex, parsed: ParsedRequest): Elig
   const candidates = new Set<number>();
   for (const term of request.all) for (const row of index.namingRows.get(term) ?? []) candidates.add(row);
   const asked = new Map<number, AskedFor>();
+  const written = new Set(words([...parsed.phrases, ...(parsed.models ?? [])].join(' ')));
   for (const row of candidates) {
     const answer = askedFor(index.phrases[row]!, index.traits[row]!, request, index.naming);
-    if (answer !== null) asked.set(row, answer);
+    if (answer !== null && !(answer.by === 'name' && onlyThroughPlural(answer.terms, written, index.models[row]!.name)))
+      asked.set(row, answer);
   }
   // "use the Detail Tweaker LoRA" says which model to use: only the models its clauses name compete, not
   // models the request merely describes ("ramen" is a LoRA's trigger word), nor the general checkpoints.
@@ -127,4 +130,15 @@ function modelsNamedByClauses(
     if (within.length === 0) unnamed.push(clause);
   }
   return { named, unnamed };
+}
+
+/**
+ * True when the request writes a name term only as a plural the model's name does not write: "the alps" does
+ * not name the LoRA "alp style"; the "s" the stemmer took off was the person's, part of another word.
+ */
+function onlyThroughPlural(terms: readonly string[], written: ReadonlySet<string>, modelName: string): boolean {
+  // One word names it; with more ("Cloud" and "twin braids") a plural is only description.
+  if (terms.length !== 1) return false;
+  const nameWords = new Set(words(modelName));
+  return terms.some((t) => !written.has(t) && [...written].some((w) => w !== t && stem(w) === t && !nameWords.has(w)));
 }

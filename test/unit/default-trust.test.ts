@@ -58,6 +58,10 @@ const gears = model('Steampunk Gears', 'LORA', ['steampunk', 'style'], { trained
 const frightened = model('Frightened Face', 'LORA', ['concept', 'expression'], {
   trained_words: ['scared expression'],
 });
+// A character whose trigger is an object many models' prompts draw ("snorgle plush", as "teddy bear").
+const orsolya = model('Orsolya Vantreck', 'LORA', ['character', 'anime'], {
+  trained_words: ['orsolya vantreck, snorgle plush'],
+});
 
 let imageId = 1;
 function demo(
@@ -94,6 +98,7 @@ const models = [
   zephyrine,
   zephyrMerge,
   gears,
+  orsolya,
 ];
 const demonstrations: Demonstration[] = [
   demo(photo, 'RAW photo, a lake at dawn, soft lighting, 8k uhd, film grain'),
@@ -116,6 +121,11 @@ const demonstrations: Demonstration[] = [
   demo(zephyrMerge, 'a knight in a misty forest, armor, dramatic light'),
   demo(gears, 'stmpnk, steampunk airship over a harbour, brass gears', [512, 768], 'photoRealOne_v1'),
   demo(frightened, 'scared expression, 1girl, dark forest, masterpiece', [512, 768], 'anime_base'),
+  demo(orsolya, 'orsolya vantreck, snorgle plush, chapel, masterpiece', [512, 768], 'anime_base'),
+  // Eight other models' prompts draw a snorgle plush: it is a thing in pictures, not Orsolya's name.
+  ...[photo, anime, painter, xl, zephyrine, zephyrMerge, pixel, gears].map((m) =>
+    demo(m, 'a snorgle plush on a shelf, soft light'),
+  ),
 ];
 const catalog: Catalog = { source: 'hand-made', version: 'trust-1', models, demonstrations };
 const engine = createDefaultEngine(catalog);
@@ -152,6 +162,13 @@ describe('stage 2 chooses only what the request asks for', () => {
     const p = await plan('a woman with a scared expression in a dark forest');
     expect(p.model.name).not.toBe('Frightened Face');
     expect(p.model.type).toBe('Checkpoint');
+  });
+
+  it("takes a trigger that many models' prompts draw for a thing in the picture, not the model's name", async () => {
+    const p = await planResult('a snorgle plush on a bed');
+    expect(p.plan.model.id).not.toBe(orsolya.id);
+    expect(p.plan.prompt).not.toMatch(/orsolya/i);
+    expect((await plan('Orsolya Vantreck in a chapel')).model.id).toBe(orsolya.id);
   });
 
   it('takes a common word that is a name only with a second naming piece', async () => {

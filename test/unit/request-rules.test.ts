@@ -352,6 +352,12 @@ describe('request rules: what a later turn changes', () => {
       'lighthouse on rocky island',
       'darker',
     ]);
+    // "a bit", "a little" before a quality say how much; they are no new subject ("bit darker").
+    expect(plan('a windmill by a canal', 'make it a bit brighter').phrases).toEqual(['windmill by canal', 'brighter']);
+    expect(plan('a shepherd with his flock', 'make him a little older').phrases).toEqual([
+      'old shepherd with his flock',
+    ]);
+    expect(plan('a gardener pruning roses', 'turn him into a scarecrow').phrases).toEqual(['scarecrow pruning roses']);
   });
 
   it('"make the X a Y" replaces X; a new place takes the last place when no preposition matches', () => {

@@ -29,6 +29,7 @@ import {
   SCENE_PARTS,
   sameQualitySet,
   subjectSpan,
+  withoutDegrees,
 } from './refine.ts';
 import {
   findWords,
@@ -973,7 +974,8 @@ function parseTurn(text: string, later: boolean): TurnParse {
       changes.push(change);
       continue;
     }
-    const opened = stripLeading(tokenize(raw));
+    // "make it a bit darker" in a later turn asks for "darker"; a first turn's "slightly bigger moon" stays.
+    const opened = stripLeading(later ? withoutDegrees(tokenize(raw)) : tokenize(raw));
     const aboutPurpose = (tokens: readonly Token[]) => CONTEXT_OPENERS.some((o) => startsWith(tokens, 0, o));
     if (aboutPurpose(tokenize(raw)) || aboutPurpose(opened)) {
       // "I'm making a game: a pixel art forest tileset": what follows the colon is the picture.

@@ -160,6 +160,36 @@ const ARTICLES = new Set(['a', 'an']);
 const SUBJECT_PRONOUNS = new Set(['it', 'her', 'him', 'them']);
 const DETERMINERS = new Set(['the', 'her', 'his', 'its', 'their', 'my', 'our', 'your']);
 
+/** How much, before a quality: "make it a bit darker" is "make it darker", never a new subject "bit darker". */
+const DEGREE_PHRASES = [
+  ['a', 'bit'],
+  ['a', 'little'],
+  ['a', 'lot'],
+  ['a', 'tad'],
+  ['a', 'touch'],
+  ['slightly'],
+  ['somewhat'],
+  ['much'],
+  ['way'],
+  ['even'],
+];
+
+export function withoutDegrees(tokens: readonly Token[]): Token[] {
+  const out: Token[] = [];
+  for (let i = 0; i < tokens.length; ) {
+    const degree = DEGREE_PHRASES.find((d) => d.every((w, k) => tokens[i + k]?.norm === w));
+    // Only before another word: "a little" alone ends nothing, "a little boat" is a boat.
+    const next = degree ? tokens[i + degree.length] : undefined;
+    if (degree && next && /(er|ier)$/.test(next.norm)) {
+      i += degree.length;
+      continue;
+    }
+    out.push(tokens[i]!);
+    i++;
+  }
+  return out;
+}
+
 /** The turn's own words, without lead-in and lead-out; and whether a change cue was among those cut. */
 function core(tokens: readonly Token[]): { words: Token[]; cued: boolean } {
   let start = 0;
@@ -198,7 +228,7 @@ export function readClauseChange(
   tokens: readonly Token[],
   handledByGroups: (words: readonly Token[], use: 'subject' | 'place') => boolean,
 ): ClauseChange | null {
-  const { words, cued } = core(tokens);
+  const { words, cued } = core(withoutDegrees(tokens));
   const n = norms(words);
   // "on a racetrack", "to the beach": a place change, unless the groups (time, weather …) handle it. What
   // follows a second preposition ("to a rooftop at dusk") is said beside the place, as a phrase of its own.
@@ -220,6 +250,12 @@ export function readClauseChange(
     ['turn', 'it', 'into'],
     ['change', 'it', 'to'],
     ['change', 'it', 'into'],
+    // A person turned into something else; "make her a dress" would give her one, so no "make her".
+    ['turn', 'him', 'into'],
+    ['turn', 'her', 'into'],
+    ['turn', 'them', 'into'],
+    ['change', 'him', 'into'],
+    ['change', 'her', 'into'],
     ['it', 'should', 'be'],
     ['have', 'it', 'be'],
     ['let', 'it', 'be'],

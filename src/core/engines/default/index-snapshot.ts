@@ -25,7 +25,7 @@ import { DEFAULT_FIELD_WEIGHTS, type CatalogField, type CatalogIndex, type Field
  * Bump when buildCatalogIndex, the rules behind its derived tables (model-traits.ts: traits, naming,
  * addable vocabulary) or this encoding change: older snapshots are then rebuilt from the catalog.
  */
-export const INDEX_SNAPSHOT_FORMAT = 7;
+export const INDEX_SNAPSHOT_FORMAT = 8;
 
 export interface CatalogIndexSnapshot {
   format: number;

@@ -47,7 +47,7 @@ export const DEFAULT_ENGINE_OPTIONS: DefaultEngineOptions = {
  * Bumped whenever the engine's or the request rules' code changes what a plan says (5: later-turn
  * changes, "nothing X", style-following base checkpoints), so plans cached under older rules are not served.
  */
-export const DEFAULT_ENGINE_VERSION = '6';
+export const DEFAULT_ENGINE_VERSION = '7';
 
 /**
  * The query of a request's own words, as the indexes store them, plus the catalog's one-word model

@@ -570,9 +570,11 @@ const TECHNIQUES: readonly string[][] = Object.entries(MEDIUM_FAMILY)
   .sort((a, b) => b.length - a.length);
 
 /**
- * Trigger phrases of everyday words that the catalog's demonstrations use across several models ("cherry
- * blossoms", "red dress"): a request using them describes a picture, it does not name a model. A phrase
- * counts when its first two words stand together in the prompts of at least `minModels` models.
+ * Trigger phrases that the catalog's demonstrations use across several models ("cherry blossoms", "red
+ * dress"): a request using them describes a picture, it does not name a model. A phrase counts when its
+ * first two words stand together in the prompts of at least `minModels` models. A phrase with a rarer word
+ * ("teddy bear") counts from twice as many models, and only when it is not the model's own name: "hatsune
+ * miku" stays the name of a Miku LoRA however many prompts draw her.
  */
 export function everydayTriggersOf(
   all: readonly ModelPhrases[],
@@ -581,10 +583,14 @@ export function everydayTriggersOf(
   minModels = 4,
 ): Set<string> {
   const candidates = new Map<string, string[]>();
+  const rareBigrams = new Set<string>();
   for (const p of all) {
     for (const t of p.triggers) {
-      if (t.length < 2 || !t.every((w) => isCommonWord(w) || DOMAIN_WORDS.has(w))) continue;
+      if (t.length < 2) continue;
+      const everyday = t.every((w) => isCommonWord(w) || DOMAIN_WORDS.has(w));
+      if (!everyday && t.some((w) => p.nameTerms.includes(w))) continue;
       const bigram = `${t[0]} ${t[1]}`;
+      if (!everyday) rareBigrams.add(bigram);
       const list = candidates.get(bigram);
       if (list) list.push(t.join(' '));
       else candidates.set(bigram, [t.join(' ')]);
@@ -603,7 +609,8 @@ export function everydayTriggersOf(
   });
   const everyday = new Set<string>();
   for (const [bigram, rows] of models)
-    if (rows.size >= minModels) for (const phrase of candidates.get(bigram)!) everyday.add(phrase);
+    if (rows.size >= (rareBigrams.has(bigram) ? 2 * minModels : minModels))
+      for (const phrase of candidates.get(bigram)!) everyday.add(phrase);
   return everyday;
 }
 

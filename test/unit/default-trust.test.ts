@@ -58,6 +58,8 @@ const gears = model('Steampunk Gears', 'LORA', ['steampunk', 'style'], { trained
 const frightened = model('Frightened Face', 'LORA', ['concept', 'expression'], {
   trained_words: ['scared expression'],
 });
+// A style LoRA named by a long title: "vrinn" is one of its words, not its name.
+const glimmerfolk = model('Glimmerfolk Tales of the Vrinn Marsh', 'LORA', ['style', 'anime']);
 // A character whose trigger is an object many models' prompts draw ("snorgle plush", as "teddy bear").
 const orsolya = model('Orsolya Vantreck', 'LORA', ['character', 'anime'], {
   trained_words: ['orsolya vantreck, snorgle plush'],
@@ -99,6 +101,7 @@ const models = [
   zephyrMerge,
   gears,
   orsolya,
+  glimmerfolk,
 ];
 const demonstrations: Demonstration[] = [
   demo(photo, 'RAW photo, a lake at dawn, soft lighting, 8k uhd, film grain'),
@@ -122,6 +125,7 @@ const demonstrations: Demonstration[] = [
   demo(gears, 'stmpnk, steampunk airship over a harbour, brass gears', [512, 768], 'photoRealOne_v1'),
   demo(frightened, 'scared expression, 1girl, dark forest, masterpiece', [512, 768], 'anime_base'),
   demo(orsolya, 'orsolya vantreck, snorgle plush, chapel, masterpiece', [512, 768], 'anime_base'),
+  demo(glimmerfolk, 'glimmerfolk, a marsh village at dusk, lanterns', [512, 768], 'anime_base'),
   // Eight other models' prompts draw a snorgle plush: it is a thing in pictures, not Orsolya's name.
   ...[photo, anime, painter, xl, zephyrine, zephyrMerge, pixel, gears].map((m) =>
     demo(m, 'a snorgle plush on a shelf, soft light'),
@@ -169,6 +173,11 @@ describe('stage 2 chooses only what the request asks for', () => {
     expect(p.plan.model.id).not.toBe(orsolya.id);
     expect(p.plan.prompt).not.toMatch(/orsolya/i);
     expect((await plan('Orsolya Vantreck in a chapel')).model.id).toBe(orsolya.id);
+  });
+
+  it('takes one inner word of a long title for a word, and the title by its first word', async () => {
+    expect((await plan('a vrinn swimming in a pond')).model.id).not.toBe(glimmerfolk.id);
+    expect((await plan('a lantern festival in Glimmerfolk style')).model.id).toBe(glimmerfolk.id);
   });
 
   it('takes a common word that is a name only with a second naming piece', async () => {

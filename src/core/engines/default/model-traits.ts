@@ -460,6 +460,12 @@ export interface ModelPhrases {
   nameTerms: string[];
   /** The first part of the name (before "|", "(", "/", "-" ...): a person's or character's own name. */
   primaryName: string[];
+  /**
+   * Naming terms inside a long title (a name part of four naming terms or more), after its first: "koi" in
+   * "Chuunibyou demo Koi ga Shitai". One of them alone is a word of the title, not the model's name (for
+   * models other than characters and people, whose parts hold their given and family names).
+   */
+  titleTerms: string[];
   /** Trigger word phrases (each comma-separated part of each trigger). */
   triggers: string[][];
   /** Tag phrases, genre tags ("anime", "woman") left out. */
@@ -492,9 +498,15 @@ export function modelPhrases(m: CatalogModel, commonTags: ReadonlySet<string>): 
     namePartsOf(m.name)
       .map(namingTermsOf)
       .find((t) => t.length > 0) ?? [];
+  const parts = namePartsOf(m.name).map(namingTermsOf);
+  const leading = new Set(parts.flatMap((part) => (part.length < 4 ? part : part.slice(0, 1))));
+  const titleTerms = [...new Set(parts.flatMap((part) => (part.length >= 4 ? part.slice(1) : [])))].filter(
+    (t) => !leading.has(t),
+  );
   return {
     nameTerms,
     primaryName,
+    titleTerms,
     triggers: termPhrases(m.trained_words, 6),
     tags: termPhrases(
       m.tags.filter((t) => !commonTags.has(t.toLowerCase().trim())),
@@ -673,7 +685,12 @@ export function askedFor(
     return { by: 'technique', terms: technique, reason: `the request asks for its technique "${technique.join(' ')}"` };
   // A character is named by its own name, not its franchise's ("ghibli" names a style, not Kiki).
   const rareName = phrases.nameTerms.find(
-    (t) => has(t) && rare(t) && (!traits.character || !naming.nonCharacterNameTerms.has(t)),
+    (t) =>
+      has(t) &&
+      rare(t) &&
+      // A character's part holds its names ("Miyamizu Mitsuha Your Name"): any of them names it.
+      (traits.character || traits.person || !phrases.titleTerms.includes(t)) &&
+      (!traits.character || !naming.nonCharacterNameTerms.has(t)),
   );
   if (rareName) return { by: 'name', terms: [rareName], reason: `the request names it ("${rareName}")` };
   if (trigger) return { by: 'trigger', terms: trigger, reason: `the request uses its trigger "${trigger.join(' ')}"` };

@@ -259,7 +259,7 @@ function askedInWords(asked: NonNullable<ModelResult['evidence']['asked']>): str
     case 'technique':
       return `it is made for the technique you asked for (${terms})`;
     case 'concept':
-      return `it is made for ${terms}, which you asked for`;
+      return `it is made for what you asked for (${terms})`;
   }
 }
 

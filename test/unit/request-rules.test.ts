@@ -307,6 +307,14 @@ describe('request rules: what a later turn changes', () => {
     expect(plan('an owl in a comic style', 'put it in a barn').phrases).toEqual(['owl in comic style', 'barn']);
   });
 
+  it('"the X should be …", "it is …" say a quality as "make the X …" does', () => {
+    expect(plan('a pony grazing in a paddock', 'the pony should be white').phrases).toEqual([
+      'white pony grazing in paddock',
+    ]);
+    expect(plan('a jester with a short hat', 'his hat needs to be tall').phrases).toEqual(['jester with tall hat']);
+    expect(plan('a tugboat in a harbour', 'it is tiny').phrases).toEqual(['tiny tugboat in harbour']);
+  });
+
   it('"make the X quality" replaces a quality of the same kind and adds any other', () => {
     expect(plan('a wizard with a short beard', 'make the beard long').phrases).toEqual(['wizard with long beard']);
     expect(plan('a rowing boat on a choppy lake', 'make the lake still').phrases).toEqual([

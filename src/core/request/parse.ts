@@ -949,6 +949,20 @@ function withoutModelChoice(tokens: Token[]): { rest: Token[]; model: Token[] | 
   return { rest: tokens, model: null };
 }
 
+/**
+ * "the cat should be black", "her hair is short", "the sea needs to be calm": in a later turn, a thing said
+ * to be one word is "make the cat black", which the change rules read.
+ */
+const STATED_QUALITY =
+  /^(?:(?:ok|okay|and|also|now|actually|but),?\s+)?(?:the|his|her|its|their)?\s*([\p{L}-]+)\s+(?:should be|must be|needs to be|has to be|is|are|can be)\s+([\p{L}-]+)[.!]*$/iu;
+const STATED_PRONOUNS: Readonly<Record<string, string>> = { it: 'it', he: 'him', she: 'her', they: 'them' };
+function asMakeClause(clause: string): string {
+  const stated = STATED_QUALITY.exec(clause.trim());
+  if (!stated) return clause;
+  const pronoun = STATED_PRONOUNS[stated[1]!.toLowerCase()];
+  return pronoun ? `make ${pronoun} ${stated[2]}` : `make the ${stated[1]} ${stated[2]}`;
+}
+
 function parseTurn(text: string, later: boolean): TurnParse {
   const clauses: Clause[] = [];
   const negatives: Token[][] = [];
@@ -960,7 +974,7 @@ function parseTurn(text: string, later: boolean): TurnParse {
   let replyCue = false;
   const clauseQueue = clausesOf(text).flatMap(splitAtException);
   for (let q = 0; q < clauseQueue.length; q++) {
-    const raw = clauseQueue[q]!;
+    const raw = later ? asMakeClause(clauseQueue[q]!) : clauseQueue[q]!;
     const rawTokens = tokenize(raw);
     const cue: Token[] = replyCue ? [wordToken('instead')] : [];
     replyCue = later && rawTokens.length > 0 && rawTokens.every((t) => INTERJECTIONS.has(t.norm));

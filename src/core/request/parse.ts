@@ -1225,24 +1225,22 @@ function applyChange(change: PhraseChange, phrases: LivePhrase[], turn: number):
           if (preposition(p.tokens[at]!.norm) && isPlace(p.tokens.slice(at + 1, spanEnd(p, at)))) return at;
         return -1;
       };
-      const ofPhrase = (p: LivePhrase) => {
-        const same = placeAt(p, (w) => w === change.preposition);
-        return same >= 0 ? same : placeAt(p, isPlacePreposition);
+      // The latest phrase with a place of this preposition, else the latest with any place.
+      const latestPlace = (preposition: (word: string) => boolean) => {
+        for (const p of [...earlier].reverse()) {
+          const at = placeAt(p, preposition);
+          if (at >= 0) return { p, at };
+        }
+        return null;
       };
-      const sameFirst = [...earlier].reverse().sort((a, b) => {
-        const has = (p: LivePhrase) => (placeAt(p, (w) => w === change.preposition) >= 0 ? 0 : 1);
-        return has(a) - has(b);
-      });
-      for (const p of sameFirst) {
-        const at = ofPhrase(p);
-        if (at < 0) continue;
-        const end = spanEnd(p, at);
-        const before = tokensText(p.tokens);
-        const terms = [tokensText(p.tokens.slice(at + 1, end))];
-        p.tokens.splice(at, end - at, wordToken(change.preposition), ...change.by);
-        return { removed: [before], terms, by: tokensText(change.by), rule: 'place' };
-      }
-      return null;
+      const found = latestPlace((w) => w === change.preposition) ?? latestPlace(isPlacePreposition);
+      if (!found) return null;
+      const { p, at } = found;
+      const end = spanEnd(p, at);
+      const before = tokensText(p.tokens);
+      const terms = [tokensText(p.tokens.slice(at + 1, end))];
+      p.tokens.splice(at, end - at, wordToken(change.preposition), ...change.by);
+      return { removed: [before], terms, by: tokensText(change.by), rule: 'place' };
     }
     case 'quality': {
       for (const p of earlier) {

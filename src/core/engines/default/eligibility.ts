@@ -138,7 +138,8 @@ function modelsNamedByClauses(
  */
 function onlyThroughPlural(terms: readonly string[], written: ReadonlySet<string>, modelName: string): boolean {
   // One word names it; with more ("Cloud" and "twin braids") a plural is only description.
-  if (terms.length !== 1) return false;
+  const term = terms.length === 1 ? terms[0]! : null;
+  if (term === null || written.has(term)) return false;
   const nameWords = new Set(words(modelName));
-  return terms.some((t) => !written.has(t) && [...written].some((w) => w !== t && stem(w) === t && !nameWords.has(w)));
+  return [...written].some((w) => w !== term && stem(w) === term && !nameWords.has(w));
 }
